@@ -1,0 +1,1 @@
+"""The Customer service: a Django project that owns customer data."""

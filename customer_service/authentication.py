@@ -1,0 +1,54 @@
+"""How other services authenticate when they call this one synchronously.
+
+Under db_per_service the order service checks every customer with an HTTP
+call. It presents ``Authorization: Service <CUSTOMER_SERVICE_TOKEN>``, a
+shared secret from the environment, and is let in as a read-only principal
+with no database user behind it.
+"""
+
+import hmac
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+
+class ServicePrincipal:
+    is_authenticated = True
+    is_staff = False
+    is_active = True
+    username = "order-service"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class ServiceTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Service"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1") != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("malformed service credentials")
+        presented = header[1].decode("latin-1")
+        if not hmac.compare_digest(presented, settings.CUSTOMER_SERVICE_TOKEN):
+            raise exceptions.AuthenticationFailed("invalid service credentials")
+        return (ServicePrincipal(), None)
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ServiceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = ServiceTokenAuthentication
+    name = "serviceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Service <token>, for calls from the order service",
+        }

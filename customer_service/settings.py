@@ -1,0 +1,45 @@
+"""Settings of the Customer service."""
+
+from shared_events.service_settings import *  # noqa: F403
+from shared_events.service_settings import (
+    DJANGO_APPS,
+    PLATFORM_APPS,
+    REST_FRAMEWORK,
+    SPECTACULAR_SETTINGS,
+    THIRD_PARTY_APPS,
+    env,
+    service_databases,
+)
+
+SERVICE_NAME = "customer"
+ROOT_URLCONF = "customer_service.urls"
+WSGI_APPLICATION = "customer_service.wsgi.application"
+
+INSTALLED_APPS = [
+    *DJANGO_APPS,
+    *THIRD_PARTY_APPS,
+    *PLATFORM_APPS,
+    "customer_service.customers",
+]
+
+DATABASES = service_databases(SERVICE_NAME)
+
+# SERVICE-TO-SERVICE CALLS
+# ------------------------------------------------------------------------------
+# The order service calls this service synchronously under db_per_service and
+# presents this shared secret; no default, so production must set it.
+CUSTOMER_SERVICE_TOKEN = env.str("CUSTOMER_SERVICE_TOKEN")
+
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Customer service",
+    "DESCRIPTION": "Registers, changes and deletes customers.",
+}
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "customer_service.authentication.ServiceTokenAuthentication",
+    ],
+}

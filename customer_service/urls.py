@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from shared_events.health import HealthApi
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health/", HealthApi.as_view(), name="health"),
+    path("api/customers/", include("customer_service.customers.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler400 = "shared_events.http_errors.bad_request"
+handler404 = "shared_events.http_errors.not_found"
+handler500 = "shared_events.http_errors.server_error"

@@ -1,0 +1,1 @@
+"""The Order service: a Django project that owns orders."""

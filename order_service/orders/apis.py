@@ -1,0 +1,105 @@
+"""The order service's HTTP API: one small class per operation."""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from order_service.orders.models import OrderStatus
+from order_service.orders.selectors import order_customers, order_get, order_list
+from order_service.orders.services import LineRequest, order_cancel, order_place
+
+MAX_LINES_PER_ORDER = 100
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0")
+    )
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    customer_id = serializers.UUIDField()
+    customer_name = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = OrderLineOutputSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+    def get_customer_name(self, order) -> str | None:
+        customer = self.context["customers"].get(order.customer_id)
+        return customer.name if customer else None
+
+
+def _render(orders, *, many: bool):
+    items = list(orders) if many else [orders]
+    context = {"customers": order_customers(orders=items)}
+    return OrderOutputSerializer(orders, many=many, context=context).data
+
+
+class OrderListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        customer_id = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("customer_id", str, description="Only this customer's."),
+            OpenApiParameter("status", str, enum=OrderStatus.values),
+        ],
+        responses=OrderOutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = order_list(**filters.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(_render(page, many=True))
+
+
+class OrderPlaceApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.UUIDField()
+        lines = OrderLineInputSerializer(
+            many=True, min_length=1, max_length=MAX_LINES_PER_ORDER
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_place(
+            customer_id=serializer.validated_data["customer_id"],
+            lines=[LineRequest(**line) for line in serializer.validated_data["lines"]],
+        )
+        order = order_get(order_id=order.id)
+        return Response(_render(order, many=False), status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses=OrderOutputSerializer)
+    def get(self, request, order_id):
+        return Response(_render(order_get(order_id=order_id), many=False))
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request, order_id):
+        order = order_cancel(order=order_get(order_id=order_id))
+        return Response(_render(order_get(order_id=order.id), many=False))

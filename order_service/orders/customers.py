@@ -1,0 +1,111 @@
+"""The order service's port to customer data, and its adapters.
+
+The order service needs two things about a customer: does it exist, and what
+is its name. Where that answer comes from is the whole difference between the
+approaches; ``order_service.bootstrap`` picks the adapter.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+import requests
+
+from shared_events.errors import DependencyUnavailable
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    id: UUID
+    name: str
+    email: str
+
+
+class CustomerDirectory(abc.ABC):
+    """Where the order service learns about customers."""
+
+    @abc.abstractmethod
+    def get(self, customer_id: UUID) -> CustomerSnapshot | None:
+        """The customer, None if unknown; DependencyUnavailable if it cannot tell."""
+
+    @abc.abstractmethod
+    def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
+        """The known customers among the ids, by id."""
+
+
+class SharedTableCustomerDirectory(CustomerDirectory):
+    """Approach 1: read the customer service's table straight from the shared DB.
+
+    Fast and always consistent, and exactly the coupling the paper warns
+    about: this code knows the customer table's name and columns, so the
+    customer service can no longer change them on its own.
+    """
+
+    def get(self, customer_id: UUID) -> CustomerSnapshot | None:
+        return self.get_many([customer_id]).get(customer_id)
+
+    def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
+        from order_service.customer_table.models import CustomerRow
+
+        rows = CustomerRow.objects.filter(id__in=list(customer_ids)).values_list(
+            "id", "name", "email"
+        )
+        return {row[0]: CustomerSnapshot(*row) for row in rows}
+
+
+class HttpCustomerDirectory(CustomerDirectory):
+    """Approach 2: ask the customer service over HTTP, synchronously.
+
+    Every order placement now depends on the customer service being up: a
+    timeout or a refused connection becomes a 503 for the learner's client.
+    """
+
+    def __init__(self, *, base_url: str, token: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Service {token}"
+        self.session.headers["Accept"] = "application/json"
+
+    def _fetch(self, path: str, **params) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise DependencyUnavailable(
+                f"the customer service at {self.base_url} could not be reached "
+                f"({error.__class__.__name__}); the order cannot be checked, try "
+                "again later"
+            ) from error
+        if response.status_code >= 500 or response.status_code in (401, 403):
+            raise DependencyUnavailable(
+                f"the customer service answered {response.status_code}; the order "
+                "cannot be checked, try again later"
+            )
+        return response
+
+    def get(self, customer_id: UUID) -> CustomerSnapshot | None:
+        response = self._fetch(f"/api/customers/{customer_id}/")
+        if response.status_code == 404:
+            return None
+        return self._snapshot(response.json())
+
+    def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
+        ids = sorted({str(customer_id) for customer_id in customer_ids})
+        found: dict[UUID, CustomerSnapshot] = {}
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            response = self._fetch("/api/customers/", ids=",".join(chunk), limit=100)
+            for item in response.json()["results"]:
+                snapshot = self._snapshot(item)
+                found[snapshot.id] = snapshot
+        return found
+
+    @staticmethod
+    def _snapshot(data: dict) -> CustomerSnapshot:
+        return CustomerSnapshot(
+            id=UUID(data["id"]), name=data["name"], email=data["email"]
+        )

@@ -1,0 +1,40 @@
+"""Reads of orders."""
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from order_service import bootstrap
+from order_service.orders.customers import CustomerSnapshot
+from order_service.orders.models import Order
+from shared_events.errors import DependencyUnavailable
+
+
+def order_list(
+    *, customer_id: UUID | None = None, status: str | None = None
+) -> QuerySet[Order]:
+    orders = Order.objects.prefetch_related("lines")
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if status:
+        orders = orders.filter(status=status)
+    return orders
+
+
+def order_get(*, order_id: UUID) -> Order:
+    """The order, or Http404."""
+    return get_object_or_404(Order.objects.prefetch_related("lines"), id=order_id)
+
+
+def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
+    """The customers of these orders, as the current approach can see them."""
+    ids = {order.customer_id for order in orders}
+    if not ids:
+        return {}
+    try:
+        return bootstrap.wiring().customer_directory.get_many(ids)
+    except DependencyUnavailable:
+        # Reads degrade instead of failing: the names are missing, the orders
+        # are not.
+        return {}

@@ -1,0 +1,40 @@
+"""Settings of the Order service."""
+
+from shared_events.service_settings import *  # noqa: F403
+from shared_events.service_settings import (
+    APPROACH_SHARES_DATABASE,
+    DJANGO_APPS,
+    PLATFORM_APPS,
+    SPECTACULAR_SETTINGS,
+    THIRD_PARTY_APPS,
+    env,
+    service_databases,
+)
+
+SERVICE_NAME = "order"
+ROOT_URLCONF = "order_service.urls"
+WSGI_APPLICATION = "order_service.wsgi.application"
+
+INSTALLED_APPS = [
+    *DJANGO_APPS,
+    *THIRD_PARTY_APPS,
+    *PLATFORM_APPS,
+    "order_service.orders",
+]
+if APPROACH_SHARES_DATABASE:
+    # Approach 1 only: the order service reaches into the customer table.
+    INSTALLED_APPS.append("order_service.customer_table")
+
+DATABASES = service_databases(SERVICE_NAME)
+
+# THE CUSTOMER SERVICE (called synchronously under db_per_service)
+# ------------------------------------------------------------------------------
+CUSTOMER_SERVICE_URL = env.str("CUSTOMER_SERVICE_URL", default="http://127.0.0.1:8001")
+CUSTOMER_SERVICE_TOKEN = env.str("CUSTOMER_SERVICE_TOKEN")
+CUSTOMER_SERVICE_TIMEOUT = env.float("CUSTOMER_SERVICE_TIMEOUT", default=2.0)
+
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Order service",
+    "DESCRIPTION": "Places, lists and cancels orders.",
+}

@@ -1,0 +1,33 @@
+"""DRF exception handler: every refusal is a clear 4xx or 503, never a 500."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from shared_events.errors import (
+    ApplicationError,
+    ConcurrencyConflict,
+    DependencyUnavailable,
+)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            exc = exceptions.ValidationError(exc.message_dict)
+        else:
+            exc = exceptions.ValidationError({"non_field_errors": exc.messages})
+    elif isinstance(exc, ApplicationError):
+        key = exc.field or "non_field_errors"
+        exc = exceptions.ValidationError({key: [exc.message]})
+    elif isinstance(exc, DependencyUnavailable):
+        return Response(
+            {"detail": exc.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    elif isinstance(exc, ConcurrencyConflict):
+        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    return drf_exception_handler(exc, context)

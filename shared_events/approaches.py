@@ -1,0 +1,172 @@
+"""The five approaches of the paper, as data.
+
+Every other module asks this one what an approach means (which databases a
+service owns, whether it is built yet) instead of comparing approach names
+itself. Only each service's composition root (``bootstrap.py``) chooses
+adapters from the approach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Approach(StrEnum):
+    SHARED_DB = "shared_db"
+    DB_PER_SERVICE = "db_per_service"
+    DIRECT_PUBLISH = "direct_publish"
+    EVENT_SOURCING = "event_sourcing"
+    CQRS_ES = "cqrs_es"
+
+
+DEFAULT_APPROACH = Approach.DB_PER_SERVICE
+
+
+@dataclass(frozen=True)
+class ApproachInfo:
+    approach: Approach
+    number: int
+    title: str
+    shares_database: bool
+    built: bool
+    customer_service_role: str
+    order_service_role: str
+    flaw: str
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.approach.value} ({self.number} of {len(APPROACHES)}: {self.title})"
+        )
+
+
+APPROACHES: dict[Approach, ApproachInfo] = {
+    info.approach: info
+    for info in [
+        ApproachInfo(
+            approach=Approach.SHARED_DB,
+            number=1,
+            title="shared database",
+            shares_database=True,
+            built=True,
+            customer_service_role=(
+                "writes the customer table in the one shared database"
+            ),
+            order_service_role=(
+                "writes orders in the same database; orders.customer_id is a real "
+                "foreign key (ON DELETE CASCADE) and customer names are read "
+                "straight from the customer table"
+            ),
+            flaw=(
+                "schema coupling: the order service breaks when the customer "
+                "table changes shape"
+            ),
+        ),
+        ApproachInfo(
+            approach=Approach.DB_PER_SERVICE,
+            number=2,
+            title="database per service",
+            shares_database=False,
+            built=True,
+            customer_service_role=(
+                "owns its own database and serves customers over REST"
+            ),
+            order_service_role=(
+                "owns its own database; checks each customer with a synchronous "
+                "HTTP call to the customer service (bounded timeout)"
+            ),
+            flaw=(
+                "orphan orders after a customer is deleted, and order placement "
+                "fails (503) while the customer service is down"
+            ),
+        ),
+        ApproachInfo(
+            approach=Approach.DIRECT_PUBLISH,
+            number=3,
+            title="direct publish (dual write)",
+            shares_database=False,
+            built=False,
+            customer_service_role=(
+                "commits, then publishes each event straight to the broker"
+            ),
+            order_service_role=(
+                "keeps a local customer replica from events; cancels a deleted "
+                "customer's orders"
+            ),
+            flaw="a crash between commit and publish loses the event for good",
+        ),
+        ApproachInfo(
+            approach=Approach.EVENT_SOURCING,
+            number=4,
+            title="event sourcing",
+            shares_database=False,
+            built=False,
+            customer_service_role=(
+                "appends events to its event store; a transactional outbox and a "
+                "Celery relay publish them"
+            ),
+            order_service_role="consumes events and keeps a local replica",
+            flaw="eventual consistency: a measurable lag, more storage",
+        ),
+        ApproachInfo(
+            approach=Approach.CQRS_ES,
+            number=5,
+            title="CQRS with event sourcing",
+            shares_database=False,
+            built=False,
+            customer_service_role=(
+                "event store and outbox on the write side; CustomerSummary read "
+                "model in a separate read database"
+            ),
+            order_service_role=(
+                "event store and outbox on the write side; OrderView read model in "
+                "a separate read database"
+            ),
+            flaw="extra infrastructure: more databases and processes",
+        ),
+    ]
+}
+
+
+class UnknownApproach(ValueError):
+    def __init__(self, value: str) -> None:
+        valid = ", ".join(a.value for a in Approach)
+        super().__init__(f"unknown approach {value!r}; valid approaches: {valid}")
+        self.value = value
+
+
+class ApproachNotBuilt(RuntimeError):
+    def __init__(self, approach: Approach) -> None:
+        built = ", ".join(a.value for a, info in APPROACHES.items() if info.built)
+        super().__init__(
+            f"approach {approach.value!r} is not built yet in this version of the "
+            f"platform; built approaches: {built}"
+        )
+        self.approach = approach
+
+
+def parse_approach(value: str) -> Approach:
+    """Turn a setting or command-line value into an Approach, or refuse it."""
+    try:
+        return Approach(value.strip())
+    except ValueError:
+        raise UnknownApproach(value) from None
+
+
+def approach_info(approach: Approach | str) -> ApproachInfo:
+    if not isinstance(approach, Approach):
+        approach = parse_approach(approach)
+    return APPROACHES[approach]
+
+
+def require_built(approach: Approach) -> ApproachInfo:
+    """Return the approach's info, or raise ApproachNotBuilt.
+
+    A service refuses to start under an approach that is not built yet, rather
+    than silently behaving like another one.
+    """
+    info = APPROACHES[approach]
+    if not info.built:
+        raise ApproachNotBuilt(approach)
+    return info

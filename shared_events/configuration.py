@@ -1,0 +1,113 @@
+"""Twelve-factor configuration shared by both services and the platform commands.
+
+Values come, in this order of precedence, from the process environment, the
+repository's ``.env`` file (the learner's own settings, and where
+``manage.py approach set`` records the approach), and ``var/platform.env``
+(written by the platform itself: the embedded database server's address and
+generated local secrets). Production sets everything in the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from shared_events.approaches import (
+    DEFAULT_APPROACH,
+    Approach,
+    approach_info,
+    parse_approach,
+)
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+USER_ENV_FILE = REPO_DIR / ".env"
+VAR_DIR = REPO_DIR / "var"
+PLATFORM_ENV_FILE = VAR_DIR / "platform.env"
+
+SERVICES = ("customer", "order")
+SHARED_DATABASE_NAME = "platform_shared"
+SERVICE_DATABASE_NAMES = {"customer": "customer_service", "order": "order_service"}
+
+
+class ConfigurationError(RuntimeError):
+    """The platform cannot find a setting it needs; the message says which."""
+
+
+def load_env() -> environ.Env:
+    """Read .env then var/platform.env into os.environ without overriding."""
+    for path in (USER_ENV_FILE, PLATFORM_ENV_FILE):
+        if path.exists():
+            environ.Env.read_env(str(path), overwrite=False)
+    return environ.Env()
+
+
+def current_approach(env: environ.Env) -> Approach:
+    return parse_approach(env.str("ARCHITECTURE_APPROACH", default=DEFAULT_APPROACH))
+
+
+def database_name(*, service: str, approach: Approach, prefix: str = "") -> str:
+    """The database a service uses under an approach (before any URL override)."""
+    if approach_info(approach).shares_database:
+        return prefix + SHARED_DATABASE_NAME
+    return prefix + SERVICE_DATABASE_NAMES[service]
+
+
+def all_database_names(prefix: str = "") -> list[str]:
+    """Every database some approach needs, so switching never finds one missing."""
+    return [prefix + SHARED_DATABASE_NAME] + [
+        prefix + name for name in SERVICE_DATABASE_NAMES.values()
+    ]
+
+
+def database_url(*, env: environ.Env, service: str, approach: Approach) -> str:
+    """The URL of the database the service uses under the approach.
+
+    ``CUSTOMER_DATABASE_URL`` / ``ORDER_DATABASE_URL`` (and ``SHARED_DATABASE_URL``
+    for approach 1) name a database outright; otherwise the name is derived
+    from ``DATABASE_SERVER_URL`` and the approach.
+    """
+    if approach_info(approach).shares_database:
+        explicit = env.str("SHARED_DATABASE_URL", default="")
+    else:
+        explicit = env.str(f"{service.upper()}_DATABASE_URL", default="")
+    if explicit:
+        return explicit
+    server = env.str("DATABASE_SERVER_URL", default="")
+    if not server:
+        raise ConfigurationError(
+            "no database configured: set DATABASE_SERVER_URL (for example "
+            "postgres://postgres@127.0.0.1:5432) or run through manage.py, "
+            "which starts the embedded PostgreSQL server"
+        )
+    prefix = env.str("DATABASE_NAME_PREFIX", default="")
+    name = database_name(service=service, approach=approach, prefix=prefix)
+    return f"{server.rstrip('/')}/{name}"
+
+
+def write_env_value(path: Path, key: str, value: str) -> None:
+    """Set KEY=value in an env file, keeping every other line as it was."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    entry = f"{key}={value}"
+    replaced = False
+    for index, line in enumerate(lines):
+        if line.split("=", 1)[0].strip() == key:
+            lines[index] = entry
+            replaced = True
+    if not replaced:
+        lines.append(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip().strip("'\"")
+    return values

@@ -1,0 +1,1 @@
+"""Processes the platform needs next to Django: databases, brokers, servers."""

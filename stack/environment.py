@@ -1,0 +1,73 @@
+"""Get a process ready to run a service: secrets, database server, databases.
+
+With nothing configured the platform runs on its embedded default: a real
+PostgreSQL server from a pip-installed wheel, data under ``var/postgres``.
+A ``DATABASE_SERVER_URL`` (or per-service database URLs) in the environment
+or in ``.env`` turns that off.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from shared_events.configuration import (
+    PLATFORM_ENV_FILE,
+    USER_ENV_FILE,
+    VAR_DIR,
+    all_database_names,
+    load_env,
+    read_env_file,
+    write_env_value,
+)
+from stack import postgres
+
+EMBEDDED_DATA_DIR = VAR_DIR / "postgres"
+GENERATED_SECRETS = ("DJANGO_SECRET_KEY", "CUSTOMER_SERVICE_TOKEN")
+EXPLICIT_DATABASE_KEYS = (
+    "DATABASE_SERVER_URL",
+    "CUSTOMER_DATABASE_URL",
+    "ORDER_DATABASE_URL",
+    "SHARED_DATABASE_URL",
+)
+
+
+def _configured(key: str) -> str:
+    """A value the learner set (process environment or .env), never our own."""
+    return os.environ.get(key) or read_env_file(USER_ENV_FILE).get(key, "")
+
+
+def ensure_local_secrets() -> None:
+    """Generate local secrets once into var/platform.env (production sets its own)."""
+    stored = read_env_file(PLATFORM_ENV_FILE)
+    for key in GENERATED_SECRETS:
+        if _configured(key) or stored.get(key):
+            continue
+        write_env_value(PLATFORM_ENV_FILE, key, secrets.token_urlsafe(40))
+
+
+def ensure_database_server(*, prefer_external: bool = False) -> str | None:
+    """Make sure DATABASE_SERVER_URL points at a running server; return it.
+
+    Returns None when the learner named each database outright, in which case
+    those databases are theirs to create.
+    """
+    server = _configured("DATABASE_SERVER_URL")
+    if not server:
+        if any(_configured(key) for key in EXPLICIT_DATABASE_KEYS):
+            return None
+        server = postgres.ensure_server(
+            data_dir=EMBEDDED_DATA_DIR, prefer_external=prefer_external
+        )
+    os.environ["DATABASE_SERVER_URL"] = server
+    return server
+
+
+def prepare(*, prefer_external: bool = False, create_databases: bool = True) -> None:
+    """Everything a manage.py command needs before Django starts."""
+    ensure_local_secrets()
+    server = ensure_database_server(prefer_external=prefer_external)
+    load_env()
+    if server and create_databases:
+        prefix = os.environ.get("DATABASE_NAME_PREFIX", "")
+        postgres.create_databases(server_url=server, names=all_database_names(prefix))

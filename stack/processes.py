@@ -1,0 +1,184 @@
+"""Real service processes on loopback ports, for the demo, the lab and tests.
+
+Each service runs under gunicorn (a real WSGI server, as in production) in
+its own process group, so stopping a service is what a learner would do to
+it: a signal to the process, not a flag in the code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from shared_events.configuration import REPO_DIR, VAR_DIR
+
+WSGI_APPLICATIONS = {
+    "customer": "customer_service.wsgi:application",
+    "order": "order_service.wsgi:application",
+}
+SETTINGS_MODULES = {
+    "customer": "customer_service.settings",
+    "order": "order_service.settings",
+}
+LOG_DIR = VAR_DIR / "logs"
+
+
+class ProcessStartError(RuntimeError):
+    """A service process did not come up; the message carries its log tail."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_environment(service: str, overrides: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(overrides)
+    env["SERVICE"] = service
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULES[service]
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_DIR), env.get("PYTHONPATH")])
+    )
+    return env
+
+
+@dataclass
+class ServiceProcess:
+    service: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """SIGTERM the process group, then SIGKILL what is left."""
+        if self.running():
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=timeout)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                self.kill()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def start_web(
+    service: str,
+    *,
+    env: dict[str, str],
+    port: int | None = None,
+    workers: int = 2,
+    ready_timeout: float = 30.0,
+) -> ServiceProcess:
+    """Start a service's web server and wait until its health check answers."""
+    port = port or free_port()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{service}-web-{port}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 (closed by ServiceProcess.stop)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        WSGI_APPLICATIONS[service],
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_DIR,
+        env=service_environment(service, env),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = ServiceProcess(service, port, process, log_path, log_file)
+    _wait_healthy(started, timeout=ready_timeout)
+    return started
+
+
+def _wait_healthy(service: ServiceProcess, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.running():
+            raise ProcessStartError(
+                f"the {service.service} service exited while starting:\n"
+                f"{service.log_tail()}"
+            )
+        try:
+            response = requests.get(f"{service.base_url}/api/health/", timeout=1)
+            if response.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    service.stop()
+    raise ProcessStartError(
+        f"the {service.service} service did not answer its health check within "
+        f"{timeout:.0f}s:\n{service.log_tail()}"
+    )
+
+
+def run_services_foreground(*, customer_port: int, order_port: int) -> int:
+    """``manage.py up``: both services on fixed ports until Ctrl-C."""
+    from stack import environment
+
+    environment.prepare()
+    overrides = {"CUSTOMER_SERVICE_URL": f"http://127.0.0.1:{customer_port}"}
+    customer = start_web("customer", env=overrides, port=customer_port)
+    try:
+        order = start_web("order", env=overrides, port=order_port)
+    except Exception:
+        customer.stop()
+        raise
+    print(f"customer service: {customer.base_url}/api/docs/  (log {customer.log_path})")
+    print(f"order service:    {order.base_url}/api/docs/  (log {order.log_path})")
+    print("Ctrl-C stops both.")
+    try:
+        while customer.running() and order.running():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        order.stop()
+        customer.stop()
+    return 0
