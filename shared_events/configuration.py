@@ -1,14 +1,15 @@
 """Twelve-factor configuration shared by both services and the platform commands.
 
 Values come, in this order of precedence, from the process environment, the
-repository's ``.env`` file (the learner's own settings, and where
-``manage.py approach set`` records the approach), and ``var/platform.env``
-(written by the platform itself: the embedded database server's address and
-generated local secrets). Production sets everything in the environment.
+repository's ``.env`` file (or the file ``PLATFORM_DOTENV`` names: the
+learner's own settings, and where ``manage.py approach set`` records the
+approach), and ``var/platform.env`` (written by the platform itself: generated
+local secrets). Production sets everything in the environment.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -21,7 +22,6 @@ from shared_events.approaches import (
 )
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-USER_ENV_FILE = REPO_DIR / ".env"
 VAR_DIR = REPO_DIR / "var"
 PLATFORM_ENV_FILE = VAR_DIR / "platform.env"
 
@@ -34,9 +34,14 @@ class ConfigurationError(RuntimeError):
     """The platform cannot find a setting it needs; the message says which."""
 
 
+def user_env_file() -> Path:
+    """The learner's env file: ``.env`` in the repository, or ``PLATFORM_DOTENV``."""
+    return Path(os.environ.get("PLATFORM_DOTENV") or REPO_DIR / ".env")
+
+
 def load_env() -> environ.Env:
     """Read .env then var/platform.env into os.environ without overriding."""
-    for path in (USER_ENV_FILE, PLATFORM_ENV_FILE):
+    for path in (user_env_file(), PLATFORM_ENV_FILE):
         if path.exists():
             environ.Env.read_env(str(path), overwrite=False)
     return environ.Env()

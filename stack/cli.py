@@ -17,8 +17,8 @@ from shared_events.approaches import (
 from shared_events.configuration import (
     REPO_DIR,
     SERVICES,
-    USER_ENV_FILE,
     read_env_file,
+    user_env_file,
     write_env_value,
 )
 
@@ -112,9 +112,9 @@ def command_approach(options: argparse.Namespace) -> int:
 def _approach_source() -> tuple[str, str]:
     if os.environ.get("ARCHITECTURE_APPROACH"):
         return os.environ["ARCHITECTURE_APPROACH"], "the ARCHITECTURE_APPROACH variable"
-    stored = read_env_file(USER_ENV_FILE).get("ARCHITECTURE_APPROACH")
+    stored = read_env_file(user_env_file()).get("ARCHITECTURE_APPROACH")
     if stored:
-        return stored, f"{USER_ENV_FILE.name} (written by 'approach set')"
+        return stored, f"{user_env_file().name} (written by 'approach set')"
     from shared_events.approaches import DEFAULT_APPROACH
 
     return DEFAULT_APPROACH.value, "the default"
@@ -147,9 +147,11 @@ def _approach_set(name: str) -> int:
         approach = parse_approach(name)
     except UnknownApproach as error:
         raise PlatformError(str(error)) from None
-    write_env_value(USER_ENV_FILE, "ARCHITECTURE_APPROACH", approach.value)
+    write_env_value(user_env_file(), "ARCHITECTURE_APPROACH", approach.value)
     info = APPROACHES[approach]
-    print(f"Approach set to {info.label} for both services (in {USER_ENV_FILE.name}).")
+    print(
+        f"Approach set to {info.label} for both services (in {user_env_file().name})."
+    )
     if not info.built:
         print(
             "Warning: this approach is not built yet; the services will refuse to "
@@ -159,7 +161,7 @@ def _approach_set(name: str) -> int:
         print(
             "Warning: ARCHITECTURE_APPROACH is set in this shell to "
             f"{os.environ['ARCHITECTURE_APPROACH']!r} and overrides "
-            f"{USER_ENV_FILE.name}."
+            f"{user_env_file().name}."
         )
     print("Running service processes pick it up when restarted; run migrate for the")
     print("databases this approach uses: python manage.py migrate")

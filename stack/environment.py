@@ -13,11 +13,11 @@ import secrets
 
 from shared_events.configuration import (
     PLATFORM_ENV_FILE,
-    USER_ENV_FILE,
     VAR_DIR,
     all_database_names,
     load_env,
     read_env_file,
+    user_env_file,
     write_env_value,
 )
 from stack import postgres
@@ -34,7 +34,7 @@ EXPLICIT_DATABASE_KEYS = (
 
 def _configured(key: str) -> str:
     """A value the learner set (process environment or .env), never our own."""
-    return os.environ.get(key) or read_env_file(USER_ENV_FILE).get(key, "")
+    return os.environ.get(key) or read_env_file(user_env_file()).get(key, "")
 
 
 def ensure_local_secrets() -> None:

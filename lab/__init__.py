@@ -1,0 +1,1 @@
+"""The lab: scenarios run through the real APIs and processes, measured."""

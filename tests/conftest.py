@@ -1,0 +1,29 @@
+"""Cross-service tests: real PostgreSQL, real service processes on loopback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shared_events.configuration import all_database_names
+from stack import environment, postgres
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The PostgreSQL server of this test run (make test sets it)."""
+    environment.ensure_local_secrets()
+    url = os.environ.get("DATABASE_SERVER_URL") or environment.ensure_database_server(
+        prefer_external=True
+    )
+    assert url, "cross-service tests need DATABASE_SERVER_URL or the embedded server"
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_prefix(server_url):
+    """A prefix of database names owned by this test session, dropped at the end."""
+    prefix = f"xs{os.getpid()}_"
+    yield prefix
+    postgres.drop_databases(server_url=server_url, names=all_database_names(prefix))
