@@ -1,0 +1,171 @@
+"""The local AWS endpoint as a real process: started, reset, killed, reused, stopped.
+
+No Django and no mocks: boto3 talks HTTP to a ``moto.server`` subprocess. Every
+fixture stops what it started, because a moto daemon is built to outlive the
+process that started it.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+
+from stack.moto_server import (
+    MotoServer,
+    ensure_moto_daemon,
+    start_moto_server,
+    stop_moto_daemon,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Run in a separate Python process that exits as soon as it has printed the URL.
+START_DAEMON_AND_PRINT_URL = (
+    "import sys; from pathlib import Path;"
+    " from stack.moto_server import ensure_moto_daemon;"
+    " print(ensure_moto_daemon(state_dir=Path(sys.argv[1])))"
+)
+
+
+def sqs_client(endpoint_url: str):  # noqa: ANN201 (boto3 clients are generated)
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[MotoServer]:
+    started = start_moto_server()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="stack-moto-") as base:
+        path = Path(base)
+        try:
+            yield path
+        finally:
+            stop_moto_daemon(state_dir=path)
+
+
+def test_a_started_server_serves_sqs_over_http(server: MotoServer) -> None:
+    assert server.endpoint_url == f"http://127.0.0.1:{server.port}"
+    assert server.running() and server.answers()
+
+    sqs = sqs_client(server.endpoint_url)
+    url = sqs.create_queue(QueueName="lesson-inbox")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+
+    assert [message["Body"] for message in received] == ["hello"]
+
+
+def test_reset_forgets_every_queue(server: MotoServer) -> None:
+    sqs = sqs_client(server.endpoint_url)
+    sqs.create_queue(QueueName="lesson-inbox")
+
+    server.reset()
+
+    assert sqs.list_queues().get("QueueUrls", []) == []
+
+
+def test_a_killed_server_is_an_outage_clients_can_see(server: MotoServer) -> None:
+    sqs = sqs_client(server.endpoint_url)
+    url = sqs.create_queue(QueueName="lesson-inbox")["QueueUrl"]
+
+    server.kill()
+
+    assert not server.running()
+    with pytest.raises(EndpointConnectionError):
+        sqs.send_message(QueueUrl=url, MessageBody="into the void")
+
+
+def test_stop_is_idempotent(server: MotoServer) -> None:
+    server.stop()
+    server.stop()
+
+    assert not server.running()
+    assert not server.answers()
+
+
+def test_a_fixed_port_is_honoured() -> None:
+    first = start_moto_server()
+    port = first.port
+    first.stop()
+
+    again = start_moto_server(port=port)
+    try:
+        assert again.port == port and again.answers()
+    finally:
+        again.stop()
+
+
+def test_the_daemon_outlives_its_starter_and_is_reused(state_dir: Path) -> None:
+    starter = subprocess.run(
+        [sys.executable, "-c", START_DAEMON_AND_PRINT_URL, str(state_dir)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    endpoint_url = starter.stdout.strip()
+
+    assert endpoint_url.startswith("http://127.0.0.1:")
+    assert ensure_moto_daemon(state_dir=state_dir) == endpoint_url
+    sqs_client(endpoint_url).create_queue(QueueName="still-here")
+    assert (state_dir / "moto.json").exists()
+    assert (state_dir / "moto.log").exists()
+
+
+def test_stop_daemon_then_ensure_starts_again_on_the_same_port(
+    state_dir: Path,
+) -> None:
+    endpoint_url = ensure_moto_daemon(state_dir=state_dir)
+    sqs_client(endpoint_url).create_queue(QueueName="forgotten")
+
+    assert stop_moto_daemon(state_dir=state_dir) is True
+    assert stop_moto_daemon(state_dir=state_dir) is False
+    with pytest.raises(EndpointConnectionError):
+        sqs_client(endpoint_url).list_queues()
+
+    restarted = ensure_moto_daemon(state_dir=state_dir)
+    assert restarted == endpoint_url
+    # A new moto process starts empty: the topology must be created again.
+    assert sqs_client(restarted).list_queues().get("QueueUrls", []) == []
+
+
+def test_a_stale_state_file_starts_a_new_daemon_on_the_remembered_port(
+    state_dir: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # A pid that cannot exist (above Linux's pid_max): the recorded server is gone.
+    (state_dir / "moto.json").write_text(f'{{"pid": 999999999, "port": {port}}}\n')
+
+    endpoint_url = ensure_moto_daemon(state_dir=state_dir)
+
+    assert endpoint_url == f"http://127.0.0.1:{port}"
+    assert sqs_client(endpoint_url).list_queues().get("QueueUrls", []) == []
+
+
+def test_stop_without_a_daemon_is_false(state_dir: Path) -> None:
+    assert stop_moto_daemon(state_dir=state_dir) is False
