@@ -1,0 +1,186 @@
+"""The platform's events, registered in one explicit place.
+
+Read this file as the contract between the customer and order services: every
+event that crosses a service boundary is listed here with the exact payload
+it carries. Notice:
+
+* ``CustomerDeletionRejected`` and ``OrderRejected`` are events too. The
+  paper's rule is that a refused command is recorded, not just answered with
+  an error, so the history explains what happened *and* what was turned down.
+* Money travels as a decimal *string* ("59.97"), never a JSON number: a float
+  cannot hold 0.1 exactly, and a consumer in another language must not have
+  to guess the precision. The patterns mirror the database columns
+  (``unit_price`` 12 digits with 2 decimals, ``total`` 14 with 2).
+* Every payload schema is closed (``additionalProperties: false``), so a
+  misspelled or surplus field is refused at the producer, not discovered by a
+  consumer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from shared_events.events.envelope_schema import JSON_SCHEMA_DIALECT, UUID_STRING
+from shared_events.events.registry import EventSchemaRegistry
+
+
+class AggregateType(StrEnum):
+    CUSTOMER = "Customer"
+    ORDER = "Order"
+
+
+class EventType(StrEnum):
+    """Names to import instead of typing strings (a typo is then an AttributeError)."""
+
+    CUSTOMER_REGISTERED = "CustomerRegistered"
+    CUSTOMER_RENAMED = "CustomerRenamed"
+    CUSTOMER_ADDRESS_CHANGED = "CustomerAddressChanged"
+    CUSTOMER_EMAIL_CHANGED = "CustomerEmailChanged"
+    CUSTOMER_DELETED = "CustomerDeleted"
+    CUSTOMER_DELETION_REJECTED = "CustomerDeletionRejected"
+    ORDER_PLACED = "OrderPlaced"
+    ORDER_CANCELLED = "OrderCancelled"
+    ORDER_REJECTED = "OrderRejected"
+
+
+# Reusable field shapes, matching the services' model fields.
+NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 200}
+EMAIL: dict[str, Any] = {
+    "type": "string",
+    "format": "email",
+    "minLength": 3,
+    "maxLength": 254,
+}
+ADDRESS: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 500}
+REASON: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 500}
+SKU: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64}
+UNIT_PRICE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$(?!\n)",
+}
+TOTAL: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$(?!\n)",
+}
+ORDER_LINE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["sku", "quantity", "unit_price"],
+    "properties": {
+        "sku": SKU,
+        "quantity": {"type": "integer", "minimum": 1},
+        "unit_price": UNIT_PRICE,
+    },
+}
+
+
+def payload_schema(title: str, **properties: dict[str, Any]) -> dict[str, Any]:
+    """A closed object schema in which every listed field is required."""
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": title,
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+
+
+def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegistry:
+    """Register every event of the platform, version by version, on ``registry``."""
+    customer = AggregateType.CUSTOMER.value
+    order = AggregateType.ORDER.value
+    events: list[tuple[EventType, int, str, dict[str, Any]]] = [
+        (
+            EventType.CUSTOMER_REGISTERED,
+            1,
+            customer,
+            payload_schema(
+                "CustomerRegistered v1",
+                customer_id=UUID_STRING,
+                name=NAME,
+                email=EMAIL,
+                address=ADDRESS,
+            ),
+        ),
+        (
+            EventType.CUSTOMER_RENAMED,
+            1,
+            customer,
+            payload_schema("CustomerRenamed v1", customer_id=UUID_STRING, name=NAME),
+        ),
+        (
+            EventType.CUSTOMER_ADDRESS_CHANGED,
+            1,
+            customer,
+            payload_schema(
+                "CustomerAddressChanged v1", customer_id=UUID_STRING, address=ADDRESS
+            ),
+        ),
+        (
+            EventType.CUSTOMER_EMAIL_CHANGED,
+            1,
+            customer,
+            payload_schema(
+                "CustomerEmailChanged v1", customer_id=UUID_STRING, email=EMAIL
+            ),
+        ),
+        (
+            EventType.CUSTOMER_DELETED,
+            1,
+            customer,
+            payload_schema("CustomerDeleted v1", customer_id=UUID_STRING),
+        ),
+        (
+            EventType.CUSTOMER_DELETION_REJECTED,
+            1,
+            customer,
+            payload_schema(
+                "CustomerDeletionRejected v1", customer_id=UUID_STRING, reason=REASON
+            ),
+        ),
+        (
+            EventType.ORDER_PLACED,
+            1,
+            order,
+            payload_schema(
+                "OrderPlaced v1",
+                order_id=UUID_STRING,
+                customer_id=UUID_STRING,
+                lines={"type": "array", "minItems": 1, "items": ORDER_LINE},
+                total=TOTAL,
+            ),
+        ),
+        (
+            EventType.ORDER_CANCELLED,
+            1,
+            order,
+            payload_schema(
+                "OrderCancelled v1",
+                order_id=UUID_STRING,
+                customer_id=UUID_STRING,
+                reason={"enum": ["customer_request", "customer_deleted"]},
+            ),
+        ),
+        (
+            EventType.ORDER_REJECTED,
+            1,
+            order,
+            payload_schema(
+                "OrderRejected v1",
+                order_id=UUID_STRING,
+                customer_id=UUID_STRING,
+                reason=REASON,
+            ),
+        ),
+    ]
+    for event_type, version, aggregate_type, schema in events:
+        registry.register(
+            event_type.value, version, schema, aggregate_type=aggregate_type
+        )
+    return registry
+
+
+REGISTRY: EventSchemaRegistry = register_platform_events(EventSchemaRegistry())
+"""The default registry every producer and consumer validates against."""
