@@ -10,7 +10,7 @@ import hmac
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 
 class ServicePrincipal:
@@ -32,13 +32,25 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("malformed service credentials")
-        presented = header[1].decode("latin-1")
-        if not hmac.compare_digest(presented, settings.CUSTOMER_SERVICE_TOKEN):
+        # Compared as bytes: compare_digest refuses non-ASCII str (a 500).
+        expected = settings.CUSTOMER_SERVICE_TOKEN.encode()
+        if not hmac.compare_digest(header[1], expected):
             raise exceptions.AuthenticationFailed("invalid service credentials")
         return (ServicePrincipal(), None)
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ServicePrincipalIsReadOnly(permissions.BasePermission):
+    """The order service only reads customers; its token may not change them."""
+
+    message = "service credentials are read-only"
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or not isinstance(
+            request.user, ServicePrincipal
+        )
 
 
 class ServiceTokenScheme(OpenApiAuthenticationExtension):

@@ -42,4 +42,8 @@ REST_FRAMEWORK = {
         *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
         "customer_service.authentication.ServiceTokenAuthentication",
     ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+        "customer_service.authentication.ServicePrincipalIsReadOnly",
+    ],
 }

@@ -1,6 +1,10 @@
 """The customer service's HTTP API: one small class per operation."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -24,6 +28,8 @@ class CustomerOutputSerializer(serializers.Serializer):
 
 
 class CustomerListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     class FilterSerializer(serializers.Serializer):
         ids = serializers.ListField(
             child=serializers.UUIDField(), required=False, max_length=100
@@ -45,13 +51,15 @@ class CustomerListApi(APIView):
         raw = request.query_params
         data = {}
         if "ids" in raw:
-            data["ids"] = [part for part in raw["ids"].split(",") if part.strip()]
+            data["ids"] = [
+                part.strip() for part in raw["ids"].split(",") if part.strip()
+            ]
         if "email" in raw:
             data["email"] = raw["email"]
         filters = self.FilterSerializer(data=data)
         filters.is_valid(raise_exception=True)
         customers = customer_list(**filters.validated_data)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(
             CustomerOutputSerializer(page, many=True).data
@@ -59,6 +67,7 @@ class CustomerListApi(APIView):
 
 
 class CustomerRegisterApi(APIView):
+    @extend_schema_serializer(component_name="CustomerRegisterInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         email = serializers.EmailField(max_length=254)
@@ -82,6 +91,7 @@ class CustomerDetailApi(APIView):
 
 
 class CustomerUpdateApi(APIView):
+    @extend_schema_serializer(component_name="CustomerUpdateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         email = serializers.EmailField(max_length=254, required=False)

@@ -53,6 +53,8 @@ def _render(orders, *, many: bool):
 
 
 class OrderListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     class FilterSerializer(serializers.Serializer):
         customer_id = serializers.UUIDField(required=False)
         status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
@@ -68,7 +70,7 @@ class OrderListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         orders = order_list(**filters.validated_data)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(_render(page, many=True))
 

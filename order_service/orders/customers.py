@@ -70,7 +70,9 @@ class HttpCustomerDirectory(CustomerDirectory):
         self.session.headers["Authorization"] = f"Service {token}"
         self.session.headers["Accept"] = "application/json"
 
-    def _fetch(self, path: str, **params) -> requests.Response:
+    def _fetch(
+        self, path: str, *, expected: tuple[int, ...] = (200,), **params
+    ) -> requests.Response:
         url = f"{self.base_url}{path}"
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
@@ -80,7 +82,7 @@ class HttpCustomerDirectory(CustomerDirectory):
                 f"({error.__class__.__name__}); the order cannot be checked, try "
                 "again later"
             ) from error
-        if response.status_code >= 500 or response.status_code in (401, 403):
+        if response.status_code not in expected:
             raise DependencyUnavailable(
                 f"the customer service answered {response.status_code}; the order "
                 "cannot be checked, try again later"
@@ -88,10 +90,10 @@ class HttpCustomerDirectory(CustomerDirectory):
         return response
 
     def get(self, customer_id: UUID) -> CustomerSnapshot | None:
-        response = self._fetch(f"/api/customers/{customer_id}/")
+        response = self._fetch(f"/api/customers/{customer_id}/", expected=(200, 404))
         if response.status_code == 404:
             return None
-        return self._snapshot(response.json())
+        return self._read(response, self._snapshot)
 
     def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
         ids = sorted({str(customer_id) for customer_id in customer_ids})
@@ -99,10 +101,25 @@ class HttpCustomerDirectory(CustomerDirectory):
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]
             response = self._fetch("/api/customers/", ids=",".join(chunk), limit=100)
-            for item in response.json()["results"]:
-                snapshot = self._snapshot(item)
+            page = self._read(
+                response,
+                lambda body: [self._snapshot(item) for item in body["results"]],
+            )
+            for snapshot in page:
                 found[snapshot.id] = snapshot
         return found
+
+    @staticmethod
+    def _read(response: requests.Response, parse):
+        # A proxy's HTML page or a changed payload is an outage too, not a 500.
+        try:
+            return parse(response.json())
+        except (ValueError, KeyError, TypeError) as error:
+            raise DependencyUnavailable(
+                "the customer service's answer could not be read "
+                f"({error.__class__.__name__}); the order cannot be checked, try "
+                "again later"
+            ) from error
 
     @staticmethod
     def _snapshot(data: dict) -> CustomerSnapshot:

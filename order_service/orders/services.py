@@ -14,6 +14,9 @@ from order_service import bootstrap
 from order_service.orders.models import Order, OrderLine, OrderStatus
 from shared_events.errors import ApplicationError
 
+# The largest total Order.total (14 digits, 2 of them decimal) can store.
+MAX_ORDER_TOTAL = Decimal("999999999999.99")
+
 
 @dataclass(frozen=True)
 class LineRequest:
@@ -32,18 +35,18 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
     """
     if not lines:
         raise ApplicationError("an order needs at least one line", field="lines")
+    total = sum((line.quantity * line.unit_price for line in lines), Decimal("0"))
+    if total > MAX_ORDER_TOTAL:
+        raise ApplicationError(
+            f"the order total may not exceed {MAX_ORDER_TOTAL}", field="lines"
+        )
     directory = bootstrap.wiring().customer_directory
     if directory.get(customer_id) is None:
         raise ApplicationError(
             f"no customer with id {customer_id}", field="customer_id"
         )
     with transaction.atomic():
-        order = Order.objects.create(
-            customer_id=customer_id,
-            total=sum(
-                (line.quantity * line.unit_price for line in lines), Decimal("0")
-            ),
-        )
+        order = Order.objects.create(customer_id=customer_id, total=total)
         OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,

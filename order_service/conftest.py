@@ -1,0 +1,44 @@
+"""Fixtures for the order service's tests: a user, API clients, a fake directory.
+
+The authenticated client sends a real DRF token in the Authorization header
+(no ``force_authenticate``), so every API test goes through the same
+authentication path as a learner's client.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from order_service import bootstrap
+from order_service.orders.tests.fakes import FakeCustomerDirectory
+
+
+@pytest.fixture(autouse=True)
+def customer_directory():
+    """The fake customer directory, wired in through the composition root.
+
+    Autouse: no unit test may call a real customer service by accident (one
+    may well be listening on the default port while a learner runs the demo).
+    """
+    fake = FakeCustomerDirectory()
+    with bootstrap.overridden(customer_directory=fake):
+        yield fake
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user(username="learner", password=None)
+
+
+@pytest.fixture
+def api_client(user):
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anonymous_client():
+    return APIClient()
