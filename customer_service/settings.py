@@ -7,6 +7,7 @@ from shared_events.service_settings import (
     REST_FRAMEWORK,
     SPECTACULAR_SETTINGS,
     THIRD_PARTY_APPS,
+    celery_broker_settings,
     env,
     service_databases,
 )
@@ -47,3 +48,8 @@ REST_FRAMEWORK = {
         "customer_service.authentication.ServicePrincipalIsReadOnly",
     ],
 }
+
+# EVENTS AND CELERY
+# ------------------------------------------------------------------------------
+COMPOSITION_ROOT = "customer_service.bootstrap"
+globals().update(celery_broker_settings(SERVICE_NAME))

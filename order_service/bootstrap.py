@@ -1,52 +1,104 @@
 """The order service's composition root.
 
-The only place in the order service that looks at ``ARCHITECTURE_APPROACH``
-and chooses adapters from it. Domain code asks for the adapters it needs and
-never branches on the approach itself.
+The only place in the order service that looks at the approach and chooses
+adapters from it: where customer data comes from, the repository that stores
+Order aggregates, the publisher the outbox relay uses, and the handlers its
+consumer runs. Domain code asks for what it needs and never branches on the
+approach itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 from django.conf import settings
 
 from order_service.orders.customers import (
     CustomerDirectory,
     HttpCustomerDirectory,
+    ReplicaCustomerDirectory,
     SharedTableCustomerDirectory,
 )
-from shared_events.approaches import (
-    Approach,
-    approach_info,
-    parse_approach,
-    require_built,
+from order_service.orders.domain import OrderAggregate
+from order_service.orders.repositories import OrderStateTable
+from shared_events import messaging
+from shared_events.approaches import Approach, parse_approach, require_built
+from shared_events.aws.publishers import EventPublisher
+from shared_events.consumer import Handler
+from shared_events.repositories import (
+    EventSourcedRepository,
+    Repository,
+    StateTableRepository,
 )
+from shared_events.tasks import wake_relay
+
+PRODUCER = "order"
 
 
 @dataclass(frozen=True)
 class OrderServiceWiring:
     approach: Approach
     customer_directory: CustomerDirectory
+    order_repository: Repository[OrderAggregate]
+    # What the outbox relay publishes with; None where there is no outbox.
+    publisher_factory: Callable[[], EventPublisher] | None
+    event_handlers: Mapping[str, Sequence[Handler]]
+
+    @property
+    def event_publisher(self) -> EventPublisher | None:
+        return self.publisher_factory() if self.publisher_factory else None
+
+
+def _customer_directory(lookup: str) -> CustomerDirectory:
+    factories: dict[str, Callable[[], CustomerDirectory]] = {
+        "shared_table": SharedTableCustomerDirectory,
+        "http": lambda: HttpCustomerDirectory(
+            base_url=settings.CUSTOMER_SERVICE_URL,
+            token=settings.CUSTOMER_SERVICE_TOKEN,
+            timeout=settings.CUSTOMER_SERVICE_TIMEOUT,
+        ),
+        "replica": ReplicaCustomerDirectory,
+    }
+    return factories[lookup]()
+
+
+def _repository(persistence: str) -> Repository[OrderAggregate]:
+    table = OrderStateTable()
+    factories = {
+        "state": lambda: StateTableRepository(table=table, producer=PRODUCER),
+        "event_sourced": lambda: EventSourcedRepository(
+            aggregate_class=OrderAggregate,
+            table=table,
+            producer=PRODUCER,
+            wake_relay=wake_relay,
+            fault=settings.FAULT_INJECTION,
+        ),
+    }
+    return factories[persistence]()
+
+
+def _build(approach: Approach) -> OrderServiceWiring:
+    from order_service.orders.handlers import EVENT_HANDLERS
+
+    info = require_built(approach)
+    has_outbox = info.order_persistence == "event_sourced"
+    keeps_replica = info.customer_lookup == "replica"
+    return OrderServiceWiring(
+        approach=approach,
+        customer_directory=_customer_directory(info.customer_lookup),
+        order_repository=_repository(info.order_persistence),
+        publisher_factory=(
+            partial(messaging.event_publisher, PRODUCER) if has_outbox else None
+        ),
+        event_handlers=EVENT_HANDLERS if keeps_replica else {},
+    )
 
 
 _override: OrderServiceWiring | None = None
 _cache: dict[Approach, OrderServiceWiring] = {}
-
-
-def _build(approach: Approach) -> OrderServiceWiring:
-    require_built(approach)
-    if approach_info(approach).shares_database:
-        directory: CustomerDirectory = SharedTableCustomerDirectory()
-    else:
-        directory = HttpCustomerDirectory(
-            base_url=settings.CUSTOMER_SERVICE_URL,
-            token=settings.CUSTOMER_SERVICE_TOKEN,
-            timeout=settings.CUSTOMER_SERVICE_TIMEOUT,
-        )
-    return OrderServiceWiring(approach=approach, customer_directory=directory)
 
 
 def wiring() -> OrderServiceWiring:

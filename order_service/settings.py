@@ -7,6 +7,7 @@ from shared_events.service_settings import (
     PLATFORM_APPS,
     SPECTACULAR_SETTINGS,
     THIRD_PARTY_APPS,
+    celery_broker_settings,
     env,
     service_databases,
 )
@@ -38,3 +39,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Order service",
     "DESCRIPTION": "Places, lists and cancels orders.",
 }
+
+# EVENTS AND CELERY
+# ------------------------------------------------------------------------------
+COMPOSITION_ROOT = "order_service.bootstrap"
+globals().update(celery_broker_settings(SERVICE_NAME))

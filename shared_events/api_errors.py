@@ -1,5 +1,6 @@
 """DRF exception handler: every refusal is a clear 4xx or 503, never a 500."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -28,6 +29,6 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, ConcurrencyConflict):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
-    elif isinstance(exc, Http404):
+    elif isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

@@ -30,6 +30,14 @@ class ApproachInfo:
     title: str
     shares_database: bool
     built: bool
+    # How each service persists its aggregates: "state" (a current-state
+    # table), "direct_publish" (state table, then publish after commit) or
+    # "event_sourced" (event store + outbox).
+    customer_persistence: str
+    order_persistence: str
+    # How the order service learns about a customer: "shared_table", "http"
+    # or "replica" (its own copy, kept from events).
+    customer_lookup: str
     customer_service_role: str
     order_service_role: str
     flaw: str
@@ -50,6 +58,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="shared database",
             shares_database=True,
             built=True,
+            customer_persistence="state",
+            order_persistence="state",
+            customer_lookup="shared_table",
             customer_service_role=(
                 "writes the customer table in the one shared database"
             ),
@@ -69,6 +80,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="database per service",
             shares_database=False,
             built=True,
+            customer_persistence="state",
+            order_persistence="state",
+            customer_lookup="http",
             customer_service_role=(
                 "owns its own database and serves customers over REST"
             ),
@@ -86,7 +100,10 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             number=3,
             title="direct publish (dual write)",
             shares_database=False,
-            built=False,
+            built=True,
+            customer_persistence="direct_publish",
+            order_persistence="state",
+            customer_lookup="replica",
             customer_service_role=(
                 "commits, then publishes each event straight to the broker"
             ),
@@ -101,7 +118,10 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             number=4,
             title="event sourcing",
             shares_database=False,
-            built=False,
+            built=True,
+            customer_persistence="event_sourced",
+            order_persistence="event_sourced",
+            customer_lookup="replica",
             customer_service_role=(
                 "appends events to its event store; a transactional outbox and a "
                 "Celery relay publish them"
@@ -115,6 +135,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="CQRS with event sourcing",
             shares_database=False,
             built=False,
+            customer_persistence="event_sourced",
+            order_persistence="event_sourced",
+            customer_lookup="replica",
             customer_service_role=(
                 "event store and outbox on the write side; CustomerSummary read "
                 "model in a separate read database"

@@ -134,3 +134,80 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# AWS AND EVENTS
+# ------------------------------------------------------------------------------
+# No AWS_ENDPOINT_URL means real AWS (credentials from the usual chain); the
+# platform's own commands start a local moto server and set it for you.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+EVENT_TOPOLOGY_PREFIX = env.str("EVENT_TOPOLOGY_PREFIX", default="")
+EVENT_DELIVERY = env.str("EVENT_DELIVERY", default="sns")  # or "sqs": no SNS
+EVENT_FIFO = env.bool("EVENT_FIFO", default=False)
+EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=5)
+EVENT_VISIBILITY_TIMEOUT = env.int("EVENT_VISIBILITY_TIMEOUT", default=30)
+EVENT_CONSUMER_WAIT_SECONDS = env.int("EVENT_CONSUMER_WAIT_SECONDS", default=5)
+EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=100)
+EVENT_RELAY_TIME_BUDGET_SECONDS = env.float(
+    "EVENT_RELAY_TIME_BUDGET_SECONDS", default=20.0
+)
+EVENT_RELAY_SWEEP_SECONDS = env.float("EVENT_RELAY_SWEEP_SECONDS", default=2.0)
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)
+
+# Fault injection, to show the dual write's flaw on purpose (approach 3) and
+# that the outbox survives the same fault (approach 4). One of:
+#   crash_before_publish  the process dies between commit and publish
+#   broker_refuses        the publish after commit fails
+FAULT_INJECTION = env.str("FAULT_INJECTION", default="")
+
+# CELERY (the outbox relay; its broker is SQS too)
+# ------------------------------------------------------------------------------
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "relay-outbox-sweep": {
+        "task": "shared_events.relay_outbox",
+        "schedule": EVENT_RELAY_SWEEP_SECONDS,
+        "options": {"expires": 30},
+    },
+    "prune-outbox": {"task": "shared_events.prune_outbox", "schedule": 3600.0},
+}
+
+
+def celery_broker_settings(service: str) -> dict:
+    """The Celery broker of one service: SQS, at the same endpoint as the events.
+
+    Its visibility timeout (120 s) is far longer than one relay run (the
+    relay's time budget, 20 s), so a running task is never handed to a second
+    worker; late acks and reject-on-worker-lost mean a killed worker's task
+    runs again.
+    """
+    url = env.str("CELERY_BROKER_URL", default="")
+    options = {
+        "region": AWS_REGION,
+        "visibility_timeout": 120,
+        "wait_time_seconds": 1,
+        "polling_interval": 0.2,
+        "queue_name_prefix": f"{EVENT_TOPOLOGY_PREFIX}{service}-",
+    }
+    if not url:
+        if AWS_ENDPOINT_URL:
+            host = AWS_ENDPOINT_URL.split("://", 1)[-1].rstrip("/")
+            url = f"sqs://testing:testing@{host}"
+            options["is_secure"] = AWS_ENDPOINT_URL.startswith("https")
+        else:
+            url = "sqs://"
+    return {
+        "CELERY_BROKER_URL": url,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": options,
+        "CELERY_TASK_DEFAULT_QUEUE": "relay",
+    }

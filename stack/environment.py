@@ -63,11 +63,54 @@ def ensure_database_server(*, prefer_external: bool = False) -> str | None:
     return server
 
 
-def prepare(*, prefer_external: bool = False, create_databases: bool = True) -> None:
-    """Everything a manage.py command needs before Django starts."""
+MOTO_STATE_DIR = VAR_DIR / "moto"
+
+
+def approach_uses_events() -> bool:
+    """Whether the configured approach needs the broker (approaches 3 to 5)."""
+    from shared_events.approaches import UnknownApproach, approach_info
+    from shared_events.configuration import current_approach
+
+    try:
+        info = approach_info(current_approach(load_env()))
+    except UnknownApproach:
+        return False  # the service's settings refuse it with a clear message
+    return info.customer_persistence != "state"
+
+
+def ensure_aws_endpoint() -> str | None:
+    """Point AWS_ENDPOINT_URL at the local moto server, unless configured.
+
+    ``AWS_ENDPOINT_URL`` set (in the environment or .env) wins; so does
+    ``AWS_USE_REAL=true``, which leaves boto3 to talk to real AWS.
+    """
+    if _configured("AWS_ENDPOINT_URL"):
+        os.environ["AWS_ENDPOINT_URL"] = _configured("AWS_ENDPOINT_URL")
+        return os.environ["AWS_ENDPOINT_URL"]
+    if _configured("AWS_USE_REAL").lower() in ("1", "true", "yes"):
+        return None
+    from stack.moto_server import ensure_moto_daemon
+
+    os.environ["AWS_ENDPOINT_URL"] = ensure_moto_daemon(state_dir=MOTO_STATE_DIR)
+    return os.environ["AWS_ENDPOINT_URL"]
+
+
+def prepare(
+    *,
+    prefer_external: bool = False,
+    create_databases: bool = True,
+    aws: bool | None = None,
+) -> None:
+    """Everything a manage.py command needs before Django starts.
+
+    ``aws=None`` starts the local AWS endpoint only when the configured
+    approach uses events.
+    """
     ensure_local_secrets()
     server = ensure_database_server(prefer_external=prefer_external)
     load_env()
+    if aws or (aws is None and approach_uses_events()):
+        ensure_aws_endpoint()
     if server and create_databases:
         prefix = os.environ.get("DATABASE_NAME_PREFIX", "")
         postgres.create_databases(server_url=server, names=all_database_names(prefix))

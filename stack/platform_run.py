@@ -11,10 +11,10 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from shared_events.approaches import parse_approach
+from shared_events.approaches import ApproachInfo, approach_info, parse_approach
 from shared_events.configuration import (
     REPO_DIR,
     SERVICES,
@@ -22,7 +22,14 @@ from shared_events.configuration import (
     database_name,
 )
 from stack import postgres
-from stack.processes import ServiceProcess, free_port, service_environment, start_web
+from stack.moto_server import MotoServer, start_moto_server
+from stack.processes import (
+    ServiceProcess,
+    free_port,
+    service_environment,
+    start_web,
+    start_worker,
+)
 
 
 class PlatformStartError(RuntimeError):
@@ -35,6 +42,48 @@ class PlatformRun:
     env: dict[str, str]
     token: str
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    workers: dict[str, ServiceProcess] = field(default_factory=dict)
+    moto: MotoServer | None = None
+
+    @property
+    def info(self) -> ApproachInfo:
+        return approach_info(self.approach)
+
+    @property
+    def uses_events(self) -> bool:
+        return self.info.customer_persistence != "state"
+
+    def start_web(self, service: str, *, port: int | None = None) -> ServiceProcess:
+        self.services[service] = start_web(service, env=self.env, port=port)
+        return self.services[service]
+
+    def start_consumer(self, service: str) -> ServiceProcess:
+        key = f"{service}-consumer"
+        self.workers[key] = start_worker(
+            service,
+            ["consume_events", "--wait-seconds", "1"],
+            env=self.env,
+            name="consumer",
+            ready_text="consuming ",
+        )
+        return self.workers[key]
+
+    def start_relay(self, service: str) -> ServiceProcess:
+        key = f"{service}-relay"
+        self.workers[key] = start_worker(
+            service,
+            ["relay_worker", "--loglevel", "INFO"],
+            env=self.env,
+            name="relay",
+            ready_text="ready.",
+        )
+        return self.workers[key]
+
+    def stop_all(self) -> None:
+        for process in [*self.workers.values(), *self.services.values()]:
+            process.stop()
+        if self.moto is not None:
+            self.moto.stop()
 
     def url(self, service: str) -> str:
         return self.services[service].base_url
@@ -94,30 +143,53 @@ def running_platform(
     server_url: str,
     prefix: str,
     extra_env: dict[str, str] | None = None,
+    start_event_workers: bool = True,
 ) -> Iterator[PlatformRun]:
-    """Fresh databases, both services migrated and serving, stopped on exit."""
+    """Fresh databases, both services migrated and serving, stopped on exit.
+
+    Under the event-driven approaches the run also gets its own moto server
+    (the local AWS), its topology, a consumer per service and, where there is
+    an outbox, a Celery relay worker per service.
+    """
     env = platform_environment(approach=approach, server_url=server_url, prefix=prefix)
     env.update(extra_env or {})
     customer_port = free_port()
     env["CUSTOMER_SERVICE_URL"] = f"http://127.0.0.1:{customer_port}"
     reset_databases(server_url=server_url, prefix=prefix)
     run = PlatformRun(approach=approach, env=env, token=secrets.token_hex(20))
-    # The customer service migrates first: under shared_db the order
-    # service's foreign key needs the customer table.
-    for service in SERVICES:
-        run.manage(service, "migrate", "--no-input", "-v", "0")
-        run.manage(
-            service,
-            "create_demo_user",
-            "--username",
-            "demo",
-            "--token",
-            run.token,
-            "--quiet",
-        )
-    with ExitStack() as stack:
-        run.services["customer"] = start_web("customer", env=env, port=customer_port)
-        stack.callback(run.services["customer"].stop)
-        run.services["order"] = start_web("order", env=env)
-        stack.callback(run.services["order"].stop)
+    try:
+        if run.uses_events:
+            run.moto = start_moto_server()
+            env["AWS_ENDPOINT_URL"] = run.moto.endpoint_url
+            env.setdefault("EVENT_TOPOLOGY_PREFIX", prefix.replace("_", "-"))
+        # The customer service migrates first: under shared_db the order
+        # service's foreign key needs the customer table.
+        for service in SERVICES:
+            run.manage(service, "migrate", "--no-input", "-v", "0")
+            run.manage(
+                service,
+                "create_demo_user",
+                "--username",
+                "demo",
+                "--token",
+                run.token,
+                "--quiet",
+            )
+        if run.uses_events:
+            # The inboxes must be subscribed before the first event is sent.
+            run.manage("customer", "aws_bootstrap")
+        run.start_web("customer", port=customer_port)
+        run.start_web("order")
+        if run.uses_events and start_event_workers:
+            for service in SERVICES:
+                run.start_consumer(service)
+            info = run.info
+            for service, persistence in (
+                ("customer", info.customer_persistence),
+                ("order", info.order_persistence),
+            ):
+                if persistence == "event_sourced":
+                    run.start_relay(service)
         yield run
+    finally:
+        run.stop_all()

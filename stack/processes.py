@@ -136,6 +136,49 @@ def start_web(
     return started
 
 
+def start_worker(
+    service: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    name: str,
+    ready_text: str,
+    ready_timeout: float = 60.0,
+) -> ServiceProcess:
+    """Start a background process (``manage.py --service S COMMAND``).
+
+    Waits until ``ready_text`` shows in its log, so a caller never races a
+    consumer that is not polling yet.
+    """
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{service}-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 (closed by ServiceProcess.stop)
+    full = [sys.executable, str(REPO_DIR / "manage.py"), "--service", service, *command]
+    process = subprocess.Popen(
+        full,
+        cwd=REPO_DIR,
+        env=service_environment(service, {**env, "PYTHONUNBUFFERED": "1"}),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = ServiceProcess(service, 0, process, log_path, log_file)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if not worker.running():
+            raise ProcessStartError(
+                f"the {service} {name} exited while starting:\n{worker.log_tail()}"
+            )
+        if ready_text in log_path.read_text(errors="replace"):
+            return worker
+        time.sleep(0.1)
+    worker.stop()
+    raise ProcessStartError(
+        f"the {service} {name} was not ready within {ready_timeout:.0f}s:\n"
+        f"{worker.log_tail()}"
+    )
+
+
 def _wait_healthy(service: ServiceProcess, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,6 +16,9 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(max_length=254)
     address = models.CharField(max_length=500)
+    version = models.PositiveIntegerField(
+        default=0, help_text="The aggregate version: one more per recorded event."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,9 +1,21 @@
-"""Writes of customer data: register, change, delete."""
+"""Writes of customer data: register, change, delete.
 
-from django.db import IntegrityError, transaction
+Each service function loads the Customer aggregate through the repository
+the composition root chose, calls a command on it, and saves it, inside one
+transaction. Which approach is running is not this module's concern.
+"""
 
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+
+from customer_service import bootstrap
+from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
-from shared_events.errors import ApplicationError
+from customer_service.customers.repositories import DUPLICATE_EMAIL
+from shared_events.errors import ApplicationError, ConcurrencyConflict
 
 
 def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:
@@ -13,27 +25,31 @@ def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:
     return others.exists()
 
 
-def _save(customer: Customer) -> Customer:
-    # The unique index on lower(email) is the real guard: two concurrent
-    # registrations can both pass the friendly check above.
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        raise ApplicationError(
-            "a customer with this email already exists", field="email"
-        ) from None
-    return customer
+def _load(customer: Customer, expected_version: int | None) -> CustomerAggregate:
+    aggregate = bootstrap.wiring().customer_repository.get(customer.id)
+    if aggregate is None or aggregate.deleted:
+        raise Customer.DoesNotExist(f"customer {customer.id} does not exist")
+    if expected_version is not None and expected_version != aggregate.version:
+        raise ConcurrencyConflict(
+            f"customer {customer.id} is at version {aggregate.version}, not "
+            f"{expected_version}; reload it and try again"
+        )
+    return aggregate
 
 
 @transaction.atomic
 def customer_register(*, name: str, email: str, address: str) -> Customer:
     email = email.strip()
     if _email_taken(email):
-        raise ApplicationError(
-            "a customer with this email already exists", field="email"
-        )
-    return _save(Customer(name=name.strip(), email=email, address=address.strip()))
+        raise ApplicationError(DUPLICATE_EMAIL, field="email")
+    customer = CustomerAggregate.register(
+        customer_id=uuid.uuid4(),
+        name=name.strip(),
+        email=email,
+        address=address.strip(),
+    )
+    bootstrap.wiring().customer_repository.save(customer)
+    return Customer.objects.get(id=customer.id)
 
 
 @transaction.atomic
@@ -43,26 +59,29 @@ def customer_update(
     name: str | None = None,
     email: str | None = None,
     address: str | None = None,
+    expected_version: int | None = None,
 ) -> Customer:
     if email is not None and _email_taken(email.strip(), excluding=customer):
-        raise ApplicationError(
-            "a customer with this email already exists", field="email"
-        )
-    if name is not None:
-        customer.name = name.strip()
-    if email is not None:
-        customer.email = email.strip()
-    if address is not None:
-        customer.address = address.strip()
-    return _save(customer)
+        raise ApplicationError(DUPLICATE_EMAIL, field="email")
+    aggregate = _load(customer, expected_version)
+    aggregate.change(
+        name=name.strip() if name is not None else None,
+        email=email.strip() if email is not None else None,
+        address=address.strip() if address is not None else None,
+    )
+    bootstrap.wiring().customer_repository.save(aggregate)
+    return Customer.objects.get(id=customer.id)
 
 
 @transaction.atomic
-def customer_delete(*, customer: Customer) -> None:
+def customer_delete(*, customer: Customer, expected_version: int | None = None) -> None:
     """Delete the customer.
 
     Under shared_db the database cascades the delete to the customer's orders
     in this same transaction; under db_per_service nothing tells the order
-    service, and the orders become orphans.
+    service, and the orders become orphans; from direct_publish on, a
+    CustomerDeleted event does.
     """
-    customer.delete()
+    aggregate = _load(customer, expected_version)
+    aggregate.delete()
+    bootstrap.wiring().customer_repository.save(aggregate)

@@ -126,3 +126,23 @@ class HttpCustomerDirectory(CustomerDirectory):
         return CustomerSnapshot(
             id=UUID(data["id"]), name=data["name"], email=data["email"]
         )
+
+
+class ReplicaCustomerDirectory(CustomerDirectory):
+    """Approaches 3 to 5: the order service's own replica, kept from events.
+
+    No call to the customer service: placing an order works while it is
+    down. The price is eventual consistency: a customer registered a moment
+    ago may not be in the replica yet, and a deleted one may linger briefly.
+    """
+
+    def get(self, customer_id: UUID) -> CustomerSnapshot | None:
+        return self.get_many([customer_id]).get(customer_id)
+
+    def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
+        from order_service.orders.models import CustomerReplica
+
+        rows = CustomerReplica.objects.filter(
+            id__in=list(customer_ids), deleted=False
+        ).values_list("id", "name", "email")
+        return {row[0]: CustomerSnapshot(*row) for row in rows}

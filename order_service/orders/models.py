@@ -22,6 +22,9 @@ class Order(models.Model):
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    version = models.PositiveIntegerField(
+        default=0, help_text="The aggregate version: one more per recorded event."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -68,3 +71,26 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.quantity * self.unit_price
+
+
+class CustomerReplica(models.Model):
+    """The order service's own copy of customer data, kept from events.
+
+    From approach 3 on, placing an order checks this table instead of calling
+    the customer service: no synchronous dependency, at the price of a copy
+    that is only eventually consistent with the customer service.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    address = models.CharField(max_length=500)
+    version = models.PositiveIntegerField(default=0)
+    deleted = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "orders_customer_replica"
+
+    def __str__(self) -> str:
+        return f"{self.name} (replica v{self.version})"

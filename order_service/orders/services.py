@@ -1,18 +1,24 @@
-"""Writes of orders: place and cancel."""
+"""Writes of orders: place and cancel, and what a deleted customer means.
+
+Each service function loads the Order aggregate through the repository the
+composition root chose, calls a command on it, and saves it, inside one
+transaction. Which approach is running is not this module's concern.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 from django.db import transaction
-from django.utils import timezone
 
 from order_service import bootstrap
-from order_service.orders.models import Order, OrderLine, OrderStatus
-from shared_events.errors import ApplicationError
+from order_service.orders.domain import OrderAggregate, OrderLineValue
+from order_service.orders.models import Order, OrderStatus
+from shared_events.errors import ApplicationError, ConcurrencyConflict
 
 # The largest total Order.total (14 digits, 2 of them decimal) can store.
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
@@ -31,42 +37,77 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
     The customer check happens before the transaction opens: under
     db_per_service it is an HTTP call, and holding a database transaction
     open across a network call would tie up a connection while the customer
-    service is slow.
+    service is slow. A placement refused for an unknown customer is recorded
+    too (``OrderRejected``): the event store keeps it, a state table ignores it.
     """
     if not lines:
         raise ApplicationError("an order needs at least one line", field="lines")
-    total = sum((line.quantity * line.unit_price for line in lines), Decimal("0"))
+    values = [
+        OrderLineValue(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+        for line in lines
+    ]
+    total = sum((value.total for value in values), Decimal("0"))
     if total > MAX_ORDER_TOTAL:
         raise ApplicationError(
             f"the order total may not exceed {MAX_ORDER_TOTAL}", field="lines"
         )
-    directory = bootstrap.wiring().customer_directory
-    if directory.get(customer_id) is None:
+    wiring = bootstrap.wiring()
+    known = wiring.customer_directory.get(customer_id) is not None
+    order_id = uuid.uuid4()
+    with transaction.atomic():
+        if known:
+            order = OrderAggregate.place(
+                order_id=order_id, customer_id=customer_id, lines=values
+            )
+        else:
+            order = OrderAggregate.reject(
+                order_id=order_id, customer_id=customer_id, reason="unknown customer"
+            )
+        wiring.order_repository.save(order)
+    if not known:
         raise ApplicationError(
             f"no customer with id {customer_id}", field="customer_id"
         )
-    with transaction.atomic():
-        order = Order.objects.create(customer_id=customer_id, total=total)
-        OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                position=position,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for position, line in enumerate(lines, start=1)
-        )
-    return order
+    return Order.objects.get(id=order_id)
 
 
 @transaction.atomic
-def order_cancel(*, order: Order) -> Order:
+def order_cancel(
+    *,
+    order: Order,
+    reason: str = "customer_request",
+    expected_version: int | None = None,
+) -> Order:
     """Cancel a placed order; cancelling a cancelled order is refused."""
-    order = Order.objects.select_for_update().get(id=order.id)
-    if order.status == OrderStatus.CANCELLED:
-        raise ApplicationError("the order is already cancelled", field="status")
-    order.status = OrderStatus.CANCELLED
-    order.cancelled_at = timezone.now()
-    order.save(update_fields=["status", "cancelled_at", "updated_at"])
-    return order
+    repository = bootstrap.wiring().order_repository
+    aggregate = repository.get(order.id)
+    if aggregate is None:
+        raise Order.DoesNotExist(f"order {order.id} does not exist")
+    if expected_version is not None and expected_version != aggregate.version:
+        raise ConcurrencyConflict(
+            f"order {order.id} is at version {aggregate.version}, not "
+            f"{expected_version}; reload it and try again"
+        )
+    aggregate.cancel(reason=reason)
+    repository.save(aggregate)
+    return Order.objects.get(id=order.id)
+
+
+def orders_cancel_for_deleted_customer(*, customer_id: UUID) -> int:
+    """Cancel every open order of a customer who no longer exists.
+
+    Run by the order service's consumer when ``CustomerDeleted`` arrives, in
+    the same transaction as the processed-event record.
+    """
+    repository = bootstrap.wiring().order_repository
+    open_orders = Order.objects.filter(
+        customer_id=customer_id, status=OrderStatus.PLACED
+    ).values_list("id", flat=True)
+    cancelled = 0
+    for order_id in list(open_orders):
+        aggregate = repository.get(order_id)
+        if aggregate is not None and aggregate.status == OrderStatus.PLACED:
+            aggregate.cancel(reason="customer_deleted")
+            repository.save(aggregate)
+            cancelled += 1
+    return cancelled

@@ -21,6 +21,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from stack.moto_server import (
     MotoServer,
+    MotoServerError,
     ensure_moto_daemon,
     start_moto_server,
     stop_moto_daemon,
@@ -42,7 +43,9 @@ def sqs_client(endpoint_url: str):  # noqa: ANN201 (boto3 clients are generated)
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+        config=Config(
+            connect_timeout=1, read_timeout=5, retries={"total_max_attempts": 1}
+        ),
     )
 
 
@@ -169,3 +172,17 @@ def test_a_stale_state_file_starts_a_new_daemon_on_the_remembered_port(
 
 def test_stop_without_a_daemon_is_false(state_dir: Path) -> None:
     assert stop_moto_daemon(state_dir=state_dir) is False
+
+
+def test_a_taken_port_is_a_clear_error_with_the_log_tail(state_dir: Path) -> None:
+    log_path = state_dir / "failed.log"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        with pytest.raises(MotoServerError, match="exited while starting") as error:
+            start_moto_server(port=port, log_path=log_path)
+
+    assert "already in use" in str(error.value)
+    assert str(log_path) in str(error.value) and log_path.exists()

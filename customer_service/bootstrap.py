@@ -1,0 +1,107 @@
+"""The customer service's composition root.
+
+The only place in the customer service that looks at the approach and
+chooses adapters from it: the repository that stores Customer aggregates,
+the publisher the outbox relay uses, and the handlers its consumer runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+
+from django.conf import settings
+
+from customer_service.customers.domain import CustomerAggregate
+from customer_service.customers.repositories import CustomerStateTable
+from shared_events import messaging
+from shared_events.approaches import Approach, parse_approach, require_built
+from shared_events.aws.publishers import EventPublisher
+from shared_events.consumer import Handler
+from shared_events.repositories import (
+    DirectPublishRepository,
+    EventSourcedRepository,
+    Repository,
+    StateTableRepository,
+)
+from shared_events.tasks import wake_relay
+
+PRODUCER = "customer"
+
+
+@dataclass(frozen=True)
+class CustomerServiceWiring:
+    approach: Approach
+    customer_repository: Repository[CustomerAggregate]
+    # What the outbox relay publishes with; None where there is no outbox.
+    publisher_factory: Callable[[], EventPublisher] | None
+    event_handlers: Mapping[str, Sequence[Handler]]
+
+    @property
+    def event_publisher(self) -> EventPublisher | None:
+        return self.publisher_factory() if self.publisher_factory else None
+
+
+def _repository(persistence: str) -> Repository[CustomerAggregate]:
+    table = CustomerStateTable()
+    fault = settings.FAULT_INJECTION
+    factories = {
+        "state": lambda: StateTableRepository(table=table, producer=PRODUCER),
+        "direct_publish": lambda: DirectPublishRepository(
+            table=table,
+            producer=PRODUCER,
+            publish=partial(messaging.publish_now, PRODUCER),
+            fault=fault,
+        ),
+        "event_sourced": lambda: EventSourcedRepository(
+            aggregate_class=CustomerAggregate,
+            table=table,
+            producer=PRODUCER,
+            wake_relay=wake_relay,
+            fault=fault,
+        ),
+    }
+    return factories[persistence]()
+
+
+def _build(approach: Approach) -> CustomerServiceWiring:
+    info = require_built(approach)
+    has_outbox = info.customer_persistence == "event_sourced"
+    return CustomerServiceWiring(
+        approach=approach,
+        customer_repository=_repository(info.customer_persistence),
+        publisher_factory=(
+            partial(messaging.event_publisher, PRODUCER) if has_outbox else None
+        ),
+        # The customer service does not react to order events yet; its
+        # consumer still tracks them, in order, so nothing piles up.
+        event_handlers={},
+    )
+
+
+_override: CustomerServiceWiring | None = None
+_cache: dict[Approach, CustomerServiceWiring] = {}
+
+
+def wiring() -> CustomerServiceWiring:
+    """The adapters for the current approach (built once per approach)."""
+    if _override is not None:
+        return _override
+    approach = parse_approach(settings.ARCHITECTURE_APPROACH)
+    if approach not in _cache:
+        _cache[approach] = _build(approach)
+    return _cache[approach]
+
+
+@contextmanager
+def overridden(**adapters) -> Iterator[CustomerServiceWiring]:
+    """Swap adapters for a test, e.g. ``overridden(customer_repository=fake)``."""
+    global _override
+    previous = _override
+    _override = replace(wiring(), **adapters)
+    try:
+        yield _override
+    finally:
+        _override = previous

@@ -1,0 +1,269 @@
+"""The idempotent, ordered event consumer.
+
+For each message, in ONE database transaction: check and record the event
+id in ``ProcessedEvent`` (a duplicate is acknowledged and skipped), check the
+aggregate's cursor (the next version, or hold the event back), run the
+handlers, advance the cursor. Only after the commit is the message deleted
+from the queue. A crash between the commit and the delete means the message
+comes back, and the processed-event record turns it into a no-op: effects
+happen exactly once although delivery is at least once.
+
+Ordering: an event whose ``aggregate_version`` is ahead of the next expected
+one is *held*: left on the queue with a short visibility timeout, so it is
+received again after the missing event had its chance to arrive. Holding
+needs nothing but the queue; fetching the missing event from the producer
+would couple the consumer to the producer's API again, the coupling events
+were meant to remove. A gap that never closes (an event lost for good, as
+in approach 3) ends in the dead-letter queue with the reason.
+
+A message that cannot be processed (invalid envelope, unknown type, handler
+error) is retried with backoff and, on its last allowed receive, moved to
+the dead-letter queue by the consumer itself with the reason as a message
+attribute; the queue's redrive policy is the safety net behind that. Other
+messages keep flowing meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from shared_events.events import EventEnvelope, InvalidEvent, from_json
+from shared_events.models import AggregateCursor, ProcessedEvent
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[EventEnvelope], None]
+MAX_RETRY_DELAY_SECONDS = 30
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    RETRY = "retry"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    name: str
+    queue_url: str
+    dead_letter_queue_url: str | None
+    max_receive_count: int = 5
+    max_messages: int = 10
+    wait_time_seconds: int = 5
+    visibility_timeout: int = 30
+
+
+@dataclass
+class ConsumerStats:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.value] = self.counts.get(outcome.value, 0) + 1
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "none"
+
+
+class _Held(Exception):
+    """Rolls the transaction back: the event is ahead of the aggregate's cursor."""
+
+
+def retry_delay(receive_count: int) -> int:
+    return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
+
+
+def apply_event(
+    *, consumer: str, envelope: EventEnvelope, handlers: Sequence[Handler]
+) -> Outcome:
+    """Apply one event exactly once and in order; the transactional core."""
+    aggregate_id = UUID(envelope.aggregate_id)
+    try:
+        with transaction.atomic():
+            if ProcessedEvent.objects.filter(
+                consumer=consumer, event_id=envelope.event_id
+            ).exists():
+                return Outcome.DUPLICATE
+            AggregateCursor.objects.bulk_create(
+                [
+                    AggregateCursor(
+                        consumer=consumer,
+                        aggregate_type=envelope.aggregate_type,
+                        aggregate_id=aggregate_id,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            cursor = AggregateCursor.objects.select_for_update().get(
+                consumer=consumer, aggregate_id=aggregate_id
+            )
+            if envelope.aggregate_version <= cursor.version:
+                return Outcome.DUPLICATE
+            if envelope.aggregate_version > cursor.version + 1:
+                raise _Held(
+                    f"{envelope.aggregate_type} {envelope.aggregate_id}: got version "
+                    f"{envelope.aggregate_version}, expected {cursor.version + 1}"
+                )
+            for handler in handlers:
+                handler(envelope)
+            ProcessedEvent.objects.create(
+                consumer=consumer,
+                event_id=envelope.event_id,
+                event_type=envelope.event_type,
+                aggregate_id=aggregate_id,
+                aggregate_version=envelope.aggregate_version,
+                occurred_at=envelope.occurred_at,
+            )
+            cursor.version = envelope.aggregate_version
+            cursor.save(update_fields=["version", "updated_at"])
+    except _Held:
+        return Outcome.HELD
+    except IntegrityError:
+        # Another consumer process recorded the same event id first.
+        if ProcessedEvent.objects.filter(
+            consumer=consumer, event_id=envelope.event_id
+        ).exists():
+            return Outcome.DUPLICATE
+        raise
+    return Outcome.APPLIED
+
+
+class EventConsumer:
+    """Long-polls one SQS queue with boto3 and applies what it receives."""
+
+    def __init__(
+        self,
+        *,
+        settings: ConsumerSettings,
+        sqs: Any,
+        handlers: Mapping[str, Sequence[Handler]],
+    ) -> None:
+        self.settings = settings
+        self.sqs = sqs
+        self.handlers = handlers
+        self.stats = ConsumerStats()
+
+    def receive(self) -> list[dict]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.settings.queue_url,
+            MaxNumberOfMessages=self.settings.max_messages,
+            WaitTimeSeconds=self.settings.wait_time_seconds,
+            VisibilityTimeout=self.settings.visibility_timeout,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return response.get("Messages", [])
+
+    def poll_once(self) -> list[Outcome]:
+        """Receive up to one batch and handle each message; the outcomes."""
+        outcomes = [self.handle(message) for message in self.receive()]
+        for outcome in outcomes:
+            self.stats.add(outcome)
+        return outcomes
+
+    def run(self, stop: threading.Event, *, idle_exit: bool = False) -> ConsumerStats:
+        """Poll until ``stop`` is set; the batch in hand is always finished."""
+        while not stop.is_set():
+            outcomes = self.poll_once()
+            if idle_exit and not outcomes:
+                break
+        return self.stats
+
+    def handle(self, message: dict) -> Outcome:
+        receive_count = int(
+            message.get("Attributes", {}).get("ApproximateReceiveCount", 1)
+        )
+        try:
+            envelope = from_json(message["Body"])
+        except InvalidEvent as error:
+            return self._failed(message, receive_count, f"invalid event: {error}")
+        handlers = self.handlers.get(envelope.event_type, ())
+        try:
+            outcome = apply_event(
+                consumer=self.settings.name, envelope=envelope, handlers=handlers
+            )
+        except Exception as error:  # a handler bug must not stop the consumer
+            logger.exception("handler failed for %s", envelope.event_id)
+            return self._failed(
+                message,
+                receive_count,
+                f"{envelope.event_type} {envelope.event_id}: handler failed: "
+                f"{error.__class__.__name__}: {error}",
+            )
+        if outcome is Outcome.HELD:
+            if receive_count >= self.settings.max_receive_count:
+                return self._dead_letter(
+                    message,
+                    f"{envelope.event_type} {envelope.event_id}: version gap never "
+                    f"closed (version {envelope.aggregate_version})",
+                )
+            self._retry_later(message, receive_count)
+            return Outcome.HELD
+        self._delete(message)
+        return outcome
+
+    def _failed(self, message: dict, receive_count: int, reason: str) -> Outcome:
+        logger.warning(
+            "message %s failed (receive %d of %d): %s",
+            message.get("MessageId"),
+            receive_count,
+            self.settings.max_receive_count,
+            reason,
+        )
+        if receive_count >= self.settings.max_receive_count:
+            return self._dead_letter(message, reason)
+        self._retry_later(message, receive_count)
+        return Outcome.RETRY
+
+    def _retry_later(self, message: dict, receive_count: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.settings.queue_url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=retry_delay(receive_count),
+        )
+
+    def _dead_letter(self, message: dict, reason: str) -> Outcome:
+        if not self.settings.dead_letter_queue_url:
+            # Leave it to the queue's redrive policy.
+            self._retry_later(message, self.settings.max_receive_count)
+            return Outcome.RETRY
+        attributes = {
+            key: value
+            for key, value in message.get("MessageAttributes", {}).items()
+            if key != "failure_reason"
+        }
+        attributes["failure_reason"] = {
+            "DataType": "String",
+            "StringValue": reason[:1000],
+        }
+        extra = {}
+        if self.settings.dead_letter_queue_url.endswith(".fifo"):
+            extra = {
+                "MessageGroupId": message.get("Attributes", {}).get(
+                    "MessageGroupId", "dead-letter"
+                ),
+                "MessageDeduplicationId": message["MessageId"],
+            }
+        self.sqs.send_message(
+            QueueUrl=self.settings.dead_letter_queue_url,
+            MessageBody=message["Body"],
+            MessageAttributes=attributes,
+            **extra,
+        )
+        self._delete(message)
+        logger.error("message %s dead-lettered: %s", message.get("MessageId"), reason)
+        return Outcome.DEAD_LETTERED
+
+    def _delete(self, message: dict) -> None:
+        self.sqs.delete_message(
+            QueueUrl=self.settings.queue_url, ReceiptHandle=message["ReceiptHandle"]
+        )

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from shared_events import messaging
+from shared_events.aws.topology import TopologyError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create, idempotently, the messaging topology on the configured endpoint "
+        "(AWS_ENDPOINT_URL: the local moto server, or real AWS when unset): one "
+        "SNS topic per producing service, one SQS inbox per consuming service "
+        "subscribed with raw message delivery, a dead-letter queue per inbox with "
+        "a redrive policy (EVENT_MAX_RECEIVE_COUNT), FIFO variants when EVENT_FIFO "
+        "is set, and no topics when EVENT_DELIVERY=sqs. Running it again changes "
+        "nothing."
+    )
+
+    def handle(self, *args, **options):
+        endpoint = settings.AWS_ENDPOINT_URL or "real AWS"
+        self.stdout.write(f"endpoint: {endpoint}, region {settings.AWS_REGION}")
+        try:
+            report = messaging.bootstrap_topology()
+        except TopologyError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(report.describe())

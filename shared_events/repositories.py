@@ -1,0 +1,214 @@
+"""Repositories: where an aggregate's recorded events go, per approach.
+
+Domain services load an aggregate, call a command method, and ``save`` it.
+They never know which repository they were given; the service's composition
+root (``bootstrap.py``) decides:
+
+- a *state table* repository (approaches 1 and 2) stores the current state
+  and drops the events;
+- a *direct publish* repository (approach 3) does the same, then publishes
+  the events after commit: the dual write;
+- an *event-sourced* repository (approaches 4 and 5) appends the events to
+  the event store, refreshes a cached state row and writes the outbox, all in
+  one transaction.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from django.db import transaction
+
+from shared_events.aggregates import Aggregate, RecordedEvent
+from shared_events.correlation import current_correlation_id
+from shared_events.event_store import event_store_append, event_store_load
+from shared_events.events import EventEnvelope, encode, new_envelope
+from shared_events.outbox import outbox_append
+
+logger = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+
+
+def envelopes_for(
+    *, aggregate: Aggregate, events: Sequence[RecordedEvent], producer: str
+) -> list[EventEnvelope]:
+    correlation_id = current_correlation_id()
+    return [
+        new_envelope(
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            aggregate_type=aggregate.aggregate_type,
+            aggregate_id=str(aggregate.id),
+            aggregate_version=event.aggregate_version,
+            producer=producer,
+            payload=event.payload,
+            correlation_id=correlation_id,
+        )
+        for event in events
+    ]
+
+
+class Repository(abc.ABC, Generic[A]):
+    @abc.abstractmethod
+    def get(self, aggregate_id: UUID) -> A | None:
+        """The aggregate, or None when it never existed."""
+
+    @abc.abstractmethod
+    def save(self, aggregate: A) -> list[EventEnvelope]:
+        """Persist the aggregate's pending events, in the caller's transaction."""
+
+
+class StateTable(abc.ABC, Generic[A]):
+    """A service's current-state table for one aggregate type."""
+
+    @abc.abstractmethod
+    def load(self, aggregate_id: UUID) -> A | None: ...
+
+    @abc.abstractmethod
+    def write(self, aggregate: A, *, expected_version: int) -> None:
+        """Store the aggregate's state; ConcurrencyConflict (409) when the row
+        is no longer at expected_version."""
+
+
+class StateTableRepository(Repository[A]):
+    """Approaches 1 and 2: current state in a table; events are dropped."""
+
+    def __init__(self, *, table: StateTable[A], producer: str) -> None:
+        self.table = table
+        self.producer = producer
+
+    def get(self, aggregate_id: UUID) -> A | None:
+        return self.table.load(aggregate_id)
+
+    def save(self, aggregate: A) -> list[EventEnvelope]:
+        expected_version = aggregate.original_version
+        events = aggregate.collect_pending()
+        self.table.write(aggregate, expected_version=expected_version)
+        return envelopes_for(aggregate=aggregate, events=events, producer=self.producer)
+
+
+class FaultInjected(RuntimeError):
+    pass
+
+
+CRASH_BEFORE_PUBLISH = "crash_before_publish"
+BROKER_REFUSES = "broker_refuses"
+FAULTS = ("", CRASH_BEFORE_PUBLISH, BROKER_REFUSES)
+
+
+def die_if_crash_injected(fault: str) -> None:
+    """The injected crash: the process dies right after its commit."""
+    if fault == CRASH_BEFORE_PUBLISH:
+        logger.error("fault injection: dying between commit and publish")
+        logging.shutdown()
+        os._exit(70)
+
+
+class DirectPublishRepository(StateTableRepository[A]):
+    """Approach 3: commit the state, THEN publish the events: a dual write.
+
+    The two writes go to two systems, the database and the broker, with no
+    transaction spanning both. If the process dies, or the broker refuses,
+    after the commit and before the publish, the state has changed and the
+    event is gone for good: no retry, no record that it ever should have
+    been sent. That is the flaw this approach exists to show.
+
+    ``fault`` (the ``FAULT_INJECTION`` setting) makes that happen on purpose:
+    ``crash_before_publish`` kills the process right after the commit, and
+    ``broker_refuses`` makes the publish fail.
+    """
+
+    def __init__(
+        self,
+        *,
+        table: StateTable[A],
+        producer: str,
+        publish: Callable[[list[EventEnvelope]], None],
+        fault: str = "",
+    ) -> None:
+        super().__init__(table=table, producer=producer)
+        self.publish = publish
+        self.fault = fault
+
+    def save(self, aggregate: A) -> list[EventEnvelope]:
+        envelopes = super().save(aggregate)
+        for envelope in envelopes:
+            encode(envelope)  # validate now, even though nothing is stored
+        transaction.on_commit(lambda: self._publish_after_commit(envelopes))
+        return envelopes
+
+    def _publish_after_commit(self, envelopes: list[EventEnvelope]) -> None:
+        die_if_crash_injected(self.fault)
+        try:
+            if self.fault == BROKER_REFUSES:
+                raise FaultInjected("fault injection: the broker refused the event")
+            self.publish(envelopes)
+        except Exception:
+            # The dual write's failure mode: the state is committed, the event
+            # is lost, and all that is left is this log line.
+            logger.exception(
+                "direct publish failed after commit: %d events lost",
+                len(envelopes),
+            )
+
+
+class EventSourcedRepository(Repository[A]):
+    """Approaches 4 and 5: event store + cached state + outbox, one transaction.
+
+    Loading folds the aggregate's events from the store. Saving appends the
+    new events (optimistic concurrency on the expected version), refreshes
+    the cached current-state row (rebuildable from the events), and writes
+    an outbox row per event; after commit the relay is woken.
+
+    The same injected crash that loses events in approach 3 loses nothing
+    here: the events are committed in the outbox, and the relay's periodic
+    sweep publishes them even though nobody woke it.
+    """
+
+    def __init__(
+        self,
+        *,
+        aggregate_class: type[A],
+        table: StateTable[A],
+        producer: str,
+        wake_relay: Callable[[], None],
+        fault: str = "",
+    ) -> None:
+        self.aggregate_class = aggregate_class
+        self.table = table
+        self.producer = producer
+        self.wake_relay = wake_relay
+        self.fault = fault
+
+    def get(self, aggregate_id: UUID) -> A | None:
+        return self.aggregate_class.fold(
+            aggregate_id, event_store_load(aggregate_id=aggregate_id)
+        )
+
+    def get_as_of(self, aggregate_id: UUID, version: int) -> A | None:
+        return self.aggregate_class.fold(
+            aggregate_id,
+            event_store_load(aggregate_id=aggregate_id, up_to_version=version),
+        )
+
+    def save(self, aggregate: A) -> list[EventEnvelope]:
+        expected_version = aggregate.original_version
+        events = aggregate.collect_pending()
+        envelopes = envelopes_for(
+            aggregate=aggregate, events=events, producer=self.producer
+        )
+        event_store_append(envelopes=envelopes, expected_version=expected_version)
+        self.table.write(aggregate, expected_version=expected_version)
+        outbox_append(envelopes=envelopes)
+        transaction.on_commit(self._after_commit)
+        return envelopes
+
+    def _after_commit(self) -> None:
+        die_if_crash_injected(self.fault)
+        self.wake_relay()

@@ -1,0 +1,59 @@
+"""Celery tasks: thin, each calls a service function.
+
+Both services' Celery apps discover these; each runs them against its own
+database and with the publisher its composition root chose.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from shared_events import outbox
+from shared_events.messaging import composition_root
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="shared_events.relay_outbox", ignore_result=True)
+def relay_outbox() -> dict:
+    """Publish what the outbox holds; woken after each commit and swept on a timer."""
+    publisher = composition_root().wiring().event_publisher
+    if publisher is None:
+        return {"skipped": "this approach has no outbox"}
+    result = outbox.relay_outbox(
+        publisher=publisher,
+        batch_size=settings.EVENT_RELAY_BATCH_SIZE,
+        time_budget_seconds=settings.EVENT_RELAY_TIME_BUDGET_SECONDS,
+    )
+    if result.claimed:
+        logger.info(
+            "relay: %d published, %d failed in %d batches",
+            result.published,
+            result.failed,
+            result.batches,
+        )
+    return {"published": result.published, "failed": result.failed}
+
+
+@shared_task(name="shared_events.prune_outbox", ignore_result=True)
+def prune_outbox() -> int:
+    retention = timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+    return outbox.outbox_prune(retention=retention)
+
+
+def wake_relay() -> None:
+    """Ask a relay worker to run now (called after commit).
+
+    If the Celery broker cannot be reached the event is not at risk: it is
+    committed in the outbox, and the periodic sweep publishes it later.
+    """
+    try:
+        relay_outbox.apply_async(expires=60, retry=False)
+    except Exception:
+        logger.warning(
+            "could not wake the relay; the sweep will publish", exc_info=True
+        )
