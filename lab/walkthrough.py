@@ -2,16 +2,20 @@
 
 Scenario: register a customer, place two orders, delete the customer; then
 register a second customer, stop the customer service and try to place an
-order. The numbers come from the databases and the HTTP answers, not from
-what the code meant to do.
+order. Under the event-driven approaches the customer service is also made
+to crash between committing the delete and publishing its event, the fault
+the paper warns about. The numbers come from the databases and the HTTP
+answers, not from what the code meant to do.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+import psycopg2
 import requests
 
 from lab.client import PlatformClient
@@ -21,6 +25,11 @@ from stack.consistency import orphan_orders_between
 from stack.platform_run import PlatformRun, running_platform
 
 DEMO_PREFIX = "demo_"
+# The crash between commit and publish, injected only when a customer is
+# deleted, so that registrations still flow.
+CRASH_ON_DELETE = "crash_before_publish:CustomerDeleted"
+SETTLE_SECONDS = 10.0
+REPLICA_WAIT_SECONDS = 15.0
 
 
 @dataclass
@@ -29,69 +38,142 @@ class WalkthroughResult:
     orphan_orders: int
     placements_while_down: int
     failed_placements: dict[str, int]
-    seconds: float
+    fault: str = ""
+    producer_crashed: bool = False
+    settled_after: float | None = None
+    replica_lag: float | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed_placement_count(self) -> int:
         return sum(self.failed_placements.values())
 
+    @property
+    def info(self):
+        return APPROACHES[Approach(self.approach)]
+
     def lesson(self) -> str:
-        parts = []
+        return "; ".join([self._delete_lesson(), self._outage_lesson()]) + "."
+
+    def _delete_lesson(self) -> str:
+        if self.orphan_orders and self.producer_crashed:
+            return (
+                "the customer service died between committing the delete and "
+                f"publishing CustomerDeleted: the event is lost for good and "
+                f"{self.orphan_orders} orders stay open for a customer who is gone"
+            )
         if self.orphan_orders:
-            parts.append(
+            return (
                 f"deleting the customer left {self.orphan_orders} open orders "
                 "behind: nothing told the order service"
             )
-        else:
-            parts.append("deleting the customer left no orphan orders")
+        if self.producer_crashed:
+            return (
+                "the same crash lost nothing: CustomerDeleted was committed in the "
+                "outbox and the relay published it, so the orders were cancelled "
+                f"(consistent after {self.settled_after:.1f}s)"
+            )
+        if self.info.shares_database:
+            return "the database cascaded the delete: no orphan orders"
+        if self.settled_after is not None:
+            return (
+                "CustomerDeleted reached the order service, which cancelled the "
+                f"orders (consistent after {self.settled_after:.1f}s)"
+            )
+        return "deleting the customer left no orphan orders"
+
+    def _outage_lesson(self) -> str:
         if self.failed_placement_count:
             statuses = ", ".join(
                 f"{count} x {status}"
                 for status, count in sorted(self.failed_placements.items())
             )
-            parts.append(
+            return (
                 f"with the customer service down, {self.failed_placement_count} of "
                 f"{self.placements_while_down} placements failed ({statuses}): the "
                 "synchronous call couples the services' availability"
             )
+        if self.info.shares_database:
+            reason = "because both services share one database (and its schema)"
+        elif self.info.customer_lookup == "replica":
+            reason = "because the order service checks its own replica of customers"
         else:
-            parts.append(
-                "with the customer service down, orders were still placed"
-                + (
-                    ", because both services share one database (and its schema)"
-                    if APPROACHES[Approach(self.approach)].shares_database
-                    else ""
-                )
-            )
-        return "; ".join(parts) + "."
+            reason = ""
+        return f"with the customer service down, orders were still placed {reason}"
 
 
-def run_scenario(run: PlatformRun) -> WalkthroughResult:
+def _wait_for(condition: Callable[[], bool], *, timeout: float) -> float | None:
+    """Seconds until condition() held, or None if it never did in time."""
     started = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            return None
+        time.sleep(0.1)
+
+
+def _replicated(run: PlatformRun, customer_id: str) -> bool:
+    with (
+        psycopg2.connect(run.database_url("order")) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT 1 FROM orders_customer_replica WHERE id = %s AND NOT deleted",
+            [customer_id],
+        )
+        found = cursor.fetchone() is not None
+    connection.close()
+    return found
+
+
+def _orphans(run: PlatformRun) -> int:
+    report = orphan_orders_between(
+        approach=run.approach,
+        order_database_url=run.database_url("order"),
+        customer_database_url=run.database_url("customer"),
+    )
+    return len(report.orphan_orders)
+
+
+def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
+    started = time.monotonic()
+    keeps_replica = run.info.customer_lookup == "replica"
     client = PlatformClient(
         customer_url=run.url("customer"), order_url=run.url("order"), token=run.token
     )
     alice = client.register_customer(
         name="Alice Example", email="alice@example.com", address="1 Main Street"
     )
-    for sku, quantity, price in [("BOOK-1", 1, Decimal("12.50")), ("PEN-2", 3, "1.99")]:
+    replica_lag = None
+    if keeps_replica:
+        replica_lag = _wait_for(
+            lambda: _replicated(run, alice["id"]), timeout=REPLICA_WAIT_SECONDS
+        )
+    for sku, quantity, price in [("BOOK-1", 1, "12.50"), ("PEN-2", 3, "1.99")]:
         response = client.place_order(
             customer_id=alice["id"], lines=[(sku, quantity, Decimal(price))]
         )
         response.raise_for_status()
-    client.delete_customer(alice["id"])
-    orphans = orphan_orders_between(
-        approach=run.approach,
-        order_database_url=run.database_url("order"),
-        customer_database_url=run.database_url("customer"),
-    ).orphan_orders
+
+    crashed = False
+    try:
+        client.delete_customer(alice["id"])
+    except requests.ConnectionError:
+        crashed = True  # the process died after its commit: the injected fault
+    settled_after = None
+    if run.uses_events:
+        settled_after = _wait_for(lambda: _orphans(run) == 0, timeout=SETTLE_SECONDS)
+    orphans = _orphans(run)
 
     bob = client.register_customer(
         name="Bob Example", email="bob@example.com", address="2 Side Street"
     )
+    if keeps_replica:
+        _wait_for(lambda: _replicated(run, bob["id"]), timeout=REPLICA_WAIT_SECONDS)
     run.stop_service("customer")
     failed: dict[str, int] = {}
-    attempts = 1
     try:
         response = client.place_order(
             customer_id=bob["id"], lines=[("MUG-3", 1, Decimal("8.00"))]
@@ -102,27 +184,39 @@ def run_scenario(run: PlatformRun) -> WalkthroughResult:
         failed[error.__class__.__name__] = 1
     return WalkthroughResult(
         approach=run.approach,
-        orphan_orders=len(orphans),
-        placements_while_down=attempts,
+        orphan_orders=orphans,
+        placements_while_down=1,
         failed_placements=failed,
+        fault=fault,
+        producer_crashed=crashed,
+        settled_after=settled_after,
+        replica_lag=replica_lag,
         seconds=time.monotonic() - started,
     )
 
 
 def render_table(results: list[WalkthroughResult]) -> str:
     header = (
-        f"{'approach':<16} {'orphan orders':>13}  {'failed placements':>17}  lesson"
+        f"{'approach':<16} {'fault on delete':<16} {'orphan orders':>13}  "
+        f"{'failed placements':>17}  lesson"
     )
     lines = [header, "-" * len(header)]
     for result in results:
         failed = f"{result.failed_placement_count} of {result.placements_while_down}"
         if result.failed_placements:
             failed += f" ({', '.join(sorted(result.failed_placements))})"
+        fault = "crash" if result.fault else "-"
         lines.append(
-            f"{result.approach:<16} {result.orphan_orders:>13}  {failed:>17}  "
-            f"{result.lesson()}"
+            f"{result.approach:<16} {fault:<16} {result.orphan_orders:>13}  "
+            f"{failed:>17}  {result.lesson()}"
         )
     return "\n".join(lines)
+
+
+def fault_for(approach: str) -> str:
+    """Event-driven approaches run with the crash between commit and publish."""
+    info = APPROACHES[Approach(approach)]
+    return CRASH_ON_DELETE if info.customer_persistence != "state" else ""
 
 
 def run_walkthrough(*, approaches: list[str] | None = None) -> int:
@@ -137,15 +231,21 @@ def run_walkthrough(*, approaches: list[str] | None = None) -> int:
     results = []
     for index, name in enumerate(chosen, start=1):
         info = APPROACHES[Approach(name)]
+        fault = fault_for(name)
         print(f"[{index}/{len(chosen)}] {info.label}: starting the platform...")
         with running_platform(
-            approach=name, server_url=server_url, prefix=DEMO_PREFIX
+            approach=name,
+            server_url=server_url,
+            prefix=DEMO_PREFIX,
+            extra_env={"FAULT_INJECTION": fault} if fault else None,
         ) as run:
             print(
                 f"      customer service {run.url('customer')}, "
-                f"order service {run.url('order')}; running the scenario..."
+                f"order service {run.url('order')}"
+                + (f"; fault injected: {fault}" if fault else "")
+                + "; running the scenario..."
             )
-            result = run_scenario(run)
+            result = run_scenario(run, fault=fault)
         results.append(result)
         print(
             f"      orphan orders: {result.orphan_orders}; failed placements while "
@@ -153,7 +253,9 @@ def run_walkthrough(*, approaches: list[str] | None = None) -> int:
         )
     print()
     print("Scenario: register a customer, place two orders, delete the customer;")
-    print("then stop the customer service and try to place an order.")
+    print("then stop the customer service and try to place an order. Event-driven")
+    print("approaches also crash the customer service between commit and publish")
+    print("of the delete.")
     print()
     print(render_table(results))
     return 0

@@ -19,6 +19,7 @@ import abc
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -99,12 +100,43 @@ class FaultInjected(RuntimeError):
 
 CRASH_BEFORE_PUBLISH = "crash_before_publish"
 BROKER_REFUSES = "broker_refuses"
-FAULTS = ("", CRASH_BEFORE_PUBLISH, BROKER_REFUSES)
+FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES)
 
 
-def die_if_crash_injected(fault: str) -> None:
+@dataclass(frozen=True)
+class Fault:
+    """A fault to inject after commit, parsed from the FAULT_INJECTION setting.
+
+    ``crash_before_publish`` or ``broker_refuses``, optionally limited to some
+    event types: ``crash_before_publish:CustomerDeleted`` lets registrations
+    through and kills the process only when a customer is deleted.
+    """
+
+    kind: str = ""
+    event_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, value: str) -> Fault:
+        kind, _, types = (value or "").strip().partition(":")
+        if kind and kind not in FAULT_KINDS:
+            kinds = ", ".join(FAULT_KINDS)
+            raise ValueError(
+                f"unknown FAULT_INJECTION {value!r}; use one of {kinds}, "
+                "optionally followed by :EventType[,EventType]"
+            )
+        return cls(kind, frozenset(filter(None, (t.strip() for t in types.split(",")))))
+
+    def applies(self, kind: str, envelopes: Sequence[EventEnvelope]) -> bool:
+        if self.kind != kind:
+            return False
+        return not self.event_types or any(
+            envelope.event_type in self.event_types for envelope in envelopes
+        )
+
+
+def die_if_crash_injected(fault: Fault, envelopes: Sequence[EventEnvelope]) -> None:
     """The injected crash: the process dies right after its commit."""
-    if fault == CRASH_BEFORE_PUBLISH:
+    if fault.applies(CRASH_BEFORE_PUBLISH, envelopes):
         logger.error("fault injection: dying between commit and publish")
         logging.shutdown()
         os._exit(70)
@@ -134,7 +166,7 @@ class DirectPublishRepository(StateTableRepository[A]):
     ) -> None:
         super().__init__(table=table, producer=producer)
         self.publish = publish
-        self.fault = fault
+        self.fault = Fault.parse(fault)
 
     def save(self, aggregate: A) -> list[EventEnvelope]:
         envelopes = super().save(aggregate)
@@ -144,9 +176,9 @@ class DirectPublishRepository(StateTableRepository[A]):
         return envelopes
 
     def _publish_after_commit(self, envelopes: list[EventEnvelope]) -> None:
-        die_if_crash_injected(self.fault)
+        die_if_crash_injected(self.fault, envelopes)
         try:
-            if self.fault == BROKER_REFUSES:
+            if self.fault.applies(BROKER_REFUSES, envelopes):
                 raise FaultInjected("fault injection: the broker refused the event")
             self.publish(envelopes)
         except Exception:
@@ -184,7 +216,7 @@ class EventSourcedRepository(Repository[A]):
         self.table = table
         self.producer = producer
         self.wake_relay = wake_relay
-        self.fault = fault
+        self.fault = Fault.parse(fault)
 
     def get(self, aggregate_id: UUID) -> A | None:
         return self.aggregate_class.fold(
@@ -206,9 +238,9 @@ class EventSourcedRepository(Repository[A]):
         event_store_append(envelopes=envelopes, expected_version=expected_version)
         self.table.write(aggregate, expected_version=expected_version)
         outbox_append(envelopes=envelopes)
-        transaction.on_commit(self._after_commit)
+        transaction.on_commit(lambda: self._after_commit(envelopes))
         return envelopes
 
-    def _after_commit(self) -> None:
-        die_if_crash_injected(self.fault)
+    def _after_commit(self, envelopes: list[EventEnvelope]) -> None:
+        die_if_crash_injected(self.fault, envelopes)
         self.wake_relay()

@@ -159,6 +159,7 @@ OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)
 # that the outbox survives the same fault (approach 4). One of:
 #   crash_before_publish  the process dies between commit and publish
 #   broker_refuses        the publish after commit fails
+# optionally limited to some event types, e.g. crash_before_publish:CustomerDeleted
 FAULT_INJECTION = env.str("FAULT_INJECTION", default="")
 
 # CELERY (the outbox relay; its broker is SQS too)

@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 
 from lab.client import PlatformClient
-from lab.walkthrough import run_scenario
+from lab.walkthrough import fault_for, run_scenario
 from stack.consistency import orphan_orders_between
 from stack.platform_run import running_platform
 
@@ -181,17 +181,29 @@ class TestDatabasePerService:
 
 
 @pytest.mark.parametrize(
-    ("approach", "orphans", "failed"),
-    [("shared_db", 0, {}), ("db_per_service", 2, {"503": 1})],
+    ("approach", "orphans", "failed", "crashed"),
+    [
+        ("shared_db", 0, {}, False),
+        ("db_per_service", 2, {"503": 1}, False),
+        # The same crash between commit and publish: lost for good with a
+        # dual write, recovered by the outbox's relay.
+        ("direct_publish", 2, {}, True),
+        ("event_sourcing", 0, {}, True),
+    ],
 )
 def test_walkthrough_scenario_measures_each_approach_flaw(
-    server_url, database_prefix, approach, orphans, failed
+    server_url, database_prefix, approach, orphans, failed, crashed
 ):
+    fault = fault_for(approach)
     with running_platform(
-        approach=approach, server_url=server_url, prefix=database_prefix
+        approach=approach,
+        server_url=server_url,
+        prefix=database_prefix,
+        extra_env={"FAULT_INJECTION": fault} if fault else None,
     ) as run:
-        result = run_scenario(run)
+        result = run_scenario(run, fault=fault)
         customer_down = not run.services["customer"].running()
     assert customer_down
+    assert result.producer_crashed is crashed
     assert result.orphan_orders == orphans
     assert result.failed_placements == failed
