@@ -2,7 +2,8 @@
 
 The only place in the customer service that looks at the approach and
 chooses adapters from it: the repository that stores Customer aggregates,
-the publisher the outbox relay uses, and the handlers its consumer runs.
+where a customer's history is read (if the approach keeps one), the
+publisher the outbox relay uses, and the handlers its consumer runs.
 """
 
 from __future__ import annotations
@@ -17,9 +18,20 @@ from django.conf import settings
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.repositories import CustomerStateTable
 from shared_events import messaging
-from shared_events.approaches import Approach, parse_approach, require_built
+from shared_events.approaches import (
+    APPROACHES,
+    Approach,
+    parse_approach,
+    require_built,
+)
 from shared_events.aws.publishers import EventPublisher
 from shared_events.consumer import Handler
+from shared_events.history import (
+    AggregateHistory,
+    EventStoreHistory,
+    NoHistory,
+    state_only_reason,
+)
 from shared_events.repositories import (
     DirectPublishRepository,
     EventSourcedRepository,
@@ -35,6 +47,9 @@ PRODUCER = "customer"
 class CustomerServiceWiring:
     approach: Approach
     customer_repository: Repository[CustomerAggregate]
+    # The event store under event sourcing; NoHistory (404 with the reason)
+    # where customers are kept as current state only.
+    customer_history: AggregateHistory[CustomerAggregate]
     # What the outbox relay publishes with; None where there is no outbox.
     publisher_factory: Callable[[], EventPublisher] | None
     event_handlers: Mapping[str, Sequence[Handler]]
@@ -66,12 +81,31 @@ def _repository(persistence: str) -> Repository[CustomerAggregate]:
     return factories[persistence]()
 
 
+def _history(
+    info, repository: Repository[CustomerAggregate]
+) -> AggregateHistory[CustomerAggregate]:
+    if info.customer_persistence == "event_sourced":
+        return EventStoreHistory(repository=repository)
+    keeping = [
+        other.approach.value
+        for other in APPROACHES.values()
+        if other.customer_persistence == "event_sourced"
+    ]
+    return NoHistory(
+        reason=state_only_reason(
+            approach_label=info.label, aggregate="customer", keeping=keeping
+        )
+    )
+
+
 def _build(approach: Approach) -> CustomerServiceWiring:
     info = require_built(approach)
     has_outbox = info.customer_persistence == "event_sourced"
+    repository = _repository(info.customer_persistence)
     return CustomerServiceWiring(
         approach=approach,
-        customer_repository=_repository(info.customer_persistence),
+        customer_repository=repository,
+        customer_history=_history(info, repository),
         publisher_factory=(
             partial(messaging.event_publisher, PRODUCER) if has_outbox else None
         ),

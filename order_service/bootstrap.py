@@ -2,8 +2,9 @@
 
 The only place in the order service that looks at the approach and chooses
 adapters from it: where customer data comes from, the repository that stores
-Order aggregates, the publisher the outbox relay uses, and the handlers its
-consumer runs. Domain code asks for what it needs and never branches on the
+Order aggregates, where an order's history is read (if the approach keeps
+one), the publisher the outbox relay uses, and the handlers its consumer
+runs. Domain code asks for what it needs and never branches on the
 approach itself.
 """
 
@@ -25,9 +26,20 @@ from order_service.orders.customers import (
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.repositories import OrderStateTable
 from shared_events import messaging
-from shared_events.approaches import Approach, parse_approach, require_built
+from shared_events.approaches import (
+    APPROACHES,
+    Approach,
+    parse_approach,
+    require_built,
+)
 from shared_events.aws.publishers import EventPublisher
 from shared_events.consumer import Handler
+from shared_events.history import (
+    AggregateHistory,
+    EventStoreHistory,
+    NoHistory,
+    state_only_reason,
+)
 from shared_events.repositories import (
     EventSourcedRepository,
     Repository,
@@ -43,6 +55,9 @@ class OrderServiceWiring:
     approach: Approach
     customer_directory: CustomerDirectory
     order_repository: Repository[OrderAggregate]
+    # The event store under event sourcing; NoHistory (404 with the reason)
+    # where orders are kept as current state only.
+    order_history: AggregateHistory[OrderAggregate]
     # What the outbox relay publishes with; None where there is no outbox.
     publisher_factory: Callable[[], EventPublisher] | None
     event_handlers: Mapping[str, Sequence[Handler]]
@@ -80,16 +95,35 @@ def _repository(persistence: str) -> Repository[OrderAggregate]:
     return factories[persistence]()
 
 
+def _history(
+    info, repository: Repository[OrderAggregate]
+) -> AggregateHistory[OrderAggregate]:
+    if info.order_persistence == "event_sourced":
+        return EventStoreHistory(repository=repository)
+    keeping = [
+        other.approach.value
+        for other in APPROACHES.values()
+        if other.order_persistence == "event_sourced"
+    ]
+    return NoHistory(
+        reason=state_only_reason(
+            approach_label=info.label, aggregate="order", keeping=keeping
+        )
+    )
+
+
 def _build(approach: Approach) -> OrderServiceWiring:
     from order_service.orders.handlers import EVENT_HANDLERS
 
     info = require_built(approach)
     has_outbox = info.order_persistence == "event_sourced"
     keeps_replica = info.customer_lookup == "replica"
+    repository = _repository(info.order_persistence)
     return OrderServiceWiring(
         approach=approach,
         customer_directory=_customer_directory(info.customer_lookup),
-        order_repository=_repository(info.order_persistence),
+        order_repository=repository,
+        order_history=_history(info, repository),
         publisher_factory=(
             partial(messaging.event_publisher, PRODUCER) if has_outbox else None
         ),

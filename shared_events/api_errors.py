@@ -11,6 +11,7 @@ from shared_events.errors import (
     ApplicationError,
     ConcurrencyConflict,
     DependencyUnavailable,
+    NotRecorded,
 )
 
 
@@ -29,6 +30,8 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, ConcurrencyConflict):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, NotRecorded):
+        return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
     elif isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

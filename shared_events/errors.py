@@ -24,3 +24,23 @@ class ConcurrencyConflict(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class NotRecorded(Exception):
+    """A history read asks for something that was never recorded: HTTP 404.
+
+    Unlike a plain unknown id, the answer says why, so a learner sees the
+    difference between "no such customer" and "this approach keeps no history".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class HistoryNotKept(NotRecorded):
+    """The approach stores current state only; its events were never kept."""
+
+
+class VersionNotRecorded(NotRecorded):
+    """The aggregate exists but has not reached the version asked for."""

@@ -72,7 +72,9 @@ def main(argv: list[str]) -> int:
     # Unit tests pin the approach so a learner's 'approach set' cannot change
     # what they test; cross-service tests choose approaches themselves.
     env["ARCHITECTURE_APPROACH"] = "db_per_service"
-    env["DATABASE_NAME_PREFIX"] = ""
+    # Test databases are named test_<prefix><name>; a prefix keeps two test
+    # runs on one server apart.
+    env["DATABASE_NAME_PREFIX"] = os.environ.get("TEST_DATABASE_PREFIX", "")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     print(f"PostgreSQL: {env['DATABASE_SERVER_URL']}", flush=True)
     failures: list[str] = []

@@ -10,16 +10,33 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customer_service.customers.selectors import customer_get, customer_list
+from customer_service.customers.selectors import (
+    customer_as_of,
+    customer_get,
+    customer_history,
+    customer_list,
+)
 from customer_service.customers.services import (
     customer_delete,
     customer_register,
     customer_update,
 )
+from shared_events.api_serializers import (
+    AS_OF_VERSION_PARAMETER,
+    CONFLICT_RESPONSE,
+    HISTORY_NOT_FOUND_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    AsOfVersionSerializer,
+    StoredEventOutputSerializer,
+    expected_version_field,
+)
 
 
 class CustomerOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    version = serializers.IntegerField(
+        help_text="One more per recorded event; send it back as expected_version."
+    )
     name = serializers.CharField()
     email = serializers.EmailField()
     address = serializers.CharField()
@@ -96,15 +113,23 @@ class CustomerUpdateApi(APIView):
         name = serializers.CharField(max_length=200, required=False)
         email = serializers.EmailField(max_length=254, required=False)
         address = serializers.CharField(max_length=500, required=False)
+        expected_version = expected_version_field()
 
         def validate(self, attrs):
-            if not attrs:
+            if not attrs.keys() & {"name", "email", "address"}:
                 raise serializers.ValidationError(
                     "give at least one of name, email, address"
                 )
             return attrs
 
-    @extend_schema(request=InputSerializer, responses=CustomerOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: CustomerOutputSerializer,
+            404: NOT_FOUND_RESPONSE,
+            409: CONFLICT_RESPONSE,
+        },
+    )
     def post(self, request, customer_id):
         customer = customer_get(customer_id=customer_id)
         serializer = self.InputSerializer(data=request.data)
@@ -114,8 +139,66 @@ class CustomerUpdateApi(APIView):
 
 
 class CustomerDeleteApi(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema_serializer(component_name="CustomerDeleteInput")
+    class InputSerializer(serializers.Serializer):
+        expected_version = expected_version_field()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: None, 404: NOT_FOUND_RESPONSE, 409: CONFLICT_RESPONSE},
+    )
     def post(self, request, customer_id):
         customer = customer_get(customer_id=customer_id)
-        customer_delete(customer=customer)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer_delete(customer=customer, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerHistoryApi(APIView):
+    """The events a customer recorded, oldest first; a deleted one's too.
+
+    Only an event-sourced approach keeps them: under the others the answer is
+    404 with a detail that says the approach keeps no history.
+    """
+
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(
+        responses={
+            200: StoredEventOutputSerializer(many=True),
+            404: HISTORY_NOT_FOUND_RESPONSE,
+        },
+    )
+    def get(self, request, customer_id):
+        events = customer_history(customer_id=customer_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(
+            StoredEventOutputSerializer(page, many=True).data
+        )
+
+
+class CustomerAsOfApi(APIView):
+    """The customer as it was at one version: its events folded up to there."""
+
+    @extend_schema_serializer(component_name="CustomerAsOf")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        version = serializers.IntegerField()
+        name = serializers.CharField()
+        email = serializers.EmailField()
+        address = serializers.CharField()
+        deleted = serializers.BooleanField()
+
+    @extend_schema(
+        parameters=[AS_OF_VERSION_PARAMETER],
+        responses={200: OutputSerializer, 404: HISTORY_NOT_FOUND_RESPONSE},
+    )
+    def get(self, request, customer_id, version):
+        serializer = AsOfVersionSerializer(data={"version": version})
+        serializer.is_valid(raise_exception=True)
+        customer = customer_as_of(
+            customer_id=customer_id, version=serializer.validated_data["version"]
+        )
+        return Response(self.OutputSerializer(customer).data)

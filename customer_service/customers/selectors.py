@@ -6,7 +6,10 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from customer_service import bootstrap
+from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
+from shared_events.models import StoredEvent
 
 
 def customer_list(
@@ -23,3 +26,21 @@ def customer_list(
 def customer_get(*, customer_id: UUID) -> Customer:
     """The customer, or Http404 (an unknown id answers 404)."""
     return get_object_or_404(Customer, id=customer_id)
+
+
+def customer_history(*, customer_id: UUID) -> QuerySet[StoredEvent]:
+    """The events the customer recorded, oldest first, deleted customers too.
+
+    Http404 for a customer that recorded none; ``HistoryNotKept`` (404 with
+    the reason) under an approach that stores current state only.
+    """
+    return bootstrap.wiring().customer_history.events(customer_id)
+
+
+def customer_as_of(*, customer_id: UUID, version: int) -> CustomerAggregate:
+    """The customer as its events up to ``version`` leave it.
+
+    Http404 for an unknown customer, ``VersionNotRecorded`` for a version it
+    has not reached, ``HistoryNotKept`` where the approach keeps no events.
+    """
+    return bootstrap.wiring().customer_history.state_as_of(customer_id, version)

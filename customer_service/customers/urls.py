@@ -20,4 +20,16 @@ urlpatterns = [
         apis.CustomerDeleteApi.as_view(),
         name="customer-delete",
     ),
+    path(
+        "<uuid:customer_id>/history/",
+        apis.CustomerHistoryApi.as_view(),
+        name="customer-history",
+    ),
+    # ``version`` is matched as any segment and checked by the API, so that
+    # "0" or "abc" is a 400 that says why, not a bare 404.
+    path(
+        "<uuid:customer_id>/as-of/<str:version>/",
+        apis.CustomerAsOfApi.as_view(),
+        name="customer-as-of",
+    ),
 ]

@@ -2,15 +2,35 @@
 
 from decimal import Decimal
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from order_service.orders.domain import CANCELLED, PLACED, REJECTED
 from order_service.orders.models import OrderStatus
-from order_service.orders.selectors import order_customers, order_get, order_list
+from order_service.orders.selectors import (
+    order_as_of,
+    order_customers,
+    order_get,
+    order_history,
+    order_list,
+)
 from order_service.orders.services import LineRequest, order_cancel, order_place
+from shared_events.api_serializers import (
+    AS_OF_VERSION_PARAMETER,
+    CONFLICT_RESPONSE,
+    HISTORY_NOT_FOUND_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    AsOfVersionSerializer,
+    StoredEventOutputSerializer,
+    expected_version_field,
+)
 
 MAX_LINES_PER_ORDER = 100
 
@@ -30,8 +50,22 @@ class OrderLineOutputSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+class OrderLineValueOutputSerializer(serializers.Serializer):
+    """A line as the aggregate folds it (``OrderLineValue``), not a table row."""
+
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(
+        max_digits=14, decimal_places=2, source="total"
+    )
+
+
 class OrderOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    version = serializers.IntegerField(
+        help_text="One more per recorded event; send it back as expected_version."
+    )
     customer_id = serializers.UUIDField()
     customer_name = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
@@ -101,7 +135,75 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(APIView):
-    @extend_schema(request=None, responses=OrderOutputSerializer)
+    @extend_schema_serializer(component_name="OrderCancelInput")
+    class InputSerializer(serializers.Serializer):
+        expected_version = expected_version_field()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OrderOutputSerializer,
+            404: NOT_FOUND_RESPONSE,
+            409: CONFLICT_RESPONSE,
+        },
+    )
     def post(self, request, order_id):
-        order = order_cancel(order=order_get(order_id=order_id))
+        order = order_get(order_id=order_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_cancel(order=order, **serializer.validated_data)
         return Response(_render(order_get(order_id=order.id), many=False))
+
+
+class OrderHistoryApi(APIView):
+    """The events an order recorded, oldest first; a rejected placement's too.
+
+    Only an event-sourced approach keeps them: under the others the answer is
+    404 with a detail that says the approach keeps no history.
+    """
+
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(
+        responses={
+            200: StoredEventOutputSerializer(many=True),
+            404: HISTORY_NOT_FOUND_RESPONSE,
+        },
+    )
+    def get(self, request, order_id):
+        events = order_history(order_id=order_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(
+            StoredEventOutputSerializer(page, many=True).data
+        )
+
+
+class OrderAsOfApi(APIView):
+    """The order as it was at one version: its events folded up to there.
+
+    A rejected placement folds to ``status: rejected`` with no lines: the
+    event store keeps refused commands, the order table does not.
+    """
+
+    @extend_schema_serializer(component_name="OrderAsOf")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        version = serializers.IntegerField()
+        customer_id = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=[PLACED, CANCELLED, REJECTED])
+        total = serializers.DecimalField(max_digits=14, decimal_places=2)
+        lines = OrderLineValueOutputSerializer(many=True)
+        cancel_reason = serializers.CharField()
+
+    @extend_schema(
+        parameters=[AS_OF_VERSION_PARAMETER],
+        responses={200: OutputSerializer, 404: HISTORY_NOT_FOUND_RESPONSE},
+    )
+    def get(self, request, order_id, version):
+        serializer = AsOfVersionSerializer(data={"version": version})
+        serializer.is_valid(raise_exception=True)
+        order = order_as_of(
+            order_id=order_id, version=serializer.validated_data["version"]
+        )
+        return Response(self.OutputSerializer(order).data)

@@ -7,8 +7,10 @@ from django.shortcuts import get_object_or_404
 
 from order_service import bootstrap
 from order_service.orders.customers import CustomerSnapshot
+from order_service.orders.domain import OrderAggregate
 from order_service.orders.models import Order
 from shared_events.errors import DependencyUnavailable
+from shared_events.models import StoredEvent
 
 
 def order_list(
@@ -38,3 +40,21 @@ def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
         # Reads degrade instead of failing: the names are missing, the orders
         # are not.
         return {}
+
+
+def order_history(*, order_id: UUID) -> QuerySet[StoredEvent]:
+    """The events the order recorded, oldest first, a rejected placement's too.
+
+    Http404 for an order that recorded none; ``HistoryNotKept`` (404 with
+    the reason) under an approach that stores current state only.
+    """
+    return bootstrap.wiring().order_history.events(order_id)
+
+
+def order_as_of(*, order_id: UUID, version: int) -> OrderAggregate:
+    """The order as its events up to ``version`` leave it.
+
+    Http404 for an unknown order, ``VersionNotRecorded`` for a version it has
+    not reached, ``HistoryNotKept`` where the approach keeps no events.
+    """
+    return bootstrap.wiring().order_history.state_as_of(order_id, version)
