@@ -183,11 +183,13 @@ def ensure_server(*, data_dir: Path, prefer_external: bool) -> str:
     """Return a server URL (no database name): the external one or an embedded one.
 
     With ``prefer_external`` a PostgreSQL already answering at :data:`EXTERNAL_URL`
+    (or ``EXTERNAL_DATABASE_SERVER_URL``)
     wins; otherwise (or if it is not there) the embedded server in ``data_dir`` is
     started or reused.
     """
-    if prefer_external and server_reachable(EXTERNAL_URL):
-        return EXTERNAL_URL
+    external = os.environ.get("EXTERNAL_DATABASE_SERVER_URL") or EXTERNAL_URL
+    if prefer_external and server_reachable(external):
+        return external
     return start_embedded(data_dir=data_dir).url
 
 
