@@ -186,6 +186,17 @@ class EventConsumer:
             envelope = from_json(message["Body"])
         except InvalidEvent as error:
             return self._failed(message, receive_count, f"invalid event: {error}")
+        try:
+            # The envelope schema allows any string; the consumer's records
+            # key aggregates by UUID, so anything else is a bad event, not a
+            # handler failure.
+            UUID(envelope.aggregate_id)
+        except ValueError:
+            return self._failed(
+                message,
+                receive_count,
+                f"invalid event: aggregate_id: {envelope.aggregate_id!r} is not a UUID",
+            )
         handlers = self.handlers.get(envelope.event_type, ())
         try:
             outcome = apply_event(

@@ -1,0 +1,389 @@
+"""The order service's event consumer, against a real moto server over HTTP.
+
+Each test sends real messages to the order service's inbox (made by
+``ensure_topology``, with its dead-letter queue and redrive policy) and lets the
+real ``EventConsumer`` and the real handlers (the customer replica, cancelling a
+deleted customer's orders) work on them. What a learner should see proven:
+
+* at-least-once delivery, exactly-once effect: a message delivered three times,
+  or redelivered after a crash between commit and delete, takes effect once;
+* per-aggregate order: an event ahead of its predecessor is held on the queue,
+  and a gap that never closes ends in the dead-letter queue;
+* a message that cannot be processed is retried, then dead-lettered with the
+  reason, and never stalls the messages behind it nor leaves half an effect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from order_service.orders.customers import CustomerSnapshot
+from order_service.orders.handlers import EVENT_HANDLERS
+from order_service.orders.models import CustomerReplica, Order, OrderStatus
+from order_service.orders.services import LineRequest, order_place
+from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixtures)
+    CONSUMER_NAME,
+    MAX_RECEIVE_COUNT,
+    Inbox,
+    body,
+    deleted,
+    inbox_fixture,
+    moto_server_fixture,
+    order_consumer,
+    poll_until,
+    registered,
+    renamed,
+    tampered,
+    with_extra_handler,
+)
+from shared_events import consumer as consumer_module
+from shared_events.consumer import Outcome, apply_event
+from shared_events.events import (
+    AggregateType,
+    EventEnvelope,
+    EventType,
+    from_json,
+    new_envelope,
+)
+from shared_events.models import AggregateCursor, ProcessedEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAILURE_REASON = "failure_reason"
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """A failed or held message is visible again at once (instead of 1, 2, 4 s)."""
+    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 0)
+
+
+def customer_with_orders(
+    customer_directory, *, orders: int = 2
+) -> tuple[uuid.UUID, list[Order]]:
+    """A customer the order service knows, with open orders placed through it."""
+    customer_id = uuid.uuid4()
+    customer_directory.add(
+        CustomerSnapshot(id=customer_id, name="Ada Lovelace", email="ada@example.com")
+    )
+    line = LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal("10.00"))
+    placed = [order_place(customer_id=customer_id, lines=[line]) for _ in range(orders)]
+    return customer_id, placed
+
+
+def reasons_by_body(letters: list[dict]) -> dict[str, str]:
+    return {
+        letter["Body"]: letter["MessageAttributes"][FAILURE_REASON]["StringValue"]
+        for letter in letters
+    }
+
+
+def test_a_message_delivered_three_times_takes_effect_once(
+    inbox: Inbox, customer_directory
+):
+    customer_id, orders = customer_with_orders(customer_directory)
+    handled: list[uuid.UUID] = []
+    consumer = order_consumer(
+        inbox, handlers=with_extra_handler(lambda e: handled.append(e.event_id))
+    )
+    events = [registered(customer_id), deleted(customer_id, version=2)]
+    for envelope in events:
+        inbox.send(body(envelope), times=3)  # the identical body, three times
+
+    poll_until(consumer, lambda: inbox.counts() == (0, 0), what="an empty inbox")
+
+    assert handled == [envelope.event_id for envelope in events]
+    assert consumer.stats.counts == {"applied": 2, "duplicate": 4}
+    for envelope in events:
+        assert consumer.outcomes_of(body(envelope)) == [
+            Outcome.APPLIED,
+            Outcome.DUPLICATE,
+            Outcome.DUPLICATE,
+        ]
+        assert (
+            ProcessedEvent.objects.filter(
+                consumer=CONSUMER_NAME, event_id=envelope.event_id
+            ).count()
+            == 1
+        )
+    replica = CustomerReplica.objects.get(id=customer_id)
+    assert (replica.deleted, replica.version) == (True, 2)
+    for order in orders:
+        order.refresh_from_db()
+        # placed = version 1, cancelled once = version 2
+        assert (order.status, order.version) == (OrderStatus.CANCELLED, 2)
+    assert inbox.is_drained()  # all six messages deleted, none dead-lettered
+
+
+def test_poison_messages_are_dead_lettered_with_the_reason_without_stalling_the_rest(
+    inbox: Inbox, no_backoff
+):
+    order_placed = new_envelope(
+        event_type=EventType.ORDER_PLACED,
+        aggregate_type=AggregateType.ORDER,
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        producer="order",
+        payload={
+            "order_id": str(uuid.uuid4()),
+            "customer_id": str(uuid.uuid4()),
+            "lines": [{"sku": "BOOK-1", "quantity": 1, "unit_price": "10.00"}],
+            "total": "10.00",
+        },
+    )
+
+    def negative_quantity(data: dict) -> None:
+        data["payload"]["lines"][0]["quantity"] = -1
+
+    def unknown_type(data: dict) -> None:
+        data["event_type"] = "CustomerVanished"
+
+    def aggregate_id_not_a_uuid(data: dict) -> None:
+        data["aggregate_id"] = "customer-42"  # the envelope schema allows it
+
+    poison = {
+        "not JSON": "{'this': 'is not JSON'",
+        "invalid schema": tampered(order_placed, negative_quantity),
+        "unknown type": tampered(registered(uuid.uuid4()), unknown_type),
+        "aggregate id": tampered(registered(uuid.uuid4()), aggregate_id_not_a_uuid),
+    }
+    for name, text in poison.items():
+        inbox.send(text, attributes={"sent_as": name})
+    good = [registered(uuid.uuid4(), name=f"Customer {n}") for n in range(3)]
+    for envelope in good:  # sent AFTER the poison
+        inbox.send(body(envelope))
+    consumer = order_consumer(inbox)
+
+    poll_until(
+        consumer,
+        lambda: consumer.stats.counts.get("dead_lettered", 0) == len(poison),
+        what="every poison message dead-lettered",
+    )
+
+    letters = inbox.take_dead_letters(expected=len(poison))
+    reasons = reasons_by_body(letters)
+    assert reasons.keys() == set(poison.values())
+    assert reasons[poison["not JSON"]].startswith("invalid event: not JSON")
+    assert reasons[poison["invalid schema"]] == (
+        "invalid event: payload.lines[0].quantity: -1 is less than the minimum of 1"
+    )
+    assert reasons[poison["unknown type"]] == (
+        "invalid event: event_type: unknown event type 'CustomerVanished'"
+    )
+    assert reasons[poison["aggregate id"]] == (
+        "invalid event: aggregate_id: 'customer-42' is not a UUID"
+    )
+    # The dead letter keeps the message's own attributes beside the reason.
+    assert {
+        letter["MessageAttributes"]["sent_as"]["StringValue"] for letter in letters
+    } == set(poison)
+    # Each poison message was received exactly max_receive_count times.
+    for text in poison.values():
+        assert consumer.outcomes_of(text) == [Outcome.RETRY] * (
+            MAX_RECEIVE_COUNT - 1
+        ) + [Outcome.DEAD_LETTERED]
+    # The valid messages did not wait for the poison to be put aside.
+    first_dead_letter = consumer.position(Outcome.DEAD_LETTERED)
+    for envelope in good:
+        assert consumer.outcomes_of(body(envelope)) == [Outcome.APPLIED]
+        assert consumer.position(Outcome.APPLIED, body(envelope)) < first_dead_letter
+    assert CustomerReplica.objects.filter(
+        id__in=[uuid.UUID(e.aggregate_id) for e in good]
+    ).count() == len(good)
+    assert not ProcessedEvent.objects.exclude(
+        event_id__in=[e.event_id for e in good]
+    ).exists()
+    assert inbox.is_drained()
+
+
+def test_an_event_ahead_of_its_predecessor_is_held_until_the_gap_closes(
+    inbox: Inbox, monkeypatch
+):
+    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 1)
+    customer_id = uuid.uuid4()
+    v1 = registered(customer_id, name="Ada Byron")
+    v2 = renamed(customer_id, version=2, name="Ada King")
+    v3 = renamed(customer_id, version=3, name="Ada Lovelace")
+    for envelope in (v1, v3, v2):  # 3 overtakes 2
+        inbox.send(body(envelope))
+    consumer = order_consumer(inbox)
+
+    first_batch = consumer.poll_once()
+
+    assert first_batch == [Outcome.APPLIED, Outcome.HELD, Outcome.APPLIED]
+    replica = CustomerReplica.objects.get(id=customer_id)
+    assert (replica.name, replica.version) == ("Ada King", 2)  # 3 not applied
+    assert sum(inbox.counts()) == 1  # 3 is still on the queue
+
+    poll_until(consumer, lambda: inbox.counts() == (0, 0), what="an empty inbox")
+
+    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD, Outcome.APPLIED]
+    assert [
+        entry.version for entry in consumer.log if entry.outcome is Outcome.APPLIED
+    ] == [1, 2, 3]
+    # The same state as applying 1, 2, 3 in order: 3's name, 1's other fields.
+    replica.refresh_from_db()
+    assert (
+        replica.name,
+        replica.email,
+        replica.address,
+        replica.version,
+        replica.deleted,
+    ) == ("Ada Lovelace", "ada@example.com", "12 St James's Square, London", 3, False)
+    assert (
+        AggregateCursor.objects.get(
+            consumer=CONSUMER_NAME, aggregate_id=customer_id
+        ).version
+        == 3
+    )
+    assert inbox.is_drained()
+
+
+def test_a_gap_that_never_closes_ends_in_the_dead_letter_queue(
+    inbox: Inbox, no_backoff
+):
+    customer_id = uuid.uuid4()
+    v1 = registered(customer_id, name="Ada Byron")
+    v3 = renamed(customer_id, version=3, name="Ada Lovelace")  # v2 is lost for good
+    inbox.send(body(v1))
+    inbox.send(body(v3))
+    consumer = order_consumer(inbox)
+
+    poll_until(
+        consumer,
+        lambda: consumer.stats.counts.get("dead_lettered", 0) == 1,
+        what="the gap dead-lettered",
+    )
+
+    assert consumer.outcomes_of(body(v1)) == [Outcome.APPLIED]
+    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD] * (
+        MAX_RECEIVE_COUNT - 1
+    ) + [Outcome.DEAD_LETTERED]
+    [letter] = inbox.take_dead_letters(expected=1)
+    assert letter["Body"] == body(v3)
+    assert letter["MessageAttributes"][FAILURE_REASON]["StringValue"] == (
+        f"CustomerRenamed {v3.event_id}: version gap never closed (version 3)"
+    )
+    replica = CustomerReplica.objects.get(id=customer_id)
+    assert (replica.name, replica.version) == ("Ada Byron", 1)
+    assert AggregateCursor.objects.get(aggregate_id=customer_id).version == 1
+    assert inbox.is_drained()
+
+
+class WarehouseDown(RuntimeError):
+    pass
+
+
+def raise_an_error(envelope: EventEnvelope) -> None:
+    raise WarehouseDown("the warehouse did not answer")
+
+
+def break_a_database_constraint(envelope: EventEnvelope) -> None:
+    Order.objects.create(customer_id=uuid.uuid4(), total=Decimal("-1"))
+
+
+@pytest.mark.parametrize(
+    ("failing_handler", "reason"),
+    [
+        (raise_an_error, "WarehouseDown: the warehouse did not answer"),
+        (break_a_database_constraint, "IntegrityError: "),
+    ],
+    ids=["exception", "database constraint"],
+)
+def test_a_failing_handler_is_retried_then_dead_lettered_leaving_no_partial_effect(
+    inbox: Inbox, customer_directory, no_backoff, failing_handler, reason
+):
+    customer_id, orders = customer_with_orders(customer_directory, orders=1)
+    apply_event(
+        consumer=CONSUMER_NAME,
+        envelope=registered(customer_id),
+        handlers=EVENT_HANDLERS[EventType.CUSTOMER_REGISTERED],
+    )
+    bad = deleted(customer_id, version=2)
+    inbox.send(body(bad))
+    other_customer = registered(uuid.uuid4(), name="Grace Hopper")
+    inbox.send(body(other_customer))
+    # The real handlers run first (replica marked deleted, orders cancelled),
+    # then the failing one: all of it must roll back together.
+    consumer = order_consumer(
+        inbox,
+        handlers=with_extra_handler(
+            failing_handler, event_types=[EventType.CUSTOMER_DELETED]
+        ),
+    )
+
+    poll_until(
+        consumer,
+        lambda: consumer.stats.counts.get("dead_lettered", 0) == 1,
+        what="the failing event dead-lettered",
+    )
+
+    assert consumer.outcomes_of(body(bad)) == [Outcome.RETRY] * (
+        MAX_RECEIVE_COUNT - 1
+    ) + [Outcome.DEAD_LETTERED]
+    [letter] = inbox.take_dead_letters(expected=1)
+    assert letter["Body"] == body(bad)
+    failure = letter["MessageAttributes"][FAILURE_REASON]["StringValue"]
+    assert failure.startswith(f"CustomerDeleted {bad.event_id}: handler failed: ")
+    assert reason in failure
+    # Another aggregate's event flowed meanwhile.
+    assert consumer.outcomes_of(body(other_customer)) == [Outcome.APPLIED]
+    assert consumer.position(Outcome.APPLIED, body(other_customer)) < consumer.position(
+        Outcome.DEAD_LETTERED
+    )
+    assert CustomerReplica.objects.filter(id=other_customer.aggregate_id).exists()
+    # No partial effect: the replica, the orders, the processed-event record and
+    # the cursor are all as they were before the failing event.
+    replica = CustomerReplica.objects.get(id=customer_id)
+    assert (replica.deleted, replica.version) == (False, 1)
+    orders[0].refresh_from_db()
+    assert (orders[0].status, orders[0].version) == (OrderStatus.PLACED, 1)
+    assert not ProcessedEvent.objects.filter(event_id=bad.event_id).exists()
+    assert AggregateCursor.objects.get(aggregate_id=customer_id).version == 1
+    assert not Order.objects.filter(total__lt=0).exists()
+    assert inbox.is_drained()
+
+
+def test_a_crash_between_commit_and_delete_makes_the_redelivery_a_duplicate(
+    inbox: Inbox, customer_directory
+):
+    customer_id, orders = customer_with_orders(customer_directory, orders=1)
+    handled: list[uuid.UUID] = []
+    handlers = with_extra_handler(lambda e: handled.append(e.event_id))
+    first_event = registered(customer_id)
+    apply_event(
+        consumer=CONSUMER_NAME,
+        envelope=first_event,
+        handlers=handlers[EventType.CUSTOMER_REGISTERED],
+    )
+    event = deleted(customer_id, version=2)
+    inbox.send(body(event))
+    consumer = order_consumer(inbox, handlers=handlers, visibility_timeout=1)
+
+    # The first delivery: applied and committed, then the process "dies" before
+    # it deletes the message.
+    [message] = consumer.receive()
+    received = from_json(message["Body"])
+    first = apply_event(
+        consumer=CONSUMER_NAME,
+        envelope=received,
+        handlers=handlers[received.event_type],
+    )
+    assert first is Outcome.APPLIED
+    assert sum(inbox.counts()) == 1  # still on the queue
+
+    # The visibility timeout passes and the message comes back.
+    poll_until(consumer, lambda: inbox.counts() == (0, 0), what="the redelivery")
+
+    assert [(entry.receive_count, entry.outcome) for entry in consumer.log] == [
+        (2, Outcome.DUPLICATE)
+    ]
+    assert handled == [first_event.event_id, event.event_id]  # each once
+    assert ProcessedEvent.objects.filter(event_id=event.event_id).count() == 1
+    orders[0].refresh_from_db()
+    assert (orders[0].status, orders[0].version) == (OrderStatus.CANCELLED, 2)
+    assert CustomerReplica.objects.get(id=customer_id).version == 2
+    assert inbox.is_drained()
