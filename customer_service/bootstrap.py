@@ -21,6 +21,7 @@ from shared_events import messaging
 from shared_events.approaches import (
     APPROACHES,
     Approach,
+    ApproachInfo,
     parse_approach,
     require_built,
 )
@@ -82,7 +83,7 @@ def _repository(persistence: str) -> Repository[CustomerAggregate]:
 
 
 def _history(
-    info, repository: Repository[CustomerAggregate]
+    info: ApproachInfo, repository: Repository[CustomerAggregate]
 ) -> AggregateHistory[CustomerAggregate]:
     if info.customer_persistence == "event_sourced":
         return EventStoreHistory(repository=repository)

@@ -1,14 +1,19 @@
-"""Fixtures for the customer service's tests: a user and API clients.
+"""Fixtures for the customer service's tests: a user, API clients, approach 4.
 
 The authenticated client sends a real DRF token in the Authorization header
 (no ``force_authenticate``), so every API test goes through the same
 authentication path as a learner's client.
 """
 
+import dataclasses
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from customer_service import bootstrap
+from shared_events.approaches import Approach
 
 
 @pytest.fixture
@@ -27,3 +32,20 @@ def api_client(user):
 @pytest.fixture
 def anonymous_client():
     return APIClient()
+
+
+@pytest.fixture
+def event_sourcing(monkeypatch):
+    """The customer service wired for event sourcing (approach 4), for one test.
+
+    The test runner pins db_per_service, so the test installs the wiring the
+    composition root builds for event_sourcing. The relay is never woken (no
+    Celery, no SQS): the outbox rows stay where the test can read them.
+    """
+    monkeypatch.setattr(bootstrap, "wake_relay", lambda: None)
+    built = bootstrap._build(Approach.EVENT_SOURCING)
+    adapters = {
+        field.name: getattr(built, field.name) for field in dataclasses.fields(built)
+    }
+    with bootstrap.overridden(**adapters) as wiring:
+        yield wiring

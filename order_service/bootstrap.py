@@ -29,6 +29,7 @@ from shared_events import messaging
 from shared_events.approaches import (
     APPROACHES,
     Approach,
+    ApproachInfo,
     parse_approach,
     require_built,
 )
@@ -96,7 +97,7 @@ def _repository(persistence: str) -> Repository[OrderAggregate]:
 
 
 def _history(
-    info, repository: Repository[OrderAggregate]
+    info: ApproachInfo, repository: Repository[OrderAggregate]
 ) -> AggregateHistory[OrderAggregate]:
     if info.order_persistence == "event_sourced":
         return EventStoreHistory(repository=repository)

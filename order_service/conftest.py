@@ -5,6 +5,8 @@ The authenticated client sends a real DRF token in the Authorization header
 authentication path as a learner's client.
 """
 
+import dataclasses
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -12,6 +14,7 @@ from rest_framework.test import APIClient
 
 from order_service import bootstrap
 from order_service.orders.tests.fakes import FakeCustomerDirectory
+from shared_events.approaches import Approach
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +45,22 @@ def api_client(user):
 @pytest.fixture
 def anonymous_client():
     return APIClient()
+
+
+@pytest.fixture
+def event_sourcing(customer_directory, monkeypatch):
+    """The order service wired for event sourcing (approach 4), for one test.
+
+    The test runner pins db_per_service, so the test installs the wiring the
+    composition root builds for event_sourcing, keeping the fake customer
+    directory in place of the replica. The relay is never woken (no Celery,
+    no SQS): the outbox rows stay where the test can read them.
+    """
+    monkeypatch.setattr(bootstrap, "wake_relay", lambda: None)
+    built = bootstrap._build(Approach.EVENT_SOURCING)
+    adapters = {
+        field.name: getattr(built, field.name) for field in dataclasses.fields(built)
+    }
+    adapters["customer_directory"] = customer_directory
+    with bootstrap.overridden(**adapters) as wiring:
+        yield wiring

@@ -33,7 +33,14 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    transaction,
+)
 
 from shared_events.events import EventEnvelope, InvalidEvent, from_json
 from shared_events.models import AggregateCursor, ProcessedEvent
@@ -72,6 +79,10 @@ class ConsumerStats:
 
     def __str__(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "none"
+
+
+class InfrastructureDown(RuntimeError):
+    """The database cannot be reached: pause, do not blame the message."""
 
 
 class _Held(Exception):
@@ -171,9 +182,22 @@ class EventConsumer:
         return outcomes
 
     def run(self, stop: threading.Event, *, idle_exit: bool = False) -> ConsumerStats:
-        """Poll until ``stop`` is set; the batch in hand is always finished."""
+        """Poll until ``stop`` is set; the batch in hand is always finished.
+
+        An unreachable broker or database pauses the loop instead of ending
+        it: the messages in hand go back to the queue when their visibility
+        timeout ends, and nothing is dead-lettered for an outage.
+        """
+        pause = 0.5
         while not stop.is_set():
-            outcomes = self.poll_once()
+            try:
+                outcomes = self.poll_once()
+            except (BotoCoreError, ClientError, InfrastructureDown) as error:
+                logger.warning("consumer paused %.1fs: %s", pause, error)
+                stop.wait(pause)
+                pause = min(pause * 2, 10.0)
+                continue
+            pause = 0.5
             if idle_exit and not outcomes:
                 break
         return self.stats
@@ -202,6 +226,11 @@ class EventConsumer:
             outcome = apply_event(
                 consumer=self.settings.name, envelope=envelope, handlers=handlers
             )
+        except (OperationalError, InterfaceError) as error:
+            # The database, not the event, is at fault: leave the message for
+            # a later receive and pause, rather than count it as a failure.
+            close_old_connections()
+            raise InfrastructureDown(f"database unavailable: {error}") from error
         except Exception as error:  # a handler bug must not stop the consumer
             logger.exception("handler failed for %s", envelope.event_id)
             return self._failed(
@@ -252,6 +281,8 @@ class EventConsumer:
             for key, value in message.get("MessageAttributes", {}).items()
             if key != "failure_reason"
         }
+        while len(attributes) >= 10:  # SQS allows ten attributes a message
+            attributes.pop(sorted(attributes)[-1])
         attributes["failure_reason"] = {
             "DataType": "String",
             "StringValue": reason[:1000],

@@ -6,14 +6,50 @@ from order_service.orders.models import Order, OrderLine
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    readonly_fields = ["position", "sku", "quantity", "unit_price"]
+    fields = ["position", "sku", "quantity", "unit_price"]
+    readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer_id", "status", "total", "created_at"]
+    """Orders, to look at only: placing and cancelling go through the API.
+
+    Both are commands on the Order aggregate (``order_service.orders.services``):
+    they record events, and under event sourcing those events are appended to
+    the event store and the outbox in the same transaction as this row. A
+    save in the admin would change the row alone: no event, no history, and
+    a row the event store no longer explains. So the admin offers no add,
+    change or delete, under every approach.
+    """
+
+    list_display = ["id", "customer_id", "status", "total", "version", "created_at"]
     list_filter = ["status"]
     search_fields = ["id", "customer_id"]
-    readonly_fields = ["id", "customer_id", "total", "created_at", "updated_at"]
+    fields = [
+        "id",
+        "customer_id",
+        "status",
+        "total",
+        "version",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+    ]
+    readonly_fields = fields
     inlines = [OrderLineInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

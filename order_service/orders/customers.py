@@ -35,6 +35,15 @@ class CustomerDirectory(abc.ABC):
     def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
         """The known customers among the ids, by id."""
 
+    def confirm_in_transaction(self, customer_id: UUID) -> bool:
+        """Check again, inside the order's transaction, that the customer exists.
+
+        Only a directory in the order service's own database can do this; a
+        remote one answers True and the race stays open (one more reason the
+        synchronous approach is fragile).
+        """
+        return True
+
 
 class SharedTableCustomerDirectory(CustomerDirectory):
     """Approach 1: read the customer service's table straight from the shared DB.
@@ -146,3 +155,15 @@ class ReplicaCustomerDirectory(CustomerDirectory):
             id__in=list(customer_ids), deleted=False
         ).values_list("id", "name", "email")
         return {row[0]: CustomerSnapshot(*row) for row in rows}
+
+    def confirm_in_transaction(self, customer_id: UUID) -> bool:
+        """Lock the replica row: a CustomerDeleted being applied right now
+        either finished first (the order is refused) or waits for this order
+        to commit (and then cancels it)."""
+        from order_service.orders.models import CustomerReplica
+
+        return (
+            CustomerReplica.objects.select_for_update()
+            .filter(id=customer_id, deleted=False)
+            .exists()
+        )

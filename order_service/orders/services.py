@@ -55,6 +55,7 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
     known = wiring.customer_directory.get(customer_id) is not None
     order_id = uuid.uuid4()
     with transaction.atomic():
+        known = known and wiring.customer_directory.confirm_in_transaction(customer_id)
         if known:
             order = OrderAggregate.place(
                 order_id=order_id, customer_id=customer_id, lines=values

@@ -10,6 +10,7 @@ from order_service.orders.customers import (
 )
 from order_service.orders.tests.fakes import FakeCustomerDirectory
 from shared_events.approaches import Approach, ApproachNotBuilt
+from shared_events.history import EventStoreHistory, NoHistory
 
 
 def test_db_per_service_asks_the_customer_service_over_http():
@@ -43,3 +44,22 @@ def test_overridden_restores_the_previous_wiring(customer_directory):
         assert wiring.approach == Approach(settings.ARCHITECTURE_APPROACH)
 
     assert bootstrap.wiring().customer_directory is customer_directory
+
+
+@pytest.mark.parametrize(
+    ("approach", "history"),
+    [
+        (Approach.SHARED_DB, NoHistory),
+        (Approach.DB_PER_SERVICE, NoHistory),
+        (Approach.DIRECT_PUBLISH, NoHistory),
+        (Approach.EVENT_SOURCING, EventStoreHistory),
+    ],
+)
+def test_only_an_event_store_gives_orders_a_history(approach, history):
+    wiring = bootstrap._build(approach)
+
+    assert type(wiring.order_history) is history
+    if history is EventStoreHistory:
+        assert wiring.order_history.repository is wiring.order_repository
+    else:
+        assert approach.value in wiring.order_history.reason

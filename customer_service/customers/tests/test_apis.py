@@ -58,6 +58,7 @@ def test_register_creates_the_customer(api_client):
     customer = Customer.objects.get()
     assert body == {
         "id": str(customer.id),
+        "version": 1,
         "name": "Ada Lovelace",
         "email": "ada@example.com",
         "address": "12 Analytical Row, London",

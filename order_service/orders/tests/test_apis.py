@@ -81,6 +81,7 @@ def test_place_creates_the_order_with_its_lines(api_client, ada):
     body = response.json()
     assert body == {
         "id": str(order.id),
+        "version": 1,
         "customer_id": str(ada.id),
         "customer_name": "Ada Lovelace",
         "status": "placed",

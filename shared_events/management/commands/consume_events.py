@@ -31,6 +31,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, until_idle, wait_seconds, **options):
+        # Installed first, so a SIGTERM during start-up is a clean exit too.
+        stop = threading.Event()
+
+        def request_stop(signum, frame):
+            self.stdout.write("stopping after the messages in hand...")
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
         service = settings.SERVICE_NAME
         consumer_settings = messaging.consumer_settings(service)
         if wait_seconds is not None:
@@ -47,18 +56,12 @@ class Command(BaseCommand):
             sqs=messaging.sqs_client(),
             handlers=handlers,
         )
-        stop = threading.Event()
-
-        def request_stop(signum, frame):
-            self.stdout.write("stopping after the messages in hand...")
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(
             f"consuming {consumer_settings.queue_url} as {consumer_settings.name} "
             f"({len(handlers)} event types handled)"
         )
         self.stdout.flush()
+        if stop.is_set():
+            return
         stats = consumer.run(stop, idle_exit=until_idle)
         self.stdout.write(self.style.SUCCESS(f"stopped; outcomes: {stats}"))
