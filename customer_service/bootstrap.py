@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from django.conf import settings
@@ -54,6 +54,8 @@ class CustomerServiceWiring:
     # What the outbox relay publishes with; None where there is no outbox.
     publisher_factory: Callable[[], EventPublisher] | None
     event_handlers: Mapping[str, Sequence[Handler]]
+    # What the read-side consumer projects into the read database (approach 5).
+    projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
 
     @property
     def event_publisher(self) -> EventPublisher | None:
@@ -113,7 +115,16 @@ def _build(approach: Approach) -> CustomerServiceWiring:
         # The customer service does not react to order events yet; its
         # consumer still tracks them, in order, so nothing piles up.
         event_handlers={},
+        projection_handlers=_projection_handlers(info),
     )
+
+
+def _projection_handlers(info) -> Mapping[str, Sequence[Handler]]:
+    if not info.read_side:
+        return {}
+    from customer_service.summaries.projections import PROJECTION_HANDLERS
+
+    return PROJECTION_HANDLERS
 
 
 _override: CustomerServiceWiring | None = None

@@ -2,6 +2,7 @@
 
 from shared_events.service_settings import *  # noqa: F403
 from shared_events.service_settings import (
+    APPROACH_HAS_READ_SIDE,
     DJANGO_APPS,
     PLATFORM_APPS,
     REST_FRAMEWORK,
@@ -24,6 +25,14 @@ INSTALLED_APPS = [
 ]
 
 DATABASES = service_databases(SERVICE_NAME)
+
+# THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
+# ------------------------------------------------------------------------------
+READ_MODEL_APPS = {"summaries"}
+if APPROACH_HAS_READ_SIDE:
+    INSTALLED_APPS.append("customer_service.summaries")
+# QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
+QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
 
 # SERVICE-TO-SERVICE CALLS
 # ------------------------------------------------------------------------------

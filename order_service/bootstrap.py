@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from django.conf import settings
@@ -62,6 +62,8 @@ class OrderServiceWiring:
     # What the outbox relay publishes with; None where there is no outbox.
     publisher_factory: Callable[[], EventPublisher] | None
     event_handlers: Mapping[str, Sequence[Handler]]
+    # What the read-side consumer projects into the read database (approach 5).
+    projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
 
     @property
     def event_publisher(self) -> EventPublisher | None:
@@ -129,7 +131,16 @@ def _build(approach: Approach) -> OrderServiceWiring:
             partial(messaging.event_publisher, PRODUCER) if has_outbox else None
         ),
         event_handlers=EVENT_HANDLERS if keeps_replica else {},
+        projection_handlers=_projection_handlers(info),
     )
+
+
+def _projection_handlers(info) -> Mapping[str, Sequence[Handler]]:
+    if not info.read_side:
+        return {}
+    from order_service.order_views.projections import PROJECTION_HANDLERS
+
+    return PROJECTION_HANDLERS
 
 
 _override: OrderServiceWiring | None = None

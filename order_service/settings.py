@@ -2,6 +2,7 @@
 
 from shared_events.service_settings import *  # noqa: F403
 from shared_events.service_settings import (
+    APPROACH_HAS_READ_SIDE,
     APPROACH_SHARES_DATABASE,
     DJANGO_APPS,
     PLATFORM_APPS,
@@ -27,6 +28,14 @@ if APPROACH_SHARES_DATABASE:
     INSTALLED_APPS.append("order_service.customer_table")
 
 DATABASES = service_databases(SERVICE_NAME)
+
+# THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
+# ------------------------------------------------------------------------------
+READ_MODEL_APPS = {"order_views"}
+if APPROACH_HAS_READ_SIDE:
+    INSTALLED_APPS.append("order_service.order_views")
+# QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
+QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
 
 # THE CUSTOMER SERVICE (called synchronously under db_per_service)
 # ------------------------------------------------------------------------------

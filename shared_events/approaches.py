@@ -38,6 +38,8 @@ class ApproachInfo:
     # How the order service learns about a customer: "shared_table", "http"
     # or "replica" (its own copy, kept from events).
     customer_lookup: str
+    # Separate read databases with denormalized read models (CQRS).
+    read_side: bool
     customer_service_role: str
     order_service_role: str
     flaw: str
@@ -61,6 +63,7 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             customer_persistence="state",
             order_persistence="state",
             customer_lookup="shared_table",
+            read_side=False,
             customer_service_role=(
                 "writes the customer table in the one shared database"
             ),
@@ -83,6 +86,7 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             customer_persistence="state",
             order_persistence="state",
             customer_lookup="http",
+            read_side=False,
             customer_service_role=(
                 "owns its own database and serves customers over REST"
             ),
@@ -104,6 +108,7 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             customer_persistence="direct_publish",
             order_persistence="state",
             customer_lookup="replica",
+            read_side=False,
             customer_service_role=(
                 "commits, then publishes each event straight to the broker"
             ),
@@ -122,6 +127,7 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             customer_persistence="event_sourced",
             order_persistence="event_sourced",
             customer_lookup="replica",
+            read_side=False,
             customer_service_role=(
                 "appends events to its event store; a transactional outbox and a "
                 "Celery relay publish them"
@@ -134,10 +140,11 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             number=5,
             title="CQRS with event sourcing",
             shares_database=False,
-            built=False,
+            built=True,
             customer_persistence="event_sourced",
             order_persistence="event_sourced",
             customer_lookup="replica",
+            read_side=True,
             customer_service_role=(
                 "event store and outbox on the write side; CustomerSummary read "
                 "model in a separate read database"

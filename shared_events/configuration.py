@@ -28,6 +28,7 @@ PLATFORM_ENV_FILE = VAR_DIR / "platform.env"
 SERVICES = ("customer", "order")
 SHARED_DATABASE_NAME = "platform_shared"
 SERVICE_DATABASE_NAMES = {"customer": "customer_service", "order": "order_service"}
+READ_DATABASE_NAMES = {"customer": "customer_read", "order": "order_read"}
 
 
 class ConfigurationError(RuntimeError):
@@ -60,9 +61,30 @@ def database_name(*, service: str, approach: Approach, prefix: str = "") -> str:
 
 def all_database_names(prefix: str = "") -> list[str]:
     """Every database some approach needs, so switching never finds one missing."""
-    return [prefix + SHARED_DATABASE_NAME] + [
-        prefix + name for name in SERVICE_DATABASE_NAMES.values()
-    ]
+    return (
+        [prefix + SHARED_DATABASE_NAME]
+        + [prefix + name for name in SERVICE_DATABASE_NAMES.values()]
+        + [prefix + name for name in READ_DATABASE_NAMES.values()]
+    )
+
+
+def read_database_url(*, env: environ.Env, service: str) -> str:
+    """The URL of a service's read database (approach 5, CQRS).
+
+    ``CUSTOMER_READ_DATABASE_URL`` / ``ORDER_READ_DATABASE_URL`` name it
+    outright; otherwise it is derived from ``DATABASE_SERVER_URL``.
+    """
+    explicit = env.str(f"{service.upper()}_READ_DATABASE_URL", default="")
+    if explicit:
+        return explicit
+    server = env.str("DATABASE_SERVER_URL", default="")
+    if not server:
+        raise ConfigurationError(
+            f"no read database configured: set {service.upper()}_READ_DATABASE_URL "
+            "or DATABASE_SERVER_URL"
+        )
+    prefix = env.str("DATABASE_NAME_PREFIX", default="")
+    return f"{server.rstrip('/')}/{prefix}{READ_DATABASE_NAMES[service]}"
 
 
 def database_url(*, env: environ.Env, service: str, approach: Approach) -> str:

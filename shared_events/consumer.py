@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -44,6 +45,7 @@ from django.db import (
 
 from shared_events.events import EventEnvelope, InvalidEvent, from_json
 from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.routers import projecting
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ class ConsumerSettings:
     max_messages: int = 10
     wait_time_seconds: int = 5
     visibility_timeout: int = 30
+    # Where the effects and the tracking records are written: the service's
+    # own database, or its read database for a read-side (projection) consumer.
+    database: str = "default"
 
 
 @dataclass
@@ -94,17 +99,22 @@ def retry_delay(receive_count: int) -> int:
 
 
 def apply_event(
-    *, consumer: str, envelope: EventEnvelope, handlers: Sequence[Handler]
+    *,
+    consumer: str,
+    envelope: EventEnvelope,
+    handlers: Sequence[Handler],
+    database: str = "default",
 ) -> Outcome:
     """Apply one event exactly once and in order; the transactional core."""
     aggregate_id = UUID(envelope.aggregate_id)
+    processed = ProcessedEvent.objects.using(database)
+    cursors = AggregateCursor.objects.using(database)
+    side = projecting(database) if database != "default" else nullcontext()
     try:
-        with transaction.atomic():
-            if ProcessedEvent.objects.filter(
-                consumer=consumer, event_id=envelope.event_id
-            ).exists():
+        with side, transaction.atomic(using=database):
+            if processed.filter(consumer=consumer, event_id=envelope.event_id).exists():
                 return Outcome.DUPLICATE
-            AggregateCursor.objects.bulk_create(
+            cursors.bulk_create(
                 [
                     AggregateCursor(
                         consumer=consumer,
@@ -114,7 +124,7 @@ def apply_event(
                 ],
                 ignore_conflicts=True,
             )
-            cursor = AggregateCursor.objects.select_for_update().get(
+            cursor = cursors.select_for_update().get(
                 consumer=consumer, aggregate_id=aggregate_id
             )
             if envelope.aggregate_version <= cursor.version:
@@ -126,7 +136,7 @@ def apply_event(
                 )
             for handler in handlers:
                 handler(envelope)
-            ProcessedEvent.objects.create(
+            processed.create(
                 consumer=consumer,
                 event_id=envelope.event_id,
                 event_type=envelope.event_type,
@@ -135,14 +145,12 @@ def apply_event(
                 occurred_at=envelope.occurred_at,
             )
             cursor.version = envelope.aggregate_version
-            cursor.save(update_fields=["version", "updated_at"])
+            cursor.save(using=database, update_fields=["version", "updated_at"])
     except _Held:
         return Outcome.HELD
     except IntegrityError:
         # Another consumer process recorded the same event id first.
-        if ProcessedEvent.objects.filter(
-            consumer=consumer, event_id=envelope.event_id
-        ).exists():
+        if processed.filter(consumer=consumer, event_id=envelope.event_id).exists():
             return Outcome.DUPLICATE
         raise
     return Outcome.APPLIED
@@ -224,7 +232,10 @@ class EventConsumer:
         handlers = self.handlers.get(envelope.event_type, ())
         try:
             outcome = apply_event(
-                consumer=self.settings.name, envelope=envelope, handlers=handlers
+                consumer=self.settings.name,
+                envelope=envelope,
+                handlers=handlers,
+                database=self.settings.database,
             )
         except (OperationalError, InterfaceError) as error:
             # The database, not the event, is at fault: leave the message for

@@ -44,6 +44,7 @@ def topology() -> Topology:
         delivery=settings.EVENT_DELIVERY,
         max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,
         visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
+        read_side=settings.APPROACH_HAS_READ_SIDE,
     )
 
 
@@ -70,6 +71,8 @@ def event_publisher(producer: str) -> EventPublisher:
 
 
 def consumer_settings(consumer: str) -> ConsumerSettings:
+    """Where a consumer reads: ``customer``/``order`` (the service's inbox) or
+    ``customer-read``/``order-read`` (its read side, approach 5)."""
     route = routes().consumer(consumer)
     return ConsumerSettings(
         name=f"{consumer}-inbox",

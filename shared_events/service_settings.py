@@ -14,6 +14,7 @@ from shared_events.configuration import (
     current_approach,
     database_url,
     load_env,
+    read_database_url,
 )
 
 env = load_env()
@@ -36,6 +37,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Read once at start-up: a running process picks up a change when restarted.
 ARCHITECTURE_APPROACH = current_approach(env).value
 APPROACH_SHARES_DATABASE = approach_info(ARCHITECTURE_APPROACH).shares_database
+APPROACH_HAS_READ_SIDE = approach_info(ARCHITECTURE_APPROACH).read_side
+READ_DATABASE = "read"
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -92,11 +95,28 @@ def service_databases(service: str) -> dict:
         url = database_url(env=env, service=service, approach=ARCHITECTURE_APPROACH)
     except ConfigurationError as error:
         raise ImproperlyConfigured(str(error)) from None
-    default = env.db_url_config(url)
-    default["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    default["CONN_HEALTH_CHECKS"] = True
-    default["OPTIONS"] = {"connect_timeout": 5}
-    return {"default": default}
+    databases = {"default": _database_config(url)}
+    if APPROACH_HAS_READ_SIDE:
+        # Approach 5: the read models live in a database of their own.
+        try:
+            read_url = read_database_url(env=env, service=service)
+        except ConfigurationError as error:
+            raise ImproperlyConfigured(str(error)) from None
+        databases[READ_DATABASE] = _database_config(read_url)
+    return databases
+
+
+def _database_config(url: str) -> dict:
+    config = env.db_url_config(url)
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = {"connect_timeout": 5}
+    return config
+
+
+# Read models are routed to the read database by app label (approach 5); the
+# router also keeps command code from writing them. See shared_events.routers.
+DATABASE_ROUTERS = ["shared_events.routers.ReadModelRouter"]
 
 
 # REST FRAMEWORK

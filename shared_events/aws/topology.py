@@ -133,6 +133,13 @@ class Topology:
         return f"{self.prefix}{base}{_FIFO_SUFFIX if self.fifo else ''}"
 
 
+#: approach 5: each service's query side reads every producer's events.
+READ_SIDE_CONSUMERS: Mapping[str, tuple[str, ...]] = {
+    "customer-read": PLATFORM_PRODUCERS,
+    "order-read": PLATFORM_PRODUCERS,
+}
+
+
 def platform_topology(
     *,
     prefix: str = "",
@@ -140,12 +147,20 @@ def platform_topology(
     delivery: Delivery = "sns",
     max_receive_count: int = 5,
     visibility_timeout: int = 30,
+    read_side: bool = False,
 ) -> Topology:
-    """The platform's topology: Customer and Order each produce and consume."""
+    """The platform's topology: Customer and Order each produce and consume.
+
+    With ``read_side`` (approach 5) each service also gets a read-side inbox
+    subscribed to both topics, feeding its denormalized read models.
+    """
+    consumers = {c: list(p) for c, p in PLATFORM_CONSUMERS.items()}
+    if read_side:
+        consumers.update({c: list(p) for c, p in READ_SIDE_CONSUMERS.items()})
     return Topology(
         prefix=prefix,
         producers=list(PLATFORM_PRODUCERS),
-        consumers={c: list(p) for c, p in PLATFORM_CONSUMERS.items()},
+        consumers=consumers,
         fifo=fifo,
         delivery=delivery,
         max_receive_count=max_receive_count,

@@ -1,5 +1,6 @@
 import signal
 import threading
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +19,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--side",
+            choices=["write", "read"],
+            default="write",
+            help=(
+                "write: the service's own inbox, applied to its own database "
+                "(default); read: approach 5's read-side inbox, projected into the "
+                "read database (the query service's consumer)"
+            ),
+        )
+        parser.add_argument(
             "--until-idle",
             action="store_true",
             help="exit after a poll that received nothing (for scripts and tests)",
@@ -30,7 +41,7 @@ class Command(BaseCommand):
             "EVENT_CONSUMER_WAIT_SECONDS)",
         )
 
-    def handle(self, *args, until_idle, wait_seconds, **options):
+    def handle(self, *args, side, until_idle, wait_seconds, **options):
         # Installed first, so a SIGTERM during start-up is a clean exit too.
         stop = threading.Event()
 
@@ -41,16 +52,27 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         service = settings.SERVICE_NAME
-        consumer_settings = messaging.consumer_settings(service)
+        wiring = messaging.composition_root().wiring()
+        if side == "read":
+            if not settings.APPROACH_HAS_READ_SIDE:
+                raise CommandError(
+                    f"approach {settings.ARCHITECTURE_APPROACH} has no read side; "
+                    "it is approach 5 (cqrs_es) that keeps read databases"
+                )
+            consumer_settings = replace(
+                messaging.consumer_settings(f"{service}-read"),
+                database=settings.READ_DATABASE,
+            )
+            handlers = wiring.projection_handlers
+        else:
+            consumer_settings = messaging.consumer_settings(service)
+            handlers = wiring.event_handlers
         if wait_seconds is not None:
             if not 0 <= wait_seconds <= 20:
                 raise CommandError("--wait-seconds must be between 0 and 20")
-            from dataclasses import replace
-
             consumer_settings = replace(
                 consumer_settings, wait_time_seconds=wait_seconds
             )
-        handlers = messaging.composition_root().wiring().event_handlers
         consumer = EventConsumer(
             settings=consumer_settings,
             sqs=messaging.sqs_client(),
