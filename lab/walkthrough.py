@@ -42,6 +42,9 @@ class WalkthroughResult:
     producer_crashed: bool = False
     settled_after: float | None = None
     replica_lag: float | None = None
+    read_models_settled_after: float | None = None
+    lag_ms: dict[str, float] = field(default_factory=dict)
+    audit_differences: int | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -54,7 +57,27 @@ class WalkthroughResult:
         return APPROACHES[Approach(self.approach)]
 
     def lesson(self) -> str:
-        return "; ".join([self._delete_lesson(), self._outage_lesson()]) + "."
+        parts = [self._delete_lesson(), self._outage_lesson()]
+        if self.info.read_side:
+            parts.append(self._read_side_lesson())
+        return "; ".join(parts) + "."
+
+    def _read_side_lesson(self) -> str:
+        if self.read_models_settled_after is None:
+            return "the read models did NOT show the delete within the wait"
+        lag = ""
+        if self.lag_ms:
+            lag = (
+                f", event-to-read-model lag p50 {self.lag_ms['p50']:.0f} ms, "
+                f"p99 {self.lag_ms['p99']:.0f} ms"
+            )
+        audit = ""
+        if self.audit_differences is not None:
+            audit = f"; the audit found {self.audit_differences} differences"
+        return (
+            "the query API's read models showed the delete after "
+            f"{self.read_models_settled_after:.1f}s{lag}{audit}"
+        )
 
     def _delete_lesson(self) -> str:
         if self.orphan_orders and self.producer_crashed:
@@ -137,6 +160,29 @@ def _orphans(run: PlatformRun) -> int:
     return len(report.orphan_orders)
 
 
+def _read_models_show_deleted(
+    run: PlatformRun, client: PlatformClient, customer_id: str
+) -> bool:
+    """Both read models, asked through the query APIs, show the deletion."""
+    orders = client.session.get(
+        f"{run.url('order')}/api/query/orders/",
+        params={"customer_id": customer_id},
+        timeout=10,
+    )
+    summary = client.session.get(
+        f"{run.url('customer')}/api/query/customers/{customer_id}/", timeout=10
+    )
+    if orders.status_code != 200 or summary.status_code != 200:
+        return False
+    views = orders.json()["results"]
+    return (
+        len(views) == 2
+        and all(v["customer_deleted"] and v["status"] == "cancelled" for v in views)
+        and summary.json()["deleted"]
+        and summary.json()["open_order_count"] == 0
+    )
+
+
 def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
     started = time.monotonic()
     keeps_replica = run.info.customer_lookup == "replica"
@@ -166,6 +212,12 @@ def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
     if run.uses_events:
         settled_after = _wait_for(lambda: _orphans(run) == 0, timeout=SETTLE_SECONDS)
     orphans = _orphans(run)
+    read_settled = None
+    if run.info.read_side:
+        read_settled = _wait_for(
+            lambda: _read_models_show_deleted(run, client, alice["id"]),
+            timeout=SETTLE_SECONDS,
+        )
 
     bob = client.register_customer(
         name="Bob Example", email="bob@example.com", address="2 Side Street"
@@ -191,6 +243,7 @@ def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
         producer_crashed=crashed,
         settled_after=settled_after,
         replica_lag=replica_lag,
+        read_models_settled_after=read_settled,
         seconds=time.monotonic() - started,
     )
 

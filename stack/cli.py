@@ -174,9 +174,15 @@ def command_migrate(options: argparse.Namespace, extra: list[str]) -> int:
     environment.prepare()
     # The customer service goes first: under shared_db the order service's
     # foreign key needs the customer table to exist.
+    from shared_events.configuration import current_approach, load_env
+
+    read_side = approach_info(current_approach(load_env())).read_side
     for service in SERVICES:
         print(f"== migrating the {service} service")
         service_subprocess(service, ["migrate", *extra])
+        if read_side:
+            print(f"== migrating the {service} service's read database")
+            service_subprocess(service, ["migrate", "--database", "read", *extra])
     return 0
 
 

@@ -68,6 +68,18 @@ class PlatformRun:
         )
         return self.workers[key]
 
+    def start_projector(self, service: str) -> ServiceProcess:
+        """The read-side consumer: projects every event into the read database."""
+        key = f"{service}-projector"
+        self.workers[key] = start_worker(
+            service,
+            ["consume_events", "--side", "read", "--wait-seconds", "1"],
+            env=self.env,
+            name="projector",
+            ready_text="consuming ",
+        )
+        return self.workers[key]
+
     def start_relay(self, service: str) -> ServiceProcess:
         key = f"{service}-relay"
         self.workers[key] = start_worker(
@@ -166,6 +178,10 @@ def running_platform(
         # service's foreign key needs the customer table.
         for service in SERVICES:
             run.manage(service, "migrate", "--no-input", "-v", "0")
+            if run.info.read_side:
+                run.manage(
+                    service, "migrate", "--database", "read", "--no-input", "-v", "0"
+                )
             run.manage(
                 service,
                 "create_demo_user",
@@ -183,6 +199,8 @@ def running_platform(
         if run.uses_events and start_event_workers:
             for service in SERVICES:
                 run.start_consumer(service)
+                if run.info.read_side:
+                    run.start_projector(service)
             info = run.info
             for service, persistence in (
                 ("customer", info.customer_persistence),

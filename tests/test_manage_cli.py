@@ -69,23 +69,16 @@ def test_unknown_approach_is_refused_with_the_valid_names(dotenv):
     assert not dotenv.exists()
 
 
-def test_approach_not_built_yet_says_so(dotenv):
-    result = manage("approach", "set", "cqrs_es", dotenv=dotenv)
-    assert result.returncode == 0
-    assert "not built yet" in result.stdout
-    assert "NOT BUILT YET" in manage("approach", "show", dotenv=dotenv).stdout
-
-
-def test_a_service_refuses_to_run_under_an_approach_not_built_yet(dotenv):
+def test_a_service_refuses_to_run_under_an_unknown_approach(dotenv):
     result = manage(
         "--service",
         "customer",
         "check",
         dotenv=dotenv,
-        extra_env={"ARCHITECTURE_APPROACH": "cqrs_es"},
+        extra_env={"ARCHITECTURE_APPROACH": "microliths"},
     )
     assert result.returncode != 0
-    assert "not built yet" in result.stderr
+    assert "unknown approach 'microliths'" in result.stderr
 
 
 def test_the_environment_variable_wins_over_the_env_file(dotenv):

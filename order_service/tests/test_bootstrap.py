@@ -30,7 +30,13 @@ def test_shared_db_reads_the_customer_table():
     assert isinstance(directory, SharedTableCustomerDirectory)
 
 
-def test_an_approach_not_built_yet_is_refused():
+def test_an_approach_not_built_yet_is_refused(monkeypatch):
+    import dataclasses
+
+    from shared_events.approaches import APPROACHES
+
+    pretend = dataclasses.replace(APPROACHES[Approach.CQRS_ES], built=False)
+    monkeypatch.setitem(APPROACHES, Approach.CQRS_ES, pretend)
     with pytest.raises(ApproachNotBuilt):
         bootstrap._build(Approach.CQRS_ES)
 

@@ -19,7 +19,6 @@ from shared_events.configuration import (
 )
 
 BUILT = [approach for approach, info in APPROACHES.items() if info.built]
-NOT_BUILT = [approach for approach, info in APPROACHES.items() if not info.built]
 
 
 def make_env(**values) -> environ.Env:
@@ -84,15 +83,26 @@ def test_require_built_returns_the_info_of_a_built_approach(approach):
     assert require_built(approach) is APPROACHES[approach]
 
 
-@pytest.mark.parametrize("approach", NOT_BUILT)
-def test_require_built_refuses_an_approach_not_built_yet(approach):
+@pytest.fixture
+def cqrs_not_built(monkeypatch):
+    """Every approach is built today; the guard is tested on a pretend one."""
+    import dataclasses
+
+    pretend = dataclasses.replace(APPROACHES[Approach.CQRS_ES], built=False)
+    monkeypatch.setitem(APPROACHES, Approach.CQRS_ES, pretend)
+    return Approach.CQRS_ES
+
+
+def test_require_built_refuses_an_approach_not_built_yet(cqrs_not_built):
+    approach = cqrs_not_built
     with pytest.raises(ApproachNotBuilt) as refused:
         require_built(approach)
 
     message = str(refused.value)
     assert repr(approach.value) in message
-    for built in BUILT:
-        assert built.value in message
+    for built, info in APPROACHES.items():
+        if info.built:
+            assert built.value in message
 
 
 def test_the_label_names_the_approach_and_its_place():
