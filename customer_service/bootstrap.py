@@ -8,9 +8,8 @@ publisher the outbox relay uses, and the handlers its consumer runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
@@ -22,10 +21,10 @@ from shared_events.approaches import (
     APPROACHES,
     Approach,
     ApproachInfo,
-    parse_approach,
     require_built,
 )
 from shared_events.aws.publishers import EventPublisher
+from shared_events.composition import WiringCache
 from shared_events.consumer import Handler
 from shared_events.history import (
     AggregateHistory,
@@ -127,27 +126,6 @@ def _projection_handlers(info) -> Mapping[str, Sequence[Handler]]:
     return PROJECTION_HANDLERS
 
 
-_override: CustomerServiceWiring | None = None
-_cache: dict[Approach, CustomerServiceWiring] = {}
-
-
-def wiring() -> CustomerServiceWiring:
-    """The adapters for the current approach (built once per approach)."""
-    if _override is not None:
-        return _override
-    approach = parse_approach(settings.ARCHITECTURE_APPROACH)
-    if approach not in _cache:
-        _cache[approach] = _build(approach)
-    return _cache[approach]
-
-
-@contextmanager
-def overridden(**adapters) -> Iterator[CustomerServiceWiring]:
-    """Swap adapters for a test, e.g. ``overridden(customer_repository=fake)``."""
-    global _override
-    previous = _override
-    _override = replace(wiring(), **adapters)
-    try:
-        yield _override
-    finally:
-        _override = previous
+_wirings: WiringCache[CustomerServiceWiring] = WiringCache(_build)
+wiring = _wirings.wiring
+overridden = _wirings.overridden
