@@ -14,7 +14,6 @@ from shared_events.service_settings import (
 )
 
 SERVICE_NAME = "customer"
-ROOT_URLCONF = "customer_service.urls"
 WSGI_APPLICATION = "customer_service.wsgi.application"
 
 INSTALLED_APPS = [
@@ -33,6 +32,9 @@ if APPROACH_HAS_READ_SIDE:
     INSTALLED_APPS.append("customer_service.summaries")
 # QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
 QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
+ROOT_URLCONF = (
+    "customer_service.query_urls" if QUERY_SIDE_ONLY else "customer_service.urls"
+)
 
 # SERVICE-TO-SERVICE CALLS
 # ------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from shared_events.service_settings import (
 )
 
 SERVICE_NAME = "order"
-ROOT_URLCONF = "order_service.urls"
 WSGI_APPLICATION = "order_service.wsgi.application"
 
 INSTALLED_APPS = [
@@ -36,6 +35,7 @@ if APPROACH_HAS_READ_SIDE:
     INSTALLED_APPS.append("order_service.order_views")
 # QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
 QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
+ROOT_URLCONF = "order_service.query_urls" if QUERY_SIDE_ONLY else "order_service.urls"
 
 # THE CUSTOMER SERVICE (called synchronously under db_per_service)
 # ------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -12,6 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),
 ]
+# Approach 5 (cqrs_es) only: the query API, reading the read models.
+if apps.is_installed("order_service.order_views"):
+    urlpatterns.append(path("api/query/", include("order_service.order_views.urls")))
 
 handler400 = "shared_events.http_errors.bad_request"
 handler404 = "shared_events.http_errors.not_found"

@@ -52,7 +52,7 @@ class CustomerSummary(ProjectedRow):
         return f"{self.name or self.customer_id}: {self.order_count} orders"
 
 
-class SummaryOrder(models.Model):
+class SummaryOrder(ProjectedRow):
     """The little the summary needs to remember of each order: total and status.
 
     OrderCancelled does not carry the total; this row lets the projection

@@ -1,0 +1,31 @@
+"""The customer service's query side as a process of its own (approach 5).
+
+The paper's query service: health, the API schema and the query API, and
+nothing that writes. A process started with ``QUERY_SIDE_ONLY=true`` serves
+these routes instead of ``customer_service.urls``; the settings choose:
+
+    ROOT_URLCONF = (
+        "customer_service.query_urls" if QUERY_SIDE_ONLY else "customer_service.urls"
+    )
+
+Without the read model (any approach but cqrs_es) only health and the
+schema are served.
+"""
+
+from django.apps import apps
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from shared_events.health import HealthApi
+
+urlpatterns = [
+    path("api/health/", HealthApi.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+if apps.is_installed("customer_service.summaries"):
+    urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
+
+handler400 = "shared_events.http_errors.bad_request"
+handler404 = "shared_events.http_errors.not_found"
+handler500 = "shared_events.http_errors.server_error"

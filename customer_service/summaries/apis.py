@@ -1,0 +1,172 @@
+"""The customer service's query API (approach 5): read models only.
+
+Every answer says how fresh it is: each item carries ``projected_at`` (when
+the projection last wrote the row) and ``last_event_occurred_at`` (when the
+last event applied to it happened), and the response carries the header
+``X-Read-Model-Projected-At``. The read side is eventually consistent: a
+customer registered a moment ago may not be here yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customer_service.summaries.models import CustomerSummary
+from customer_service.summaries.selectors import (
+    CUSTOMER_SUMMARY_ORDERINGS,
+    customer_summary_get,
+    customer_summary_list,
+    customer_summary_projected_at,
+)
+from shared_events.api_serializers import NOT_FOUND_RESPONSE
+
+PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
+
+PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
+    PROJECTED_AT_HEADER,
+    OpenApiTypes.DATETIME,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=(
+        "How fresh this answer is: the newest `projected_at` of the rows "
+        "returned (for an empty page, of the whole read model). Absent while "
+        "nothing has been projected yet."
+    ),
+)
+
+DELETED_CHOICES = {"false": False, "true": True, "all": None}
+
+
+class QueryPagination(LimitOffsetPagination):
+    max_limit = 100
+
+
+def with_projected_at(
+    response: Response, rows: Iterable[CustomerSummary], *, whole_model: bool
+) -> Response:
+    """Set the staleness header from the rows returned (or the whole read model)."""
+    stamps = [row.projected_at for row in rows if row.projected_at is not None]
+    newest = max(stamps, default=None)
+    if newest is None and whole_model:
+        newest = customer_summary_projected_at()
+    if newest is not None:
+        response[PROJECTED_AT_HEADER] = serializers.DateTimeField().to_representation(
+            newest
+        )
+    return response
+
+
+@extend_schema_serializer(component_name="CustomerSummary")
+class CustomerSummaryOutputSerializer(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    name = serializers.CharField(
+        help_text="Empty until the customer's registration has been projected."
+    )
+    email = serializers.CharField()
+    address = serializers.CharField()
+    registered = serializers.BooleanField(
+        help_text="False while the read side knows the customer only from orders."
+    )
+    deleted = serializers.BooleanField()
+    customer_version = serializers.IntegerField(
+        help_text="The version of the customer's last event projected here."
+    )
+    order_count = serializers.IntegerField()
+    open_order_count = serializers.IntegerField()
+    lifetime_value = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="The sum of the totals of the orders not cancelled.",
+    )
+    last_order_at = serializers.DateTimeField(allow_null=True)
+    last_event_id = serializers.UUIDField(allow_null=True)
+    last_event_type = serializers.CharField()
+    last_event_occurred_at = serializers.DateTimeField(allow_null=True)
+    projected_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerSummaryListApi(APIView):
+    pagination_class = QueryPagination
+
+    class FilterSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254, required=False)
+        name = serializers.CharField(max_length=200, required=False)
+        deleted = serializers.ChoiceField(
+            choices=list(DELETED_CHOICES), default="false"
+        )
+        ordering = serializers.ChoiceField(
+            choices=CUSTOMER_SUMMARY_ORDERINGS, required=False
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("email", str, description="Exact email, any case."),
+            OpenApiParameter("name", str, description="Part of the name, any case."),
+            OpenApiParameter(
+                "deleted",
+                str,
+                enum=list(DELETED_CHOICES),
+                default="false",
+                description="false: hide deleted customers; true: only them; all.",
+            ),
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=list(CUSTOMER_SUMMARY_ORDERINGS),
+                description="Sort key; a leading '-' sorts descending.",
+            ),
+            PROJECTED_AT_HEADER_PARAMETER,
+        ],
+        responses=CustomerSummaryOutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        summaries = customer_summary_list(
+            email=data.get("email"),
+            name=data.get("name"),
+            deleted=DELETED_CHOICES[data["deleted"]],
+            ordering=data.get("ordering"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(summaries, request, view=self)
+        response = paginator.get_paginated_response(
+            CustomerSummaryOutputSerializer(page, many=True).data
+        )
+        return with_projected_at(response, page, whole_model=True)
+
+
+class CustomerSummaryDetailApi(APIView):
+    class PathSerializer(serializers.Serializer):
+        customer_id = serializers.UUIDField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "customer_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="400 when it is not a UUID; 404 when unknown.",
+            ),
+            PROJECTED_AT_HEADER_PARAMETER,
+        ],
+        responses={200: CustomerSummaryOutputSerializer, 404: NOT_FOUND_RESPONSE},
+    )
+    def get(self, request, customer_id):
+        path = self.PathSerializer(data={"customer_id": customer_id})
+        path.is_valid(raise_exception=True)
+        summary = customer_summary_get(customer_id=path.validated_data["customer_id"])
+        response = Response(CustomerSummaryOutputSerializer(summary).data)
+        return with_projected_at(response, [summary], whole_model=False)

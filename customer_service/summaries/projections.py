@@ -1,0 +1,189 @@
+"""Projections: how customer and order events build the CustomerSummary read model.
+
+Run by the read-side consumer (``consume_events --side read``) through
+``apply_event``: each handler runs in one transaction with the processed-event
+record, inside ``projecting``, so its reads and writes go to the read database.
+
+What a learner should notice: the consumer keeps each aggregate's events in
+version order, but events of *different* aggregates arrive in any order. An
+OrderPlaced may be projected before its customer's CustomerRegistered, so no
+handler assumes the customer's row exists; each one creates the row it needs
+(empty) and fills in its own part. Whatever the interleaving, the same events
+leave the same rows.
+
+Every row written records the last event applied to it and when it was
+projected: the query API shows both, so staleness is visible, not hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+
+from customer_service.summaries.models import CustomerSummary, SummaryOrder
+from shared_events.consumer import Handler
+from shared_events.events import EventEnvelope, EventType
+
+logger = logging.getLogger(__name__)
+
+PLACED = "placed"
+CANCELLED = "cancelled"
+
+STAMP_FIELDS = (
+    "last_event_id",
+    "last_event_type",
+    "last_event_occurred_at",
+    "projected_at",
+)
+
+
+def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
+    """The last-event fields every projected row records."""
+    return {
+        "last_event_id": envelope.event_id,
+        "last_event_type": envelope.event_type,
+        "last_event_occurred_at": envelope.occurred_at,
+        "projected_at": timezone.now(),
+    }
+
+
+def _save(
+    row: CustomerSummary | SummaryOrder, envelope: EventEnvelope, **fields
+) -> None:
+    for name, value in {**fields, **_stamp(envelope)}.items():
+        setattr(row, name, value)
+    row.save(update_fields=[*fields, *STAMP_FIELDS])
+
+
+def _locked_summary(customer_id: UUID, envelope: EventEnvelope) -> CustomerSummary:
+    """The customer's summary, created empty if no event made it yet, row-locked.
+
+    Insert-if-missing, then lock: a customer event and an order event for the
+    same customer, projected by two consumer processes at once, take turns on
+    this row instead of overwriting each other's changes.
+    """
+    CustomerSummary.objects.bulk_create(
+        [CustomerSummary(customer_id=customer_id, **_stamp(envelope))],
+        ignore_conflicts=True,
+    )
+    return CustomerSummary.objects.select_for_update().get(customer_id=customer_id)
+
+
+# Customer events: the customer's own fields
+# ------------------------------------------------------------------------------
+
+
+def _apply_customer_event(envelope: EventEnvelope, **fields) -> None:
+    summary = _locked_summary(UUID(envelope.payload["customer_id"]), envelope)
+    if envelope.aggregate_version <= summary.customer_version:
+        return  # already projected (a replay): one customer's events come in order
+    _save(summary, envelope, customer_version=envelope.aggregate_version, **fields)
+
+
+def summary_register(envelope: EventEnvelope) -> None:
+    payload = envelope.payload
+    _apply_customer_event(
+        envelope,
+        name=payload["name"],
+        email=payload["email"],
+        address=payload["address"],
+        registered=True,
+    )
+
+
+def summary_rename(envelope: EventEnvelope) -> None:
+    _apply_customer_event(envelope, name=envelope.payload["name"])
+
+
+def summary_change_email(envelope: EventEnvelope) -> None:
+    _apply_customer_event(envelope, email=envelope.payload["email"])
+
+
+def summary_change_address(envelope: EventEnvelope) -> None:
+    _apply_customer_event(envelope, address=envelope.payload["address"])
+
+
+def summary_delete(envelope: EventEnvelope) -> None:
+    # The row stays: a deleted customer's orders and lifetime value are history.
+    _apply_customer_event(envelope, deleted=True)
+
+
+# Order events: what the customer's orders add up to
+# ------------------------------------------------------------------------------
+
+
+def summary_count_placed_order(envelope: EventEnvelope) -> None:
+    payload = envelope.payload
+    customer_id = UUID(payload["customer_id"])
+    total = Decimal(payload["total"])
+    summary = _locked_summary(customer_id, envelope)
+    _, created = SummaryOrder.objects.get_or_create(
+        order_id=UUID(payload["order_id"]),
+        defaults={
+            "customer_id": customer_id,
+            "total": total,
+            "status": PLACED,
+            **_stamp(envelope),
+        },
+    )
+    if not created:
+        return  # already counted (a replay)
+    last_order_at = summary.last_order_at
+    _save(
+        summary,
+        envelope,
+        order_count=summary.order_count + 1,
+        open_order_count=summary.open_order_count + 1,
+        lifetime_value=summary.lifetime_value + total,
+        last_order_at=(
+            envelope.occurred_at
+            if last_order_at is None
+            else max(last_order_at, envelope.occurred_at)
+        ),
+    )
+
+
+def summary_uncount_cancelled_order(envelope: EventEnvelope) -> None:
+    """Take a cancelled order out of the open count and the lifetime value.
+
+    OrderCancelled does not carry the total; the SummaryOrder row that
+    OrderPlaced left does. One order's events come in version order, so the
+    row is there unless the read model missed the placement altogether; then
+    the order was never counted and there is nothing to take back.
+    """
+    order_id = UUID(envelope.payload["order_id"])
+    order = SummaryOrder.objects.filter(order_id=order_id).first()
+    if order is None:
+        logger.warning(
+            "OrderCancelled %s: order %s never projected", envelope.event_id, order_id
+        )
+        return
+    if order.status == CANCELLED:
+        return  # already taken out (a replay)
+    summary = _locked_summary(order.customer_id, envelope)
+    _save(order, envelope, status=CANCELLED)
+    _save(
+        summary,
+        envelope,
+        open_order_count=max(summary.open_order_count - 1, 0),
+        lifetime_value=summary.lifetime_value - order.total,
+    )
+
+
+PROJECTION_HANDLERS: dict[str, list[Handler]] = {
+    EventType.CUSTOMER_REGISTERED: [summary_register],
+    EventType.CUSTOMER_RENAMED: [summary_rename],
+    EventType.CUSTOMER_EMAIL_CHANGED: [summary_change_email],
+    EventType.CUSTOMER_ADDRESS_CHANGED: [summary_change_address],
+    EventType.CUSTOMER_DELETED: [summary_delete],
+    # A refused deletion changes nothing the summary shows.
+    EventType.CUSTOMER_DELETION_REJECTED: [],
+    EventType.ORDER_PLACED: [summary_count_placed_order],
+    EventType.ORDER_CANCELLED: [summary_uncount_cancelled_order],
+    # A rejected order was never placed: it counts for nothing.
+    EventType.ORDER_REJECTED: [],
+}

@@ -1,0 +1,150 @@
+"""The order service's query API (approach 5): read models only.
+
+Every answer says how fresh it is: each item carries ``projected_at`` (when
+the projection last wrote the row) and ``last_event_occurred_at`` (when the
+last event applied to it happened), and the response carries the header
+``X-Read-Model-Projected-At``. The read side is eventually consistent: an
+order placed a moment ago, or a customer's new name, may not be here yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from order_service.order_views.models import OrderView
+from order_service.order_views.selectors import (
+    ORDER_VIEW_STATUSES,
+    order_view_get,
+    order_view_list,
+    order_view_projected_at,
+)
+from shared_events.api_serializers import NOT_FOUND_RESPONSE
+
+PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
+
+PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
+    PROJECTED_AT_HEADER,
+    OpenApiTypes.DATETIME,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=(
+        "How fresh this answer is: the newest `projected_at` of the rows "
+        "returned (for an empty page, of the whole read model). Absent while "
+        "nothing has been projected yet."
+    ),
+)
+
+
+class QueryPagination(LimitOffsetPagination):
+    max_limit = 100
+
+
+def with_projected_at(
+    response: Response, rows: Iterable[OrderView], *, whole_model: bool
+) -> Response:
+    """Set the staleness header from the rows returned (or the whole read model)."""
+    stamps = [row.projected_at for row in rows if row.projected_at is not None]
+    newest = max(stamps, default=None)
+    if newest is None and whole_model:
+        newest = order_view_projected_at()
+    if newest is not None:
+        response[PROJECTED_AT_HEADER] = serializers.DateTimeField().to_representation(
+            newest
+        )
+    return response
+
+
+@extend_schema_serializer(component_name="OrderViewLine")
+class OrderViewLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+@extend_schema_serializer(component_name="OrderView")
+class OrderViewOutputSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    order_version = serializers.IntegerField(
+        help_text="The version of the order's last event projected here."
+    )
+    customer_id = serializers.UUIDField()
+    customer_name = serializers.CharField(
+        help_text="Empty until the customer's registration has been projected."
+    )
+    customer_email = serializers.CharField()
+    customer_address = serializers.CharField()
+    customer_deleted = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=ORDER_VIEW_STATUSES)
+    cancel_reason = serializers.CharField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = OrderViewLineOutputSerializer(many=True)
+    placed_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    last_event_id = serializers.UUIDField(allow_null=True)
+    last_event_type = serializers.CharField()
+    last_event_occurred_at = serializers.DateTimeField(allow_null=True)
+    projected_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderViewListApi(APIView):
+    pagination_class = QueryPagination
+
+    class FilterSerializer(serializers.Serializer):
+        customer_id = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=ORDER_VIEW_STATUSES, required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "customer_id", OpenApiTypes.UUID, description="Only this customer's."
+            ),
+            OpenApiParameter("status", str, enum=list(ORDER_VIEW_STATUSES)),
+            PROJECTED_AT_HEADER_PARAMETER,
+        ],
+        responses=OrderViewOutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = order_view_list(**filters.validated_data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        response = paginator.get_paginated_response(
+            OrderViewOutputSerializer(page, many=True).data
+        )
+        return with_projected_at(response, page, whole_model=True)
+
+
+class OrderViewDetailApi(APIView):
+    class PathSerializer(serializers.Serializer):
+        order_id = serializers.UUIDField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "order_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="400 when it is not a UUID; 404 when unknown.",
+            ),
+            PROJECTED_AT_HEADER_PARAMETER,
+        ],
+        responses={200: OrderViewOutputSerializer, 404: NOT_FOUND_RESPONSE},
+    )
+    def get(self, request, order_id):
+        path = self.PathSerializer(data={"order_id": order_id})
+        path.is_valid(raise_exception=True)
+        order = order_view_get(order_id=path.validated_data["order_id"])
+        response = Response(OrderViewOutputSerializer(order).data)
+        return with_projected_at(response, [order], whole_model=False)

@@ -1,0 +1,41 @@
+"""Reads of the OrderView read model: query code, approach 5.
+
+Nothing here names a database: the router sends read models to the read
+database, so these queries never touch the write side (event store, outbox,
+order tables). Nothing here can write either: outside a projection the
+router refuses writes to a read model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import Max, QuerySet
+from django.shortcuts import get_object_or_404
+
+from order_service.order_views.models import OrderView
+
+ORDER_VIEW_STATUSES = ("placed", "cancelled")
+
+
+def order_view_list(
+    *, customer_id: UUID | None = None, status: str | None = None
+) -> QuerySet[OrderView]:
+    """Order views, oldest placement first, ties by id so pages do not overlap."""
+    orders = OrderView.objects.all()
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if status:
+        orders = orders.filter(status=status)
+    return orders
+
+
+def order_view_get(*, order_id: UUID) -> OrderView:
+    """The order's view, or Http404."""
+    return get_object_or_404(OrderView, order_id=order_id)
+
+
+def order_view_projected_at() -> datetime | None:
+    """When the projection last wrote any order view (None: never)."""
+    return OrderView.objects.aggregate(newest=Max("projected_at"))["newest"]
