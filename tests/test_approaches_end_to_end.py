@@ -189,6 +189,7 @@ class TestDatabasePerService:
         # dual write, recovered by the outbox's relay.
         ("direct_publish", 2, {}, True),
         ("event_sourcing", 0, {}, True),
+        ("cqrs_es", 0, {}, True),
     ],
 )
 def test_walkthrough_scenario_measures_each_approach_flaw(
@@ -207,3 +208,6 @@ def test_walkthrough_scenario_measures_each_approach_flaw(
     assert result.producer_crashed is crashed
     assert result.orphan_orders == orphans
     assert result.failed_placements == failed
+    if approach == "cqrs_es":
+        # Both read models, read through the query APIs, showed the delete.
+        assert result.read_models_settled_after is not None
