@@ -222,9 +222,19 @@ def command_consistency_report(options: argparse.Namespace) -> int:
 
 
 def command_demo(options: argparse.Namespace) -> int:
-    from lab.walkthrough import run_walkthrough
+    """The lab's comparison over the demo scenarios, every approach."""
+    from lab.cli import command_lab as run_lab_command
 
-    return run_walkthrough(approaches=options.approach or None)
+    lab_options = argparse.Namespace(
+        action="compare", scenario=None, all=False, approach=options.approach
+    )
+    return run_lab_command(lab_options)
+
+
+def command_lab(options: argparse.Namespace) -> int:
+    from lab.cli import command_lab as run
+
+    return run(options)
 
 
 def command_up(options: argparse.Namespace) -> int:
@@ -305,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="run the walkthrough: the same scenario under each built approach",
+        help="the demo: lab compare over the paper's scenarios, every approach",
     )
     demo.add_argument(
         "--approach",
@@ -313,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[a.value for a in Approach],
         help="run only this approach (repeatable; default: every built one)",
     )
+
+    lab = commands.add_parser(
+        "lab",
+        help="the lab: run scenarios under the approaches and compare, measured",
+        description=(
+            "Scenarios run through the real HTTP APIs and processes (web servers, "
+            "consumers, Celery relays, a local AWS) and are measured from the data. "
+            "'lab compare' writes a table, and JSON, Markdown and HTML reports under "
+            "reports/."
+        ),
+    )
+    from lab.cli import add_lab_arguments
+
+    add_lab_arguments(lab)
 
     up = commands.add_parser(
         "up", help="run both services' web servers in the foreground (Ctrl-C stops)"
@@ -340,6 +364,7 @@ HANDLERS = {
     "create_demo_user": command_create_demo_user,
     "consistency_report": command_consistency_report,
     "demo": command_demo,
+    "lab": command_lab,
     "up": command_up,
     "database": command_database,
 }

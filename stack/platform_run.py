@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from shared_events.approaches import ApproachInfo, approach_info, parse_approach
 from shared_events.configuration import (
+    READ_DATABASE_NAMES,
     REPO_DIR,
     SERVICES,
     all_database_names,
@@ -30,6 +31,7 @@ from stack.processes import (
     start_web,
     start_worker,
 )
+from stack.tcp_proxy import TcpProxy
 
 
 class PlatformStartError(RuntimeError):
@@ -44,6 +46,9 @@ class PlatformRun:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     workers: dict[str, ServiceProcess] = field(default_factory=dict)
     moto: MotoServer | None = None
+    # Every process reaches the local AWS through this proxy, so a lab
+    # scenario can cut the broker off (stack.tcp_proxy).
+    broker_proxy: TcpProxy | None = None
 
     @property
     def info(self) -> ApproachInfo:
@@ -94,6 +99,8 @@ class PlatformRun:
     def stop_all(self) -> None:
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
+        if self.broker_proxy is not None:
+            self.broker_proxy.close()
         if self.moto is not None:
             self.moto.stop()
 
@@ -107,6 +114,31 @@ class PlatformRun:
             prefix=self.env["DATABASE_NAME_PREFIX"],
         )
         return f"{self.env['DATABASE_SERVER_URL'].rstrip('/')}/{name}"
+
+    def read_database_url(self, service: str) -> str:
+        name = self.env["DATABASE_NAME_PREFIX"] + READ_DATABASE_NAMES[service]
+        return f"{self.env['DATABASE_SERVER_URL'].rstrip('/')}/{name}"
+
+    def restart_web(
+        self, service: str, *, extra_env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """Restart a service's web server on its port, with extra settings."""
+        port = self.services[service].port
+        self.services[service].stop()
+        env = {**self.env, **(extra_env or {})}
+        self.services[service] = start_web(service, env=env, port=port)
+        return self.services[service]
+
+    def reset_data(self) -> None:
+        """Empty every domain table (write and read side) and every queue, so the
+        next lab scenario starts from nothing while the processes keep running."""
+        urls = {self.database_url(service) for service in SERVICES}
+        if self.info.read_side:
+            urls |= {self.read_database_url(service) for service in SERVICES}
+        if self.moto is not None:
+            _purge_queues(self.moto.endpoint_url, self.env.get("EVENT_TOPOLOGY_PREFIX"))
+        for url in sorted(urls):
+            _truncate_domain_tables(url)
 
     def stop_service(self, service: str) -> None:
         self.services[service].stop()
@@ -172,7 +204,8 @@ def running_platform(
     try:
         if run.uses_events:
             run.moto = start_moto_server()
-            env["AWS_ENDPOINT_URL"] = run.moto.endpoint_url
+            run.broker_proxy = TcpProxy(target_port=run.moto.port)
+            env["AWS_ENDPOINT_URL"] = run.broker_proxy.url
             env.setdefault("EVENT_TOPOLOGY_PREFIX", prefix.replace("_", "-"))
         # The customer service migrates first: under shared_db the order
         # service's foreign key needs the customer table.
@@ -211,3 +244,62 @@ def running_platform(
         yield run
     finally:
         run.stop_all()
+
+
+KEPT_TABLE_PREFIXES = ("django_", "auth_", "authtoken_")
+
+
+def _truncate_domain_tables(url: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+            tables = [
+                name
+                for (name,) in cursor.fetchall()
+                if not name.startswith(KEPT_TABLE_PREFIXES)
+            ]
+            if tables:
+                cursor.execute(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"
+                )
+    finally:
+        connection.close()
+
+
+def _purge_queues(endpoint: str, prefix: str | None) -> None:
+    """Empty the dead-letter queues (the consumers drain the inboxes).
+
+    PurgeQueue is allowed once a minute per queue, so messages are received
+    and deleted instead.
+    """
+    import boto3
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for url in sqs.list_queues(QueueNamePrefix=prefix or "").get("QueueUrls", []):
+        if not url.endswith(("-dlq", "-dlq.fifo")):
+            continue
+        for _ in range(100):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                break
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
+            )

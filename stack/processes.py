@@ -119,7 +119,9 @@ def start_web(
         "--timeout",
         "60",
         "--graceful-timeout",
-        "5",
+        "2",
+        "--keep-alive",
+        "1",
         "--access-logfile",
         "-",
     ]

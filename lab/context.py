@@ -1,0 +1,123 @@
+"""What a scenario works with: the running platform, a client, what it touched."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg2
+
+from lab.client import PlatformClient
+from stack.platform_run import PlatformRun
+
+SETTLE_SECONDS = 6.0
+
+
+@dataclass
+class ScenarioContext:
+    run: PlatformRun
+    client: PlatformClient
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.monotonic)
+    customers: list[str] = field(default_factory=list)
+    deleted_customers: list[str] = field(default_factory=list)
+    orders: list[str] = field(default_factory=list)
+    commands_ok: int = 0
+    order_service_failures: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    finished: float | None = None
+
+    @property
+    def approach(self) -> str:
+        return self.run.approach
+
+    @property
+    def keeps_replica(self) -> bool:
+        return self.run.info.customer_lookup == "replica"
+
+    def query(self, service: str, sql: str, params=(), *, read: bool = False) -> list:
+        url = (
+            self.run.read_database_url(service)
+            if read
+            else self.run.database_url(service)
+        )
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        connection.close()
+        return rows
+
+    def register(self, name: str) -> dict:
+        customer = self.client.register_customer(
+            name=name,
+            email=f"{name.lower().replace(' ', '.')}@example.com",
+            address=f"{len(self.customers) + 1} Lab Street",
+        )
+        self.customers.append(customer["id"])
+        self.commands_ok += 1
+        return customer
+
+    def wait_replicated(self, customer_id: str, timeout: float = 15.0) -> bool:
+        if not self.keeps_replica:
+            return True
+        return (
+            wait_for(
+                lambda: bool(
+                    self.query(
+                        "order",
+                        "SELECT 1 FROM orders_customer_replica WHERE id = %s "
+                        "AND NOT deleted",
+                        [customer_id],
+                    )
+                ),
+                timeout=timeout,
+            )
+            is not None
+        )
+
+    def place_order(self, customer_id: str, *, sku: str = "LAB-1") -> int:
+        """Place an order; the HTTP status (or 0 when the connection failed)."""
+        from decimal import Decimal
+
+        import requests
+
+        try:
+            response = self.client.place_order(
+                customer_id=customer_id, lines=[(sku, 1, Decimal("10.00"))]
+            )
+        except requests.RequestException as error:
+            key = error.__class__.__name__
+            self.order_service_failures[key] = (
+                self.order_service_failures.get(key, 0) + 1
+            )
+            return 0
+        if response.status_code == 201:
+            self.orders.append(response.json()["id"])
+            self.commands_ok += 1
+        return response.status_code
+
+    def delete(self, customer_id: str) -> bool:
+        """Delete a customer; False when the process died answering (the fault)."""
+        import requests
+
+        try:
+            self.client.delete_customer(customer_id)
+        except requests.ConnectionError:
+            self.deleted_customers.append(customer_id)
+            return False
+        self.deleted_customers.append(customer_id)
+        self.commands_ok += 1
+        return True
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float) -> float | None:
+    """Seconds until condition() held, or None if it never did in time."""
+    started = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            return None
+        time.sleep(0.1)

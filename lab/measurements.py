@@ -1,0 +1,190 @@
+"""The same measurements for every scenario and approach, read from the data.
+
+Every number here comes from the databases (both services' write and read
+databases) or from what the HTTP client saw, never from what the code meant
+to do. A number that does not apply to an approach (no events, no event
+store) is None and shows as "n/a".
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+
+from lab.context import ScenarioContext
+
+
+@dataclass
+class Measurements:
+    orphan_orders: int
+    events_lost: int | None
+    duplicate_effects: int | None
+    failed_requests: dict[str, int]
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+    lag_samples_ms: list[float] = field(default_factory=list)
+    commands_per_second: float = 0.0
+    events_stored: int | None = None
+    audit: str = "n/a"
+
+    @property
+    def failed_request_count(self) -> int:
+        return sum(self.failed_requests.values())
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("lag_samples_ms")
+        return data
+
+
+def orphan_orders(ctx: ScenarioContext) -> int:
+    """Open orders of this scenario's customers who no longer exist."""
+    if not ctx.customers:
+        return 0
+    live = {
+        row[0]
+        for row in ctx.query(
+            "customer",
+            "SELECT id::text FROM customers_customer WHERE id::text = ANY(%s)",
+            [ctx.customers],
+        )
+    }
+    gone = [c for c in ctx.customers if c not in live]
+    if not gone:
+        return 0
+    return ctx.query(
+        "order",
+        "SELECT count(*) FROM orders_order WHERE status = 'placed' "
+        "AND customer_id::text = ANY(%s)",
+        [gone],
+    )[0][0]
+
+
+def events_lost(ctx: ScenarioContext) -> int | None:
+    """Customer changes committed upstream that never reached the order service.
+
+    Compares each of the scenario's customers in the customer service's
+    database with the order service's replica: a missing registration, a
+    deleted customer still live downstream, or a stale name or email is a
+    lost event.
+    """
+    if not ctx.keeps_replica or not ctx.customers:
+        return None
+    upstream = {
+        row[0]: row[1:]
+        for row in ctx.query(
+            "customer",
+            "SELECT id::text, name, email FROM customers_customer "
+            "WHERE id::text = ANY(%s)",
+            [ctx.customers],
+        )
+    }
+    downstream = {
+        row[0]: row[1:]
+        for row in ctx.query(
+            "order",
+            "SELECT id::text, name, email, deleted FROM orders_customer_replica "
+            "WHERE id::text = ANY(%s)",
+            [ctx.customers],
+        )
+    }
+    lost = 0
+    for customer_id in ctx.customers:
+        replica = downstream.get(customer_id)
+        if customer_id in upstream:
+            if replica is None or replica[2] or replica[:2] != upstream[customer_id]:
+                lost += 1
+        elif replica is not None and not replica[2]:
+            lost += 1
+    return lost
+
+
+def duplicate_effects(ctx: ScenarioContext) -> int | None:
+    """Effects applied more than once: an order changed more often than it was
+    commanded, or a summary counting more orders than exist."""
+    if not ctx.keeps_replica or not ctx.customers:
+        return None
+    duplicated = ctx.query(
+        "order",
+        "SELECT count(*) FROM orders_order WHERE customer_id::text = ANY(%s) "
+        "AND version > CASE WHEN status = 'cancelled' THEN 2 ELSE 1 END",
+        [ctx.customers],
+    )[0][0]
+    if ctx.run.info.read_side:
+        orders = dict(
+            ctx.query(
+                "order",
+                "SELECT customer_id::text, count(*) FROM orders_order "
+                "WHERE customer_id::text = ANY(%s) GROUP BY customer_id",
+                [ctx.customers],
+            )
+        )
+        for customer_id, counted in ctx.query(
+            "customer",
+            "SELECT customer_id::text, order_count FROM read_customer_summary "
+            "WHERE customer_id::text = ANY(%s)",
+            [ctx.customers],
+            read=True,
+        ):
+            if counted > orders.get(customer_id, 0):
+                duplicated += counted - orders.get(customer_id, 0)
+    return duplicated
+
+
+def lag_samples(ctx: ScenarioContext) -> list[float]:
+    """Commit-to-apply times (ms) of the events this scenario caused downstream:
+    the replica (approaches 3, 4) or the read models (approach 5)."""
+    if not ctx.run.uses_events:
+        return []
+    read = ctx.run.info.read_side
+    rows = ctx.query(
+        "order",
+        "SELECT EXTRACT(EPOCH FROM (processed_at - occurred_at)) * 1000 "
+        "FROM event_processed WHERE processed_at >= %s",
+        [ctx.started_at],
+        read=read,
+    )
+    return sorted(float(row[0]) for row in rows)
+
+
+def events_stored(ctx: ScenarioContext) -> int | None:
+    if ctx.run.info.customer_persistence != "event_sourced":
+        return None
+    return sum(
+        ctx.query(
+            service,
+            "SELECT count(*) FROM event_store WHERE recorded_at >= %s",
+            [ctx.started_at],
+        )[0][0]
+        for service in ("customer", "order")
+    )
+
+
+def percentile(samples: list[float], fraction: float) -> float | None:
+    if not samples:
+        return None
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[
+        min(98, max(0, round(fraction * 100) - 1))
+    ]
+
+
+def measure(ctx: ScenarioContext) -> Measurements:
+    finished = ctx.finished or time.monotonic()
+    samples = lag_samples(ctx)
+    failed = dict(ctx.client.failures)
+    for key, count in ctx.order_service_failures.items():
+        failed[key] = failed.get(key, 0) + count
+    return Measurements(
+        orphan_orders=orphan_orders(ctx),
+        events_lost=events_lost(ctx),
+        duplicate_effects=duplicate_effects(ctx),
+        failed_requests=failed,
+        lag_p50_ms=percentile(samples, 0.50),
+        lag_p99_ms=percentile(samples, 0.99),
+        lag_samples_ms=samples,
+        commands_per_second=ctx.commands_ok / max(finished - ctx.started, 1e-6),
+        events_stored=events_stored(ctx),
+    )

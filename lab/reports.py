@@ -1,0 +1,192 @@
+"""The lab's outputs: a terminal table, JSON, Markdown and HTML with charts.
+
+All four are rendered from the same list of results, so they agree.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lab.expectations import contradiction
+from lab.runner import ScenarioResult
+from shared_events.configuration import REPO_DIR
+
+REPORTS_DIR = REPO_DIR / "reports"
+COLUMNS = [
+    "scenario",
+    "approach",
+    "orphans",
+    "lost",
+    "dup. effects",
+    "failed",
+    "lag p50/p99 ms",
+    "cmd/s",
+    "events",
+    "audit",
+]
+
+
+def _n(value) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def row_values(result: ScenarioResult) -> list[str]:
+    m = result.measurements
+    failed = str(m.failed_request_count)
+    if m.failed_requests:
+        failed += (
+            " ("
+            + ", ".join(
+                f"{count}x{status}"
+                for status, count in sorted(m.failed_requests.items())
+            )
+            + ")"
+        )
+    return [
+        result.scenario,
+        result.approach,
+        str(m.orphan_orders),
+        _n(m.events_lost),
+        _n(m.duplicate_effects),
+        failed,
+        f"{_ms(m.lag_p50_ms)}/{_ms(m.lag_p99_ms)}",
+        f"{m.commands_per_second:.1f}",
+        _n(m.events_stored),
+        m.audit,
+    ]
+
+
+def lesson_text(result: ScenarioResult) -> str:
+    surprise = contradiction(result.scenario, result.approach, result.measurements)
+    if surprise:
+        return f"{result.lesson} [CONTRADICTS THE PAPER: {surprise}]"
+    return result.lesson
+
+
+def render_table(results: list[ScenarioResult]) -> str:
+    rows = [row_values(r) for r in results]
+    widths = [
+        max(len(COLUMNS[i]), *(len(row[i]) for row in rows))
+        for i in range(len(COLUMNS))
+    ]
+    line = "  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))
+    out = [line, "-" * len(line)]
+    for result, row in zip(results, rows, strict=True):
+        out.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        out.append(" " * 4 + "lesson: " + lesson_text(result))
+    return "\n".join(out)
+
+
+def render_markdown(results: list[ScenarioResult], *, title: str) -> str:
+    out = [f"# {title}", "", "| " + " | ".join([*COLUMNS, "lesson"]) + " |"]
+    out.append("|" + "---|" * (len(COLUMNS) + 1))
+    for result in results:
+        values = [*row_values(result), lesson_text(result)]
+        out.append("| " + " | ".join(v.replace("|", "/") for v in values) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _bar_chart(title: str, bars: list[tuple[str, float]], unit: str) -> str:
+    width, bar_height, gap, label_width = 640, 18, 6, 220
+    top = max((value for _, value in bars), default=0) or 1
+    height = 30 + len(bars) * (bar_height + gap)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{html.escape(title)}">',
+        f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>',
+    ]
+    for index, (label, value) in enumerate(bars):
+        y = 26 + index * (bar_height + gap)
+        length = (width - label_width - 80) * value / top
+        parts.append(
+            f'<text x="0" y="{y + 13}" font-size="12">{html.escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" '
+            f'height="{bar_height}" fill="#4a78b5"/>'
+            f'<text x="{label_width + length + 4:.1f}" y="{y + 13}" '
+            f'font-size="12">{value:g} {unit}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(results: list[ScenarioResult], *, title: str) -> str:
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in [*COLUMNS, "lesson"])
+    body = []
+    for result in results:
+        cells = [*row_values(result), lesson_text(result)]
+        body.append(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+        )
+    failures = _bar_chart(
+        "Failed requests per approach (all scenarios)",
+        _per_approach(results, lambda r: r.measurements.failed_request_count),
+        "failed",
+    )
+    lag = _bar_chart(
+        "Consistency lag p99 per approach and scenario",
+        [
+            (f"{r.approach} / {r.scenario}", round(r.measurements.lag_p99_ms, 1))
+            for r in results
+            if r.measurements.lag_p99_ms is not None
+        ],
+        "ms",
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 6px;font-size:13px;vertical-align:top}}
+th{{background:#eee}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<table><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>
+<h2>Failures</h2>{failures}
+<h2>Lag distribution</h2>{lag}
+</body></html>
+"""
+
+
+def _per_approach(results, value) -> list[tuple[str, float]]:
+    totals: dict[str, float] = {}
+    for result in results:
+        totals[result.approach] = totals.get(result.approach, 0) + value(result)
+    return list(totals.items())
+
+
+def write_reports(results: list[ScenarioResult], *, title: str) -> dict[str, Path]:
+    """Write JSON, Markdown and HTML under reports/ (git-ignored); their paths."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = REPORTS_DIR / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": folder / "lab.json",
+        "markdown": folder / "lab.md",
+        "html": folder / "lab.html",
+    }
+    data = {
+        "title": title,
+        "generated_at": stamp,
+        "results": [
+            {
+                **result.as_dict(),
+                "lesson": lesson_text(result),
+                "contradiction": contradiction(
+                    result.scenario, result.approach, result.measurements
+                ),
+            }
+            for result in results
+        ],
+    }
+    paths["json"].write_text(json.dumps(data, indent=2))
+    paths["markdown"].write_text(render_markdown(results, title=title))
+    paths["html"].write_text(render_html(results, title=title))
+    latest = REPORTS_DIR / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(folder.name)
+    return paths

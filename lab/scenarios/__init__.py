@@ -1,0 +1,34 @@
+"""The lab's scenarios, one module each, registered in one place: SCENARIOS."""
+
+from lab.scenarios.base import Scenario
+from lab.scenarios.broker_outage import BrokerOutage
+from lab.scenarios.burst import Burst
+from lab.scenarios.concurrent_update import ConcurrentUpdate
+from lab.scenarios.crash_before_publish import CrashBeforePublish
+from lab.scenarios.customer_service_down import CustomerServiceDown
+from lab.scenarios.delete_customer import DeleteCustomer
+from lab.scenarios.duplicate_delivery import DuplicateDelivery
+from lab.scenarios.schema_change import SchemaChange
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in [
+        DeleteCustomer(),
+        CustomerServiceDown(),
+        CrashBeforePublish(),
+        BrokerOutage(),
+        DuplicateDelivery(),
+        ConcurrentUpdate(),
+        SchemaChange(),
+        Burst(),
+    ]
+}
+
+# The scenarios that show the paper's argument: what `make demo` compares.
+DEMO_SCENARIOS = [
+    "delete-customer",
+    "customer-service-down",
+    "crash-before-publish",
+    "duplicate-delivery",
+    "schema-change",
+]
