@@ -45,6 +45,7 @@ from django.db import (
 
 from shared_events.events import EventEnvelope, InvalidEvent, from_json
 from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.rebuild import hold_read_model_swap_lock
 from shared_events.routers import projecting
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ def apply_event(
     side = projecting(database) if database != "default" else nullcontext()
     try:
         with side, transaction.atomic(using=database):
+            # A read-model rebuild swaps tables under an exclusive lock; the
+            # consumer holds it shared while it applies an event.
+            hold_read_model_swap_lock(using=database)
             if processed.filter(consumer=consumer, event_id=envelope.event_id).exists():
                 return Outcome.DUPLICATE
             cursors.bulk_create(

@@ -231,6 +231,18 @@ def command_demo(options: argparse.Namespace) -> int:
     return run_lab_command(lab_options)
 
 
+def command_audit_consistency(options: argparse.Namespace) -> int:
+    from stack.audit import command_audit_consistency as run
+
+    return run(options)
+
+
+def command_event_lag(options: argparse.Namespace) -> int:
+    from stack.lag import command_event_lag as run
+
+    return run(options)
+
+
 def command_lab(options: argparse.Namespace) -> int:
     from lab.cli import command_lab as run
 
@@ -324,6 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this approach (repeatable; default: every built one)",
     )
 
+    from stack.audit import add_audit_consistency_arguments
+    from stack.lag import add_event_lag_arguments
+
+    audit = commands.add_parser(
+        "audit_consistency",
+        help="compare every copy of the data with its source (exit 1 on differences)",
+    )
+    add_audit_consistency_arguments(audit)
+    lag = commands.add_parser(
+        "event_lag", help="commit-to-projection lag percentiles from processed events"
+    )
+    add_event_lag_arguments(lag)
+
     lab = commands.add_parser(
         "lab",
         help="the lab: run scenarios under the approaches and compare, measured",
@@ -365,6 +390,8 @@ HANDLERS = {
     "consistency_report": command_consistency_report,
     "demo": command_demo,
     "lab": command_lab,
+    "audit_consistency": command_audit_consistency,
+    "event_lag": command_event_lag,
     "up": command_up,
     "database": command_database,
 }
