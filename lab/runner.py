@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lab.client import PlatformClient
-from lab.context import ScenarioContext
+from lab.context import SETTLE_SECONDS, ScenarioContext
 from lab.measurements import Measurements, measure
 from lab.scenarios import SCENARIOS
 from shared_events.approaches import APPROACHES, Approach
@@ -45,7 +45,7 @@ class ScenarioResult:
 
 def audit_verdict(run: PlatformRun) -> str:
     """The auditor's verdict on the whole platform after a scenario."""
-    from stack.audit import AuditDatabases, audit_consistency
+    from stack.audit import AuditDatabases, audit_until_settled
 
     read_side = run.info.read_side
     databases = AuditDatabases(
@@ -54,7 +54,10 @@ def audit_verdict(run: PlatformRun) -> str:
         customer_read=run.read_database_url("customer") if read_side else None,
         order_read=run.read_database_url("order") if read_side else None,
     )
-    report = audit_consistency(run.approach, databases)
+    # Under the event-driven approaches a difference may only be lag: wait a
+    # little, so the verdict tells lag (it goes away) from drift (it stays).
+    wait = SETTLE_SECONDS if run.uses_events else 0.0
+    report = audit_until_settled(run.approach, databases, wait_seconds=wait)
     if report.consistent:
         return "consistent"
     parts = []

@@ -1,0 +1,133 @@
+"""The lab's scenarios under contrasting approaches, checked on the measured numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab import runner
+from lab.expectations import contradiction
+from lab.reports import render_markdown, render_table, write_reports
+from lab.scenarios import SCENARIOS
+from lab.scenarios.concurrent_update import WRITERS
+from lab.scenarios.customer_service_down import PLACEMENTS
+from lab.scenarios.schema_change import READS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def results(server_url, database_prefix, monkeypatch_module):
+    monkeypatch_module.setattr(runner, "LAB_PREFIX", f"{database_prefix}lab_")
+    monkeypatch_module.setattr(
+        runner.environment, "ensure_database_server", lambda: server_url
+    )
+    found = runner.run_lab(
+        scenarios=list(SCENARIOS),
+        approaches=["direct_publish", "event_sourcing"],
+        progress=lambda line: None,
+    )
+    found += runner.run_lab(
+        scenarios=["delete-customer", "customer-service-down", "schema-change"],
+        approaches=["shared_db", "db_per_service"],
+        progress=lambda line: None,
+    )
+    return {(r.scenario, r.approach): r for r in found}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    patcher = pytest.MonkeyPatch()
+    yield patcher
+    patcher.undo()
+
+
+def measured(results, scenario, approach):
+    return results[(scenario, approach)].measurements
+
+
+def test_every_result_agrees_with_the_paper(results):
+    surprises = {
+        key: contradiction(key[0], key[1], result.measurements)
+        for key, result in results.items()
+    }
+    assert {key: s for key, s in surprises.items() if s} == {}
+
+
+def test_delete_customer_orphans_only_without_events(results):
+    assert measured(results, "delete-customer", "db_per_service").orphan_orders == 2
+    for approach in ("shared_db", "direct_publish", "event_sourcing"):
+        assert measured(results, "delete-customer", approach).orphan_orders == 0
+
+
+def test_customer_service_down_fails_placements_only_when_called(results):
+    down = measured(results, "customer-service-down", "db_per_service")
+    assert down.failed_requests == {"503": PLACEMENTS}
+    for approach in ("shared_db", "direct_publish", "event_sourcing"):
+        assert (
+            measured(results, "customer-service-down", approach).failed_requests == {}
+        )
+
+
+def test_crash_before_publish_loses_the_event_only_with_a_dual_write(results):
+    dual = measured(results, "crash-before-publish", "direct_publish")
+    outbox = measured(results, "crash-before-publish", "event_sourcing")
+    assert dual.events_lost == 1 and dual.orphan_orders == 2
+    assert outbox.events_lost == 0 and outbox.orphan_orders == 0
+    assert outbox.audit == "consistent"
+
+
+def test_broker_outage_loses_events_only_with_a_dual_write(results):
+    assert measured(results, "broker-outage", "direct_publish").events_lost >= 1
+    assert measured(results, "broker-outage", "event_sourcing").events_lost == 0
+
+
+def test_duplicate_delivery_has_no_duplicate_effects(results):
+    for approach in ("direct_publish", "event_sourcing"):
+        result = results[("duplicate-delivery", approach)]
+        assert result.measurements.duplicate_effects == 0
+        assert any(note.startswith("redelivered ") for note in result.notes)
+        assert not result.notes[0].startswith("redelivered 0 ")
+
+
+def test_concurrent_update_has_one_winner(results):
+    for approach in ("direct_publish", "event_sourcing"):
+        m = measured(results, "concurrent-update", approach)
+        assert m.failed_requests == {"409": WRITERS - 1}
+
+
+def test_schema_change_breaks_only_the_shared_database(results):
+    assert measured(results, "schema-change", "shared_db").failed_request_count == READS
+    for approach in ("db_per_service", "direct_publish", "event_sourcing"):
+        assert measured(results, "schema-change", approach).failed_request_count == 0
+
+
+def test_burst_is_measured(results):
+    for approach in ("direct_publish", "event_sourcing"):
+        m = measured(results, "burst", approach)
+        assert m.commands_per_second > 0
+        assert m.lag_p50_ms is not None and m.lag_p99_ms >= m.lag_p50_ms
+    assert measured(results, "burst", "event_sourcing").events_stored > 0
+
+
+def test_reports_agree_with_the_table(results, tmp_path, monkeypatch):
+    from lab import reports
+
+    monkeypatch.setattr(reports, "REPORTS_DIR", tmp_path)
+    ordered = list(results.values())
+    paths = write_reports(ordered, title="test")
+    data = json.loads(paths["json"].read_text())
+    table = render_table(ordered)
+    markdown = paths["markdown"].read_text()
+    html = paths["html"].read_text()
+    assert markdown == render_markdown(ordered, title="test")
+    assert len(data["results"]) == len(ordered)
+    for row, result in zip(data["results"], ordered, strict=True):
+        m = row["measurements"]
+        assert (row["scenario"], row["approach"]) == (result.scenario, result.approach)
+        assert m["orphan_orders"] == result.measurements.orphan_orders
+        assert m["events_lost"] == result.measurements.events_lost
+        assert row["lesson"] in table
+        assert row["lesson"].replace("|", "/") in markdown
+        assert result.scenario in html and "<svg" in html
