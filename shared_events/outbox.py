@@ -26,9 +26,10 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
-from shared_events.aws.publishers import EventPublisher, OutgoingMessage
+from shared_events.aws.publishers import EventPublisher, OutgoingMessage, PublishResult
 from shared_events.events import EventEnvelope, encode
 from shared_events.models import OutboxMessage
 
@@ -110,12 +111,17 @@ def relay_batch(*, publisher: EventPublisher, batch_size: int = 100) -> RelayRes
     with transaction.atomic():
         rows = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(published_at__isnull=True, next_attempt_at__lte=timezone.now())
+            .filter(published_at__isnull=True, next_attempt_at__lte=Now())
             .order_by("id")[:batch_size]
         )
         if not rows:
             return RelayResult()
-        result = publisher.publish_batch([_message(row) for row in rows])
+        try:
+            result = publisher.publish_batch([_message(row) for row in rows])
+        except Exception as error:  # outside the port's contract: back off anyway
+            logger.exception("relay: the publisher raised")
+            reason = f"publisher raised {error.__class__.__name__}: {error}"
+            result = PublishResult(failed={str(row.event_id): reason for row in rows})
         now = timezone.now()
         accepted = set(result.accepted)
         by_event = {str(row.event_id): row for row in rows}
@@ -130,7 +136,8 @@ def relay_batch(*, publisher: EventPublisher, batch_size: int = 100) -> RelayRes
             OutboxMessage.objects.filter(id=row.id).update(
                 attempts=attempts,
                 last_error=reason[:2000],
-                next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
+                # The database's clock, the same one the claim compares with.
+                next_attempt_at=Now() + timedelta(seconds=backoff_seconds(attempts)),
             )
         if failed:
             logger.warning(

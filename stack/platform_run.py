@@ -10,6 +10,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class PlatformRun:
     # Every process reaches the local AWS through this proxy, so a lab
     # scenario can cut the broker off (stack.tcp_proxy).
     broker_proxy: TcpProxy | None = None
+    worker_specs: dict[str, tuple] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def info(self) -> ApproachInfo:
@@ -62,41 +66,70 @@ class PlatformRun:
         self.services[service] = start_web(service, env=self.env, port=port)
         return self.services[service]
 
-    def start_consumer(self, service: str) -> ServiceProcess:
-        key = f"{service}-consumer"
+    def _start_worker(
+        self, key: str, service: str, command: list[str], *, name: str, ready: str
+    ) -> ServiceProcess:
+        self.worker_specs[key] = (service, command, name, ready)
         self.workers[key] = start_worker(
-            service,
-            ["consume_events", "--wait-seconds", "1"],
-            env=self.env,
-            name="consumer",
-            ready_text="consuming ",
+            service, command, env=self.env, name=name, ready_text=ready
         )
         return self.workers[key]
+
+    def start_consumer(self, service: str) -> ServiceProcess:
+        return self._start_worker(
+            f"{service}-consumer",
+            service,
+            ["consume_events", "--wait-seconds", "1"],
+            name="consumer",
+            ready="consuming ",
+        )
 
     def start_projector(self, service: str) -> ServiceProcess:
         """The read-side consumer: projects every event into the read database."""
-        key = f"{service}-projector"
-        self.workers[key] = start_worker(
+        return self._start_worker(
+            f"{service}-projector",
             service,
             ["consume_events", "--side", "read", "--wait-seconds", "1"],
-            env=self.env,
             name="projector",
-            ready_text="consuming ",
+            ready="consuming ",
         )
-        return self.workers[key]
 
     def start_relay(self, service: str) -> ServiceProcess:
-        key = f"{service}-relay"
-        self.workers[key] = start_worker(
+        return self._start_worker(
+            f"{service}-relay",
             service,
             ["relay_worker", "--loglevel", "INFO"],
-            env=self.env,
             name="relay",
-            ready_text="ready.",
+            ready="ready.",
         )
-        return self.workers[key]
+
+    def supervise(self, interval: float = 0.5) -> None:
+        """Restart a worker that died, as systemd or Kubernetes would.
+
+        The Celery worker on SQS can die when the broker resets connections
+        (kombu's SQS transport fails on some error answers); the outbox keeps
+        every event meanwhile, and the restarted relay publishes it.
+        """
+
+        def watch() -> None:
+            while not self._stopping.wait(interval):
+                for key, process in list(self.workers.items()):
+                    if process.running() or self._stopping.is_set():
+                        continue
+                    service, command, name, ready = self.worker_specs[key]
+                    self.restarts[key] = self.restarts.get(key, 0) + 1
+                    try:
+                        self.workers[key] = start_worker(
+                            service, command, env=self.env, name=name, ready_text=ready
+                        )
+                    except Exception:  # try again on the next round
+                        continue
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
 
     def stop_all(self) -> None:
+        self._stopping.set()
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
         if self.broker_proxy is not None:
@@ -241,6 +274,7 @@ def running_platform(
             ):
                 if persistence == "event_sourced":
                     run.start_relay(service)
+            run.supervise()
         yield run
     finally:
         run.stop_all()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import abc
 
 from lab.context import SETTLE_SECONDS, ScenarioContext, wait_for
-from lab.measurements import Measurements, orphan_orders
+from lab.measurements import Measurements, events_lost, orphan_orders
 
 
 class Scenario(abc.ABC):
     name: str
     title: str
+    # How long eventual consistency gets before anything is measured.
+    settle_seconds: float = SETTLE_SECONDS
 
     @abc.abstractmethod
     def run(self, ctx: ScenarioContext) -> None:
@@ -19,7 +21,10 @@ class Scenario(abc.ABC):
     def settle(self, ctx: ScenarioContext) -> None:
         """Give eventual consistency its chance before anything is measured."""
         if ctx.run.uses_events:
-            wait_for(lambda: orphan_orders(ctx) == 0, timeout=SETTLE_SECONDS)
+            wait_for(
+                lambda: orphan_orders(ctx) == 0 and not events_lost(ctx),
+                timeout=self.settle_seconds,
+            )
 
     @abc.abstractmethod
     def lesson(self, approach: str, measured: Measurements) -> str:

@@ -20,6 +20,9 @@ OUTAGE_SECONDS = 4.0
 class BrokerOutage(Scenario):
     name = "broker-outage"
     title = "the broker refuses connections for a while, then recovers"
+    # The relay backs off while the broker refuses, and may have to be
+    # restarted by the supervisor: give the recovery time.
+    settle_seconds = 30.0
 
     def run(self, ctx: ScenarioContext) -> None:
         before = ctx.register("Outage Before")
