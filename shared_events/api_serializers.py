@@ -9,10 +9,17 @@
   other input (400, not 404 or 500, for ``0`` or ``abc``).
 - The documented error answers, so the OpenAPI schema says what a 404 or a
   409 body looks like.
+- ``ErrorDocumentingAutoSchema``: the schema class of both services. It adds
+  to every operation the refusals any operation can answer (400 for bad
+  input, 401/403, 404 for an unknown id in the path, 413 for an oversized
+  body, 429 when throttled), so a client, or schemathesis, finds each status
+  code the API may send in the schema.
 """
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -52,7 +59,7 @@ class AsOfVersionSerializer(serializers.Serializer):
 
 AS_OF_VERSION_PARAMETER = OpenApiParameter(
     "version",
-    int,
+    {"type": "integer", "minimum": 1},
     OpenApiParameter.PATH,
     description=(
         "The aggregate version to fold the events up to (1 is the first event). "
@@ -79,3 +86,74 @@ HISTORY_NOT_FOUND_RESPONSE = OpenApiResponse(
         "and keeps no history (the `detail` says which)."
     ),
 )
+
+VALIDATION_ERROR_RESPONSE = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=(
+        "The request was refused as invalid and nothing changed: field errors "
+        "by field name (`non_field_errors` for the request as a whole), or a "
+        "`detail` for a body that is not JSON."
+    ),
+)
+
+NOT_AUTHENTICATED_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer, description="No credentials, or invalid ones."
+)
+
+FORBIDDEN_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="These credentials may not do this (e.g. a read-only service).",
+)
+
+BODY_TOO_LARGE_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="The request body is larger than the service accepts.",
+)
+
+THROTTLED_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Too many requests: the `detail` says when to try again.",
+)
+
+DEPENDENCY_UNAVAILABLE_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description=(
+        "A service this one depends on could not answer (the customer service "
+        "under db_per_service): nothing was changed, try again later."
+    ),
+)
+
+
+class ErrorDocumentingAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus the error answers any operation can give.
+
+    An operation's own ``@extend_schema`` answer for a status code wins; the
+    ones added here only fill the gaps.
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, response in self._error_responses().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    response, code, direction=direction
+                )
+        return responses
+
+    def _error_responses(self) -> dict[str, OpenApiResponse]:
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        errors = {}
+        if has_body or self._get_parameters():
+            errors["400"] = VALIDATION_ERROR_RESPONSE
+        if self.view.get_authenticators():
+            errors["401"] = NOT_AUTHENTICATED_RESPONSE
+        auth = self.get_auth()
+        if auth and {} not in auth:  # not open to anonymous clients
+            errors["403"] = FORBIDDEN_RESPONSE
+        if "{" in self.path:
+            errors["404"] = NOT_FOUND_RESPONSE
+        if has_body:
+            errors["413"] = BODY_TOO_LARGE_RESPONSE
+        if self.view.get_throttles():
+            errors["429"] = THROTTLED_RESPONSE
+        return errors

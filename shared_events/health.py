@@ -10,8 +10,12 @@ from rest_framework.views import APIView
 
 
 class HealthApi(APIView):
+    """Open without authentication or throttling, for load balancers; answers
+    503 "degraded" when the database cannot be reached."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes: list = []
 
     @extend_schema(
         responses=inline_serializer(

@@ -58,6 +58,8 @@ THIRD_PARTY_APPS = [
 PLATFORM_APPS = ["shared_events"]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused before anything reads it.
+    "shared_events.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,11 +134,40 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # drf-spectacular, plus the error answers every operation can give.
+    "DEFAULT_SCHEMA_CLASS": "shared_events.api_serializers.ErrorDocumentingAutoSchema",
+    # limit/offset, at most 100 a page (shared_events.pagination).
+    "DEFAULT_PAGINATION_CLASS": "shared_events.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "shared_events.api_errors.exception_handler",
+    # Per-client rate limits, 429 past them (shared_events.request_limits):
+    # an authenticated client by its user, an anonymous one by its address.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "shared_events.request_limits.AnonRateThrottle",
+        "shared_events.request_limits.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="1200/min"),
+    },
+    # How many proxies (a gateway, a load balancer) stand in front: the
+    # client's address is read that far back in X-Forwarded-For. 0 trusts
+    # only the socket's peer, so a client cannot pick its own address.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+
+# REQUEST LIMITS
+# ------------------------------------------------------------------------------
+# The largest request body accepted, JSON included: 413 past it (the
+# middleware first in MIDDLEWARE, shared_events.request_limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# The throttles count requests in the default cache. locmemcache:// (the
+# default) keeps the counts per process: with N gunicorn workers a client
+# may make up to N times the rate. For one count across workers and hosts
+# set CACHE_URL to rediscache://HOST:6379/1 or to dbcache://api_cache (a
+# table in the service's database: run `manage.py --service S
+# createcachetable` once).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",

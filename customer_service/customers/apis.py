@@ -1,12 +1,12 @@
 """The customer service's HTTP API: one small class per operation."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +30,7 @@ from shared_events.api_serializers import (
     StoredEventOutputSerializer,
     expected_version_field,
 )
+from shared_events.pagination import CappedLimitOffsetPagination
 
 
 class CustomerOutputSerializer(serializers.Serializer):
@@ -45,7 +46,7 @@ class CustomerOutputSerializer(serializers.Serializer):
 
 
 class CustomerListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CappedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         ids = serializers.ListField(
@@ -60,7 +61,9 @@ class CustomerListApi(APIView):
                 str,
                 description="Comma-separated customer ids (at most 100).",
             ),
-            OpenApiParameter("email", str, description="Exact email, any case."),
+            OpenApiParameter(
+                "email", OpenApiTypes.EMAIL, description="Exact email, any case."
+            ),
         ],
         responses=CustomerOutputSerializer(many=True),
     )
@@ -162,7 +165,7 @@ class CustomerHistoryApi(APIView):
     404 with a detail that says the approach keeps no history.
     """
 
-    pagination_class = LimitOffsetPagination
+    pagination_class = CappedLimitOffsetPagination
 
     @extend_schema(
         responses={

@@ -18,7 +18,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +29,7 @@ from customer_service.summaries.selectors import (
     customer_summary_projected_at,
 )
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
+from shared_events.pagination import CappedLimitOffsetPagination
 
 PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
 
@@ -46,10 +46,6 @@ PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
 )
 
 DELETED_CHOICES = {"false": False, "true": True, "all": None}
-
-
-class QueryPagination(LimitOffsetPagination):
-    max_limit = 100
 
 
 def with_projected_at(
@@ -97,7 +93,7 @@ class CustomerSummaryOutputSerializer(serializers.Serializer):
 
 
 class CustomerSummaryListApi(APIView):
-    pagination_class = QueryPagination
+    pagination_class = CappedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=254, required=False)

@@ -18,7 +18,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +29,7 @@ from order_service.order_views.selectors import (
     order_view_projected_at,
 )
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
+from shared_events.pagination import CappedLimitOffsetPagination
 
 PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
 
@@ -44,10 +44,6 @@ PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
         "nothing has been projected yet."
     ),
 )
-
-
-class QueryPagination(LimitOffsetPagination):
-    max_limit = 100
 
 
 def with_projected_at(
@@ -98,7 +94,7 @@ class OrderViewOutputSerializer(serializers.Serializer):
 
 
 class OrderViewListApi(APIView):
-    pagination_class = QueryPagination
+    pagination_class = CappedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         customer_id = serializers.UUIDField(required=False)

@@ -8,7 +8,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,12 +24,14 @@ from order_service.orders.services import LineRequest, order_cancel, order_place
 from shared_events.api_serializers import (
     AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
+    DEPENDENCY_UNAVAILABLE_RESPONSE,
     HISTORY_NOT_FOUND_RESPONSE,
     NOT_FOUND_RESPONSE,
     AsOfVersionSerializer,
     StoredEventOutputSerializer,
     expected_version_field,
 )
+from shared_events.pagination import CappedLimitOffsetPagination
 
 MAX_LINES_PER_ORDER = 100
 
@@ -87,7 +88,7 @@ def _render(orders, *, many: bool):
 
 
 class OrderListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CappedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         customer_id = serializers.UUIDField(required=False)
@@ -98,7 +99,10 @@ class OrderListApi(APIView):
             OpenApiParameter("customer_id", str, description="Only this customer's."),
             OpenApiParameter("status", str, enum=OrderStatus.values),
         ],
-        responses=OrderOutputSerializer(many=True),
+        responses={
+            200: OrderOutputSerializer(many=True),
+            503: DEPENDENCY_UNAVAILABLE_RESPONSE,
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -116,7 +120,10 @@ class OrderPlaceApi(APIView):
             many=True, min_length=1, max_length=MAX_LINES_PER_ORDER
         )
 
-    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OrderOutputSerializer, 503: DEPENDENCY_UNAVAILABLE_RESPONSE},
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -129,7 +136,9 @@ class OrderPlaceApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses=OrderOutputSerializer)
+    @extend_schema(
+        responses={200: OrderOutputSerializer, 503: DEPENDENCY_UNAVAILABLE_RESPONSE}
+    )
     def get(self, request, order_id):
         return Response(_render(order_get(order_id=order_id), many=False))
 
@@ -145,6 +154,7 @@ class OrderCancelApi(APIView):
             200: OrderOutputSerializer,
             404: NOT_FOUND_RESPONSE,
             409: CONFLICT_RESPONSE,
+            503: DEPENDENCY_UNAVAILABLE_RESPONSE,
         },
     )
     def post(self, request, order_id):
@@ -162,7 +172,7 @@ class OrderHistoryApi(APIView):
     404 with a detail that says the approach keeps no history.
     """
 
-    pagination_class = LimitOffsetPagination
+    pagination_class = CappedLimitOffsetPagination
 
     @extend_schema(
         responses={
