@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint format up stop clean
+.PHONY: demo test install lint format up stop clean bench soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m stack.test_suite $(PYTEST_ARGS)
+
+# Benchmarks on PostgreSQL and moto, not part of `make test` (docs/benchmarks.md).
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The fault-injection suite (tests/reliability, docs/reliability.md) for
+# ROUNDS rounds per approach instead of make test's two; totals at the end.
+ROUNDS ?= 50
+soak: $(STAMP)
+	RELIABILITY_ROUNDS=$(ROUNDS) $(PY) -m pytest tests/reliability -p no:django -q -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -196,7 +196,10 @@ AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 EVENT_TOPOLOGY_PREFIX = env.str("EVENT_TOPOLOGY_PREFIX", default="")
 EVENT_DELIVERY = env.str("EVENT_DELIVERY", default="sns")  # or "sqs": no SNS
 EVENT_FIFO = env.bool("EVENT_FIFO", default=False)
-EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=5)
+# Receives before the dead-letter queue. With the consumer's backoff (1, 2, 4,
+# 8, 16, 30, 30 s) eight receives hold an early event ~90 s: longer than the
+# visibility timeout a crashed consumer leaves on its predecessor.
+EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=8)
 EVENT_VISIBILITY_TIMEOUT = env.int("EVENT_VISIBILITY_TIMEOUT", default=30)
 EVENT_CONSUMER_WAIT_SECONDS = env.int("EVENT_CONSUMER_WAIT_SECONDS", default=5)
 EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=100)

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ from stack.processes import (
 )
 from stack.tcp_proxy import TcpProxy
 
+# A due outbox row older than this means the relay is alive but not relaying.
+RELAY_LIVENESS_SECONDS = 10.0
+
 
 class PlatformStartError(RuntimeError):
     """The platform could not be prepared; the message carries the output."""
@@ -52,6 +56,7 @@ class PlatformRun:
     broker_proxy: TcpProxy | None = None
     worker_specs: dict[str, tuple] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
+    liveness_kills: dict[str, int] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -112,7 +117,11 @@ class PlatformRun:
         """
 
         def watch() -> None:
+            checked = time.monotonic()
             while not self._stopping.wait(interval):
+                if time.monotonic() - checked > RELAY_LIVENESS_SECONDS / 2:
+                    checked = time.monotonic()
+                    self._kill_stuck_relays()
                 for key, process in list(self.workers.items()):
                     if process.running() or self._stopping.is_set():
                         continue
@@ -127,6 +136,37 @@ class PlatformRun:
 
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
+
+    def _kill_stuck_relays(self) -> None:
+        """The liveness probe: a relay alive but not relaying is killed (and
+        then restarted by the supervisor).
+
+        kombu's SQS transport can leave a Celery worker running but deaf after
+        the broker reset its connections; due outbox rows then stay due.
+        """
+        import psycopg2
+
+        for service in SERVICES:
+            process = self.workers.get(f"{service}-relay")
+            if process is None or not process.running():
+                continue
+            try:
+                with (
+                    psycopg2.connect(self.database_url(service)) as connection,
+                    connection.cursor() as cursor,
+                ):
+                    cursor.execute(
+                        "SELECT count(*) FROM event_outbox WHERE published_at IS NULL"
+                        " AND next_attempt_at < now() - %s * interval '1 second'",
+                        [RELAY_LIVENESS_SECONDS],
+                    )
+                    overdue = cursor.fetchone()[0]
+                connection.close()
+            except psycopg2.Error:
+                continue
+            if overdue:
+                self.liveness_kills[service] = self.liveness_kills.get(service, 0) + 1
+                process.kill()
 
     def stop_all(self) -> None:
         self._stopping.set()

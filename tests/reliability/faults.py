@@ -1,0 +1,258 @@
+"""The faults a round injects, and the wait for quiescence after them.
+
+- ``kill_relay``: SIGKILL a Celery relay worker (and its pool) mid-run; the
+  platform's supervisor restarts it, and whatever it published but had not
+  yet marked is published again (a wire duplicate, never a loss).
+- ``kill_consumer``: SIGKILL a consumer while messages flow, so some are
+  applied but not yet deleted from the queue; they come back after their
+  visibility timeout and must change nothing.
+- ``broker_outage``: the TCP proxy in front of the local AWS refuses every
+  connection for a few seconds.
+- ``Tap``: a queue subscribed to every topic sees every message published;
+  ``redeliver`` sends some of them again, shuffled, to every inbox that
+  subscribes to the producer: deliveries twice and out of order.
+
+A PostgreSQL restart is not injected: the tests share the server on 5432
+with other users, and restarting it would disturb them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import time
+from collections import Counter
+
+import boto3
+import psycopg2
+
+from shared_events.aws.topology import platform_topology
+from stack.platform_run import PlatformRun
+
+
+def aws_client(service: str, endpoint: str):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def relays(run: PlatformRun) -> list[str]:
+    return sorted(key for key in run.workers if key.endswith("-relay"))
+
+
+def consumers(run: PlatformRun) -> list[str]:
+    return sorted(
+        key for key in run.workers if key.endswith(("-consumer", "-projector"))
+    )
+
+
+def sigkill(run: PlatformRun, key: str) -> bool:
+    """SIGKILL a worker's whole process group; the supervisor restarts it."""
+    process = run.workers[key].process
+    if process.poll() is not None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.wait(timeout=5)
+    return True
+
+
+def broker_outage(run: PlatformRun, seconds: float) -> None:
+    run.broker_proxy.refuse()
+    try:
+        time.sleep(seconds)
+    finally:
+        run.broker_proxy.restore()
+
+
+class Tap:
+    """Sees every published message; sends some again, shuffled."""
+
+    def __init__(self, run: PlatformRun, rng: random.Random) -> None:
+        self.rng = rng
+        self.sqs = aws_client("sqs", run.moto.endpoint_url)
+        self.sns = aws_client("sns", run.moto.endpoint_url)
+        prefix = run.env.get("EVENT_TOPOLOGY_PREFIX", "")
+        self.topology = platform_topology(prefix=prefix, read_side=run.info.read_side)
+        self.queue_url = self.sqs.create_queue(QueueName=f"{prefix}reliability-tap")[
+            "QueueUrl"
+        ]
+        arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        topics = {
+            t["TopicArn"].rsplit(":", 1)[-1]: t["TopicArn"]
+            for t in self.sns.list_topics()["Topics"]
+        }
+        self.subscriptions = [
+            self.sns.subscribe(
+                TopicArn=topics[self.topology.topic_name(producer)],
+                Protocol="sqs",
+                Endpoint=arn,
+                Attributes={"RawMessageDelivery": "true"},
+                ReturnSubscriptionArn=True,
+            )["SubscriptionArn"]
+            for producer in self.topology.producers
+        ]
+        self.inbox_urls = {
+            consumer: self.sqs.get_queue_url(
+                QueueName=self.topology.queue_name(consumer)
+            )["QueueUrl"]
+            for consumer in self.topology.consumers
+        }
+        self.seen: list[dict] = []
+        self.redelivered = 0
+
+    def drain(self) -> int:
+        """Take what reached the tap so far; how many messages."""
+        taken = 0
+        while True:
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=0,
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:  # the broker may be refusing: try again later
+                return taken
+            if not messages:
+                return taken
+            for message in messages:
+                self.seen.append(message)
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+            taken += len(messages)
+
+    def redeliver(self, share: float) -> int:
+        """Send a random share of the tapped messages again, in shuffled order."""
+        self.drain()
+        if not self.seen:
+            return 0
+        chosen = self.rng.sample(self.seen, max(1, int(len(self.seen) * share)))
+        self.rng.shuffle(chosen)
+        sent = 0
+        for message in chosen:
+            producer = json.loads(message["Body"])["producer"]
+            for consumer in self.topology.subscribers_of(producer):
+                self.sqs.send_message(
+                    QueueUrl=self.inbox_urls[consumer],
+                    MessageBody=message["Body"],
+                    MessageAttributes=message.get("MessageAttributes", {}),
+                )
+                sent += 1
+        self.redelivered += sent
+        return sent
+
+    def published_twice(self) -> int:
+        """Copies the producers themselves published beyond the first."""
+        counts = Counter(json.loads(m["Body"])["event_id"] for m in self.seen)
+        return sum(count - 1 for count in counts.values())
+
+    def close(self) -> None:
+        for arn in self.subscriptions:
+            with contextlib.suppress(Exception):
+                self.sns.unsubscribe(SubscriptionArn=arn)
+        with contextlib.suppress(Exception):
+            self.sqs.delete_queue(QueueUrl=self.queue_url)
+
+
+def _scalar(url: str, sql: str) -> int:
+    connection = psycopg2.connect(url, connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def backlog(run: PlatformRun, tap: Tap) -> dict[str, int]:
+    """Unpublished outbox rows per service and messages left per inbox."""
+    left = {
+        f"outbox:{service}": _scalar(
+            run.database_url(service),
+            "SELECT count(*) FROM event_outbox WHERE published_at IS NULL",
+        )
+        for service in ("customer", "order")
+    }
+    for consumer, url in tap.inbox_urls.items():
+        attributes = tap.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        left[f"inbox:{consumer}"] = sum(int(v) for v in attributes.values())
+    return left
+
+
+# A relay whose due outbox rows stay unpublished this long past their
+# next attempt is hung, not backing off: its sweep runs every two seconds.
+OVERDUE_SECONDS = 8
+RESTART_GRACE_SECONDS = 20
+
+
+def overdue(run: PlatformRun, service: str) -> int:
+    return _scalar(
+        run.database_url(service),
+        "SELECT count(*) FROM event_outbox WHERE published_at IS NULL AND "
+        f"next_attempt_at < now() - interval '{OVERDUE_SECONDS} seconds'",
+    )
+
+
+def wait_for_quiescence(
+    run: PlatformRun,
+    tap: Tap,
+    *,
+    timeout: float,
+    stable_for: float = 1.5,
+    hangs: list[str] | None = None,
+) -> tuple[bool, dict[str, int], float]:
+    """Wait until every outbox and inbox is empty (and stays so for a moment).
+
+    A relay process that is alive but no longer relays (see "known
+    limitations" in docs/reliability.md) is SIGKILLed, as a liveness probe
+    would, so the supervisor restarts it; each such restart is appended to
+    ``hangs``. Returns (quiet, what was left at the end, seconds waited).
+    """
+    started = time.monotonic()
+    quiet_since = None
+    killed_at: dict[str, float] = {}
+    left: dict[str, int] = {}
+    while time.monotonic() - started < timeout:
+        try:
+            left = backlog(run, tap)
+            for service in ("customer", "order"):
+                key = f"{service}-relay"
+                if (
+                    key in run.workers
+                    and left[f"outbox:{service}"]
+                    and time.monotonic() - killed_at.get(key, -1e9)
+                    > RESTART_GRACE_SECONDS
+                    and overdue(run, service)
+                ):
+                    killed_at[key] = time.monotonic()
+                    if sigkill(run, key) and hangs is not None:
+                        hangs.append(key)
+        except Exception as error:  # noqa: BLE001 (reported, then retried)
+            left = {"error": str(error)[:80]}
+        if left and "error" not in left and not any(left.values()):
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= stable_for:
+                return True, left, time.monotonic() - started
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+    return False, left, time.monotonic() - started

@@ -1,0 +1,263 @@
+"""What a round committed and what reached every copy, read from the databases.
+
+The checker is Jepsen's queue checker adapted to the outbox: the *history*
+is the two write-side event stores (what was committed), the *observations*
+are every consumer's ``event_processed`` rows (what was applied, in which
+order) and the effect tables, which ``stack.audit`` compares with a fold of
+the event stores. It reads the databases directly with psycopg2 and shares
+no code with the consumers it judges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import psycopg2
+
+from stack.audit import AuditDatabases, audit_consistency
+from stack.platform_run import PlatformRun
+
+# consumer name -> (service whose database holds it, read side?, producers)
+WRITE_CONSUMERS = {
+    "order-inbox": ("order", False, ("customer",)),
+    "customer-inbox": ("customer", False, ("order",)),
+}
+READ_CONSUMERS = {
+    "customer-read-inbox": ("customer", True, ("customer", "order")),
+    "order-read-inbox": ("order", True, ("customer", "order")),
+}
+PRODUCER_OF = {"Customer": "customer", "Order": "order"}
+
+
+@dataclass(frozen=True)
+class Committed:
+    event_id: str
+    producer: str
+    aggregate_id: str
+    aggregate_version: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    consumer: str
+    event_id: str
+    aggregate_id: str
+    aggregate_version: int
+    sequence: tuple  # (processed_at, id): the order the consumer applied in
+
+
+@dataclass
+class Verdict:
+    committed: int = 0
+    applied: int = 0
+    lost: list[tuple[str, str]] = field(default_factory=list)
+    unexpected: list[tuple[str, str]] = field(default_factory=list)
+    out_of_order: list[tuple[str, str]] = field(default_factory=list)
+    duplicated_effects: list[str] = field(default_factory=list)
+    effect_drift: list[str] = field(default_factory=list)
+    wire_duplicates: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.lost
+            or self.unexpected
+            or self.out_of_order
+            or self.duplicated_effects
+            or self.effect_drift
+        )
+
+    def line(self) -> str:
+        return (
+            f"events {self.committed} applied {self.applied} lost {len(self.lost)} "
+            f"duplicated-effects {len(self.duplicated_effects)} unexpected "
+            f"{len(self.unexpected)} out-of-order {len(self.out_of_order)} "
+            f"effect-drift {len(self.effect_drift)} wire-duplicates "
+            f"{self.wire_duplicates}"
+        )
+
+
+def check(
+    committed: Iterable[Committed],
+    applied: Iterable[Applied],
+    subscriptions: Mapping[str, Iterable[str]],
+) -> Verdict:
+    """Compare the committed history with every consumer's applications.
+
+    ``subscriptions``: consumer name -> the producers it receives. Every
+    committed event of a producer must be applied exactly once by each of
+    its subscribers, and each aggregate's events in version order.
+    """
+    committed = list(committed)
+    by_id = {event.event_id: event for event in committed}
+    verdict = Verdict(committed=len(committed))
+    per_consumer: dict[str, list[Applied]] = defaultdict(list)
+    for row in applied:
+        per_consumer[row.consumer].append(row)
+        verdict.applied += 1
+    for consumer, producers in subscriptions.items():
+        producers = set(producers)
+        rows = per_consumer.get(consumer, [])
+        seen = Counter(row.event_id for row in rows)
+        for event in committed:
+            if event.producer in producers and not seen[event.event_id]:
+                verdict.lost.append((consumer, event.event_id))
+        for event_id, count in seen.items():
+            if count > 1:
+                verdict.duplicated_effects.append(
+                    f"{consumer}: {event_id} applied {count} times"
+                )
+        for row in rows:
+            source = by_id.get(row.event_id)
+            if (
+                source is None
+                or source.producer not in producers
+                or source.aggregate_id != row.aggregate_id
+                or source.aggregate_version != row.aggregate_version
+            ):
+                verdict.unexpected.append((consumer, row.event_id))
+        streams: dict[str, list[Applied]] = defaultdict(list)
+        for row in sorted(rows, key=lambda r: r.sequence):
+            streams[row.aggregate_id].append(row)
+        for aggregate_id, stream in streams.items():
+            versions = [row.aggregate_version for row in stream]
+            if versions != sorted(versions):
+                verdict.out_of_order.append((consumer, aggregate_id))
+    for consumer in per_consumer.keys() - subscriptions.keys():
+        verdict.unexpected += [(consumer, r.event_id) for r in per_consumer[consumer]]
+    return verdict
+
+
+def subscriptions(run: PlatformRun) -> dict[str, tuple[str, ...]]:
+    consumers = dict(WRITE_CONSUMERS)
+    if run.info.read_side:
+        consumers.update(READ_CONSUMERS)
+    return {name: spec[2] for name, spec in consumers.items()}
+
+
+def _query(url: str, sql: str, params=()) -> list[tuple]:
+    connection = psycopg2.connect(url, connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def read_committed(run: PlatformRun) -> list[Committed]:
+    events = []
+    for service in ("customer", "order"):
+        rows = _query(
+            run.database_url(service),
+            "SELECT event_id::text, aggregate_type, aggregate_id::text, "
+            "aggregate_version FROM event_store",
+        )
+        events += [
+            Committed(event_id, PRODUCER_OF[kind], aggregate_id, version)
+            for event_id, kind, aggregate_id, version in rows
+        ]
+    return events
+
+
+def read_applied(run: PlatformRun) -> list[Applied]:
+    consumers = dict(WRITE_CONSUMERS)
+    if run.info.read_side:
+        consumers.update(READ_CONSUMERS)
+    urls: set[str] = set()
+    for service, read, _ in consumers.values():
+        urls.add(run.read_database_url(service) if read else run.database_url(service))
+    applied = []
+    for url in sorted(urls):
+        rows = _query(
+            url,
+            "SELECT consumer, event_id::text, aggregate_id::text, "
+            "aggregate_version, processed_at, id FROM event_processed",
+        )
+        applied += [
+            Applied(consumer, event_id, aggregate_id, version, (at, row_id))
+            for consumer, event_id, aggregate_id, version, at, row_id in rows
+        ]
+    return applied
+
+
+def cursor_mismatches(run: PlatformRun) -> list[str]:
+    """A cursor ahead of what its consumer recorded: an effect applied without
+    its processed-event record (or twice)."""
+    consumers = dict(WRITE_CONSUMERS)
+    if run.info.read_side:
+        consumers.update(READ_CONSUMERS)
+    problems = []
+    for name, (service, read, _) in consumers.items():
+        url = run.read_database_url(service) if read else run.database_url(service)
+        rows = _query(
+            url,
+            "SELECT c.aggregate_id::text, c.version, "
+            "coalesce(max(p.aggregate_version), 0), count(p.id) "
+            "FROM event_aggregate_cursor c LEFT JOIN event_processed p "
+            "ON p.consumer = c.consumer AND p.aggregate_id = c.aggregate_id "
+            "WHERE c.consumer = %s GROUP BY c.aggregate_id, c.version",
+            [name],
+        )
+        for aggregate_id, version, highest, count in rows:
+            if not version == highest == count:
+                problems.append(
+                    f"{name} {aggregate_id}: cursor v{version}, highest applied "
+                    f"v{highest}, {count} records"
+                )
+    return problems
+
+
+def audit(run: PlatformRun):
+    read = run.info.read_side
+    databases = AuditDatabases(
+        customer=run.database_url("customer"),
+        order=run.database_url("order"),
+        customer_read=run.read_database_url("customer") if read else None,
+        order_read=run.read_database_url("order") if read else None,
+    )
+    return audit_consistency(run.approach, databases)
+
+
+def judge(run: PlatformRun) -> Verdict:
+    """The whole check after a round: delivery history, cursors, effects."""
+    verdict = check(read_committed(run), read_applied(run), subscriptions(run))
+    verdict.duplicated_effects += cursor_mismatches(run)
+    report = audit(run)
+    for difference in report.differences:
+        text = difference.describe()
+        if difference.kind == "extra" or _counted_too_often(difference):
+            verdict.duplicated_effects.append(text)
+        else:
+            verdict.effect_drift.append(text)
+    verdict.effect_drift += [
+        f"orphan order {o.order_id} (customer {o.customer_id} gone)"
+        for o in report.orphan_orders
+    ]
+    return verdict
+
+
+COUNTED_COLUMNS = (
+    "version",
+    "customer_version",
+    "order_version",
+    "order_count",
+    "open_order_count",
+    "lifetime_value",
+    "total",
+)
+
+
+def _counted_too_often(difference) -> bool:
+    """A counter or version above what the fold says: an effect applied twice."""
+    for name, values in difference.fields.items():
+        if name in COUNTED_COLUMNS:
+            expected, actual = values.get("expected"), values.get("actual")
+            try:
+                if actual is not None and expected is not None and actual > expected:
+                    return True
+            except TypeError:
+                continue
+    return False
