@@ -1,0 +1,111 @@
+"""Figures as rows: medians, spreads, ratios against the baseline, the table.
+
+A figure row holds the raw runs of the subject (the platform's code) and of its
+baseline (the same work done raw), measured alternately in the same run. The
+ratio of each run pair is subject / baseline; the row reports the median ratio
+and its spread (min-max over the pairs), so a noisy machine shows as a wide
+spread rather than as a wrong number.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def figure_row(
+    *,
+    figure: str,
+    subject: str,
+    baseline: str,
+    unit: str,
+    subject_runs: list[float],
+    baseline_runs: list[float],
+    target: tuple[str, float] | None = None,
+    note: str = "",
+) -> dict:
+    """One row; ``target`` is ("ge"|"le", value) against the median ratio."""
+    return {
+        "figure": figure,
+        "subject": subject,
+        "baseline": baseline,
+        "unit": unit,
+        "subject_runs": subject_runs,
+        "baseline_runs": baseline_runs,
+        "target": list(target) if target else None,
+        "note": note,
+    }
+
+
+def summarise(row: dict) -> dict:
+    subject, baseline = row["subject_runs"], row["baseline_runs"]
+    ratios = [s / b for s, b in zip(subject, baseline, strict=False) if b]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    summary = {
+        **row,
+        "subject_median": statistics.median(subject),
+        "subject_spread": [min(subject), max(subject)],
+        "baseline_median": statistics.median(baseline),
+        "baseline_spread": [min(baseline), max(baseline)],
+        "ratio_median": ratio,
+        "ratio_spread": [min(ratios), max(ratios)] if ratios else None,
+        "runs": len(ratios),
+    }
+    if row["target"]:
+        op, value = row["target"]
+        summary["target_met"] = ratio >= value if op == "ge" else ratio <= value
+    return summary
+
+
+def _number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(summaries: list[dict]) -> str:
+    """A Markdown table, readable in a terminal too."""
+    lines = [
+        "| figure | subject | baseline | unit | subject median (min-max) "
+        "| baseline median (min-max) | ratio median (min-max) | target |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        target = ""
+        if s["target"]:
+            op, value = s["target"]
+            verdict = "met" if s["target_met"] else "NOT met"
+            target = f"{'>=' if op == 'ge' else '<='} {value}: {verdict}"
+        spread = s["ratio_spread"] or [float("nan")] * 2
+        lines.append(
+            f"| {s['figure']} | {s['subject']} | {s['baseline']} | {s['unit']} "
+            f"| {_number(s['subject_median'])} "
+            f"({_number(s['subject_spread'][0])}-{_number(s['subject_spread'][1])}) "
+            f"| {_number(s['baseline_median'])} "
+            f"({_number(s['baseline_spread'][0])}-{_number(s['baseline_spread'][1])}) "
+            f"| {s['ratio_median']:.2f} ({spread[0]:.2f}-{spread[1]:.2f}) "
+            f"| {target} |"
+        )
+    return "\n".join(lines)
+
+
+def write_json(
+    *, directory: Path, machine: dict, options: dict, summaries: list[dict]
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    document = {
+        "created_at": stamp,
+        "machine": machine,
+        "options": options,
+        "figures": summaries,
+    }
+    path = directory / f"bench-{stamp}.json"
+    text = json.dumps(document, indent=2)
+    path.write_text(text)
+    (directory / "latest.json").write_text(text)
+    return path

@@ -1,0 +1,42 @@
+"""One figure in a Django process: ``python -m bench.worker FIGURE --out FILE``.
+
+Run by ``bench.environment.run_figure`` with the service's settings in the
+environment; writes the figure's rows as JSON to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+FIGURES = {
+    "write": "bench.write_path",
+    "relay": "bench.relay",
+    "growth": "bench.growth",
+    "rebuild": "bench.rebuild",
+    "eventstore": "bench.event_store_library",
+    "profile": "bench.profiling",
+}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser.add_argument("figure", choices=sorted(FIGURES), help="which figure")
+    parser.add_argument("--options", default="{}", help="the figure's options, JSON")
+    parser.add_argument("--out", required=True, help="where to write the rows")
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    module = importlib.import_module(FIGURES[args.figure])
+    rows = module.run(**json.loads(args.options))
+    with open(args.out, "w") as handle:
+        json.dump(rows, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

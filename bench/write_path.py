@@ -1,0 +1,159 @@
+"""Figure 1, the write path: commands/s through the service layer vs raw SQL.
+
+Subject: ``customer_register`` with the event-sourced wiring (event store row,
+cached state row, outbox row, one transaction), the relay wake-up a no-op.
+Baseline: the same three rows inserted by raw psycopg2, one transaction each.
+Both at 1 and at N concurrent writers (processes forked after Django setup).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+import uuid
+from datetime import UTC, datetime
+
+import psycopg2
+from django.conf import settings
+from django.db import connections
+
+from bench.report import figure_row
+
+WARM_UP = 5
+
+
+def _register_loop(count: int, tag: str) -> None:
+    from customer_service import bootstrap
+    from customer_service.customers.services import customer_register
+    from shared_events.approaches import Approach
+
+    wiring = bootstrap._build(Approach.EVENT_SOURCING)
+    repository = wiring.customer_repository
+    repository.wake_relay = lambda: None
+    with bootstrap.overridden(customer_repository=repository):
+        for index in range(count):
+            customer_register(
+                name=f"Bench {tag} {index}",
+                email=f"{tag}-{index}-{uuid.uuid4().hex[:8]}@bench.example",
+                address="1 Benchmark Road",
+            )
+
+
+def _raw_dsn() -> str:
+    config = settings.DATABASES["default"]
+    return psycopg2.extensions.make_dsn(
+        dbname=config["NAME"],
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+    )
+
+
+def _raw_loop(count: int, tag: str, dsn: str) -> None:
+    connection = psycopg2.connect(dsn)
+    try:
+        for index in range(count):
+            _raw_insert(connection, tag, index)
+    finally:
+        connection.close()
+
+
+def _raw_insert(connection, tag: str, index: int) -> None:
+    customer_id, event_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    email = f"raw-{tag}-{index}-{uuid.uuid4().hex[:8]}@bench.example"
+    payload = {"name": f"Raw {tag} {index}", "email": email, "address": "1 Raw Road"}
+    body = json.dumps(
+        {
+            "event_id": str(event_id),
+            "event_type": "CustomerRegistered",
+            "aggregate_id": str(customer_id),
+            "aggregate_version": 1,
+            "occurred_at": now.isoformat(),
+            "payload": payload,
+        }
+    )
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO event_store (event_id, aggregate_type, aggregate_id,"
+            " aggregate_version, event_type, schema_version, occurred_at, payload,"
+            " metadata) VALUES (%s, 'Customer', %s, 1, 'CustomerRegistered', 1,"
+            " %s, %s, %s)",
+            (str(event_id), str(customer_id), now, json.dumps(payload), "{}"),
+        )
+        cursor.execute(
+            "INSERT INTO customers_customer (id, name, email, address, version,"
+            " created_at, updated_at) VALUES (%s, %s, %s, %s, 1, %s, %s)",
+            (str(customer_id), payload["name"], email, payload["address"], now, now),
+        )
+        cursor.execute(
+            "INSERT INTO event_outbox (event_id, event_type, aggregate_type,"
+            " aggregate_id, aggregate_version, body, attempts, last_error)"
+            " VALUES (%s, 'CustomerRegistered', 'Customer', %s, 1, %s, 0, '')",
+            (str(event_id), str(customer_id), body),
+        )
+
+
+def _writer(kind, count, tag, dsn, barrier, results) -> None:
+    if kind == "service":
+        _register_loop(WARM_UP, f"{tag}w")
+        barrier.wait()
+        started = time.perf_counter()
+        _register_loop(count, tag)
+    else:
+        _raw_loop(WARM_UP, f"{tag}w", dsn)
+        barrier.wait()
+        started = time.perf_counter()
+        _raw_loop(count, tag, dsn)
+    results.put((started, time.perf_counter()))
+    connections.close_all()
+
+
+def _throughput(kind: str, writers: int, per_writer: int, run: int) -> float:
+    """Commands/s of ``writers`` processes doing ``per_writer`` commands each."""
+    connections.close_all()  # never share a connection with a forked child
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(writers)
+    results = context.Queue()
+    dsn = _raw_dsn()
+    processes = [
+        context.Process(
+            target=_writer,
+            args=(kind, per_writer, f"{kind}{run}x{n}", dsn, barrier, results),
+        )
+        for n in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    spans = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a {kind} writer failed ({process.exitcode})")
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return writers * per_writer / elapsed
+
+
+def run(*, runs: int, commands: int, writers: list[int]) -> list[dict]:
+    rows = []
+    for count in writers:
+        per_writer = max(commands // count, 50)
+        service, raw = [], []
+        for run_number in range(runs):
+            service.append(_throughput("service", count, per_writer, run_number))
+            raw.append(_throughput("raw", count, per_writer, run_number))
+        rows.append(
+            figure_row(
+                figure="1 write path",
+                subject=f"customer_register, {count} writer(s)",
+                baseline=f"raw psycopg2 3 inserts, {count} writer(s)",
+                unit="commands/s",
+                subject_runs=service,
+                baseline_runs=raw,
+                target=("ge", 0.35) if count == 1 else None,
+                note=f"{per_writer} commands per writer per run",
+            )
+        )
+    return rows
