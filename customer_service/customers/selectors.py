@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from customer_service import bootstrap
@@ -19,7 +20,9 @@ def customer_list(
     if ids is not None:
         customers = customers.filter(id__in=list(ids))
     if email:
-        customers = customers.filter(email__iexact=email)
+        customers = customers.alias(email_lower=Lower("email")).filter(
+            email_lower=Lower(Value(email))
+        )
     return customers
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from customer_service import bootstrap
 from customer_service.customers.domain import CustomerAggregate
@@ -19,7 +21,11 @@ from shared_events.errors import ApplicationError, ConcurrencyConflict
 
 
 def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:
-    others = Customer.objects.filter(email__iexact=email)
+    # lower(email) = lower(%s) uses the unique index on lower(email); Django's
+    # iexact (UPPER(...) = UPPER(...)) would scan the whole table.
+    others = Customer.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=Lower(Value(email))
+    )
     if excluding is not None:
         others = others.exclude(id=excluding.id)
     return others.exists()
