@@ -244,6 +244,8 @@ def platform_environment(*, approach: str, server_url: str, prefix: str) -> dict
         or secrets.token_urlsafe(40),
         "CUSTOMER_SERVICE_TOKEN": os.environ.get("CUSTOMER_SERVICE_TOKEN")
         or secrets.token_urlsafe(40),
+        "JWT_SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY")
+        or secrets.token_urlsafe(40),
         # The lab's clients are load generators, not abusers: keep the per-user
         # throttle out of their measurements.
         "API_THROTTLE_USER": os.environ.get("API_THROTTLE_USER", "100000/min"),

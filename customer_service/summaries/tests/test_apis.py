@@ -104,6 +104,36 @@ def test_the_query_api_answers_from_the_read_database_only(api_client, customers
     assert any("read_customer_summary" in q["sql"] for q in read_side.captured_queries)
 
 
+def test_with_a_jwt_a_query_request_never_touches_the_write_database(user, customers):
+    """Stateless authentication: the signature is checked, no user is looked
+    up, so the query side serves the request from the read database alone."""
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    with (
+        CaptureQueriesContext(connections["default"]) as write_side,
+        CaptureQueriesContext(connections["read"]) as read_side,
+    ):
+        response = client.get(LIST_URL)
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"]
+    assert write_side.captured_queries == []
+    assert any("read_customer_summary" in q["sql"] for q in read_side.captured_queries)
+
+
+def test_a_forged_jwt_is_refused(user, anonymous_client):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    forged = str(token)[:-4] + ("AAAA" if not str(token).endswith("AAAA") else "BBBB")
+    anonymous_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+
+    assert anonymous_client.get(LIST_URL).status_code == 401
+
+
 def test_list_shows_live_customers_by_name_with_their_staleness(api_client, customers):
     response = api_client.get(LIST_URL)
 

@@ -39,6 +39,11 @@ class Command(BaseCommand):
         else:
             key = Token.objects.create(user=user).key
         if not quiet:
+            from rest_framework_simplejwt.tokens import AccessToken
+
             verb = "Created" if created else "Reset"
             self.stdout.write(self.style.SUCCESS(f"{verb} user {username!r}."))
             self.stdout.write(f"Token: {key}")
+            self.stdout.write(
+                f"JWT (Authorization: Bearer ...): {AccessToken.for_user(user)}"
+            )
