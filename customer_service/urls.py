@@ -3,11 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customer_service.token_apis import TokenObtainApi, TokenRefreshApi
 from shared_events.health import HealthApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", HealthApi.as_view(), name="health"),
+    # The customer service issues JWTs; both services verify them statelessly.
+    path("api/auth/token/", TokenObtainApi.as_view(), name="token-obtain"),
+    path("api/auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
     path("api/customers/", include("customer_service.customers.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
