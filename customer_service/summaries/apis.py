@@ -9,8 +9,6 @@ customer registered a moment ago may not be here yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -21,7 +19,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customer_service.summaries.models import CustomerSummary
 from customer_service.summaries.selectors import (
     CUSTOMER_SUMMARY_ORDERINGS,
     customer_summary_get,
@@ -30,37 +27,9 @@ from customer_service.summaries.selectors import (
 )
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
 from shared_events.pagination import CappedLimitOffsetPagination
-
-PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
-
-PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
-    PROJECTED_AT_HEADER,
-    OpenApiTypes.DATETIME,
-    OpenApiParameter.HEADER,
-    response=[200],
-    description=(
-        "How fresh this answer is: the newest `projected_at` of the rows "
-        "returned (for an empty page, of the whole read model). Absent while "
-        "nothing has been projected yet."
-    ),
-)
+from shared_events.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
 
 DELETED_CHOICES = {"false": False, "true": True, "all": None}
-
-
-def with_projected_at(
-    response: Response, rows: Iterable[CustomerSummary], *, whole_model: bool
-) -> Response:
-    """Set the staleness header from the rows returned (or the whole read model)."""
-    stamps = [row.projected_at for row in rows if row.projected_at is not None]
-    newest = max(stamps, default=None)
-    if newest is None and whole_model:
-        newest = customer_summary_projected_at()
-    if newest is not None:
-        response[PROJECTED_AT_HEADER] = serializers.DateTimeField().to_representation(
-            newest
-        )
-    return response
 
 
 @extend_schema_serializer(component_name="CustomerSummary")
@@ -141,7 +110,9 @@ class CustomerSummaryListApi(APIView):
         response = paginator.get_paginated_response(
             CustomerSummaryOutputSerializer(page, many=True).data
         )
-        return with_projected_at(response, page, whole_model=True)
+        return with_projected_at(
+            response, page, whole_model=customer_summary_projected_at
+        )
 
 
 class CustomerSummaryDetailApi(APIView):
@@ -165,4 +136,4 @@ class CustomerSummaryDetailApi(APIView):
         path.is_valid(raise_exception=True)
         summary = customer_summary_get(customer_id=path.validated_data["customer_id"])
         response = Response(CustomerSummaryOutputSerializer(summary).data)
-        return with_projected_at(response, [summary], whole_model=False)
+        return with_projected_at(response, [summary])

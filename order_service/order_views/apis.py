@@ -9,8 +9,6 @@ order placed a moment ago, or a customer's new name, may not be here yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -21,7 +19,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from order_service.order_views.models import OrderView
 from order_service.order_views.selectors import (
     ORDER_VIEW_STATUSES,
     order_view_get,
@@ -30,35 +27,7 @@ from order_service.order_views.selectors import (
 )
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
 from shared_events.pagination import CappedLimitOffsetPagination
-
-PROJECTED_AT_HEADER = "X-Read-Model-Projected-At"
-
-PROJECTED_AT_HEADER_PARAMETER = OpenApiParameter(
-    PROJECTED_AT_HEADER,
-    OpenApiTypes.DATETIME,
-    OpenApiParameter.HEADER,
-    response=[200],
-    description=(
-        "How fresh this answer is: the newest `projected_at` of the rows "
-        "returned (for an empty page, of the whole read model). Absent while "
-        "nothing has been projected yet."
-    ),
-)
-
-
-def with_projected_at(
-    response: Response, rows: Iterable[OrderView], *, whole_model: bool
-) -> Response:
-    """Set the staleness header from the rows returned (or the whole read model)."""
-    stamps = [row.projected_at for row in rows if row.projected_at is not None]
-    newest = max(stamps, default=None)
-    if newest is None and whole_model:
-        newest = order_view_projected_at()
-    if newest is not None:
-        response[PROJECTED_AT_HEADER] = serializers.DateTimeField().to_representation(
-            newest
-        )
-    return response
+from shared_events.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
 
 
 @extend_schema_serializer(component_name="OrderViewLine")
@@ -119,7 +88,7 @@ class OrderViewListApi(APIView):
         response = paginator.get_paginated_response(
             OrderViewOutputSerializer(page, many=True).data
         )
-        return with_projected_at(response, page, whole_model=True)
+        return with_projected_at(response, page, whole_model=order_view_projected_at)
 
 
 class OrderViewDetailApi(APIView):
@@ -143,4 +112,4 @@ class OrderViewDetailApi(APIView):
         path.is_valid(raise_exception=True)
         order = order_view_get(order_id=path.validated_data["order_id"])
         response = Response(OrderViewOutputSerializer(order).data)
-        return with_projected_at(response, [order], whole_model=False)
+        return with_projected_at(response, [order])
