@@ -99,6 +99,20 @@ def retry_delay(receive_count: int) -> int:
     return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
 
 
+def cursor_standing(envelope: EventEnvelope, *, applied_version: int) -> Outcome | None:
+    """Where an event stands against its aggregate's cursor.
+
+    DUPLICATE at or below the version applied last, HELD beyond the next
+    one, None for the next one: apply it. Shared by ``apply_event`` and the
+    rebuild's bulk path (``shared_events.bulk_projection``).
+    """
+    if envelope.aggregate_version <= applied_version:
+        return Outcome.DUPLICATE
+    if envelope.aggregate_version > applied_version + 1:
+        return Outcome.HELD
+    return None
+
+
 def apply_event(
     *,
     consumer: str,
@@ -131,9 +145,10 @@ def apply_event(
             cursor = cursors.select_for_update().get(
                 consumer=consumer, aggregate_id=aggregate_id
             )
-            if envelope.aggregate_version <= cursor.version:
+            standing = cursor_standing(envelope, applied_version=cursor.version)
+            if standing is Outcome.DUPLICATE:
                 return Outcome.DUPLICATE
-            if envelope.aggregate_version > cursor.version + 1:
+            if standing is Outcome.HELD:
                 raise _Held(
                     f"{envelope.aggregate_type} {envelope.aggregate_id}: got version "
                     f"{envelope.aggregate_version}, expected {cursor.version + 1}"

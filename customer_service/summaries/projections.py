@@ -1,8 +1,10 @@
 """Projections: how customer and order events build the CustomerSummary read model.
 
-Run by the read-side consumer (``consume_events --side read``) through
-``apply_event``: each handler runs in one transaction with the processed-event
-record, inside ``projecting``, so its reads and writes go to the read database.
+Each handler is a fold (``shared_events.projectors``): one event, the rows it
+touches, found through ``rows``. The read-side consumer (``consume_events
+--side read``) runs it through ``apply_event``, one event per transaction in
+the read database; ``rebuild_read_models`` runs the very same functions over
+a chunk of events in memory, then writes the chunk's rows in one go.
 
 What a learner should notice: the consumer keeps each aggregate's events in
 version order, but events of *different* aggregates arrive in any order. An
@@ -25,8 +27,8 @@ from uuid import UUID
 from django.utils import timezone
 
 from customer_service.summaries.models import CustomerSummary, SummaryOrder
-from shared_events.consumer import Handler
 from shared_events.events import EventEnvelope, EventType
+from shared_events.projectors import Projector, ReadModelRows
 
 logger = logging.getLogger(__name__)
 
@@ -52,42 +54,48 @@ def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
 
 
 def _save(
-    row: CustomerSummary | SummaryOrder, envelope: EventEnvelope, **fields
+    rows: ReadModelRows,
+    row: CustomerSummary | SummaryOrder,
+    envelope: EventEnvelope,
+    **fields,
 ) -> None:
     for name, value in {**fields, **_stamp(envelope)}.items():
         setattr(row, name, value)
-    row.save(update_fields=[*fields, *STAMP_FIELDS])
+    rows.save(row, *fields, *STAMP_FIELDS)
 
 
-def _locked_summary(customer_id: UUID, envelope: EventEnvelope) -> CustomerSummary:
+def _locked_summary(
+    rows: ReadModelRows, customer_id: UUID, envelope: EventEnvelope
+) -> CustomerSummary:
     """The customer's summary, created empty if no event made it yet, row-locked.
 
     Insert-if-missing, then lock: a customer event and an order event for the
     same customer, projected by two consumer processes at once, take turns on
     this row instead of overwriting each other's changes.
     """
-    CustomerSummary.objects.bulk_create(
-        [CustomerSummary(customer_id=customer_id, **_stamp(envelope))],
-        ignore_conflicts=True,
-    )
-    return CustomerSummary.objects.select_for_update().get(customer_id=customer_id)
+    return rows.locked(CustomerSummary, customer_id, **_stamp(envelope))
 
 
 # Customer events: the customer's own fields
 # ------------------------------------------------------------------------------
 
 
-def _apply_customer_event(envelope: EventEnvelope, **fields) -> None:
-    summary = _locked_summary(UUID(envelope.payload["customer_id"]), envelope)
+def _apply_customer_event(
+    envelope: EventEnvelope, rows: ReadModelRows, **fields
+) -> None:
+    summary = _locked_summary(rows, UUID(envelope.payload["customer_id"]), envelope)
     if envelope.aggregate_version <= summary.customer_version:
         return  # already projected (a replay): one customer's events come in order
-    _save(summary, envelope, customer_version=envelope.aggregate_version, **fields)
+    _save(
+        rows, summary, envelope, customer_version=envelope.aggregate_version, **fields
+    )
 
 
-def summary_register(envelope: EventEnvelope) -> None:
+def summary_register(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     payload = envelope.payload
     _apply_customer_event(
         envelope,
+        rows,
         name=payload["name"],
         email=payload["email"],
         address=payload["address"],
@@ -95,45 +103,45 @@ def summary_register(envelope: EventEnvelope) -> None:
     )
 
 
-def summary_rename(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, name=envelope.payload["name"])
+def summary_rename(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _apply_customer_event(envelope, rows, name=envelope.payload["name"])
 
 
-def summary_change_email(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, email=envelope.payload["email"])
+def summary_change_email(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _apply_customer_event(envelope, rows, email=envelope.payload["email"])
 
 
-def summary_change_address(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, address=envelope.payload["address"])
+def summary_change_address(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _apply_customer_event(envelope, rows, address=envelope.payload["address"])
 
 
-def summary_delete(envelope: EventEnvelope) -> None:
+def summary_delete(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     # The row stays: a deleted customer's orders and lifetime value are history.
-    _apply_customer_event(envelope, deleted=True)
+    _apply_customer_event(envelope, rows, deleted=True)
 
 
 # Order events: what the customer's orders add up to
 # ------------------------------------------------------------------------------
 
 
-def summary_count_placed_order(envelope: EventEnvelope) -> None:
+def summary_count_placed_order(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     payload = envelope.payload
     customer_id = UUID(payload["customer_id"])
     total = Decimal(payload["total"])
-    summary = _locked_summary(customer_id, envelope)
-    _, created = SummaryOrder.objects.get_or_create(
-        order_id=UUID(payload["order_id"]),
-        defaults={
-            "customer_id": customer_id,
-            "total": total,
-            "status": PLACED,
-            **_stamp(envelope),
-        },
+    summary = _locked_summary(rows, customer_id, envelope)
+    _, created = rows.get_or_create(
+        SummaryOrder,
+        UUID(payload["order_id"]),
+        customer_id=customer_id,
+        total=total,
+        status=PLACED,
+        **_stamp(envelope),
     )
     if not created:
         return  # already counted (a replay)
     last_order_at = summary.last_order_at
     _save(
+        rows,
         summary,
         envelope,
         order_count=summary.order_count + 1,
@@ -147,7 +155,9 @@ def summary_count_placed_order(envelope: EventEnvelope) -> None:
     )
 
 
-def summary_uncount_cancelled_order(envelope: EventEnvelope) -> None:
+def summary_uncount_cancelled_order(
+    envelope: EventEnvelope, rows: ReadModelRows
+) -> None:
     """Take a cancelled order out of the open count and the lifetime value.
 
     OrderCancelled does not carry the total; the SummaryOrder row that
@@ -156,7 +166,7 @@ def summary_uncount_cancelled_order(envelope: EventEnvelope) -> None:
     the order was never counted and there is nothing to take back.
     """
     order_id = UUID(envelope.payload["order_id"])
-    order = SummaryOrder.objects.filter(order_id=order_id).first()
+    order = rows.get(SummaryOrder, order_id)
     if order is None:
         logger.warning(
             "OrderCancelled %s: order %s never projected", envelope.event_id, order_id
@@ -164,9 +174,10 @@ def summary_uncount_cancelled_order(envelope: EventEnvelope) -> None:
         return
     if order.status == CANCELLED:
         return  # already taken out (a replay)
-    summary = _locked_summary(order.customer_id, envelope)
-    _save(order, envelope, status=CANCELLED)
+    summary = _locked_summary(rows, order.customer_id, envelope)
+    _save(rows, order, envelope, status=CANCELLED)
     _save(
+        rows,
         summary,
         envelope,
         open_order_count=max(summary.open_order_count - 1, 0),
@@ -174,16 +185,29 @@ def summary_uncount_cancelled_order(envelope: EventEnvelope) -> None:
     )
 
 
-PROJECTION_HANDLERS: dict[str, list[Handler]] = {
-    EventType.CUSTOMER_REGISTERED: [summary_register],
-    EventType.CUSTOMER_RENAMED: [summary_rename],
-    EventType.CUSTOMER_EMAIL_CHANGED: [summary_change_email],
-    EventType.CUSTOMER_ADDRESS_CHANGED: [summary_change_address],
-    EventType.CUSTOMER_DELETED: [summary_delete],
+# The rows each kind of event reads, for the rebuild to load a chunk's at once.
+CUSTOMER_ROWS = ((CustomerSummary, "customer_id"),)
+ORDER_ROWS = ((CustomerSummary, "customer_id"), (SummaryOrder, "order_id"))
+
+
+def _customer(fold) -> Projector:
+    return Projector(fold, reads=CUSTOMER_ROWS)
+
+
+def _order(fold) -> Projector:
+    return Projector(fold, reads=ORDER_ROWS)
+
+
+PROJECTION_HANDLERS: dict[str, list[Projector]] = {
+    EventType.CUSTOMER_REGISTERED: [_customer(summary_register)],
+    EventType.CUSTOMER_RENAMED: [_customer(summary_rename)],
+    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(summary_change_email)],
+    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(summary_change_address)],
+    EventType.CUSTOMER_DELETED: [_customer(summary_delete)],
     # A refused deletion changes nothing the summary shows.
     EventType.CUSTOMER_DELETION_REJECTED: [],
-    EventType.ORDER_PLACED: [summary_count_placed_order],
-    EventType.ORDER_CANCELLED: [summary_uncount_cancelled_order],
+    EventType.ORDER_PLACED: [_order(summary_count_placed_order)],
+    EventType.ORDER_CANCELLED: [_order(summary_uncount_cancelled_order)],
     # A rejected order was never placed: it counts for nothing.
     EventType.ORDER_REJECTED: [],
 }

@@ -1,8 +1,10 @@
 """Projections: how order and customer events build the OrderView read model.
 
-Run by the read-side consumer (``consume_events --side read``) through
-``apply_event``: each handler runs in one transaction with the processed-event
-record, inside ``projecting``, so its reads and writes go to the read database.
+Each handler is a fold (``shared_events.projectors``): one event, the rows it
+touches, found through ``rows``. The read-side consumer (``consume_events
+--side read``) runs it through ``apply_event``, one event per transaction in
+the read database; ``rebuild_read_models`` runs the very same functions over
+a chunk of events in memory, then writes the chunk's rows in one go.
 
 What a learner should notice:
 
@@ -33,8 +35,8 @@ from uuid import UUID
 from django.utils import timezone
 
 from order_service.order_views.models import OrderView, OrderViewCustomer
-from shared_events.consumer import Handler
 from shared_events.events import EventEnvelope, EventType
+from shared_events.projectors import Projector, ReadModelRows
 
 PLACED = "placed"
 CANCELLED = "cancelled"
@@ -57,50 +59,50 @@ def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
     }
 
 
-def _locked_customer(customer_id: UUID, envelope: EventEnvelope) -> OrderViewCustomer:
+def _locked_customer(
+    rows: ReadModelRows, customer_id: UUID, envelope: EventEnvelope
+) -> OrderViewCustomer:
     """The read side's copy of the customer, created empty if unknown, row-locked."""
-    OrderViewCustomer.objects.bulk_create(
-        [OrderViewCustomer(customer_id=customer_id, **_stamp(envelope))],
-        ignore_conflicts=True,
-    )
-    return OrderViewCustomer.objects.select_for_update().get(customer_id=customer_id)
+    return rows.locked(OrderViewCustomer, customer_id, **_stamp(envelope))
 
 
 # Order events: one OrderView row per order
 # ------------------------------------------------------------------------------
 
 
-def order_view_place(envelope: EventEnvelope) -> None:
+def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     payload = envelope.payload
-    customer = _locked_customer(UUID(payload["customer_id"]), envelope)
-    OrderView.objects.get_or_create(  # get: a replay leaves the row as it is
-        order_id=UUID(payload["order_id"]),
-        defaults={
-            "order_version": envelope.aggregate_version,
-            "customer_id": customer.customer_id,
-            "customer_name": customer.name,
-            "customer_email": customer.email,
-            "customer_address": customer.address,
-            "customer_deleted": customer.deleted,
-            "status": PLACED,
-            "total": Decimal(payload["total"]),
-            "lines": [
-                {
-                    "sku": line["sku"],
-                    "quantity": line["quantity"],
-                    "unit_price": str(line["unit_price"]),
-                }
-                for line in payload["lines"]
-            ],
-            "placed_at": envelope.occurred_at,
-            **_stamp(envelope),
-        },
+    customer = _locked_customer(rows, UUID(payload["customer_id"]), envelope)
+    rows.get_or_create(  # get: a replay leaves the row as it is
+        OrderView,
+        UUID(payload["order_id"]),
+        order_version=envelope.aggregate_version,
+        customer_id=customer.customer_id,
+        customer_name=customer.name,
+        customer_email=customer.email,
+        customer_address=customer.address,
+        customer_deleted=customer.deleted,
+        status=PLACED,
+        total=Decimal(payload["total"]),
+        lines=[
+            {
+                "sku": line["sku"],
+                "quantity": line["quantity"],
+                "unit_price": str(line["unit_price"]),
+            }
+            for line in payload["lines"]
+        ],
+        placed_at=envelope.occurred_at,
+        **_stamp(envelope),
     )
 
 
-def order_view_cancel(envelope: EventEnvelope) -> None:
+def order_view_cancel(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     # One order's events come in version order: its OrderPlaced made the row.
-    OrderView.objects.filter(order_id=UUID(envelope.payload["order_id"])).update(
+    rows.update(
+        OrderView,
+        "order_id",
+        UUID(envelope.payload["order_id"]),
         order_version=envelope.aggregate_version,
         status=CANCELLED,
         cancel_reason=envelope.payload["reason"],
@@ -113,25 +115,32 @@ def order_view_cancel(envelope: EventEnvelope) -> None:
 # ------------------------------------------------------------------------------
 
 
-def _apply_customer_event(envelope: EventEnvelope, **fields) -> None:
+def _apply_customer_event(
+    envelope: EventEnvelope, rows: ReadModelRows, **fields
+) -> None:
     """Update the customer's copy and the same fields on all of their orders."""
-    customer = _locked_customer(UUID(envelope.payload["customer_id"]), envelope)
+    customer = _locked_customer(rows, UUID(envelope.payload["customer_id"]), envelope)
     if envelope.aggregate_version <= customer.customer_version:
         return  # already projected (a replay): one customer's events come in order
     stamp = _stamp(envelope)
     for name, value in {**fields, **stamp}.items():
         setattr(customer, name, value)
     customer.customer_version = envelope.aggregate_version
-    customer.save(update_fields=[*fields, "customer_version", *STAMP_FIELDS])
-    OrderView.objects.filter(customer_id=customer.customer_id).update(
-        **{f"customer_{name}": value for name, value in fields.items()}, **stamp
+    rows.save(customer, *fields, "customer_version", *STAMP_FIELDS)
+    rows.update(
+        OrderView,
+        "customer_id",
+        customer.customer_id,
+        **{f"customer_{name}": value for name, value in fields.items()},
+        **stamp,
     )
 
 
-def order_view_customer_register(envelope: EventEnvelope) -> None:
+def order_view_customer_register(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     payload = envelope.payload
     _apply_customer_event(
         envelope,
+        rows,
         name=payload["name"],
         email=payload["email"],
         address=payload["address"],
@@ -139,34 +148,52 @@ def order_view_customer_register(envelope: EventEnvelope) -> None:
     )
 
 
-def order_view_customer_rename(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, name=envelope.payload["name"])
+def order_view_customer_rename(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _apply_customer_event(envelope, rows, name=envelope.payload["name"])
 
 
-def order_view_customer_change_email(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, email=envelope.payload["email"])
+def order_view_customer_change_email(
+    envelope: EventEnvelope, rows: ReadModelRows
+) -> None:
+    _apply_customer_event(envelope, rows, email=envelope.payload["email"])
 
 
-def order_view_customer_change_address(envelope: EventEnvelope) -> None:
-    _apply_customer_event(envelope, address=envelope.payload["address"])
+def order_view_customer_change_address(
+    envelope: EventEnvelope, rows: ReadModelRows
+) -> None:
+    _apply_customer_event(envelope, rows, address=envelope.payload["address"])
 
 
-def order_view_customer_delete(envelope: EventEnvelope) -> None:
+def order_view_customer_delete(envelope: EventEnvelope, rows: ReadModelRows) -> None:
     # The orders stay visible, marked: their cancellation is the order
     # service's own event (OrderCancelled, reason customer_deleted).
-    _apply_customer_event(envelope, deleted=True)
+    _apply_customer_event(envelope, rows, deleted=True)
 
 
-PROJECTION_HANDLERS: dict[str, list[Handler]] = {
-    EventType.ORDER_PLACED: [order_view_place],
-    EventType.ORDER_CANCELLED: [order_view_cancel],
+# The rows each kind of event reads, for the rebuild to load a chunk's at once:
+# a customer event reads the customer's copy and every order of theirs.
+ORDER_ROWS = ((OrderViewCustomer, "customer_id"), (OrderView, "order_id"))
+CUSTOMER_ROWS = ((OrderViewCustomer, "customer_id"), (OrderView, "customer_id"))
+
+
+def _order(fold) -> Projector:
+    return Projector(fold, reads=ORDER_ROWS)
+
+
+def _customer(fold) -> Projector:
+    return Projector(fold, reads=CUSTOMER_ROWS)
+
+
+PROJECTION_HANDLERS: dict[str, list[Projector]] = {
+    EventType.ORDER_PLACED: [_order(order_view_place)],
+    EventType.ORDER_CANCELLED: [_order(order_view_cancel)],
     # A rejected order was never placed: it gets no OrderView row.
     EventType.ORDER_REJECTED: [],
-    EventType.CUSTOMER_REGISTERED: [order_view_customer_register],
-    EventType.CUSTOMER_RENAMED: [order_view_customer_rename],
-    EventType.CUSTOMER_EMAIL_CHANGED: [order_view_customer_change_email],
-    EventType.CUSTOMER_ADDRESS_CHANGED: [order_view_customer_change_address],
-    EventType.CUSTOMER_DELETED: [order_view_customer_delete],
+    EventType.CUSTOMER_REGISTERED: [_customer(order_view_customer_register)],
+    EventType.CUSTOMER_RENAMED: [_customer(order_view_customer_rename)],
+    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(order_view_customer_change_email)],
+    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(order_view_customer_change_address)],
+    EventType.CUSTOMER_DELETED: [_customer(order_view_customer_delete)],
     # A refused deletion changes nothing an order shows.
     EventType.CUSTOMER_DELETION_REJECTED: [],
 }
