@@ -12,12 +12,19 @@ read. What a learner should notice, step by step:
    constraints renamed to the live tables' names, so the migrations still
    find them after the switch. Queries keep reading ``public``, and the live
    read-side consumer keeps projecting there, the whole time.
-2. **The same projection, another connection.** A second Django connection
-   to the read database (alias ``read_model_rebuild``) has
-   ``search_path=rebuild,public``. Every event goes through the same
-   ``apply_event`` with the same ``PROJECTION_HANDLERS`` and the read-side
-   consumer's own name, so the processed-event records and cursors are
-   rebuilt too: after the switch, a redelivered event is a duplicate.
+2. **The same projections, in bulk.** A second Django connection to the
+   read database (alias ``read_model_rebuild``) has
+   ``search_path=rebuild,public``. The events are replayed in chunks of
+   ``batch_size``, one transaction each, by the same fold functions the live
+   consumer runs (the service's ``PROJECTION_HANDLERS``, each a
+   ``shared_events.projectors.Projector``) under the read-side consumer's own
+   name, so the processed-event records and cursors are rebuilt too: after
+   the switch, a redelivered event is a duplicate. Nobody else writes the
+   ``rebuild`` tables, so the per-event locks and round trips of
+   ``apply_event`` are left out: each chunk is loaded with a query per
+   table, folded in memory and written with one multi-row statement per
+   table (``shared_events.bulk_projection``); duplicates are skipped and an
+   event ahead of its aggregate is held, as the live consumer would.
    (``django_migrations`` and every other table stay in ``public``.)
 3. **The replay source: both event stores.** A customer summary needs the
    order service's events and an order view the customer service's, so the
@@ -76,6 +83,7 @@ from django.db.utils import load_backend
 
 from shared_events.events import EventEnvelope, InvalidEvent, new_trace_context
 from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.projectors import NotBulkProjectable, Projector, require_projectors
 
 REBUILD_SCHEMA = "rebuild"
 RETIRED_SCHEMA = "retired"
@@ -95,7 +103,6 @@ SWITCH_ATTEMPTS = 5
 # this many passes: the switch replays the rest while the consumer waits.
 MAX_CATCH_UP_PASSES = 100
 
-Handler = Callable[[EventEnvelope], None]
 Report = Callable[[str], None]
 
 
@@ -412,7 +419,7 @@ class RebuildResult:
 @dataclass
 class _Run:
     consumer: str
-    handlers: Mapping[str, Sequence[Handler]]
+    handlers: Mapping[str, Sequence[Projector]]
     sources: list[ReplaySource]
     batch_size: int
     progress_every: int
@@ -440,18 +447,24 @@ def _replay_pass(run: _Run) -> int:
 
 
 def _apply_rows(run: _Run, rows: Sequence[StoredRow]) -> list[StoredRow]:
-    """Apply events through the live consumer's code path; those held back."""
-    from shared_events.consumer import Outcome, apply_event  # consumer imports us
+    """Apply events in bulk, in the caller's transaction; those held back.
 
+    The same folds and the same ordering rule as the live consumer's
+    ``apply_event``, for the whole chunk at once (``shared_events.bulk_projection``):
+    nobody else writes the rebuild's tables, so nothing needs locking.
+    """
+    from shared_events.bulk_projection import BulkProjection  # consumer imports us
+    from shared_events.consumer import Outcome
+
+    envelopes = [row.envelope() for row in rows]
+    chunk = BulkProjection(
+        consumer=run.consumer, handlers=run.handlers, database=REBUILD_ALIAS
+    )
+    chunk.load(envelopes)
     held = []
-    for row in rows:
+    for row, envelope in zip(rows, envelopes, strict=True):
         try:
-            outcome = apply_event(
-                consumer=run.consumer,
-                envelope=row.envelope(),
-                handlers=run.handlers.get(row.event_type, ()),
-                database=REBUILD_ALIAS,
-            )
+            outcome = chunk.apply(envelope)
         except Exception as error:
             raise RebuildError(
                 f"projecting {row.event_type} {row.event_id} ({row.source.service} "
@@ -466,6 +479,16 @@ def _apply_rows(run: _Run, rows: Sequence[StoredRow]) -> list[StoredRow]:
             run.result.applied += 1
         else:
             run.result.duplicates += 1
+    try:
+        chunk.flush()
+    except OperationalError:
+        raise  # the connection or a lock, not the events: the caller decides
+    except DatabaseError as error:
+        raise RebuildError(
+            f"writing {len(rows)} replayed events (event store ids "
+            f"{rows[0].id}-{rows[-1].id}) failed: {error.__class__.__name__}: "
+            f"{error}; fix it, then run again with --resume"
+        ) from error
     return held
 
 
@@ -689,7 +712,7 @@ def _load_or_create_schema(
 def rebuild_read_models(
     *,
     consumer: str,
-    handlers: Mapping[str, Sequence[Handler]],
+    handlers: Mapping[str, Sequence[Projector]],
     service: str,
     peer_service: str,
     peer_database_url: str,
@@ -712,6 +735,10 @@ def rebuild_read_models(
         raise RebuildError("rebuilding read models needs PostgreSQL")
     if batch_size < 1:
         raise RebuildError("the batch size must be 1 or more")
+    try:
+        require_projectors(handlers)
+    except NotBulkProjectable as error:
+        raise RebuildError(str(error)) from None
     started = time.monotonic()
     tables = read_model_tables()
     run = _Run(

@@ -51,6 +51,7 @@ from shared_events.models import (  # noqa: E402
     ProcessedEvent,
     StoredEvent,
 )
+from shared_events.projectors import Projector  # noqa: E402
 from shared_events.rebuild import (  # noqa: E402
     REBUILD_SCHEMA,
     RETIRED_SCHEMA,
@@ -470,7 +471,7 @@ def test_queries_never_fail_while_a_rebuild_runs_and_the_consumer_carries_on(pee
             connections.close_all()
 
     def slowly(handlers):
-        pause = [lambda envelope: time.sleep(0.002)]
+        pause = [Projector(lambda envelope, rows: time.sleep(0.002))]
         return {
             event_type: [*listed, *pause] for event_type, listed in handlers.items()
         }
@@ -527,12 +528,14 @@ def test_an_interrupted_rebuild_resumes_where_it_stopped(peer_url):
     events = len(story.customer_events) + len(story.order_events)
     seen = []
 
-    def power_cut(envelope):
+    def power_cut(envelope, rows):
         seen.append(envelope.event_id)
         if len(seen) == 35:
             raise RuntimeError("power cut")
 
-    fragile = {t: [power_cut, *listed] for t, listed in PROJECTION_HANDLERS.items()}
+    fragile = {
+        t: [Projector(power_cut), *listed] for t, listed in PROJECTION_HANDLERS.items()
+    }
 
     with pytest.raises(RebuildError, match="power cut"):
         rebuild(peer_url, batch_size=10, handlers=fragile)
