@@ -17,6 +17,8 @@ class ServicePrincipal:
     is_authenticated = True
     is_staff = False
     is_active = True
+    # It checks any customer the order service is asked about (read-only).
+    sees_every_customer = True
     username = "order-service"
 
     def __str__(self) -> str:

@@ -21,7 +21,12 @@ INSTALLED_APPS = [
     *THIRD_PARTY_APPS,
     *PLATFORM_APPS,
     "customer_service.customers",
+    "customer_service.accounts",
 ]
+
+# Which customer a user of this service is (shared_events.access): the link
+# kept by the accounts app, also written into the JWTs this service issues.
+CUSTOMER_ACCOUNT_LOOKUP = "customer_service.accounts.selectors.account_customer_id"
 
 DATABASES = service_databases(SERVICE_NAME)
 

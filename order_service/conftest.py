@@ -1,4 +1,4 @@
-"""Fixtures for the order service's tests: a user, API clients, a fake directory.
+"""Fixtures for the order service's tests: a staff user, clients, a fake directory.
 
 The authenticated client sends a real DRF token in the Authorization header
 (no ``force_authenticate``), so every API test goes through the same
@@ -31,7 +31,14 @@ def customer_directory():
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user(username="learner", password=None)
+    """A staff user: it sees every customer's data, as the lab's operator does.
+
+    Scoping to one customer's data is tested with customer users of its own
+    (``shared_events.access``).
+    """
+    return get_user_model().objects.create_user(
+        username="learner", password=None, is_staff=True
+    )
 
 
 @pytest.fixture

@@ -133,7 +133,12 @@ REST_FRAMEWORK = {
         # without touching the write database at all.
         "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and staff or a customer's own user (shared_events.access);
+    # each API then narrows what it reads to the caller's customers.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "shared_events.access.HasCustomerScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -180,7 +185,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# JWT (issued by create_demo_user, verified by both services without the DB)
+# JWT (issued by the customer service, verified by both without the DB)
 # ------------------------------------------------------------------------------
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",

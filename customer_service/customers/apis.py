@@ -21,6 +21,7 @@ from customer_service.customers.services import (
     customer_register,
     customer_update,
 )
+from shared_events.access import StaffOnlyForCommand, request_scope
 from shared_events.api_serializers import (
     AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
@@ -78,7 +79,9 @@ class CustomerListApi(APIView):
             data["email"] = raw["email"]
         filters = self.FilterSerializer(data=data)
         filters.is_valid(raise_exception=True)
-        customers = customer_list(**filters.validated_data)
+        customers = customer_list(
+            scope=request_scope(request), **filters.validated_data
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(
@@ -87,6 +90,10 @@ class CustomerListApi(APIView):
 
 
 class CustomerRegisterApi(APIView):
+    """Register a customer: staff only (a customer user has its record already)."""
+
+    permission_classes = [*APIView.permission_classes, StaffOnlyForCommand]
+
     @extend_schema_serializer(component_name="CustomerRegisterInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -106,7 +113,7 @@ class CustomerRegisterApi(APIView):
 class CustomerDetailApi(APIView):
     @extend_schema(responses=CustomerOutputSerializer)
     def get(self, request, customer_id):
-        customer = customer_get(customer_id=customer_id)
+        customer = customer_get(scope=request_scope(request), customer_id=customer_id)
         return Response(CustomerOutputSerializer(customer).data)
 
 
@@ -134,7 +141,7 @@ class CustomerUpdateApi(APIView):
         },
     )
     def post(self, request, customer_id):
-        customer = customer_get(customer_id=customer_id)
+        customer = customer_get(scope=request_scope(request), customer_id=customer_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_update(customer=customer, **serializer.validated_data)
@@ -151,7 +158,7 @@ class CustomerDeleteApi(APIView):
         responses={204: None, 404: NOT_FOUND_RESPONSE, 409: CONFLICT_RESPONSE},
     )
     def post(self, request, customer_id):
-        customer = customer_get(customer_id=customer_id)
+        customer = customer_get(scope=request_scope(request), customer_id=customer_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer_delete(customer=customer, **serializer.validated_data)
@@ -174,7 +181,7 @@ class CustomerHistoryApi(APIView):
         },
     )
     def get(self, request, customer_id):
-        events = customer_history(customer_id=customer_id)
+        events = customer_history(scope=request_scope(request), customer_id=customer_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(
@@ -202,6 +209,8 @@ class CustomerAsOfApi(APIView):
         serializer = AsOfVersionSerializer(data={"version": version})
         serializer.is_valid(raise_exception=True)
         customer = customer_as_of(
-            customer_id=customer_id, version=serializer.validated_data["version"]
+            scope=request_scope(request),
+            customer_id=customer_id,
+            version=serializer.validated_data["version"],
         )
         return Response(self.OutputSerializer(customer).data)

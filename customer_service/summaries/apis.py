@@ -25,6 +25,7 @@ from customer_service.summaries.selectors import (
     customer_summary_list,
     customer_summary_projected_at,
 )
+from shared_events.access import request_scope
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
 from shared_events.pagination import CappedLimitOffsetPagination
 from shared_events.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
@@ -100,6 +101,7 @@ class CustomerSummaryListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         summaries = customer_summary_list(
+            scope=request_scope(request),
             email=data.get("email"),
             name=data.get("name"),
             deleted=DELETED_CHOICES[data["deleted"]],
@@ -134,6 +136,9 @@ class CustomerSummaryDetailApi(APIView):
     def get(self, request, customer_id):
         path = self.PathSerializer(data={"customer_id": customer_id})
         path.is_valid(raise_exception=True)
-        summary = customer_summary_get(customer_id=path.validated_data["customer_id"])
+        summary = customer_summary_get(
+            scope=request_scope(request),
+            customer_id=path.validated_data["customer_id"],
+        )
         response = Response(CustomerSummaryOutputSerializer(summary).data)
         return with_projected_at(response, [summary])

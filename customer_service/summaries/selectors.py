@@ -15,6 +15,7 @@ from django.db.models import F, Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from customer_service.summaries.models import CustomerSummary
+from shared_events.access import CustomerScope
 
 CUSTOMER_SUMMARY_ORDERINGS = (
     "name",
@@ -30,6 +31,7 @@ CUSTOMER_SUMMARY_ORDERINGS = (
 
 def customer_summary_list(
     *,
+    scope: CustomerScope,
     email: str | None = None,
     name: str | None = None,
     deleted: bool | None = False,
@@ -41,7 +43,7 @@ def customer_summary_list(
     a value (no order yet) come last either way, and ties go by id so that
     pages do not overlap.
     """
-    summaries = CustomerSummary.objects.all()
+    summaries = scope.narrow(CustomerSummary.objects.all())
     if email:
         summaries = summaries.filter(email__iexact=email)
     if name:
@@ -61,9 +63,13 @@ def customer_summary_list(
     return summaries
 
 
-def customer_summary_get(*, customer_id: UUID) -> CustomerSummary:
-    """The customer's summary, deleted customers' too; Http404 if unknown."""
-    return get_object_or_404(CustomerSummary, customer_id=customer_id)
+def customer_summary_get(*, scope: CustomerScope, customer_id: UUID) -> CustomerSummary:
+    """The customer's summary, deleted customers' too; Http404 if unknown.
+
+    Another customer's summary is unknown to a customer user (404).
+    """
+    summaries = scope.narrow(CustomerSummary.objects.all())
+    return get_object_or_404(summaries, customer_id=customer_id)
 
 
 def customer_summary_projected_at() -> datetime | None:

@@ -17,6 +17,8 @@ def learner():
 
 
 def test_a_user_with_a_password_gets_a_jwt_that_the_apis_accept(learner):
+    learner.is_staff = True
+    learner.save()
     client = APIClient()
     issued = client.post(
         TOKEN_URL,

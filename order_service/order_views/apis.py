@@ -25,6 +25,7 @@ from order_service.order_views.selectors import (
     order_view_list,
     order_view_projected_at,
 )
+from shared_events.access import request_scope
 from shared_events.api_serializers import NOT_FOUND_RESPONSE
 from shared_events.pagination import CappedLimitOffsetPagination
 from shared_events.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
@@ -82,7 +83,7 @@ class OrderViewListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        orders = order_view_list(**filters.validated_data)
+        orders = order_view_list(scope=request_scope(request), **filters.validated_data)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         response = paginator.get_paginated_response(
@@ -110,6 +111,8 @@ class OrderViewDetailApi(APIView):
     def get(self, request, order_id):
         path = self.PathSerializer(data={"order_id": order_id})
         path.is_valid(raise_exception=True)
-        order = order_view_get(order_id=path.validated_data["order_id"])
+        order = order_view_get(
+            scope=request_scope(request), order_id=path.validated_data["order_id"]
+        )
         response = Response(OrderViewOutputSerializer(order).data)
         return with_projected_at(response, [order])

@@ -15,15 +15,19 @@ from django.db.models import Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from order_service.order_views.models import OrderView
+from shared_events.access import CustomerScope
 
 ORDER_VIEW_STATUSES = ("placed", "cancelled")
 
 
 def order_view_list(
-    *, customer_id: UUID | None = None, status: str | None = None
+    *,
+    scope: CustomerScope,
+    customer_id: UUID | None = None,
+    status: str | None = None,
 ) -> QuerySet[OrderView]:
     """Order views, oldest placement first, ties by id so pages do not overlap."""
-    orders = OrderView.objects.all()
+    orders = scope.narrow(OrderView.objects.all())
     if customer_id is not None:
         orders = orders.filter(customer_id=customer_id)
     if status:
@@ -31,9 +35,9 @@ def order_view_list(
     return orders
 
 
-def order_view_get(*, order_id: UUID) -> OrderView:
-    """The order's view, or Http404."""
-    return get_object_or_404(OrderView, order_id=order_id)
+def order_view_get(*, scope: CustomerScope, order_id: UUID) -> OrderView:
+    """The order's view, or Http404 (unknown, or another customer's order)."""
+    return get_object_or_404(scope.narrow(OrderView.objects.all()), order_id=order_id)
 
 
 def order_view_projected_at() -> datetime | None:

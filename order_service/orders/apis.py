@@ -21,6 +21,7 @@ from order_service.orders.selectors import (
     order_list,
 )
 from order_service.orders.services import LineRequest, order_cancel, order_place
+from shared_events.access import request_scope
 from shared_events.api_serializers import (
     AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
@@ -31,6 +32,7 @@ from shared_events.api_serializers import (
     StoredEventOutputSerializer,
     expected_version_field,
 )
+from shared_events.errors import ApplicationError
 from shared_events.pagination import CappedLimitOffsetPagination
 
 MAX_LINES_PER_ORDER = 100
@@ -107,7 +109,7 @@ class OrderListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        orders = order_list(**filters.validated_data)
+        orders = order_list(scope=request_scope(request), **filters.validated_data)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(_render(page, many=True))
@@ -127,11 +129,18 @@ class OrderPlaceApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        scope = request_scope(request)
+        customer_id = serializer.validated_data["customer_id"]
+        if not scope.allows(customer_id):
+            # Said as for an unknown customer: nothing about others leaks.
+            raise ApplicationError(
+                f"no customer with id {customer_id}", field="customer_id"
+            )
         order = order_place(
-            customer_id=serializer.validated_data["customer_id"],
+            customer_id=customer_id,
             lines=[LineRequest(**line) for line in serializer.validated_data["lines"]],
         )
-        order = order_get(order_id=order.id)
+        order = order_get(scope=scope, order_id=order.id)
         return Response(_render(order, many=False), status=status.HTTP_201_CREATED)
 
 
@@ -140,7 +149,12 @@ class OrderDetailApi(APIView):
         responses={200: OrderOutputSerializer, 503: DEPENDENCY_UNAVAILABLE_RESPONSE}
     )
     def get(self, request, order_id):
-        return Response(_render(order_get(order_id=order_id), many=False))
+        return Response(
+            _render(
+                order_get(scope=request_scope(request), order_id=order_id),
+                many=False,
+            )
+        )
 
 
 class OrderCancelApi(APIView):
@@ -158,11 +172,12 @@ class OrderCancelApi(APIView):
         },
     )
     def post(self, request, order_id):
-        order = order_get(order_id=order_id)
+        scope = request_scope(request)
+        order = order_get(scope=scope, order_id=order_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = order_cancel(order=order, **serializer.validated_data)
-        return Response(_render(order_get(order_id=order.id), many=False))
+        return Response(_render(order_get(scope=scope, order_id=order.id), many=False))
 
 
 class OrderHistoryApi(APIView):
@@ -181,7 +196,7 @@ class OrderHistoryApi(APIView):
         },
     )
     def get(self, request, order_id):
-        events = order_history(order_id=order_id)
+        events = order_history(scope=request_scope(request), order_id=order_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(
@@ -214,6 +229,8 @@ class OrderAsOfApi(APIView):
         serializer = AsOfVersionSerializer(data={"version": version})
         serializer.is_valid(raise_exception=True)
         order = order_as_of(
-            order_id=order_id, version=serializer.validated_data["version"]
+            scope=request_scope(request),
+            order_id=order_id,
+            version=serializer.validated_data["version"],
         )
         return Response(self.OutputSerializer(order).data)

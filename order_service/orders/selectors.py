@@ -1,4 +1,7 @@
-"""Reads of orders."""
+"""Reads of orders, narrowed to the caller's scope (shared_events.access).
+
+Another customer's order is not found (404), in lists as in details.
+"""
 
 from uuid import UUID
 
@@ -9,14 +12,18 @@ from order_service import bootstrap
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.models import Order
+from shared_events.access import CustomerScope
 from shared_events.errors import DependencyUnavailable
 from shared_events.models import StoredEvent
 
 
 def order_list(
-    *, customer_id: UUID | None = None, status: str | None = None
+    *,
+    scope: CustomerScope,
+    customer_id: UUID | None = None,
+    status: str | None = None,
 ) -> QuerySet[Order]:
-    orders = Order.objects.prefetch_related("lines")
+    orders = scope.narrow(Order.objects.prefetch_related("lines"))
     if customer_id is not None:
         orders = orders.filter(customer_id=customer_id)
     if status:
@@ -24,9 +31,10 @@ def order_list(
     return orders
 
 
-def order_get(*, order_id: UUID) -> Order:
-    """The order, or Http404."""
-    return get_object_or_404(Order.objects.prefetch_related("lines"), id=order_id)
+def order_get(*, scope: CustomerScope, order_id: UUID) -> Order:
+    """The order, or Http404 (an unknown id or another customer's order)."""
+    orders = scope.narrow(Order.objects.prefetch_related("lines"))
+    return get_object_or_404(orders, id=order_id)
 
 
 def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
@@ -42,19 +50,37 @@ def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
         return {}
 
 
-def order_history(*, order_id: UUID) -> QuerySet[StoredEvent]:
+def order_history(*, scope: CustomerScope, order_id: UUID) -> QuerySet[StoredEvent]:
     """The events the order recorded, oldest first, a rejected placement's too.
 
     Http404 for an order that recorded none; ``HistoryNotKept`` (404 with
     the reason) under an approach that stores current state only.
     """
-    return bootstrap.wiring().order_history.events(order_id)
+    events = bootstrap.wiring().order_history.events(order_id)
+    _require_in_scope(scope, events)
+    return events
 
 
-def order_as_of(*, order_id: UUID, version: int) -> OrderAggregate:
+def order_as_of(
+    *, scope: CustomerScope, order_id: UUID, version: int
+) -> OrderAggregate:
     """The order as its events up to ``version`` leave it.
 
     Http404 for an unknown order, ``VersionNotRecorded`` for a version it has
     not reached, ``HistoryNotKept`` where the approach keeps no events.
     """
-    return bootstrap.wiring().order_history.state_as_of(order_id, version)
+    history = bootstrap.wiring().order_history
+    _require_in_scope(scope, history.events(order_id))
+    return history.state_as_of(order_id, version)
+
+
+def _require_in_scope(scope: CustomerScope, events: QuerySet[StoredEvent]) -> None:
+    """Http404 unless the order's customer is in scope.
+
+    The first event (OrderPlaced or OrderRejected) names the customer; a
+    rejected placement has no order row to check, only its events.
+    """
+    if scope.everyone:
+        return
+    first = events.only("payload").first()
+    scope.require(first.payload.get("customer_id") if first else None, "events")

@@ -34,7 +34,9 @@ def fresh_throttle_counts():
 
 
 def token_client(username: str = "learner") -> APIClient:
-    user = get_user_model().objects.create_user(username=username, password=None)
+    user = get_user_model().objects.create_user(
+        username=username, password=None, is_staff=True
+    )
     client = APIClient()
     client.credentials(
         HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"

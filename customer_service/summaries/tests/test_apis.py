@@ -26,6 +26,7 @@ from customer_service.summaries.tests.projection_support import (
     renamed,
 )
 from shared_events.routers import projecting
+from shared_events.testing.tokens import customer_jwt_client
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -108,10 +109,11 @@ def test_with_a_jwt_a_query_request_never_touches_the_write_database(user, custo
     """Stateless authentication: the signature is checked, no user is looked
     up, so the query side serves the request from the read database alone."""
     from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import AccessToken
+
+    from shared_events.access import access_token_for
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
     with (
         CaptureQueriesContext(connections["default"]) as write_side,
         CaptureQueriesContext(connections["read"]) as read_side,
@@ -303,3 +305,33 @@ def test_the_query_api_only_reads(api_client, customers, method):
     for url in (LIST_URL, detail_url(customers["ada"])):
         response = getattr(api_client, method)(url, {}, format="json")
         assert response.status_code == 405, (method, url)
+
+
+# CUSTOMER USERS: a JWT's customer_id claim narrows lists and details
+# ------------------------------------------------------------------------------
+
+
+def test_a_customer_user_lists_only_its_own_summary(customers):
+    client = customer_jwt_client(customers["ada"])
+
+    with CaptureQueriesContext(connections["default"]) as write_side:
+        response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert names(response) == ["Ada Lovelace"]
+    assert write_side.captured_queries == []
+
+
+def test_another_customers_summary_is_404_like_an_unknown_id(customers):
+    client = customer_jwt_client(customers["ada"])
+
+    other = client.get(detail_url(customers["grace"]))
+    unknown = client.get(detail_url(uuid.uuid4()))
+
+    assert other.status_code == unknown.status_code == 404
+    assert other.json() == unknown.json()
+    assert client.get(detail_url(customers["ada"])).status_code == 200
+
+
+def test_staff_see_every_summary(api_client, customers):
+    assert len(names(api_client.get(LIST_URL))) == 3

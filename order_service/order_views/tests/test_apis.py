@@ -27,6 +27,7 @@ from order_service.order_views.tests.projection_support import (
     renamed,
 )
 from shared_events.routers import projecting
+from shared_events.testing.tokens import customer_jwt_client
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -106,10 +107,11 @@ def test_with_a_jwt_a_query_request_never_touches_the_write_database(user, shop)
     """Stateless authentication: the signature is checked, no user is looked
     up, so the query side serves the request from the read database alone."""
     from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import AccessToken
+
+    from shared_events.access import access_token_for
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
     with (
         CaptureQueriesContext(connections["default"]) as write_side,
         CaptureQueriesContext(connections["read"]) as read_side,
@@ -288,3 +290,34 @@ def test_the_query_api_only_reads(api_client, shop, method):
     for url in (LIST_URL, detail_url(shop["first"])):
         response = getattr(api_client, method)(url, {}, format="json")
         assert response.status_code == 405, (method, url)
+
+
+# CUSTOMER USERS: a JWT's customer_id claim narrows lists and details
+# ------------------------------------------------------------------------------
+
+
+def test_a_customer_user_lists_only_its_own_orders(shop):
+    client = customer_jwt_client(shop["grace"])
+
+    with CaptureQueriesContext(connections["default"]) as write_side:
+        everything = client.get(LIST_URL)
+        adas = client.get(LIST_URL, {"customer_id": shop["ada"]})
+
+    assert order_ids(everything) == [str(shop["graces"])]
+    assert order_ids(adas) == []
+    assert write_side.captured_queries == []
+
+
+def test_another_customers_order_is_404_like_an_unknown_id(shop):
+    client = customer_jwt_client(shop["grace"])
+
+    other = client.get(detail_url(shop["first"]))
+    unknown = client.get(detail_url(uuid.uuid4()))
+
+    assert other.status_code == unknown.status_code == 404
+    assert other.json() == unknown.json()
+    assert client.get(detail_url(shop["graces"])).status_code == 200
+
+
+def test_staff_see_every_order(api_client, shop):
+    assert len(order_ids(api_client.get(LIST_URL))) == 4
