@@ -4,19 +4,34 @@ Appending checks the expected version and relies on the unique index on
 (aggregate_id, aggregate_version): two writers that loaded the same version
 race, exactly one insert wins, the other gets ConcurrencyConflict (HTTP 409)
 and its whole transaction, state and outbox included, rolls back.
+
+Notice what the append does *not* do: it opens no savepoint of its own. A
+refused insert leaves the caller's transaction unusable, so the append marks
+it for rollback before raising; nothing the caller does afterwards can commit
+half a command. One ``INSERT`` per append (all of its events in one
+statement) keeps the write path at the round trips the work needs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router
 
 from shared_events.aggregates import RecordedEvent
 from shared_events.errors import ConcurrencyConflict
 from shared_events.events import EventEnvelope
 from shared_events.models import StoredEvent
+from shared_events.transactions import refuse_transaction
+
+_APPEND = (
+    "INSERT INTO event_store (event_id, aggregate_type, aggregate_id,"
+    " aggregate_version, event_type, schema_version, occurred_at, payload,"
+    " metadata) VALUES {rows} RETURNING id, recorded_at"
+)
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def event_store_append(
@@ -31,36 +46,61 @@ def event_store_append(
             f"{first.aggregate_type} {first.aggregate_id} expected at version "
             f"{expected_version}, events start at {first.aggregate_version}"
         )
-    rows = [
-        StoredEvent(
-            event_id=envelope.event_id,
-            aggregate_type=envelope.aggregate_type,
-            aggregate_id=UUID(str(envelope.aggregate_id)),
-            aggregate_version=envelope.aggregate_version,
-            event_type=envelope.event_type,
-            schema_version=envelope.schema_version,
-            occurred_at=envelope.occurred_at,
-            payload=envelope.payload,
-            metadata={
-                "producer": envelope.producer,
-                "correlation_id": str(envelope.correlation_id),
-                "causation_id": (
-                    str(envelope.causation_id) if envelope.causation_id else None
-                ),
-                "trace_context": envelope.trace_context,
-            },
-        )
-        for envelope in envelopes
-    ]
+    rows = [_stored_event(envelope) for envelope in envelopes]
+    database = router.db_for_write(StoredEvent)
     try:
-        with transaction.atomic():
-            return StoredEvent.objects.bulk_create(rows)
+        with connections[database].cursor() as cursor:
+            cursor.execute(
+                _APPEND.format(rows=", ".join([_ROW] * len(rows))),
+                [value for row in rows for value in _values(row)],
+            )
+            returned = cursor.fetchall()
     except IntegrityError:
+        refuse_transaction(database)
         raise ConcurrencyConflict(
             f"{first.aggregate_type} {first.aggregate_id} was changed by someone "
             f"else: version {first.aggregate_version} already exists; reload and "
             "try again"
         ) from None
+    for row, (row_id, recorded_at) in zip(rows, returned, strict=True):
+        row.id, row.recorded_at = row_id, recorded_at
+        row._state.adding, row._state.db = False, database
+    return rows
+
+
+def _stored_event(envelope: EventEnvelope) -> StoredEvent:
+    return StoredEvent(
+        event_id=envelope.event_id,
+        aggregate_type=envelope.aggregate_type,
+        aggregate_id=UUID(str(envelope.aggregate_id)),
+        aggregate_version=envelope.aggregate_version,
+        event_type=envelope.event_type,
+        schema_version=envelope.schema_version,
+        occurred_at=envelope.occurred_at,
+        payload=envelope.payload,
+        metadata={
+            "producer": envelope.producer,
+            "correlation_id": str(envelope.correlation_id),
+            "causation_id": (
+                str(envelope.causation_id) if envelope.causation_id else None
+            ),
+            "trace_context": envelope.trace_context,
+        },
+    )
+
+
+def _values(row: StoredEvent) -> tuple:
+    return (
+        row.event_id,
+        row.aggregate_type,
+        row.aggregate_id,
+        row.aggregate_version,
+        row.event_type,
+        row.schema_version,
+        row.occurred_at,
+        json.dumps(row.payload),
+        json.dumps(row.metadata),
+    )
 
 
 def event_store_load(

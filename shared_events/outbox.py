@@ -23,8 +23,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -37,26 +38,56 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30
 
+_ENQUEUE = (
+    "INSERT INTO event_outbox (event_id, event_type, aggregate_type, aggregate_id,"
+    " aggregate_version, body, attempts, last_error) VALUES {rows}"
+    " RETURNING id, created_at, next_attempt_at"
+)
+_ROW = "(%s, %s, %s, %s, %s, %s, 0, '')"
+
 
 def outbox_append(*, envelopes: Sequence[EventEnvelope]) -> list[OutboxMessage]:
     """Queue events for the relay, in the caller's transaction.
 
     ``encode`` validates each envelope against the schema registry and
     refuses one over the broker's size limit now, at write time, rather than
-    letting it fail later in the relay.
+    letting it fail later in the relay. All the rows go in one ``INSERT``.
     """
+    if not envelopes:
+        return []
     rows = [
         OutboxMessage(
             event_id=envelope.event_id,
             event_type=envelope.event_type,
             aggregate_type=envelope.aggregate_type,
-            aggregate_id=envelope.aggregate_id,
+            aggregate_id=UUID(str(envelope.aggregate_id)),
             aggregate_version=envelope.aggregate_version,
             body=encode(envelope),
         )
         for envelope in envelopes
     ]
-    return OutboxMessage.objects.bulk_create(rows)
+    database = router.db_for_write(OutboxMessage)
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            _ENQUEUE.format(rows=", ".join([_ROW] * len(rows))),
+            [
+                value
+                for row in rows
+                for value in (
+                    row.event_id,
+                    row.event_type,
+                    row.aggregate_type,
+                    row.aggregate_id,
+                    row.aggregate_version,
+                    row.body,
+                )
+            ],
+        )
+        returned = cursor.fetchall()
+    for row, (row_id, created_at, due_at) in zip(rows, returned, strict=True):
+        row.id, row.created_at, row.next_attempt_at = row_id, created_at, due_at
+        row._state.adding, row._state.db = False, database
+    return rows
 
 
 @dataclass

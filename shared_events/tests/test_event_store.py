@@ -4,10 +4,12 @@ The append-only rule is the database's, not the code's: a trigger refuses
 UPDATE and DELETE on ``event_store`` whoever sends them, raw SQL included.
 """
 
+import contextlib
 import uuid
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 
 from shared_events.errors import ConcurrencyConflict
 from shared_events.event_store import event_store_append, event_store_load
@@ -83,10 +85,42 @@ def test_the_orm_is_refused_too(stored):
 def test_appending_at_a_taken_version_is_a_concurrency_conflict(stored):
     rival = registered(stored.aggregate_id)
 
-    with pytest.raises(ConcurrencyConflict) as refused:
+    with pytest.raises(ConcurrencyConflict) as refused, transaction.atomic():
         event_store_append(envelopes=[rival], expected_version=0)
 
     assert "version 1 already exists" in refused.value.message
+    assert StoredEvent.objects.filter(aggregate_id=stored.aggregate_id).count() == 1
+
+
+def test_a_conflict_leaves_the_transaction_marked_for_rollback(stored):
+    # The append opens no savepoint: the refused insert aborts the caller's
+    # transaction, and the append says so before raising. A caller that
+    # swallows the conflict can neither query on nor commit what it wrote.
+    other = uuid.uuid4()
+
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        event_store_append(envelopes=[registered(other)], expected_version=0)
+        with contextlib.suppress(ConcurrencyConflict):
+            event_store_append(
+                envelopes=[registered(stored.aggregate_id)], expected_version=0
+            )
+        assert transaction.get_rollback()
+        StoredEvent.objects.count()
+
+    assert not StoredEvent.objects.filter(aggregate_id=other).exists()
+
+
+def test_a_swallowed_conflict_still_ends_in_a_rollback(stored):
+    other = uuid.uuid4()
+
+    with transaction.atomic():
+        event_store_append(envelopes=[registered(other)], expected_version=0)
+        with contextlib.suppress(ConcurrencyConflict):
+            event_store_append(
+                envelopes=[registered(stored.aggregate_id)], expected_version=0
+            )
+
+    assert not StoredEvent.objects.filter(aggregate_id=other).exists()
     assert StoredEvent.objects.filter(aggregate_id=stored.aggregate_id).count() == 1
 
 
