@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.db import transaction
@@ -55,13 +55,26 @@ def envelopes_for(
     ]
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What ``Repository.save`` stored.
+
+    ``row`` is the state row as written when the table hands it back whole
+    (a new customer's row), so the service can answer with it instead of
+    reading it again; None otherwise.
+    """
+
+    envelopes: list[EventEnvelope]
+    row: Any = None
+
+
 class Repository(abc.ABC, Generic[A]):
     @abc.abstractmethod
     def get(self, aggregate_id: UUID) -> A | None:
         """The aggregate, or None when it never existed."""
 
     @abc.abstractmethod
-    def save(self, aggregate: A) -> list[EventEnvelope]:
+    def save(self, aggregate: A) -> Saved:
         """Persist the aggregate's pending events, in the caller's transaction."""
 
 
@@ -72,9 +85,13 @@ class StateTable(abc.ABC, Generic[A]):
     def load(self, aggregate_id: UUID) -> A | None: ...
 
     @abc.abstractmethod
-    def write(self, aggregate: A, *, expected_version: int) -> None:
+    def write(self, aggregate: A, *, expected_version: int) -> Any:
         """Store the aggregate's state; ConcurrencyConflict (409) when the row
-        is no longer at expected_version."""
+        is no longer at expected_version.
+
+        Returns the row as written when the write knows all of it (an
+        insert), else None.
+        """
 
 
 class StateTableRepository(Repository[A]):
@@ -87,11 +104,14 @@ class StateTableRepository(Repository[A]):
     def get(self, aggregate_id: UUID) -> A | None:
         return self.table.load(aggregate_id)
 
-    def save(self, aggregate: A) -> list[EventEnvelope]:
+    def save(self, aggregate: A) -> Saved:
         expected_version = aggregate.original_version
         events = aggregate.collect_pending()
-        self.table.write(aggregate, expected_version=expected_version)
-        return envelopes_for(aggregate=aggregate, events=events, producer=self.producer)
+        row = self.table.write(aggregate, expected_version=expected_version)
+        envelopes = envelopes_for(
+            aggregate=aggregate, events=events, producer=self.producer
+        )
+        return Saved(envelopes=envelopes, row=row)
 
 
 class FaultInjected(RuntimeError):
@@ -168,12 +188,13 @@ class DirectPublishRepository(StateTableRepository[A]):
         self.publish = publish
         self.fault = Fault.parse(fault)
 
-    def save(self, aggregate: A) -> list[EventEnvelope]:
-        envelopes = super().save(aggregate)
+    def save(self, aggregate: A) -> Saved:
+        saved = super().save(aggregate)
+        envelopes = saved.envelopes
         for envelope in envelopes:
             encode(envelope)  # validate now, even though nothing is stored
         transaction.on_commit(lambda: self._publish_after_commit(envelopes))
-        return envelopes
+        return saved
 
     def _publish_after_commit(self, envelopes: list[EventEnvelope]) -> None:
         die_if_crash_injected(self.fault, envelopes)
@@ -229,17 +250,17 @@ class EventSourcedRepository(Repository[A]):
             event_store_load(aggregate_id=aggregate_id, up_to_version=version),
         )
 
-    def save(self, aggregate: A) -> list[EventEnvelope]:
+    def save(self, aggregate: A) -> Saved:
         expected_version = aggregate.original_version
         events = aggregate.collect_pending()
         envelopes = envelopes_for(
             aggregate=aggregate, events=events, producer=self.producer
         )
         event_store_append(envelopes=envelopes, expected_version=expected_version)
-        self.table.write(aggregate, expected_version=expected_version)
+        row = self.table.write(aggregate, expected_version=expected_version)
         outbox_append(envelopes=envelopes)
         transaction.on_commit(lambda: self._after_commit(envelopes))
-        return envelopes
+        return Saved(envelopes=envelopes, row=row)
 
     def _after_commit(self, envelopes: list[EventEnvelope]) -> None:
         die_if_crash_injected(self.fault, envelopes)

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router
 from django.utils import timezone
 
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from shared_events.errors import ApplicationError, ConcurrencyConflict
 from shared_events.repositories import StateTable
+from shared_events.transactions import refuse_transaction
 
 DUPLICATE_EMAIL = "a customer with this email already exists"
+
+# A new customer's row in one statement. A row that already has this id is
+# one written outside the aggregate (the admin, a fixture) at version 0: the
+# insert leaves it alone and it is updated like any other. A taken email is
+# refused by the unique index on lower(email), which is not the arbiter here.
+_INSERT = (
+    "INSERT INTO customers_customer (id, name, email, address, version,"
+    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
 
 
 class CustomerStateTable(StateTable[CustomerAggregate]):
@@ -34,31 +45,72 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
             address=row.address,
         )
 
-    def write(self, aggregate: CustomerAggregate, *, expected_version: int) -> None:
-        fields = {
-            "version": aggregate.version,
-            "name": aggregate.name,
-            "email": aggregate.email,
-            "address": aggregate.address,
-        }
-        rows = Customer.objects.filter(id=aggregate.id, version=expected_version)
+    def write(
+        self, aggregate: CustomerAggregate, *, expected_version: int
+    ) -> Customer | None:
+        """Store the customer's state; the new row when this write created it."""
+        database = router.db_for_write(Customer)
+        now = timezone.now()
         try:
-            with transaction.atomic():
-                if aggregate.deleted:
-                    changed, _ = rows.delete()
-                elif expected_version == 0 and not rows.exists():
-                    Customer.objects.create(id=aggregate.id, **fields)
-                    changed = 1
-                else:
-                    # A version-0 row is one written outside the aggregate
-                    # (the admin, a fixture): it is updated like any other.
-                    changed = rows.update(updated_at=timezone.now(), **fields)
+            if aggregate.deleted:
+                changed, _ = self._rows(aggregate, expected_version).delete()
+            elif expected_version == 0 and (
+                row := self._insert(aggregate, database, now)
+            ):
+                return row
+            else:
+                changed = self._rows(aggregate, expected_version).update(
+                    version=aggregate.version,
+                    name=aggregate.name,
+                    email=aggregate.email,
+                    address=aggregate.address,
+                    updated_at=now,
+                )
         except IntegrityError:
-            # The unique index on lower(email) is the real guard: two
-            # concurrent registrations can both pass the friendly check.
+            # The unique index on lower(email) is the guard: registration asks
+            # nothing first, and two concurrent changes can both pass the
+            # friendly check of an update.
+            refuse_transaction(database)
             raise ApplicationError(DUPLICATE_EMAIL, field="email") from None
         if not changed:
+            # The events may already be appended: never let them commit alone.
+            refuse_transaction(database)
             raise ConcurrencyConflict(
                 f"customer {aggregate.id} was changed by someone else since version "
                 f"{expected_version}; reload it and try again"
             )
+        return None
+
+    @staticmethod
+    def _rows(aggregate: CustomerAggregate, expected_version: int):
+        return Customer.objects.filter(id=aggregate.id, version=expected_version)
+
+    @staticmethod
+    def _insert(aggregate: CustomerAggregate, database: str, now) -> Customer | None:
+        """Insert the new customer's row; None when the id was already there."""
+        row = Customer(
+            id=aggregate.id,
+            name=aggregate.name,
+            email=aggregate.email,
+            address=aggregate.address,
+            version=aggregate.version,
+            created_at=now,
+            updated_at=now,
+        )
+        with connections[database].cursor() as cursor:
+            cursor.execute(
+                _INSERT,
+                (
+                    row.id,
+                    row.name,
+                    row.email,
+                    row.address,
+                    row.version,
+                    row.created_at,
+                    row.updated_at,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return None
+        row._state.adding, row._state.db = False, database
+        return row
