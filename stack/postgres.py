@@ -30,9 +30,11 @@ import math
 import os
 import pwd
 import shlex
+import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -177,6 +179,43 @@ def stop_embedded(*, data_dir: Path) -> bool:
             return False
         _stop(data_dir, _service_account())
         return True
+
+
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[EmbeddedPostgres]:
+    """An embedded server of its own in a new temporary directory, on a free port.
+
+    For tests that stop or restart their server (the reliability suite's
+    PostgreSQL restart): a shared server would take other users down with it.
+    On exit the server is stopped and its directory deleted.
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix="throwaway-postgres-"))
+    try:
+        yield start_embedded(data_dir=data_dir)
+    finally:
+        with contextlib.suppress(EmbeddedPostgresError):
+            stop_embedded(data_dir=data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def restart_embedded(server: EmbeddedPostgres, *, down_for: float = 0.0) -> None:
+    """Fast shutdown (``pg_ctl stop -m fast``), ``down_for`` seconds, start again.
+
+    The same data directory and the same port, so every client's URL stays
+    valid: what a learner sees when the database is restarted under a running
+    platform. Open transactions are rolled back and clients disconnected;
+    nothing committed is lost.
+    """
+    stop_embedded(data_dir=server.data_dir)
+    time.sleep(down_for)
+    port = start_embedded(data_dir=server.data_dir).port
+    if port != server.port:
+        # Something took the port while the server was down; the clients'
+        # URLs now point nowhere, so say so rather than let them time out.
+        raise EmbeddedPostgresError(
+            f"PostgreSQL in {server.data_dir} came back on port {port}, not "
+            f"{server.port}: the port was taken while the server was down"
+        )
 
 
 def ensure_server(*, data_dir: Path, prefer_external: bool) -> str:
