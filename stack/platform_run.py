@@ -57,6 +57,7 @@ class PlatformRun:
     worker_specs: dict[str, tuple] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     liveness_kills: dict[str, int] = field(default_factory=dict)
+    started_at: dict[str, float] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -78,6 +79,7 @@ class PlatformRun:
         self.workers[key] = start_worker(
             service, command, env=self.env, name=name, ready_text=ready
         )
+        self.started_at[key] = time.monotonic()
         return self.workers[key]
 
     def start_consumer(self, service: str) -> ServiceProcess:
@@ -133,6 +135,7 @@ class PlatformRun:
                         )
                     except Exception:  # try again on the next round
                         continue
+                    self.started_at[key] = time.monotonic()
 
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
@@ -142,13 +145,20 @@ class PlatformRun:
         then restarted by the supervisor).
 
         kombu's SQS transport can leave a Celery worker running but deaf after
-        the broker reset its connections; due outbox rows then stay due.
+        the broker reset its connections; due outbox rows then stay due. A
+        relay started less than the liveness period ago has not had its chance
+        yet: after an outage (the database down while the supervisor tried to
+        restart it) the rows it inherits are long overdue, and killing it for
+        them would kill every new relay in turn.
         """
         import psycopg2
 
         for service in SERVICES:
-            process = self.workers.get(f"{service}-relay")
+            key = f"{service}-relay"
+            process = self.workers.get(key)
             if process is None or not process.running():
+                continue
+            if time.monotonic() - self.started_at.get(key, 0) < RELAY_LIVENESS_SECONDS:
                 continue
             try:
                 with (
