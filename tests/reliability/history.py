@@ -6,6 +6,11 @@ are every consumer's ``event_processed`` rows (what was applied, in which
 order) and the effect tables, which ``stack.audit`` compares with a fold of
 the event stores. It reads the databases directly with psycopg2 and shares
 no code with the consumers it judges.
+
+The client's own history comes first: every command a round sent, tagged
+with a correlation id its event carries, and what the client heard back.
+As in Jepsen, a command whose answer never came (the database went away
+mid-request) is *indeterminate*: it may or may not have committed.
 """
 
 from __future__ import annotations
@@ -37,6 +42,22 @@ class Committed:
     producer: str
     aggregate_id: str
     aggregate_version: int
+    correlation_id: str | None = None
+
+
+# What a client learned of its command (Jepsen's :ok, :fail and :info).
+ACKNOWLEDGED = "ok"  # a 2xx answer: the command committed
+REFUSED = "fail"  # a 4xx answer: refused (a refusal may be recorded: OrderRejected)
+INDETERMINATE = "info"  # a 5xx, a connection error, a timeout: unknown
+
+
+@dataclass(frozen=True)
+class Command:
+    """One HTTP command of a round: its correlation id and what its client heard."""
+
+    correlation_id: str
+    name: str
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,8 @@ class Verdict:
     duplicated_effects: list[str] = field(default_factory=list)
     effect_drift: list[str] = field(default_factory=list)
     wire_duplicates: int = 0
+    indeterminate: int = 0
+    indeterminate_committed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -75,7 +98,8 @@ class Verdict:
             f"duplicated-effects {len(self.duplicated_effects)} unexpected "
             f"{len(self.unexpected)} out-of-order {len(self.out_of_order)} "
             f"effect-drift {len(self.effect_drift)} wire-duplicates "
-            f"{self.wire_duplicates}"
+            f"{self.wire_duplicates} indeterminate {self.indeterminate} "
+            f"(committed {self.indeterminate_committed})"
         )
 
 
@@ -83,16 +107,20 @@ def check(
     committed: Iterable[Committed],
     applied: Iterable[Applied],
     subscriptions: Mapping[str, Iterable[str]],
+    commands: Iterable[Command] = (),
 ) -> Verdict:
     """Compare the committed history with every consumer's applications.
 
     ``subscriptions``: consumer name -> the producers it receives. Every
     committed event of a producer must be applied exactly once by each of
     its subscribers, and each aggregate's events in version order.
+    ``commands``: what the clients sent, checked against the event stores
+    first (``check_commands``).
     """
     committed = list(committed)
     by_id = {event.event_id: event for event in committed}
     verdict = Verdict(committed=len(committed))
+    check_commands(verdict, committed, commands)
     per_consumer: dict[str, list[Applied]] = defaultdict(list)
     for row in applied:
         per_consumer[row.consumer].append(row)
@@ -130,6 +158,37 @@ def check(
     return verdict
 
 
+def check_commands(
+    verdict: Verdict, committed: list[Committed], commands: Iterable[Command]
+) -> None:
+    """The clients' history against the event stores.
+
+    Each command of a round records at most one event, tagged with the
+    command's correlation id (events a consumer records, such as the order
+    cancelled for a deleted customer, carry ids of their own). An
+    acknowledged command must have recorded its event: if not, it was lost
+    before any consumer could see it. An indeterminate command may have
+    recorded it or not; neither kind may have recorded it twice. Once in an
+    event store, an event is committed whatever its client heard, and the
+    delivery checks require it at every subscriber, exactly once, in order.
+    """
+    recorded = Counter(event.correlation_id for event in committed)
+    for command in commands:
+        count = recorded[command.correlation_id]
+        if command.outcome == INDETERMINATE:
+            verdict.indeterminate += 1
+            verdict.indeterminate_committed += min(count, 1)
+        if count > 1:
+            verdict.duplicated_effects.append(
+                f"event-store: {command.name} {command.correlation_id} "
+                f"recorded {count} times"
+            )
+        elif count == 0 and command.outcome == ACKNOWLEDGED:
+            verdict.lost.append(
+                ("event-store", f"{command.name} {command.correlation_id}")
+            )
+
+
 def subscriptions(run: PlatformRun) -> dict[str, tuple[str, ...]]:
     consumers = dict(WRITE_CONSUMERS)
     if run.info.read_side:
@@ -153,11 +212,11 @@ def read_committed(run: PlatformRun) -> list[Committed]:
         rows = _query(
             run.database_url(service),
             "SELECT event_id::text, aggregate_type, aggregate_id::text, "
-            "aggregate_version FROM event_store",
+            "aggregate_version, metadata->>'correlation_id' FROM event_store",
         )
         events += [
-            Committed(event_id, PRODUCER_OF[kind], aggregate_id, version)
-            for event_id, kind, aggregate_id, version in rows
+            Committed(event_id, PRODUCER_OF[kind], aggregate_id, version, correlation)
+            for event_id, kind, aggregate_id, version, correlation in rows
         ]
     return events
 
@@ -221,9 +280,11 @@ def audit(run: PlatformRun):
     return audit_consistency(run.approach, databases)
 
 
-def judge(run: PlatformRun) -> Verdict:
-    """The whole check after a round: delivery history, cursors, effects."""
-    verdict = check(read_committed(run), read_applied(run), subscriptions(run))
+def judge(run: PlatformRun, commands: Iterable[Command] = ()) -> Verdict:
+    """The whole check after a round: commands, delivery history, cursors, effects."""
+    verdict = check(
+        read_committed(run), read_applied(run), subscriptions(run), commands
+    )
     verdict.duplicated_effects += cursor_mismatches(run)
     report = audit(run)
     for difference in report.differences:

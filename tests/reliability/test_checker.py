@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.reliability.history import Applied, Committed, check
+from tests.reliability.history import (
+    ACKNOWLEDGED,
+    INDETERMINATE,
+    REFUSED,
+    Applied,
+    Command,
+    Committed,
+    check,
+)
 
 SUBSCRIPTIONS = {"order-inbox": ("customer",)}
 
@@ -55,3 +63,73 @@ def test_versions_applied_backwards_are_out_of_order():
 def test_events_of_producers_not_subscribed_are_not_expected():
     history = _history() + [Committed("o1", "order", "x1", 1)]
     assert check(history, _applied([1, 2, 3]), SUBSCRIPTIONS).ok
+
+
+# The clients' history: commands, their correlation ids, what the client heard.
+
+
+def _recorded(*correlation_ids):
+    """One event per correlation id, versions 1, 2, ... of aggregate c1."""
+    return [
+        Committed(f"e{version}", "customer", "c1", version, correlation_id)
+        for version, correlation_id in enumerate(correlation_ids, start=1)
+    ]
+
+
+def test_an_indeterminate_command_recorded_and_applied_once_passes():
+    commands = [
+        Command("k1", "register", ACKNOWLEDGED),
+        Command("k2", "rename", INDETERMINATE),
+    ]
+    verdict = check(_recorded("k1", "k2"), _applied([1, 2]), SUBSCRIPTIONS, commands)
+    assert verdict.ok, verdict.line()
+    assert (verdict.indeterminate, verdict.indeterminate_committed) == (1, 1)
+
+
+def test_an_indeterminate_command_applied_twice_is_a_duplicated_effect():
+    commands = [Command("k1", "register", INDETERMINATE)]
+    applied = _applied([1, 1], ids=["e1", "e1"])
+    verdict = check(_recorded("k1"), applied, SUBSCRIPTIONS, commands)
+    assert verdict.duplicated_effects == ["order-inbox: e1 applied 2 times"]
+
+
+def test_an_indeterminate_command_that_never_committed_is_not_lost():
+    commands = [
+        Command("k1", "register", ACKNOWLEDGED),
+        Command("k2", "rename", INDETERMINATE),
+    ]
+    verdict = check(_recorded("k1"), _applied([1]), SUBSCRIPTIONS, commands)
+    assert verdict.ok, verdict.line()
+    assert (verdict.indeterminate, verdict.indeterminate_committed) == (1, 0)
+
+
+def test_an_acknowledged_command_never_recorded_is_lost():
+    commands = [
+        Command("k1", "register", ACKNOWLEDGED),
+        Command("k2", "rename", ACKNOWLEDGED),
+    ]
+    verdict = check(_recorded("k1"), _applied([1]), SUBSCRIPTIONS, commands)
+    assert verdict.lost == [("event-store", "rename k2")]
+
+
+def test_a_refused_command_may_record_its_refusal():
+    commands = [Command("k1", "place", REFUSED), Command("k2", "place", REFUSED)]
+    verdict = check(_recorded("k1"), _applied([1]), SUBSCRIPTIONS, commands)
+    assert verdict.ok, verdict.line()
+
+
+def test_a_command_recorded_twice_is_a_duplicated_effect():
+    commands = [Command("k1", "register", INDETERMINATE)]
+    verdict = check(_recorded("k1", "k1"), _applied([1, 2]), SUBSCRIPTIONS, commands)
+    assert verdict.duplicated_effects == ["event-store: register k1 recorded 2 times"]
+
+
+def test_an_indeterminate_command_once_recorded_must_reach_every_subscriber():
+    """The event store settles what the client could not know: committed is
+    committed, and the outbox promises it to every subscriber."""
+    commands = [
+        Command("k1", "register", ACKNOWLEDGED),
+        Command("k2", "rename", INDETERMINATE),
+    ]
+    verdict = check(_recorded("k1", "k2"), _applied([1]), SUBSCRIPTIONS, commands)
+    assert verdict.lost == [("order-inbox", "e2")]
