@@ -1,4 +1,4 @@
-"""Platforms for the fault-injection suite, and the closing totals."""
+"""The fault-injection suite's PostgreSQL server, and the closing totals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from stack import postgres
 from tests.reliability.rounds import TOTALS, Totals
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[postgres.EmbeddedPostgres]:
+    """An embedded server in a temporary directory, for both approaches'
+    platforms: the rounds restart it, which a shared server would not allow."""
+    with postgres.throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,12 +8,19 @@
   visibility timeout and must change nothing.
 - ``broker_outage``: the TCP proxy in front of the local AWS refuses every
   connection for a few seconds.
+- ``restart_postgres``: a fast shutdown of the platform's PostgreSQL server
+  (``pg_ctl stop -m fast``: open transactions roll back, every client is
+  disconnected) while commands are being sent, a few seconds down, then a
+  start on the same port and data directory. The web servers, relays,
+  consumers and projectors must reconnect by themselves; the commands sent
+  meanwhile fail or are indeterminate (``history.INDETERMINATE``).
 - ``Tap``: a queue subscribed to every topic sees every message published;
   ``redeliver`` sends some of them again, shuffled, to every inbox that
   subscribes to the producer: deliveries twice and out of order.
 
-A PostgreSQL restart is not injected: the tests share the server on 5432
-with other users, and restarting it would disturb them.
+The suite's platforms run on a PostgreSQL server of their own, an embedded
+one in a temporary directory on a free port (``stack.postgres.throwaway_server``):
+restarting the server on 127.0.0.1:5432 would disturb everyone else using it.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from collections import Counter
 
 import boto3
 import psycopg2
+import requests
 
 from shared_events.aws.topology import platform_topology
+from stack import postgres
 from stack.platform_run import PlatformRun
 
 
@@ -71,6 +80,11 @@ def broker_outage(run: PlatformRun, seconds: float) -> None:
         time.sleep(seconds)
     finally:
         run.broker_proxy.restore()
+
+
+def restart_postgres(server: postgres.EmbeddedPostgres, seconds: float) -> None:
+    """Fast shutdown, ``seconds`` down, start again on the same port."""
+    postgres.restart_embedded(server, down_for=seconds)
 
 
 class Tap:
@@ -166,6 +180,23 @@ class Tap:
             self.sqs.delete_queue(QueueUrl=self.queue_url)
 
 
+def wait_until_healthy(run: PlatformRun, *, timeout: float) -> float | None:
+    """Seconds until both services' health checks (a database query) answer
+    200 again; None if they do not within ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if all(
+                requests.get(f"{run.url(service)}/api/health/", timeout=2).ok
+                for service in ("customer", "order")
+            ):
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    return None
+
+
 def _scalar(url: str, sql: str) -> int:
     connection = psycopg2.connect(url, connect_timeout=5)
     try:
@@ -236,11 +267,12 @@ def wait_for_quiescence(
             left = backlog(run, tap)
             for service in ("customer", "order"):
                 key = f"{service}-relay"
+                # A relay (re)started or killed a moment ago gets its chance.
+                last = max(killed_at.get(key, -1e9), run.started_at.get(key, -1e9))
                 if (
                     key in run.workers
                     and left[f"outbox:{service}"]
-                    and time.monotonic() - killed_at.get(key, -1e9)
-                    > RESTART_GRACE_SECONDS
+                    and time.monotonic() - last > RESTART_GRACE_SECONDS
                     and overdue(run, service)
                 ):
                     killed_at[key] = time.monotonic()

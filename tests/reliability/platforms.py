@@ -1,4 +1,4 @@
-"""A platform of the reliability suite: its own databases, dropped afterwards."""
+"""A platform of the reliability suite, on the suite's own PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -10,20 +10,25 @@ from stack import postgres
 from stack.platform_run import PlatformRun, running_platform
 from tests.reliability.rounds import platform_env
 
+# The server is the suite's own, so the names need only keep the two
+# approaches' platforms apart.
+DATABASE_PREFIX = "rel_"
+
 
 @contextmanager
 def reliability_platform(
-    approach: str, *, server_url: str, prefix: str
+    approach: str, *, server: postgres.EmbeddedPostgres
 ) -> Iterator[PlatformRun]:
-    """A fresh platform under ``approach`` on databases of its own."""
-    own = f"{prefix}rel_"
+    """A fresh platform under ``approach`` on ``server``, which the rounds restart."""
     try:
         with running_platform(
             approach=approach,
-            server_url=server_url,
-            prefix=own,
+            server_url=server.url,
+            prefix=DATABASE_PREFIX,
             extra_env=platform_env(),
         ) as run:
             yield run
     finally:
-        postgres.drop_databases(server_url=server_url, names=all_database_names(own))
+        postgres.drop_databases(
+            server_url=server.url, names=all_database_names(DATABASE_PREFIX)
+        )

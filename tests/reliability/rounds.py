@@ -3,6 +3,10 @@
 A round is seeded (``random.Random(seed)``, the seed is printed) so that
 the command mix and the fault schedule can be replayed; the timing of the
 processes is not, which is the point.
+
+Every command carries a correlation id of its own (``X-Correlation-ID``),
+which the event it records keeps, and its outcome is remembered as the
+client saw it: acknowledged, refused or indeterminate (``history.Command``).
 """
 
 from __future__ import annotations
@@ -11,15 +15,24 @@ import os
 import random
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import requests
 
 from lab.client import PlatformClient
 from stack.platform_run import PlatformRun
+from stack.postgres import EmbeddedPostgres
 from tests.reliability import faults
-from tests.reliability.history import Verdict, judge
+from tests.reliability.history import (
+    ACKNOWLEDGED,
+    INDETERMINATE,
+    REFUSED,
+    Command,
+    Verdict,
+    judge,
+)
 
 QUIESCENCE_TIMEOUT = float(os.environ.get("RELIABILITY_QUIESCENCE_TIMEOUT", "120"))
 # Shorter than the platform default (30 s) so that a killed consumer's
@@ -30,6 +43,10 @@ VISIBILITY_TIMEOUT = os.environ.get("RELIABILITY_VISIBILITY_TIMEOUT", "8")
 # With RELIABILITY_STRICT_LIVENESS=1 a relay that hung (alive, relaying
 # nothing) fails the round instead of being restarted and reported.
 STRICT_LIVENESS = os.environ.get("RELIABILITY_STRICT_LIVENESS") == "1"
+
+# A command still unanswered after this long is a hang, which a database
+# outage must not cause: requests fail fast while the server is down.
+REQUEST_TIMEOUT = 15
 
 
 def rounds_wanted(default: int = 1) -> int:
@@ -64,16 +81,32 @@ class RoundResult:
     left: dict = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     relay_hangs: list[str] = field(default_factory=list)
+    # Requests that timed out (hung) and faults that could not be injected.
+    timeouts: int = 0
+    slowest_answer: tuple[float, str] = (0.0, "")
+    fault_errors: list[str] = field(default_factory=list)
+    recovered_after: float | None = None  # seconds until both services were healthy
 
     def line(self) -> str:
         faults_text = ",".join(self.faults) or "none"
         commands = sum(self.commands.values())
         return (
             f"[{self.approach} seed={self.seed}] commands {commands} faults "
-            f"{faults_text}; {self.verdict.line()}; quiescent "
+            f"{faults_text}; {self.verdict.line()}; slowest answer "
+            f"{self.slowest_answer[0]:.1f}s ({self.slowest_answer[1]}), timeouts "
+            f"{self.timeouts}; healthy "
+            f"{'NEVER' if self.recovered_after is None else 'yes'} after the faults; "
+            "quiescent "
             f"{'yes' if self.quiet else 'NO ' + str(self.left)} after "
             f"{self.waited:.1f}s; hung relays restarted {len(self.relay_hangs)}"
         )
+
+
+def outcome_of(response: requests.Response | None) -> str:
+    """What the client learned: no answer or a 5xx leaves the write unknown."""
+    if response is None or response.status_code >= 500:
+        return INDETERMINATE
+    return REFUSED if response.status_code >= 400 else ACKNOWLEDGED
 
 
 class Workload:
@@ -85,8 +118,11 @@ class Workload:
         self.customers: dict[str, int] = {}  # id -> version
         self.orders: list[str] = []
         self.counts: dict[str, int] = {}
+        self.history: list[Command] = []
+        self.timeouts = 0
+        self.slowest: tuple[float, str] = (0.0, "")
 
-    def _count(self, name: str, status: int) -> None:
+    def _count(self, name: str, status: int | str) -> None:
         key = f"{name}:{status}"
         self.counts[key] = self.counts.get(key, 0) + 1
 
@@ -97,63 +133,77 @@ class Workload:
         )[0]
         if choice != "register" and not self.customers:
             choice = "register"
-        session = self.client.session
-        customer_url = self.client.customer_url
-        try:
-            if choice == "register":
-                response = session.post(
-                    f"{customer_url}/api/customers/register/",
-                    json={
-                        "name": f"Reliability {index}",
-                        "email": f"r{index}.{self.rng.randrange(10**9)}@example.com",
-                        "address": f"{index} Fault Street",
-                    },
-                    timeout=15,
-                )
-                if response.status_code == 201:
-                    body = response.json()
-                    self.customers[body["id"]] = body["version"]
-            elif choice == "rename":
-                customer_id = self.rng.choice(sorted(self.customers))
-                response = session.post(
-                    f"{customer_url}/api/customers/{customer_id}/update/",
-                    json={"name": f"Renamed {index}"},
-                    timeout=15,
-                )
-            elif choice == "delete":
-                customer_id = self.rng.choice(sorted(self.customers))
-                response = session.post(
-                    f"{customer_url}/api/customers/{customer_id}/delete/",
-                    json={},
-                    timeout=15,
-                )
-                if response.status_code == 204:
-                    self.customers.pop(customer_id)
-            elif choice == "place":
-                customer_id = self.rng.choice(sorted(self.customers))
-                response = self.client.place_order(
-                    customer_id=customer_id,
-                    lines=[("REL-1", self.rng.randint(1, 3), Decimal("9.50"))],
-                )
-                if response.status_code == 201:
-                    self.orders.append(response.json()["id"])
-            else:  # cancel
-                if not self.orders:
-                    return
-                order_id = self.rng.choice(self.orders)
-                response = session.post(
-                    f"{self.client.order_url}/api/orders/{order_id}/cancel/",
-                    json={},
-                    timeout=15,
-                )
-        except requests.RequestException as error:
-            self._count(choice, error.__class__.__name__)
+        if choice == "cancel" and not self.orders:
             return
-        self._count(choice, response.status_code)
+        url, payload = self._request(choice, index)
+        correlation_id = str(uuid.uuid4())
+        started = time.monotonic()
+        response = None
+        try:
+            response = self.client.session.post(
+                url,
+                json=payload,
+                headers={"X-Correlation-ID": correlation_id},
+                timeout=REQUEST_TIMEOUT,
+            )
+        except requests.RequestException as error:
+            self.timeouts += isinstance(error, requests.Timeout)
+            answer = error.__class__.__name__
+        else:
+            answer = response.status_code
+        self._count(choice, answer)
+        self.slowest = max(
+            self.slowest, (time.monotonic() - started, f"{choice} {answer}")
+        )
+        outcome = outcome_of(response)
+        self.history.append(Command(correlation_id, choice, outcome))
+        if response is not None:
+            self._remember(choice, url, response)
+        if outcome == INDETERMINATE:
+            # A client backs off after a failure; the outage does not swallow
+            # the rest of the round's commands at ten milliseconds each.
+            time.sleep(0.25)
+
+    def _request(self, choice: str, index: int) -> tuple[str, dict]:
+        customer_url = self.client.customer_url
+        if choice == "register":
+            return f"{customer_url}/api/customers/register/", {
+                "name": f"Reliability {index}",
+                "email": f"r{index}.{self.rng.randrange(10**9)}@example.com",
+                "address": f"{index} Fault Street",
+            }
+        if choice == "cancel":
+            order_id = self.rng.choice(self.orders)
+            return f"{self.client.order_url}/api/orders/{order_id}/cancel/", {}
+        customer_id = self.rng.choice(sorted(self.customers))
+        if choice == "rename":
+            url = f"{customer_url}/api/customers/{customer_id}/update/"
+            return url, {"name": f"Renamed {index}"}
+        if choice == "delete":
+            return f"{customer_url}/api/customers/{customer_id}/delete/", {}
+        quantity = self.rng.randint(1, 3)
+        return f"{self.client.order_url}/api/orders/place/", {
+            "customer_id": customer_id,
+            "lines": [{"sku": "REL-1", "quantity": quantity, "unit_price": "9.50"}],
+        }
+
+    def _remember(self, choice: str, url: str, response: requests.Response) -> None:
+        if choice == "register" and response.status_code == 201:
+            body = response.json()
+            self.customers[body["id"]] = body["version"]
+        elif choice == "delete" and response.status_code == 204:
+            self.customers.pop(url.rstrip("/").split("/")[-2], None)
+        elif choice == "place" and response.status_code == 201:
+            self.orders.append(response.json()["id"])
 
 
-def run_round(run: PlatformRun, seed: int) -> RoundResult:
-    """Reset the data, run one seeded round, wait for quiescence, check."""
+def run_round(
+    run: PlatformRun, seed: int, *, server: EmbeddedPostgres | None = None
+) -> RoundResult:
+    """Reset the data, run one seeded round, wait for quiescence, check.
+
+    With ``server`` (the platform's own PostgreSQL) the round restarts it too.
+    """
     rng = random.Random(seed)
     result = RoundResult(approach=run.approach, seed=seed)
     print(f"\n[{run.approach}] round seed={seed}", flush=True)
@@ -163,12 +213,12 @@ def run_round(run: PlatformRun, seed: int) -> RoundResult:
     try:
         workload = Workload(client_for(run), rng)
         commands = rng.randint(20, 30)
-        schedule = _fault_schedule(rng, commands)
+        schedule = _fault_schedule(rng, commands, restart_postgres=server is not None)
         background: list[threading.Thread] = []
         for index in range(commands):
             for fault in schedule.get(index, []):
                 result.faults.append(fault)
-                thread = _inject(run, tap, rng, fault)
+                thread = _inject(run, tap, rng, fault, server=server, result=result)
                 if thread is not None:
                     background.append(thread)
             workload.step(index)
@@ -177,6 +227,11 @@ def run_round(run: PlatformRun, seed: int) -> RoundResult:
             tap.drain()
         for thread in background:
             thread.join()
+        # The platform comes back by itself: both services answer again, and
+        # a few more commands go through the relays and consumers.
+        result.recovered_after = faults.wait_until_healthy(run, timeout=30)
+        for index in range(commands, commands + 3):
+            workload.step(index)
         # The last deliveries twice and out of order, once the flow settles.
         time.sleep(1.0)
         tap.redeliver(share=0.5)
@@ -186,7 +241,9 @@ def run_round(run: PlatformRun, seed: int) -> RoundResult:
         )
         tap.drain()
         result.commands = workload.counts
-        result.verdict = judge(run)
+        result.timeouts = workload.timeouts
+        result.slowest_answer = workload.slowest
+        result.verdict = judge(run, workload.history)
         result.verdict.wire_duplicates = tap.redelivered + tap.published_twice()
     finally:
         tap.close()
@@ -198,7 +255,10 @@ def run_round(run: PlatformRun, seed: int) -> RoundResult:
     print(result.line(), flush=True)
     if result.restarts:
         print(f"    supervisor restarts: {result.restarts}", flush=True)
-    for problem in _problems(result.verdict)[:10]:
+    failed = {key: n for key, n in result.commands.items() if ":2" not in key}
+    if failed:
+        print(f"    answers other than 2xx: {failed}", flush=True)
+    for problem in (result.fault_errors + _problems(result.verdict))[:10]:
         print(f"    {problem}", flush=True)
     return result
 
@@ -206,17 +266,45 @@ def run_round(run: PlatformRun, seed: int) -> RoundResult:
 FAULTS = ["kill-relay", "kill-consumer", "broker-outage", "redeliver"]
 
 
-def _fault_schedule(rng: random.Random, commands: int) -> dict[int, list[str]]:
-    """Each fault once or twice, at random points of the command stream."""
+def _fault_schedule(
+    rng: random.Random, commands: int, *, restart_postgres: bool
+) -> dict[int, list[str]]:
+    """Each fault once or twice, at random points of the command stream; the
+    PostgreSQL restart once, early enough for commands to meet the outage."""
     schedule: dict[int, list[str]] = {}
     for fault in FAULTS:
         for _ in range(rng.randint(1, 2)):
             schedule.setdefault(rng.randrange(3, commands), []).append(fault)
+    if restart_postgres:
+        index = rng.randrange(3, commands - 5)
+        schedule.setdefault(index, []).append("restart-postgres")
     return schedule
 
 
+def _in_background(
+    result: RoundResult, target: Callable[..., None], *args
+) -> threading.Thread:
+    """Run a fault beside the commands; a fault that fails fails the round."""
+
+    def inject() -> None:
+        try:
+            target(*args)
+        except Exception as error:  # noqa: BLE001 (reported by the round)
+            result.fault_errors.append(f"{target.__name__} failed: {error}")
+
+    thread = threading.Thread(target=inject, daemon=True)
+    thread.start()
+    return thread
+
+
 def _inject(
-    run: PlatformRun, tap: faults.Tap, rng: random.Random, fault: str
+    run: PlatformRun,
+    tap: faults.Tap,
+    rng: random.Random,
+    fault: str,
+    *,
+    server: EmbeddedPostgres | None,
+    result: RoundResult,
 ) -> threading.Thread | None:
     if fault == "kill-relay":
         faults.sigkill(run, rng.choice(faults.relays(run)))
@@ -225,12 +313,10 @@ def _inject(
     elif fault == "redeliver":
         tap.redeliver(share=rng.uniform(0.2, 0.6))
     elif fault == "broker-outage":
-        seconds = rng.uniform(2.0, 4.0)
-        thread = threading.Thread(
-            target=faults.broker_outage, args=(run, seconds), daemon=True
-        )
-        thread.start()
-        return thread
+        return _in_background(result, faults.broker_outage, run, rng.uniform(2, 4))
+    elif fault == "restart-postgres":
+        seconds = rng.uniform(1.5, 3.0)
+        return _in_background(result, faults.restart_postgres, server, seconds)
     return None
 
 
@@ -255,6 +341,9 @@ class Totals:
     out_of_order: int = 0
     effect_drift: int = 0
     wire_duplicates: int = 0
+    indeterminate: int = 0
+    indeterminate_committed: int = 0
+    postgres_restarts: int = 0
     not_quiescent: int = 0
     restarts: int = 0
     relay_hangs: int = 0
@@ -270,6 +359,9 @@ class Totals:
         self.out_of_order += len(verdict.out_of_order)
         self.effect_drift += len(verdict.effect_drift)
         self.wire_duplicates += verdict.wire_duplicates
+        self.indeterminate += verdict.indeterminate
+        self.indeterminate_committed += verdict.indeterminate_committed
+        self.postgres_restarts += result.faults.count("restart-postgres")
         self.not_quiescent += 0 if result.quiet else 1
         self.restarts += sum(result.restarts.values())
         self.relay_hangs += len(result.relay_hangs)
@@ -280,7 +372,9 @@ class Totals:
             f"applications {self.applied}, lost {self.lost}, duplicated effects "
             f"{self.duplicated_effects}, unexpected {self.unexpected}, out-of-order "
             f"{self.out_of_order}, effect drift {self.effect_drift}, wire duplicates "
-            f"{self.wire_duplicates}, not quiescent {self.not_quiescent}, worker "
+            f"{self.wire_duplicates}, indeterminate commands {self.indeterminate} "
+            f"(committed {self.indeterminate_committed}), PostgreSQL restarts "
+            f"{self.postgres_restarts}, not quiescent {self.not_quiescent}, worker "
             f"restarts {self.restarts}, hung relays restarted {self.relay_hangs}"
         )
 
@@ -288,12 +382,14 @@ class Totals:
 TOTALS: dict[str, Totals] = {}
 
 
-def run_rounds(run: PlatformRun) -> list[RoundResult]:
+def run_rounds(
+    run: PlatformRun, *, server: EmbeddedPostgres | None = None
+) -> list[RoundResult]:
     seed = base_seed()
     results = []
     totals = TOTALS.setdefault(run.approach, Totals())
     for number in range(rounds_wanted()):
-        result = run_round(run, seed + number)
+        result = run_round(run, seed + number, server=server)
         totals.add(result)
         results.append(result)
     print(totals.line(run.approach), flush=True)
