@@ -31,19 +31,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from django.db import connections, models
-from psycopg2.extras import execute_values
+from django.utils import timezone
 
+from shared_events.bulk_writes import ModelTable, copy_rows, quote, upsert_rows
 from shared_events.consumer import Outcome, cursor_standing
 from shared_events.events import EventEnvelope
 from shared_events.models import AggregateCursor, ProcessedEvent
 from shared_events.projectors import Projector, ReadModelRows, require_projectors
-
-PAGE_SIZE = 1000  # rows per INSERT statement: a chunk of 500 events is one
 
 
 class ChunkRows(ReadModelRows):
@@ -60,6 +58,8 @@ class ChunkRows(ReadModelRows):
         self.database = database
         self.rows: dict[type[models.Model], dict[Any, models.Model]] = defaultdict(dict)
         self.changed: dict[type[models.Model], set[Any]] = defaultdict(set)
+        # Rows made in memory: not in the database yet, so COPY can add them.
+        self.created: dict[type[models.Model], set[Any]] = defaultdict(set)
         self.complete: set[tuple[type[models.Model], str, Any]] = set()
         # model -> field -> value -> primary keys, for update() by a field
         self.indexes: dict[type[models.Model], dict[str, dict[Any, set]]] = defaultdict(
@@ -120,14 +120,15 @@ class ChunkRows(ReadModelRows):
         if row is not None:
             return row, False
         row = model(**{model._meta.pk.attname: key}, **defaults)
-        _as_stored(row, [field.attname for field in model._meta.concrete_fields])
+        ModelTable.of(model).as_stored(row)
         self._keep(model, row)
         self.changed[model].add(key)
+        self.created[model].add(key)
         return row, True
 
     def save(self, row, *fields):
         model = type(row)
-        _as_stored(row, fields)
+        ModelTable.of(model).as_stored(row)
         for field in set(fields) & set(self.indexes[model]):
             index = self.indexes[model][field]
             for keys in index.values():
@@ -151,72 +152,41 @@ class ChunkRows(ReadModelRows):
     # Writing -----------------------------------------------------------------------
 
     def flush(self) -> int:
-        """Write every changed row, one upsert per table; the number of rows."""
+        """Write every changed row: COPY the new, upsert the rest; the number."""
         written = 0
         connection = connections[self.database]
         with connection.cursor() as cursor:
             for model, keys in self.changed.items():
-                if not keys:
-                    continue
-                fields = model._meta.concrete_fields
-                values = [
-                    [
-                        field.get_db_prep_save(getattr(row, field.attname), connection)
-                        for field in fields
-                    ]
-                    for row in (self.rows[model][key] for key in keys)
-                ]
-                _upsert(
+                rows = self.rows[model]
+                created = self.created[model]
+                ModelTable.of(model).write(
                     cursor.cursor,
-                    table=model._meta.db_table,
-                    columns=[field.column for field in fields],
-                    conflict=[model._meta.pk.column],
-                    values=values,
+                    connection,
+                    new=[rows[key] for key in keys if key in created],
+                    changed=[rows[key] for key in keys if key not in created],
                 )
-                written += len(values)
+                written += len(keys)
         self.changed.clear()
+        self.created.clear()
         return written
-
-
-def _as_stored(row: models.Model, fields: Iterable[str]) -> None:
-    """Round decimals as the database column will, so later folds see the same."""
-    for name in fields:
-        field = row._meta.get_field(name)
-        value = getattr(row, field.attname)
-        if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
-            step = Decimal(1).scaleb(-field.decimal_places)
-            setattr(row, field.attname, value.quantize(step, rounding=ROUND_HALF_UP))
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _upsert(
-    cursor,
-    *,
-    table: str,
-    columns: Sequence[str],
-    conflict: Sequence[str],
-    values: list,
-    template: str | None = None,
-) -> None:
-    updates = [column for column in columns if column not in conflict]
-    execute_values(
-        cursor,
-        f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, columns))}) VALUES %s "
-        f"ON CONFLICT ({', '.join(map(_quote, conflict))}) DO UPDATE SET "
-        + ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in updates),
-        values,
-        template=template,
-        page_size=PAGE_SIZE,
-    )
 
 
 @dataclass
 class _Cursor:
     aggregate_type: str
     version: int
+    existed: bool  # in the database before this chunk: updated, not added
+
+
+PROCESSED_COLUMNS = (
+    "consumer",
+    "event_id",
+    "event_type",
+    "aggregate_id",
+    "aggregate_version",
+    "occurred_at",
+)
+CURSOR_COLUMNS = ("consumer", "aggregate_id", "aggregate_type", "version", "updated_at")
 
 
 class BulkProjection:
@@ -249,12 +219,14 @@ class BulkProjection:
             with connections[self.database].cursor() as cursor:
                 cursor.execute(
                     "SELECT aggregate_id, aggregate_type, version FROM "
-                    f"{_quote(AggregateCursor._meta.db_table)} WHERE consumer = %s "
+                    f"{quote(AggregateCursor._meta.db_table)} WHERE consumer = %s "
                     "AND aggregate_id = ANY(%s::uuid[])",
                     [self.consumer, [str(a) for a in aggregate_ids]],
                 )
                 for aggregate_id, aggregate_type, version in cursor.fetchall():
-                    self.cursors[_uuid(aggregate_id)] = _Cursor(aggregate_type, version)
+                    self.cursors[_uuid(aggregate_id)] = _Cursor(
+                        aggregate_type, version, existed=True
+                    )
         wanted: dict[tuple[type[models.Model], str], set] = defaultdict(set)
         for envelope in envelopes:
             for projector in self.handlers.get(envelope.event_type, ()):
@@ -278,7 +250,9 @@ class BulkProjection:
             projector.fold(envelope, self.rows)
         self.processed.append(envelope)
         if cursor is None:
-            cursor = self.cursors[aggregate_id] = _Cursor(envelope.aggregate_type, 0)
+            cursor = self.cursors[aggregate_id] = _Cursor(
+                envelope.aggregate_type, 0, existed=False
+            )
         cursor.version = envelope.aggregate_version
         return Outcome.APPLIED
 
@@ -287,50 +261,53 @@ class BulkProjection:
         written = self.rows.flush()
         if not self.processed:
             return written
-        processed = ProcessedEvent._meta.db_table
-        cursors = AggregateCursor._meta.db_table
+        now = timezone.now()
         # In the order first applied, like the live consumer's inserts.
         advanced = dict.fromkeys(UUID(e.aggregate_id) for e in self.processed)
+        cursor_rows = {
+            existed: [
+                (
+                    self.consumer,
+                    aggregate_id,
+                    cursor.aggregate_type,
+                    cursor.version,
+                    now,
+                )
+                for aggregate_id in advanced
+                if (cursor := self.cursors[aggregate_id]).existed == existed
+            ]
+            for existed in (False, True)
+        }
         with connections[self.database].cursor() as cursor:
-            execute_values(
+            # processed_at: the column's default, the statement's time.
+            copy_rows(
                 cursor.cursor,
-                f"INSERT INTO {_quote(processed)} (consumer, event_id, event_type, "
-                "aggregate_id, aggregate_version, occurred_at, processed_at) VALUES %s",
-                [
+                table=ProcessedEvent._meta.db_table,
+                columns=PROCESSED_COLUMNS,
+                rows=(
                     (
                         self.consumer,
                         envelope.event_id,
                         envelope.event_type,
-                        UUID(envelope.aggregate_id),
+                        envelope.aggregate_id,
                         envelope.aggregate_version,
                         envelope.occurred_at,
                     )
                     for envelope in self.processed
-                ],
-                template="(%s, %s, %s, %s, %s, %s, now())",
-                page_size=PAGE_SIZE,
+                ),
             )
-            _upsert(
+            copy_rows(
                 cursor.cursor,
-                table=cursors,
-                columns=[
-                    "consumer",
-                    "aggregate_id",
-                    "aggregate_type",
-                    "version",
-                    "updated_at",
-                ],
+                table=AggregateCursor._meta.db_table,
+                columns=CURSOR_COLUMNS,
+                rows=cursor_rows[False],
+            )
+            upsert_rows(
+                cursor.cursor,
+                table=AggregateCursor._meta.db_table,
+                columns=CURSOR_COLUMNS,
                 conflict=["consumer", "aggregate_id"],
-                values=[
-                    (
-                        self.consumer,
-                        aggregate_id,
-                        self.cursors[aggregate_id].aggregate_type,
-                        self.cursors[aggregate_id].version,
-                    )
-                    for aggregate_id in advanced
-                ],
-                template="(%s, %s, %s, %s, now())",
+                rows=cursor_rows[True],
             )
         written += len(self.processed) + len(advanced)
         self.processed = []

@@ -81,7 +81,7 @@ from django.conf import settings
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.utils import load_backend
 
-from shared_events.events import EventEnvelope, InvalidEvent, new_trace_context
+from shared_events.events import EventEnvelope, is_traceparent, new_trace_context
 from shared_events.models import AggregateCursor, ProcessedEvent
 from shared_events.projectors import NotBulkProjectable, Projector, require_projectors
 
@@ -172,13 +172,14 @@ class StoredRow:
             "causation_id": _uuid(causation_id) if causation_id else None,
             "payload": _json(self.payload),
         }
-        try:
-            return EventEnvelope(
-                trace_context=metadata.get("trace_context") or {}, **fields
-            )
-        except InvalidEvent:
+        trace_context = metadata.get("trace_context")
+        if not (
+            isinstance(trace_context, Mapping)
+            and is_traceparent(trace_context.get("traceparent"))
+        ):
             # An old row without a valid traceparent: the replay is a new trace.
-            return EventEnvelope(trace_context=new_trace_context(), **fields)
+            trace_context = new_trace_context()
+        return EventEnvelope(trace_context=trace_context, **fields)
 
 
 def _json(value: Any) -> Any:
@@ -494,12 +495,17 @@ def _apply_rows(run: _Run, rows: Sequence[StoredRow]) -> list[StoredRow]:
 
 def _apply_chunk(run: _Run, rows: Sequence[StoredRow]) -> None:
     """One transaction: the events, then the positions they leave."""
+    positions = [source.position for source in run.sources]
     with transaction.atomic(using=REBUILD_ALIAS):
-        _apply_rows(run, rows)
+        if rows:
+            _apply_rows(run, rows)
         for source in run.sources:
             source.advance()
+        moved = [
+            s for s, p in zip(run.sources, positions, strict=True) if s.position != p
+        ]
         with connections[REBUILD_ALIAS].cursor() as cursor:
-            for source in run.sources:
+            for source in moved:
                 cursor.execute(
                     f"UPDATE {REBUILD_SCHEMA}.progress SET position = %s, "
                     "updated_at = now() WHERE source = %s",
