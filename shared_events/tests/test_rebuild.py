@@ -18,13 +18,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg2
 import pytest
@@ -45,7 +42,7 @@ from customer_service.summaries.models import (  # noqa: E402
 )
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
 from shared_events.consumer import apply_event  # noqa: E402
-from shared_events.events import EventEnvelope, new_envelope  # noqa: E402
+from shared_events.events import EventEnvelope  # noqa: E402
 from shared_events.models import (  # noqa: E402
     AggregateCursor,
     ProcessedEvent,
@@ -60,6 +57,7 @@ from shared_events.rebuild import (  # noqa: E402
     rebuild_read_models,
 )
 from shared_events.routers import projecting  # noqa: E402
+from shared_events.testing.stories import Story, told  # noqa: E402
 from stack.audit import (  # noqa: E402
     compare_rows,
     expected_customer_summaries,
@@ -70,157 +68,7 @@ from stack.audit import (  # noqa: E402
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
 CONSUMER = "customer-read"
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 STAMPS = {"last_event_id", "last_event_type", "last_event_occurred_at", "projected_at"}
-
-
-# The story ------------------------------------------------------------------------
-
-
-class Story:
-    """Customers and their orders, told as two services' events."""
-
-    def __init__(self, seed: int) -> None:
-        self.random = random.Random(seed)
-        self.clock = T0
-        self.versions: dict[UUID, int] = {}
-        self.customer_events: list[EventEnvelope] = []
-        self.order_events: list[EventEnvelope] = []
-        self.live_customers: list[UUID] = []
-        self.open_orders: dict[UUID, UUID] = {}
-        self.registered = 0
-
-    def _record(self, aggregate_type, aggregate_id, event_type, payload):
-        self.versions[aggregate_id] = self.versions.get(aggregate_id, 0) + 1
-        self.clock += timedelta(milliseconds=self.random.randint(1, 900))
-        envelope = new_envelope(
-            event_type=event_type,
-            aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id,
-            aggregate_version=self.versions[aggregate_id],
-            producer=aggregate_type.lower(),
-            payload=payload,
-            occurred_at=self.clock,
-        )
-        target = (
-            self.customer_events if aggregate_type == "Customer" else self.order_events
-        )
-        target.append(envelope)
-        return envelope
-
-    def register(self) -> EventEnvelope:
-        customer_id, number = uuid4(), self.registered
-        self.registered += 1
-        self.live_customers.append(customer_id)
-        return self._record(
-            "Customer",
-            customer_id,
-            "CustomerRegistered",
-            {
-                "customer_id": str(customer_id),
-                "name": f"Customer {number}",
-                "email": f"customer{number}@example.com",
-                "address": f"{number} Replay Road",
-            },
-        )
-
-    def step(self) -> None:
-        roll, pick = self.random.random(), self.random.choice
-        if roll < 0.4 and self.live_customers:
-            self._place(pick(self.live_customers))
-        elif roll < 0.55 and self.open_orders:
-            self._cancel(pick(sorted(self.open_orders)), "customer_request")
-        elif roll < 0.8 and self.live_customers:
-            customer_id = pick(self.live_customers)
-            event_type, field = pick(
-                [
-                    ("CustomerRenamed", "name"),
-                    ("CustomerEmailChanged", "email"),
-                    ("CustomerAddressChanged", "address"),
-                ]
-            )
-            value = f"{field} {self.random.randint(1, 10**6)}"
-            if field == "email":
-                value = f"changed{self.random.randint(1, 10**6)}@example.com"
-            self._record(
-                "Customer",
-                customer_id,
-                event_type,
-                {"customer_id": str(customer_id), field: value},
-            )
-        elif roll < 0.9 and len(self.live_customers) > 2:
-            customer_id = pick(self.live_customers)
-            self.live_customers.remove(customer_id)
-            self._record(
-                "Customer",
-                customer_id,
-                "CustomerDeleted",
-                {"customer_id": str(customer_id)},
-            )
-            for order_id, owner in sorted(self.open_orders.items()):
-                if owner == customer_id:
-                    self._cancel(order_id, "customer_deleted")
-        else:
-            self.register()
-
-    def _place(self, customer_id: UUID) -> None:
-        order_id = uuid4()
-        lines = [
-            {
-                "sku": f"SKU-{self.random.randint(1, 50)}",
-                "quantity": self.random.randint(1, 4),
-                "unit_price": f"{self.random.randint(100, 9999) / 100:.2f}",
-            }
-            for _ in range(self.random.randint(1, 3))
-        ]
-        total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
-        self.open_orders[order_id] = customer_id
-        self._record(
-            "Order",
-            order_id,
-            "OrderPlaced",
-            {
-                "order_id": str(order_id),
-                "customer_id": str(customer_id),
-                "lines": lines,
-                "total": f"{total:.2f}",
-            },
-        )
-
-    def _cancel(self, order_id: UUID, reason: str) -> None:
-        customer_id = self.open_orders.pop(order_id)
-        self._record(
-            "Order",
-            order_id,
-            "OrderCancelled",
-            {
-                "order_id": str(order_id),
-                "customer_id": str(customer_id),
-                "reason": reason,
-            },
-        )
-
-    def arrival_order(self) -> list[EventEnvelope]:
-        """Both services' events as a consumer might receive them.
-
-        Each service's events keep their order (so every aggregate's
-        versions do); how the two interleave is left to chance.
-        """
-        customer, order = list(self.customer_events), list(self.order_events)
-        arrived = []
-        while customer or order:
-            take_customer = customer and (not order or self.random.random() < 0.5)
-            arrived.append((customer if take_customer else order).pop(0))
-        return arrived
-
-
-def told(seed: int, *, customers: int, steps: int) -> Story:
-    story = Story(seed)
-    for _ in range(customers):
-        story.register()
-    for _ in range(steps):
-        story.step()
-    return story
 
 
 # The two event stores -----------------------------------------------------------
