@@ -76,9 +76,11 @@ class ChunkRows(ReadModelRows):
         wanted = {v for v in wanted if (model, field, v) not in self.complete}
         if not wanted:
             return
-        found = model._base_manager.using(self.database).filter(
-            **{f"{field}__in": wanted}
-        )
+        connection = connections[self.database]
+        with connection.cursor() as cursor:
+            found = ModelTable.of(model).select(
+                cursor, connection, field=field, values=list(wanted)
+            )
         for row in found:
             if row.pk not in self.rows[model]:  # one in memory is newer
                 self._keep(model, row)
@@ -129,11 +131,12 @@ class ChunkRows(ReadModelRows):
     def save(self, row, *fields):
         model = type(row)
         ModelTable.of(model).as_stored(row)
-        for field in set(fields) & set(self.indexes[model]):
-            index = self.indexes[model][field]
-            for keys in index.values():
-                keys.discard(row.pk)
-            index.setdefault(getattr(row, field), set()).add(row.pk)
+        indexes = self.indexes[model]
+        for field in fields:
+            if field in indexes:  # the row may have moved in the index
+                for keys in indexes[field].values():
+                    keys.discard(row.pk)
+                indexes[field].setdefault(getattr(row, field), set()).add(row.pk)
         self.changed[model].add(row.pk)
 
     def update(self, model, field, value, **changes):

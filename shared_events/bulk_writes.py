@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
+from uuid import UUID
 
 from django.db import models
 from psycopg2.extras import execute_values
@@ -33,24 +34,34 @@ PLAIN_FIELDS = (
     models.UUIDField,
 )
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _escaped(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+
+
+# One value in COPY's text format, by its type; anything else: str(), escaped.
+_COPY_TEXT = {
+    type(None): lambda value: "\\N",
+    bool: lambda value: "t" if value else "f",
+    str: _escaped,
+    int: str,
+    Decimal: str,
+    UUID: str,
+    datetime: datetime.isoformat,
+}
+
+
 def _copy_text(value: Any) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+    return _COPY_TEXT.get(type(value), lambda other: _escaped(str(other)))(value)
 
 
 def copy_rows(
@@ -123,6 +134,28 @@ class ModelTable:
                 ),
             )
         return table
+
+    def select(self, cursor, connection, *, field: str, values: list) -> list:
+        """Instances of the rows whose ``field`` is one of ``values``: one query."""
+        column = self.model._meta.get_field(field).column
+        cursor.execute(
+            f"SELECT {', '.join(map(quote, self.columns))} FROM {quote(self.name)} "
+            f"WHERE {quote(column)} = ANY(%s)",
+            [values],
+        )
+        converters = [
+            (index, field.from_db_value)
+            for index, field in enumerate(self.fields)
+            if hasattr(field, "from_db_value")
+        ]
+        names = [field.attname for field in self.fields]
+        found = []
+        for row in cursor.fetchall():
+            row = list(row)
+            for index, convert in converters:
+                row[index] = convert(row[index], None, connection)
+            found.append(self.model.from_db(connection.alias, names, row))
+        return found
 
     @property
     def name(self) -> str:

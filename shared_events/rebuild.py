@@ -220,8 +220,10 @@ class ReplaySource:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(SELECT_EVENTS + statement, params)
             rows = [StoredRow(self, *row) for row in cursor.fetchall()]
-        # Only these may still commit an id below what was just read.
-        self.writers_at_read = self._writers()
+        if rows:
+            # Only these may still commit an id below what was just read. (A
+            # read of nothing reveals no new hole: the last set still holds.)
+            self.writers_at_read = self._writers()
         return rows
 
     def _writers(self) -> frozenset[str]:
@@ -306,69 +308,82 @@ def _schema_exists(cursor, schema: str) -> bool:
     return cursor.fetchone() is not None
 
 
-def _constraints(cursor, schema: str, table: str) -> list[tuple[str, str, str]]:
+def _constraints(
+    cursor, schema: str, tables: Sequence[str]
+) -> dict[str, list[tuple[str, str, str]]]:
+    """Each table's constraints: name, kind, definition."""
     cursor.execute(
-        "SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) "
+        "SELECT t.relname, c.conname, c.contype, pg_get_constraintdef(c.oid) "
         "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
         "JOIN pg_namespace n ON n.oid = t.relnamespace "
-        "WHERE n.nspname = %s AND t.relname = %s AND c.contype IN ('p','u','x','f') "
-        "ORDER BY c.conname",
-        [schema, table],
+        "WHERE n.nspname = %s AND t.relname = ANY(%s) "
+        "AND c.contype IN ('p','u','x','f') ORDER BY c.conname",
+        [schema, list(tables)],
     )
-    return cursor.fetchall()
+    found: dict[str, list[tuple[str, str, str]]] = {table: [] for table in tables}
+    for table, *constraint in cursor.fetchall():
+        found[table].append(tuple(constraint))
+    return found
 
 
 INDEX_NAME = re.compile(r"^(CREATE (?:UNIQUE )?INDEX) \S+ ON (ONLY )?\S+? USING")
 
 
-def _plain_indexes(cursor, schema: str, table: str) -> list[tuple[str, str]]:
+def _plain_indexes(
+    cursor, schema: str, tables: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
     """Indexes that back no constraint, with their definition minus name and schema."""
     cursor.execute(
-        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid "
         "JOIN pg_class t ON t.oid = x.indrelid "
         "JOIN pg_namespace n ON n.oid = t.relnamespace "
-        "WHERE n.nspname = %s AND t.relname = %s AND NOT EXISTS ("
+        "WHERE n.nspname = %s AND t.relname = ANY(%s) AND NOT EXISTS ("
         "  SELECT 1 FROM pg_constraint c WHERE c.conrelid = t.oid "
         "  AND c.conindid = i.oid AND c.contype IN ('p','u','x')) "
         "ORDER BY i.relname",
-        [schema, table],
+        [schema, list(tables)],
     )
-    return [
-        (name, INDEX_NAME.sub(r"\1 ON \2USING", definition))
-        for name, definition in cursor.fetchall()
-    ]
+    found: dict[str, list[tuple[str, str]]] = {table: [] for table in tables}
+    for table, name, definition in cursor.fetchall():
+        found[table].append((name, INDEX_NAME.sub(r"\1 ON \2USING", definition)))
+    return found
 
 
-def _rename_like_live(cursor, table: str) -> None:
-    """Give the copy's constraints and indexes the live table's names."""
-    live = _constraints(cursor, "public", table)
-    if any(kind == "f" for _, kind, _ in live):
-        raise RebuildError(
-            f"{table} has a foreign key, which a copy made with LIKE would not "
-            "keep; read models should not have any"
-        )
-    for name, kind, definition in _constraints(cursor, REBUILD_SCHEMA, table):
-        match = next((c for c in live if c[1:] == (kind, definition)), None)
-        if match is None:
-            continue
-        live.remove(match)
-        if match[0] != name:
-            cursor.execute(
-                f"ALTER TABLE {REBUILD_SCHEMA}.{_quote(table)} RENAME CONSTRAINT "
-                f"{_quote(name)} TO {_quote(match[0])}"
+def _rename_like_live(cursor, tables: Sequence[str]) -> None:
+    """Give the copies' constraints and indexes the live tables' names."""
+    live_constraints = _constraints(cursor, "public", tables)
+    copied_constraints = _constraints(cursor, REBUILD_SCHEMA, tables)
+    live_indexes = _plain_indexes(cursor, "public", tables)
+    copied_indexes = _plain_indexes(cursor, REBUILD_SCHEMA, tables)
+    for table in tables:
+        live = live_constraints[table]
+        if any(kind == "f" for _, kind, _ in live):
+            raise RebuildError(
+                f"{table} has a foreign key, which a copy made with LIKE would not "
+                "keep; read models should not have any"
             )
-    live_indexes = _plain_indexes(cursor, "public", table)
-    for name, definition in _plain_indexes(cursor, REBUILD_SCHEMA, table):
-        match = next((i for i in live_indexes if i[1] == definition), None)
-        if match is None:
-            continue
-        live_indexes.remove(match)
-        if match[0] != name:
-            cursor.execute(
-                f"ALTER INDEX {REBUILD_SCHEMA}.{_quote(name)} RENAME TO "
-                f"{_quote(match[0])}"
-            )
+        for name, kind, definition in copied_constraints[table]:
+            match = next((c for c in live if c[1:] == (kind, definition)), None)
+            if match is None:
+                continue
+            live.remove(match)
+            if match[0] != name:
+                cursor.execute(
+                    f"ALTER TABLE {REBUILD_SCHEMA}.{_quote(table)} RENAME CONSTRAINT "
+                    f"{_quote(name)} TO {_quote(match[0])}"
+                )
+        indexes = live_indexes[table]
+        for name, definition in copied_indexes[table]:
+            match = next((i for i in indexes if i[1] == definition), None)
+            if match is None:
+                continue
+            indexes.remove(match)
+            if match[0] != name:
+                cursor.execute(
+                    f"ALTER INDEX {REBUILD_SCHEMA}.{_quote(name)} RENAME TO "
+                    f"{_quote(match[0])}"
+                )
 
 
 def _create_rebuild_schema(cursor, *, tables: Sequence[str]) -> None:
@@ -378,7 +393,7 @@ def _create_rebuild_schema(cursor, *, tables: Sequence[str]) -> None:
             f"CREATE TABLE {REBUILD_SCHEMA}.{_quote(table)} "
             f"(LIKE public.{_quote(table)} INCLUDING ALL)"
         )
-        _rename_like_live(cursor, table)
+    _rename_like_live(cursor, tables)
     cursor.execute(
         f"CREATE TABLE {REBUILD_SCHEMA}.progress ("
         "source varchar(64) PRIMARY KEY, consumer varchar(64) NOT NULL, "
