@@ -264,9 +264,14 @@ def encode(
     registry: EventSchemaRegistry = REGISTRY,
     limit: int = MAX_ENVELOPE_BYTES,
 ) -> str:
-    """What a producer stores in its outbox: validated, size-checked JSON text."""
+    """What a producer stores in its outbox: validated, size-checked JSON text.
+
+    The payload is validated against the registry in full; of the envelope's
+    own schema only what the ``EventEnvelope`` constructor has not already
+    enforced is checked again (see ``EventSchemaRegistry.validate``).
+    """
     data = to_dict(envelope)
-    registry.validate(data)
+    registry.validate(data, constructed=True)
     text = _dumps(data)
     check_size(text, limit=limit)
     return text
