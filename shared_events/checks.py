@@ -1,4 +1,4 @@
-"""System checks: a service refuses to run under an approach not built yet."""
+"""System checks: an approach not built yet, a relay wake-up not known."""
 
 from django.conf import settings
 from django.core import checks
@@ -12,4 +12,22 @@ def check_approach_is_built(app_configs, **kwargs):
         require_built(parse_approach(settings.ARCHITECTURE_APPROACH))
     except ApproachNotBuilt as error:
         return [checks.Error(str(error), id="shared_events.E001")]
+    return []
+
+
+RELAY_WAKES = ("notify", "celery")
+
+
+@checks.register()
+def check_relay_wake(app_configs, **kwargs):
+    wake = getattr(settings, "EVENT_RELAY_WAKE", "notify")
+    if wake not in RELAY_WAKES:
+        return [
+            checks.Error(
+                f"EVENT_RELAY_WAKE={wake!r} is not one of {', '.join(RELAY_WAKES)}",
+                hint="notify: PostgreSQL NOTIFY wakes the relay (the default); "
+                "celery: a relay task per commit, through the Celery broker",
+                id="shared_events.E002",
+            )
+        ]
     return []

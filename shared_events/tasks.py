@@ -10,9 +10,10 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 
-from shared_events import outbox
+from shared_events import outbox, relay_listener
 from shared_events.messaging import composition_root
 
 logger = logging.getLogger(__name__)
@@ -48,12 +49,24 @@ def prune_outbox() -> int:
 def wake_relay() -> None:
     """Ask a relay worker to run now (called after commit).
 
-    If the Celery broker cannot be reached the event is not at risk: it is
-    committed in the outbox, and the periodic sweep publishes it later.
+    With ``EVENT_RELAY_WAKE=notify`` (the default) there is nothing to send:
+    the commit itself notifies the listening relay workers
+    (``shared_events.relay_listener``). With ``celery`` a relay task goes
+    through the Celery broker. If that broker cannot be reached the event is
+    not at risk: it is committed in the outbox, and the sweep publishes it.
     """
+    if settings.EVENT_RELAY_WAKE != "celery":
+        return
     try:
         relay_outbox.apply_async(expires=60, retry=False)
     except Exception:
         logger.warning(
             "could not wake the relay; the sweep will publish", exc_info=True
         )
+
+
+@worker_ready.connect
+def start_outbox_listener(**kwargs) -> None:
+    """A relay worker also listens for commits (``EVENT_RELAY_WAKE=notify``)."""
+    if settings.EVENT_RELAY_WAKE == "notify":
+        relay_listener.start_listener(relay_outbox)
