@@ -276,12 +276,15 @@ def running_platform(
     prefix: str,
     extra_env: dict[str, str] | None = None,
     start_event_workers: bool = True,
+    broker_proxy: bool = True,
 ) -> Iterator[PlatformRun]:
     """Fresh databases, both services migrated and serving, stopped on exit.
 
     Under the event-driven approaches the run also gets its own moto server
     (the local AWS), its topology, a consumer per service and, where there is
-    an outbox, a Celery relay worker per service.
+    an outbox, a Celery relay worker per service. The processes reach the
+    local AWS through a TCP proxy that can cut them off (``broker_proxy``);
+    without it (a benchmark's run) they talk to the moto server directly.
     """
     env = platform_environment(approach=approach, server_url=server_url, prefix=prefix)
     env.update(extra_env or {})
@@ -292,8 +295,10 @@ def running_platform(
     try:
         if run.uses_events:
             run.moto = start_moto_server()
-            run.broker_proxy = TcpProxy(target_port=run.moto.port)
-            env["AWS_ENDPOINT_URL"] = run.broker_proxy.url
+            env["AWS_ENDPOINT_URL"] = run.moto.endpoint_url
+            if broker_proxy:
+                run.broker_proxy = TcpProxy(target_port=run.moto.port)
+                env["AWS_ENDPOINT_URL"] = run.broker_proxy.url
             env.setdefault("EVENT_TOPOLOGY_PREFIX", prefix.replace("_", "-"))
         # The customer service migrates first: under shared_db the order
         # service's foreign key needs the customer table.
