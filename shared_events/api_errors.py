@@ -1,7 +1,10 @@
 """DRF exception handler: every refusal is a clear 4xx or 503, never a 500."""
 
+import logging
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,6 +16,11 @@ from shared_events.errors import (
     DependencyUnavailable,
     NotRecorded,
 )
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before retrying when the database is away.
+DATABASE_RETRY_AFTER = 2
 
 
 def exception_handler(exc, context):
@@ -27,6 +35,20 @@ def exception_handler(exc, context):
     elif isinstance(exc, DependencyUnavailable):
         return Response(
             {"detail": exc.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (a restart, a failover, a cut connection).
+        # Usually the transaction rolled back; one cut off at its commit may
+        # have committed, which is why the answer says to read first.
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            {
+                "detail": "the database could not be reached; try again. A "
+                "command cut off at its commit may have been applied: read "
+                "before repeating it (expected_version makes a repeat safe)."
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
     elif isinstance(exc, ConcurrencyConflict):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)

@@ -12,8 +12,8 @@
 - ``ErrorDocumentingAutoSchema``: the schema class of both services. It adds
   to every operation the refusals any operation can answer (400 for bad
   input, 401/403, 404 for an unknown id in the path, 413 for an oversized
-  body, 429 when throttled), so a client, or schemathesis, finds each status
-  code the API may send in the schema.
+  body, 429 when throttled, 503 while the database is unreachable), so a
+  client, or schemathesis, finds each status code the API may send.
 """
 
 from __future__ import annotations
@@ -115,6 +115,14 @@ THROTTLED_RESPONSE = OpenApiResponse(
     description="Too many requests: the `detail` says when to try again.",
 )
 
+DATABASE_UNAVAILABLE_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description=(
+        "The service's database could not be reached (restarting, or cut "
+        "off): try again after the Retry-After seconds."
+    ),
+)
+
 DEPENDENCY_UNAVAILABLE_RESPONSE = OpenApiResponse(
     ErrorDetailSerializer,
     description=(
@@ -156,4 +164,5 @@ class ErrorDocumentingAutoSchema(AutoSchema):
             errors["413"] = BODY_TOO_LARGE_RESPONSE
         if self.view.get_throttles():
             errors["429"] = THROTTLED_RESPONSE
+        errors["503"] = DATABASE_UNAVAILABLE_RESPONSE
         return errors
