@@ -54,7 +54,11 @@ read. What a learner should notice, step by step:
    message is applied half to the old tables and half to the new.
 6. **Resume.** The replay positions are kept in ``rebuild.progress``, in the
    same transaction as the events they cover. An interrupted rebuild leaves
-   ``rebuild`` as it is; ``--resume`` carries on from there.
+   ``rebuild`` as it is; ``--resume`` carries on from there. That is also
+   why a chunk's commit does not wait for the disk (``synchronous_commit``
+   off, for the rebuild's connection only): a crash loses at most the last
+   chunks together with their progress, and the resume replays them. The
+   switch's commit waits.
 
 ``processed_at`` of an event the live consumer had already applied is
 carried over into the rebuilt tracking table, so the lag measured after a
@@ -356,6 +360,7 @@ def _rename_like_live(cursor, tables: Sequence[str]) -> None:
     copied_constraints = _constraints(cursor, REBUILD_SCHEMA, tables)
     live_indexes = _plain_indexes(cursor, "public", tables)
     copied_indexes = _plain_indexes(cursor, REBUILD_SCHEMA, tables)
+    renames: list[str] = []
     for table in tables:
         live = live_constraints[table]
         if any(kind == "f" for _, kind, _ in live):
@@ -369,7 +374,7 @@ def _rename_like_live(cursor, tables: Sequence[str]) -> None:
                 continue
             live.remove(match)
             if match[0] != name:
-                cursor.execute(
+                renames.append(
                     f"ALTER TABLE {REBUILD_SCHEMA}.{_quote(table)} RENAME CONSTRAINT "
                     f"{_quote(name)} TO {_quote(match[0])}"
                 )
@@ -380,31 +385,37 @@ def _rename_like_live(cursor, tables: Sequence[str]) -> None:
                 continue
             indexes.remove(match)
             if match[0] != name:
-                cursor.execute(
+                renames.append(
                     f"ALTER INDEX {REBUILD_SCHEMA}.{_quote(name)} RENAME TO "
                     f"{_quote(match[0])}"
                 )
+    if renames:
+        cursor.execute("; ".join(renames))
 
 
 def _create_rebuild_schema(cursor, *, tables: Sequence[str]) -> None:
-    cursor.execute(f"CREATE SCHEMA {REBUILD_SCHEMA}")
-    for table in tables:
-        cursor.execute(
-            f"CREATE TABLE {REBUILD_SCHEMA}.{_quote(table)} "
-            f"(LIKE public.{_quote(table)} INCLUDING ALL)"
+    # The DDL goes in as few round trips as it can: a rebuild of a small read
+    # model is mostly this and the switch.
+    cursor.execute(
+        "; ".join(
+            [
+                f"CREATE SCHEMA {REBUILD_SCHEMA}",
+                f"COMMENT ON SCHEMA {REBUILD_SCHEMA} IS 'read models being rebuilt "
+                "by rebuild_read_models; dropped at the switch'",
+                f"CREATE TABLE {REBUILD_SCHEMA}.progress ("
+                "source varchar(64) PRIMARY KEY, consumer varchar(64) NOT NULL, "
+                "position bigint NOT NULL DEFAULT 0, "
+                "started_at timestamptz NOT NULL DEFAULT now(), "
+                "updated_at timestamptz NOT NULL DEFAULT now())",
+                *(
+                    f"CREATE TABLE {REBUILD_SCHEMA}.{_quote(table)} "
+                    f"(LIKE public.{_quote(table)} INCLUDING ALL)"
+                    for table in tables
+                ),
+            ]
         )
+    )
     _rename_like_live(cursor, tables)
-    cursor.execute(
-        f"CREATE TABLE {REBUILD_SCHEMA}.progress ("
-        "source varchar(64) PRIMARY KEY, consumer varchar(64) NOT NULL, "
-        "position bigint NOT NULL DEFAULT 0, "
-        "started_at timestamptz NOT NULL DEFAULT now(), "
-        "updated_at timestamptz NOT NULL DEFAULT now())"
-    )
-    cursor.execute(
-        f"COMMENT ON SCHEMA {REBUILD_SCHEMA} IS "
-        "'read models being rebuilt by rebuild_read_models; dropped at the switch'"
-    )
 
 
 # The run -------------------------------------------------------------------------
@@ -594,6 +605,7 @@ def _switch(run: _Run, *, tables: Sequence[str], lock_timeout: float) -> None:
     with transaction.atomic(using=REBUILD_ALIAS):
         with connections[REBUILD_ALIAS].cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+            cursor.execute("SET LOCAL synchronous_commit = on")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWAP_LOCK])
             # A safety net for a consumer that does not take the swap lock: it
             # now waits at its first write. Plain queries still read.
@@ -608,16 +620,18 @@ def _switch(run: _Run, *, tables: Sequence[str], lock_timeout: float) -> None:
                     f"a schema named {RETIRED_SCHEMA!r} exists in the read database; "
                     "the switch needs that name"
                 )
-            cursor.execute(f"CREATE SCHEMA {RETIRED_SCHEMA}")
+            moves = [f"CREATE SCHEMA {RETIRED_SCHEMA}"]
             for table in tables:
-                cursor.execute(
-                    f"ALTER TABLE public.{_quote(table)} SET SCHEMA {RETIRED_SCHEMA}"
-                )
-                cursor.execute(
-                    f"ALTER TABLE {REBUILD_SCHEMA}.{_quote(table)} SET SCHEMA public"
-                )
-            cursor.execute(f"DROP SCHEMA {RETIRED_SCHEMA} CASCADE")
-            cursor.execute(f"DROP SCHEMA {REBUILD_SCHEMA} CASCADE")
+                moves += [
+                    f"ALTER TABLE public.{_quote(table)} SET SCHEMA {RETIRED_SCHEMA}",
+                    f"ALTER TABLE {REBUILD_SCHEMA}.{_quote(table)} SET SCHEMA public",
+                ]
+            moves += [
+                f"DROP SCHEMA {RETIRED_SCHEMA} CASCADE",
+                f"DROP SCHEMA {REBUILD_SCHEMA} CASCADE",
+            ]
+            # One round trip: queries wait for the switch as briefly as can be.
+            cursor.execute("; ".join(moves))
 
 
 def _lock_timed_out(error: OperationalError) -> bool:
@@ -645,8 +659,12 @@ def _extra_connection(alias: str, settings_dict: dict) -> Iterator[None]:
 def _rebuild_connection_settings(read_database: str) -> dict:
     settings_dict = copy.deepcopy(connections[read_database].settings_dict)
     options = dict(settings_dict.get("OPTIONS") or {})
+    # A replayed chunk need not wait for the disk: a crash loses at most the
+    # last chunks and their progress with them, and --resume replays those.
+    # The switch waits (see _switch).
     options["options"] = (
-        f"{options.get('options', '')} -c search_path={REBUILD_SCHEMA},public"
+        f"{options.get('options', '')} -c search_path={REBUILD_SCHEMA},public "
+        "-c synchronous_commit=off"
     ).strip()
     settings_dict["OPTIONS"] = options
     settings_dict["CONN_MAX_AGE"] = 0
