@@ -1,7 +1,7 @@
 """The health endpoint: the only API open without authentication."""
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 class HealthApi(APIView):
     """Open without authentication or throttling, for load balancers; answers
-    503 "degraded" when the database cannot be reached."""
+    503 "degraded" when a database (the service's own, or its read database
+    under cqrs_es) cannot be reached."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -25,23 +26,29 @@ class HealthApi(APIView):
                 "service": serializers.CharField(),
                 "approach": serializers.CharField(),
                 "database": serializers.CharField(),
+                "databases": serializers.DictField(child=serializers.CharField()),
             },
         )
     )
     def get(self, request):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            database = "ok"
-        except Exception as error:  # the health check reports, never raises
-            database = f"unavailable: {error.__class__.__name__}"
-        healthy = database == "ok"
+        databases = {alias: _reachable(alias) for alias in settings.DATABASES}
+        healthy = all(state == "ok" for state in databases.values())
         return Response(
             {
                 "status": "ok" if healthy else "degraded",
                 "service": settings.SERVICE_NAME,
                 "approach": settings.ARCHITECTURE_APPROACH,
-                "database": database,
+                "database": databases["default"],
+                "databases": databases,
             },
             status=200 if healthy else 503,
         )
+
+
+def _reachable(alias: str) -> str:
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # the health check reports, never raises
+        return f"unavailable: {error.__class__.__name__}"
+    return "ok"

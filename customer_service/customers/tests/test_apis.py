@@ -513,6 +513,7 @@ def test_health_is_open_without_credentials(anonymous_client):
         "service": "customer",
         "approach": settings.ARCHITECTURE_APPROACH,
         "database": "ok",
+        "databases": {"default": "ok"},
     }
 
 
@@ -532,7 +533,7 @@ def test_health_reports_a_database_outage_as_503(anonymous_client, monkeypatch):
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr(health, "connection", BrokenConnection())
+    monkeypatch.setattr(health, "connections", {"default": BrokenConnection()})
 
     response = anonymous_client.get("/api/health/")
 

@@ -32,3 +32,9 @@ def test_the_query_side_documents_only_its_own_routes(api_client):
     }
     components = schema["components"]["schemas"]
     assert {"CustomerSummary", "PaginatedCustomerSummaryList"} <= set(components)
+
+
+def test_health_checks_the_read_database_too(api_client):
+    response = api_client.get("/api/health/")
+
+    assert response.json()["databases"] == {"default": "ok", "read": "ok"}

@@ -563,6 +563,7 @@ def test_health_is_open_without_credentials(anonymous_client):
         "service": "order",
         "approach": settings.ARCHITECTURE_APPROACH,
         "database": "ok",
+        "databases": {"default": "ok"},
     }
 
 
