@@ -427,3 +427,24 @@ def test_the_command_refuses_contradictory_options(peer_url):
             "--peer-database-url",
             peer_url,
         )
+
+
+def test_a_handler_that_is_not_a_projector_is_refused_before_anything_changes(
+    peer_url,
+):
+    story = told(4, customers=3, steps=10)
+    live_platform(peer_url, story)
+    live = read_side_state()
+
+    def writes_on_its_own(envelope):
+        raise AssertionError("never called: the rebuild refuses it first")
+
+    handlers = {
+        **PROJECTION_HANDLERS,
+        "CustomerRenamed": [*PROJECTION_HANDLERS["CustomerRenamed"], writes_on_its_own],
+    }
+    with pytest.raises(RebuildError, match="not a Projector"):
+        rebuild(peer_url, handlers=handlers)
+
+    assert read_side_state() == live
+    assert schema_names()["schemas"] == set()
