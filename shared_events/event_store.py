@@ -8,8 +8,9 @@ and its whole transaction, state and outbox included, rolls back.
 Notice what the append does *not* do: it opens no savepoint of its own. A
 refused insert leaves the caller's transaction unusable, so the append marks
 it for rollback before raising; nothing the caller does afterwards can commit
-half a command. One ``INSERT`` per append (all of its events in one
-statement) keeps the write path at the round trips the work needs.
+half a command. One statement per append (all of its events, and with
+``outbox=True`` their outbox rows too) keeps the write path at the round
+trips the work needs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from shared_events.aggregates import RecordedEvent
 from shared_events.errors import ConcurrencyConflict
 from shared_events.events import EventEnvelope
 from shared_events.models import StoredEvent
+from shared_events.outbox import outbox_insert
 from shared_events.transactions import refuse_transaction
 
 _APPEND = (
@@ -35,9 +37,14 @@ _ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def event_store_append(
-    *, envelopes: Sequence[EventEnvelope], expected_version: int
+    *, envelopes: Sequence[EventEnvelope], expected_version: int, outbox: bool = False
 ) -> list[StoredEvent]:
-    """Append one aggregate's new events, refusing a stale expected version."""
+    """Append one aggregate's new events, refusing a stale expected version.
+
+    ``outbox=True`` also queues the events for the relay (``outbox_insert``)
+    in the same statement, a data-modifying ``WITH``: the event rows and
+    their outbox rows are written, or refused, together, in one round trip.
+    """
     if not envelopes:
         return []
     first = envelopes[0]
@@ -47,13 +54,16 @@ def event_store_append(
             f"{expected_version}, events start at {first.aggregate_version}"
         )
     rows = [_stored_event(envelope) for envelope in envelopes]
+    statement = _APPEND.format(rows=", ".join([_ROW] * len(rows)))
+    parameters = [value for row in rows for value in _values(row)]
+    if outbox:
+        queue, queue_parameters = outbox_insert(envelopes)
+        statement = f"WITH queued AS ({queue}) {statement}"
+        parameters = queue_parameters + parameters
     database = router.db_for_write(StoredEvent)
     try:
         with connections[database].cursor() as cursor:
-            cursor.execute(
-                _APPEND.format(rows=", ".join([_ROW] * len(rows))),
-                [value for row in rows for value in _values(row)],
-            )
+            cursor.execute(statement, parameters)
             returned = cursor.fetchall()
     except IntegrityError:
         refuse_transaction(database)

@@ -41,53 +41,69 @@ MAX_BACKOFF_SECONDS = 30
 _ENQUEUE = (
     "INSERT INTO event_outbox (event_id, event_type, aggregate_type, aggregate_id,"
     " aggregate_version, body, attempts, last_error) VALUES {rows}"
-    " RETURNING id, created_at, next_attempt_at"
 )
 _ROW = "(%s, %s, %s, %s, %s, %s, 0, '')"
+_COLUMNS = (
+    "event_id",
+    "event_type",
+    "aggregate_type",
+    "aggregate_id",
+    "aggregate_version",
+    "body",
+)
 
 
-def outbox_append(*, envelopes: Sequence[EventEnvelope]) -> list[OutboxMessage]:
-    """Queue events for the relay, in the caller's transaction.
+def outbox_insert(envelopes: Sequence[EventEnvelope]) -> tuple[str, list]:
+    """The one ``INSERT`` that queues ``envelopes`` for the relay, with its parameters.
 
     ``encode`` validates each envelope against the schema registry and
     refuses one over the broker's size limit now, at write time, rather than
-    letting it fail later in the relay. All the rows go in one ``INSERT``.
+    letting it fail later in the relay. ``outbox_append`` runs the statement
+    on its own; ``event_store_append(..., outbox=True)`` runs it inside the
+    statement that appends the same events.
     """
+    rows = [_values(envelope) for envelope in envelopes]
+    return _statement(len(rows)), [value for row in rows for value in row]
+
+
+def _statement(count: int) -> str:
+    return _ENQUEUE.format(rows=", ".join([_ROW] * count))
+
+
+def _values(envelope: EventEnvelope) -> tuple:
+    return (
+        envelope.event_id,
+        envelope.event_type,
+        envelope.aggregate_type,
+        UUID(str(envelope.aggregate_id)),
+        envelope.aggregate_version,
+        encode(envelope),
+    )
+
+
+def outbox_append(*, envelopes: Sequence[EventEnvelope]) -> list[OutboxMessage]:
+    """Queue events for the relay, in the caller's transaction (one ``INSERT``)."""
     if not envelopes:
         return []
-    rows = [
-        OutboxMessage(
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            aggregate_type=envelope.aggregate_type,
-            aggregate_id=UUID(str(envelope.aggregate_id)),
-            aggregate_version=envelope.aggregate_version,
-            body=encode(envelope),
-        )
-        for envelope in envelopes
-    ]
+    rows = [_values(envelope) for envelope in envelopes]
     database = router.db_for_write(OutboxMessage)
     with connections[database].cursor() as cursor:
         cursor.execute(
-            _ENQUEUE.format(rows=", ".join([_ROW] * len(rows))),
-            [
-                value
-                for row in rows
-                for value in (
-                    row.event_id,
-                    row.event_type,
-                    row.aggregate_type,
-                    row.aggregate_id,
-                    row.aggregate_version,
-                    row.body,
-                )
-            ],
+            f"{_statement(len(rows))} RETURNING id, created_at, next_attempt_at",
+            [value for row in rows for value in row],
         )
         returned = cursor.fetchall()
-    for row, (row_id, created_at, due_at) in zip(rows, returned, strict=True):
-        row.id, row.created_at, row.next_attempt_at = row_id, created_at, due_at
-        row._state.adding, row._state.db = False, database
-    return rows
+    messages = []
+    for values, (row_id, created_at, due_at) in zip(rows, returned, strict=True):
+        message = OutboxMessage(
+            id=row_id,
+            created_at=created_at,
+            next_attempt_at=due_at,
+            **dict(zip(_COLUMNS, values, strict=True)),
+        )
+        message._state.adding, message._state.db = False, database
+        messages.append(message)
+    return messages
 
 
 @dataclass

@@ -29,7 +29,6 @@ from shared_events.aggregates import Aggregate, RecordedEvent
 from shared_events.correlation import current_correlation_id
 from shared_events.event_store import event_store_append, event_store_load
 from shared_events.events import EventEnvelope, encode, new_envelope
-from shared_events.outbox import outbox_append
 
 logger = logging.getLogger(__name__)
 
@@ -256,9 +255,11 @@ class EventSourcedRepository(Repository[A]):
         envelopes = envelopes_for(
             aggregate=aggregate, events=events, producer=self.producer
         )
-        event_store_append(envelopes=envelopes, expected_version=expected_version)
+        # The events and their outbox rows: one statement.
+        event_store_append(
+            envelopes=envelopes, expected_version=expected_version, outbox=True
+        )
         row = self.table.write(aggregate, expected_version=expected_version)
-        outbox_append(envelopes=envelopes)
         transaction.on_commit(lambda: self._after_commit(envelopes))
         return Saved(envelopes=envelopes, row=row)
 

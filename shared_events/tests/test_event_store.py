@@ -13,8 +13,8 @@ from django.db.transaction import TransactionManagementError
 
 from shared_events.errors import ConcurrencyConflict
 from shared_events.event_store import event_store_append, event_store_load
-from shared_events.events import new_envelope
-from shared_events.models import StoredEvent
+from shared_events.events import from_json, new_envelope
+from shared_events.models import OutboxMessage, StoredEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +143,22 @@ def test_load_up_to_a_version_stops_there(stored):
 
     assert [event.aggregate_version for event in up_to_one] == [1]
     assert [event.payload["name"] for event in everything] == ["Ada", "Ada Lovelace"]
+
+
+def test_with_outbox_the_events_and_their_outbox_rows_are_one_statement(stored):
+    renames = [
+        renamed(stored.aggregate_id, version=2),
+        renamed(stored.aggregate_id, version=3, name="Countess"),
+    ]
+
+    rows = event_store_append(envelopes=renames, expected_version=1, outbox=True)
+
+    assert [row.aggregate_version for row in rows] == [2, 3]
+    queued = list(OutboxMessage.objects.order_by("id"))
+    assert [message.event_id for message in queued] == [row.event_id for row in rows]
+    assert [from_json(message.body) for message in queued] == renames
+
+    with pytest.raises(ConcurrencyConflict), transaction.atomic():
+        event_store_append(envelopes=renames[1:], expected_version=2, outbox=True)
+
+    assert OutboxMessage.objects.count() == 2

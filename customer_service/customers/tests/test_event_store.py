@@ -7,7 +7,7 @@ with them, and the ``customers_customer`` row is only a cache of their fold.
 """
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 from customer_service.customers import services
 from customer_service.customers.domain import CustomerAggregate
@@ -17,7 +17,6 @@ from customer_service.customers.services import (
     customer_register,
     customer_update,
 )
-from shared_events import repositories
 from shared_events.errors import ApplicationError, ConcurrencyConflict
 from shared_events.event_store import event_store_load
 from shared_events.events import from_json
@@ -41,6 +40,19 @@ def stored_events(customer_id) -> list[StoredEvent]:
             "aggregate_version"
         )
     )
+
+
+def refuse_outbox_writes() -> None:
+    """From here on in this test's transaction, PostgreSQL refuses outbox rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_outbox_write() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'the outbox write failed'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_outbox_write BEFORE INSERT ON event_outbox"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_outbox_write()"
+        )
 
 
 def test_register_rename_delete_append_versions_one_two_three():
@@ -119,14 +131,11 @@ def test_a_rolled_back_command_leaves_no_event_no_outbox_row_no_state():
     assert not Customer.objects.exists()
 
 
-def test_a_failing_outbox_write_takes_the_event_and_the_state_with_it(monkeypatch):
+def test_a_failing_outbox_write_takes_the_event_and_the_state_with_it():
     customer = register()
 
-    def refuse(**kwargs):
-        raise Refused("the outbox write failed")
-
-    monkeypatch.setattr(repositories, "outbox_append", refuse)
-    with pytest.raises(Refused):
+    refuse_outbox_writes()
+    with pytest.raises(DatabaseError, match="the outbox write failed"):
         customer_update(customer=customer, name="Countess Lovelace")
 
     assert [event.aggregate_version for event in stored_events(customer.id)] == [1]

@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from order_service.orders.customers import CustomerSnapshot
@@ -22,7 +22,6 @@ from order_service.orders.services import (
     order_place,
     orders_cancel_for_deleted_customer,
 )
-from shared_events import repositories
 from shared_events.event_store import event_store_load
 from shared_events.events import from_json
 from shared_events.models import OutboxMessage, StoredEvent
@@ -57,6 +56,19 @@ def stored_events(order_id) -> list[StoredEvent]:
     return list(
         StoredEvent.objects.filter(aggregate_id=order_id).order_by("aggregate_version")
     )
+
+
+def refuse_outbox_writes() -> None:
+    """From here on in this test's transaction, PostgreSQL refuses outbox rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_outbox_write() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'the outbox write failed'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_outbox_write BEFORE INSERT ON event_outbox"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_outbox_write()"
+        )
 
 
 def test_place_then_cancel_append_versions_one_and_two(ada):
@@ -119,12 +131,9 @@ def test_the_cached_rows_are_the_fold_of_the_events(ada, event_sourcing):
     assert (row.version, row.status) == (2, OrderStatus.CANCELLED)
 
 
-def test_a_failing_outbox_write_takes_the_event_and_the_order_with_it(ada, monkeypatch):
-    def refuse(**kwargs):
-        raise Refused("the outbox write failed")
-
-    monkeypatch.setattr(repositories, "outbox_append", refuse)
-    with pytest.raises(Refused):
+def test_a_failing_outbox_write_takes_the_event_and_the_order_with_it(ada):
+    refuse_outbox_writes()
+    with pytest.raises(DatabaseError, match="the outbox write failed"):
         place(ada)
 
     assert not StoredEvent.objects.exists()
