@@ -1,13 +1,18 @@
 """Run by the throwaway venv's python, not the project's: no Django here.
 
-``python bench/eventsourcing_recorder.py DSN COUNT`` appends COUNT one-event
-aggregates through the ``eventsourcing`` library's PostgreSQL application
-recorder (one transaction each) and prints events/s as JSON.
+``python bench/eventsourcing_recorder.py DSN COUNT [WRITERS]`` appends COUNT
+one-event aggregates per writer through the ``eventsourcing`` library's
+PostgreSQL application recorder (one transaction each: the event row with its
+notification id, optimistic concurrency on (originator_id, originator_version))
+and prints events/s as JSON. WRITERS processes (default 1), each with its own
+datastore, warm up, wait on a barrier and start together; throughput is all
+events / (last finish - first start), as in ``bench/write_path.py``.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 import time
 import uuid
@@ -17,9 +22,10 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
 TABLE = "bench_es_stored_events"
+WARM_UP = 5
 
 
-def main(url: str, count: int) -> None:
+def _recorder(url: str) -> tuple[PostgresDatastore, PostgresApplicationRecorder]:
     parts = urlsplit(url)
     datastore = PostgresDatastore(
         dbname=parts.path.lstrip("/"),
@@ -28,8 +34,11 @@ def main(url: str, count: int) -> None:
         user=parts.username or "postgres",
         password=parts.password or "",
     )
-    recorder = PostgresApplicationRecorder(datastore, events_table_name=TABLE)
-    recorder.create_table()
+    return datastore, PostgresApplicationRecorder(datastore, events_table_name=TABLE)
+
+
+def _writer(url: str, count: int, barrier, results) -> None:
+    datastore, recorder = _recorder(url)
     state = json.dumps(
         {"name": "Bench Customer", "email": "x@bench.example", "address": "1 Road"}
     ).encode()
@@ -47,12 +56,35 @@ def main(url: str, count: int) -> None:
                 ]
             )
 
-    append(5)  # warm up the pool and prepared statements
+    append(WARM_UP)  # warm up the pool and prepared statements
+    barrier.wait()
     started = time.perf_counter()
     append(count)
-    print(json.dumps({"events_per_second": count / (time.perf_counter() - started)}))
+    results.put((started, time.perf_counter()))
     datastore.close()
 
 
+def main(url: str, count: int, writers: int) -> None:
+    datastore, recorder = _recorder(url)
+    recorder.create_table()  # once, before the writers race
+    datastore.close()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(writers)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_writer, args=(url, count, barrier, results))
+        for _ in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    spans = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a library writer failed ({process.exitcode})")
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    print(json.dumps({"events_per_second": writers * count / elapsed}))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)

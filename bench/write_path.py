@@ -12,7 +12,9 @@ import json
 import multiprocessing
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 import psycopg2
 from django.conf import settings
@@ -51,7 +53,7 @@ def _raw_dsn() -> str:
     )
 
 
-def _raw_loop(count: int, tag: str, dsn: str) -> None:
+def _raw_loop(count: int, tag: str, *, dsn: str) -> None:
     connection = psycopg2.connect(dsn)
     try:
         for index in range(count):
@@ -96,32 +98,43 @@ def _raw_insert(connection, tag: str, index: int) -> None:
         )
 
 
-def _writer(kind, count, tag, dsn, barrier, results) -> None:
-    if kind == "service":
-        _register_loop(WARM_UP, f"{tag}w")
-        barrier.wait()
-        started = time.perf_counter()
-        _register_loop(count, tag)
-    else:
-        _raw_loop(WARM_UP, f"{tag}w", dsn)
-        barrier.wait()
-        started = time.perf_counter()
-        _raw_loop(count, tag, dsn)
+def _writer(loop, prepare, count, tag, barrier, results) -> None:
+    loop(*prepare(WARM_UP, f"{tag}w"))
+    work = prepare(count, tag)
+    barrier.wait()
+    started = time.perf_counter()
+    loop(*work)
     results.put((started, time.perf_counter()))
     connections.close_all()
 
 
-def _throughput(kind: str, writers: int, per_writer: int, run: int) -> float:
-    """Commands/s of ``writers`` processes doing ``per_writer`` commands each."""
+def _as_is(count: int, tag: str) -> tuple[int, str]:
+    return count, tag
+
+
+def concurrent_throughput(
+    loop: Callable[..., None],
+    *,
+    writers: int,
+    per_writer: int,
+    tag: str,
+    prepare: Callable[[int, str], tuple] = _as_is,
+) -> float:
+    """Operations/s of ``writers`` processes each doing ``per_writer`` operations.
+
+    Each process is forked after Django setup, warms up, runs ``prepare(count,
+    tag)`` untimed (by default it passes ``count, tag`` on), waits on a barrier
+    with the others, then runs ``loop(*prepared)``. Throughput = all
+    operations / (last finish - first start).
+    """
     connections.close_all()  # never share a connection with a forked child
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(writers)
     results = context.Queue()
-    dsn = _raw_dsn()
     processes = [
         context.Process(
             target=_writer,
-            args=(kind, per_writer, f"{kind}{run}x{n}", dsn, barrier, results),
+            args=(loop, prepare, per_writer, f"{tag}x{n}", barrier, results),
         )
         for n in range(writers)
     ]
@@ -131,9 +144,17 @@ def _throughput(kind: str, writers: int, per_writer: int, run: int) -> float:
     for process in processes:
         process.join()
         if process.exitcode != 0:
-            raise RuntimeError(f"a {kind} writer failed ({process.exitcode})")
+            raise RuntimeError(f"a {tag} writer failed ({process.exitcode})")
     elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
     return writers * per_writer / elapsed
+
+
+def _throughput(kind: str, writers: int, per_writer: int, run: int) -> float:
+    """Commands/s of ``writers`` processes doing ``per_writer`` commands each."""
+    loop = _register_loop if kind == "service" else partial(_raw_loop, dsn=_raw_dsn())
+    return concurrent_throughput(
+        loop, writers=writers, per_writer=per_writer, tag=f"{kind}{run}"
+    )
 
 
 def run(*, runs: int, commands: int, writers: list[int]) -> list[dict]:
