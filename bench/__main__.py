@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from bench import end_to_end
 from bench.environment import ROOT, machine, prepare, run_figure
 from bench.report import summarise, table, write_json
 
@@ -22,7 +21,6 @@ FULL = {
     "rebuild": {"runs": 3, "events": 500, "growth": [1000, 10_000]},
     "growth": {"runs": 3, "batches": 10, "histories": [10_000, 100_000, 1_000_000]},
     "eventstore": {"runs": 5, "events": 500, "writers": [1, 8]},
-    "endtoend": {"rates": [20, 50], "seconds": 60, "baseline_seconds": 20},
 }
 QUICK = {
     "write": {"runs": 3, "commands": 100, "writers": [1, 8]},
@@ -30,7 +28,6 @@ QUICK = {
     "rebuild": {"runs": 3, "events": 200, "growth": [200, 1000]},
     "growth": {"runs": 3, "batches": 5, "histories": [10_000, 100_000]},
     "eventstore": {"runs": 3, "events": 200, "writers": [1, 8]},
-    "endtoend": {"rates": [20], "seconds": 20, "baseline_seconds": 10},
 }
 APPROACH = {
     "write": "event_sourcing",
@@ -38,7 +35,6 @@ APPROACH = {
     "growth": "event_sourcing",
     "rebuild": "cqrs_es",
     "eventstore": "event_sourcing",
-    "endtoend": "cqrs_es",
 }
 # Figure 5 compares with the eventsourcing library, installed for the benchmark
 # only, in a throwaway venv (never in the project's dependencies).
@@ -116,13 +112,9 @@ def main(argv: list[str]) -> int:
                 options["url"] = bench.write_url
             log(f"figure {figure} {plan[figure]}")
             figure_started = time.monotonic()
-            if figure == "endtoend":
-                # A whole platform of processes, run from here (bench.end_to_end).
-                rows += end_to_end.run(bench, **options, log=log)
-            else:
-                rows += run_figure(
-                    bench, figure=figure, approach=APPROACH[figure], options=options
-                )
+            rows += run_figure(
+                bench, figure=figure, approach=APPROACH[figure], options=options
+            )
             log(f"figure {figure} took {time.monotonic() - figure_started:.0f}s")
     finally:
         bench.moto.stop()
