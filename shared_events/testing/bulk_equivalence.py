@@ -19,9 +19,10 @@ from typing import ClassVar
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
 
 from shared_events.bulk_projection import BulkProjection
 from shared_events.consumer import Outcome, apply_event
@@ -29,6 +30,12 @@ from shared_events.events import EventEnvelope, EventType
 from shared_events.models import AggregateCursor, ProcessedEvent
 from shared_events.projectors import Projector
 from shared_events.routers import projecting
+from shared_events.testing.stateful import (
+    STAMP_FIELDS,
+    UNFOLDABLE_FIELDS,
+    ReadModelMachine,
+    assert_same_tables,
+)
 from shared_events.testing.stories import told
 
 READ_DATABASE = "read"
@@ -221,3 +228,80 @@ class BulkEquivalenceContract:
         story = told(11, customers=4, steps=40)
         run = self._compare(story.deliveries(), handlers=blind, seed=11, largest=15)
         assert run.queries_on_demand > 0
+
+
+class BulkDeliveryMachine(ReadModelMachine):
+    """A read-model state machine whose consumer may also take messages in bulk.
+
+    Mixed into a service's machine (``class X(ServiceMachine,
+    BulkDeliveryMachine)``), it adds two rules; the machine's invariant then
+    checks the bulk path against the fold of the events, stamps included:
+
+    * **catch up in bulk**: everything pending, aggregates interleaved, with
+      later events too early (held) and earlier ones again (duplicates) mixed
+      in, applied by ``BulkProjection`` in chunks of random size;
+    * **rebuild in bulk**: empty the read side, replay the whole log in
+      chunks, and get the same tables back.
+    """
+
+    def _in_bulk(self, data, deliveries: list[EventEnvelope]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        position = 0
+        while position < len(deliveries):
+            size = data.draw(st.integers(min_value=1, max_value=25), label="chunk")
+            chunk = deliveries[position : position + size]
+            position += len(chunk)
+            with transaction.atomic(using=READ_DATABASE):
+                bulk = BulkProjection(
+                    consumer=self.consumer,
+                    handlers=self.handlers,
+                    database=READ_DATABASE,
+                )
+                bulk.load(chunk)
+                outcomes += [bulk.apply(envelope) for envelope in chunk]
+                bulk.flush()
+        return outcomes
+
+    @precondition(lambda self: self.pending)
+    @rule(data=st.data())
+    def catch_up_in_bulk(self, data) -> None:
+        slots = [aggregate_id for aggregate_id, q in self.pending.items() for _ in q]
+        deliveries, expected, applied = [], [], []
+        for aggregate_id in data.draw(st.permutations(slots), label="interleaving"):
+            queue = self.pending[aggregate_id]
+            if len(queue) > 1 and data.draw(st.booleans(), label="a later one first"):
+                deliveries.append(data.draw(st.sampled_from(queue[1:]), label="early"))
+                expected.append(Outcome.HELD)
+            envelope = queue.pop(0)
+            if not queue:
+                del self.pending[aggregate_id]
+            deliveries.append(envelope)
+            expected.append(Outcome.APPLIED)
+            applied.append(envelope)
+            if data.draw(st.booleans(), label="again"):
+                seen = [*self.applied, *applied]
+                deliveries.append(data.draw(st.sampled_from(seen), label="duplicate"))
+                expected.append(Outcome.DUPLICATE)
+        outcomes = self._in_bulk(data, deliveries)
+        assert outcomes == expected, "the bulk path decided otherwise"
+        self.applied += applied
+        event("caught up in bulk")
+
+    @precondition(lambda self: len(self.log) > self.rebuilt_at and not self.pending)
+    @rule(data=st.data())
+    def rebuild_in_bulk_from_the_log(self, data) -> None:
+        self.rebuilt_at = len(self.log)
+        before = self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS))
+        tracked_before = self.tracking()
+        self.empty_read_side()
+        outcomes = self._in_bulk(data, list(self.log))
+        assert set(outcomes) == {Outcome.APPLIED}, "the bulk replay skipped events"
+        self.applied = list(self.log)
+        self.checked_at = None
+        assert_same_tables(
+            self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS)),
+            before,
+            "a rebuild in bulk from the log did not give the same tables:",
+        )
+        assert self.tracking() == tracked_before, "the rebuilt tracking differs"
+        event("rebuilt in bulk from the log")

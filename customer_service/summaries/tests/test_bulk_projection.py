@@ -5,7 +5,9 @@ with one statement per table (``shared_events.bulk_projection``); the live
 read-side consumer applies one event per transaction (``apply_event``). Both
 run the same ``PROJECTION_HANDLERS``. The contract
 (``shared_events.testing.bulk_equivalence``) delivers random stories of both
-services' events both ways and compares every row.
+services' events both ways and compares every row; the state machine of
+``test_stateful_projection`` gets rules that deliver in bulk, so the bulk
+path is also checked against the fold of the events.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ if not settings.APPROACH_HAS_READ_SIDE:
         allow_module_level=True,
     )
 
+from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
 from customer_service.summaries.tests.projection_support import CONSUMER  # noqa: E402
+from customer_service.summaries.tests.test_stateful_projection import (  # noqa: E402
+    CustomerSummaryMachine,
+)
 from shared_events.testing.bulk_equivalence import (  # noqa: E402
+    BulkDeliveryMachine,
     BulkEquivalenceContract,
 )
+from shared_events.testing.stateful import MACHINE_SETTINGS  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
@@ -31,3 +40,11 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read
 class TestCustomerSummaryInBulk(BulkEquivalenceContract):
     consumer = CONSUMER
     handlers = PROJECTION_HANDLERS
+
+
+class CustomerSummaryBulkMachine(CustomerSummaryMachine, BulkDeliveryMachine):
+    """The customer summary machine, whose consumer may also take messages in bulk."""
+
+
+def test_in_bulk_too_the_customer_summary_is_the_fold_of_the_events():
+    run_state_machine_as_test(CustomerSummaryBulkMachine, settings=MACHINE_SETTINGS)
