@@ -14,9 +14,11 @@ from shared_events.rebuild import RebuildError, rebuild_read_models
 class Command(BaseCommand):
     help = (
         "Rebuild this service's read models (approach 5, cqrs_es) by replaying "
-        "every event of both services' event stores into fresh tables, then switch "
-        "to them in one short transaction. Queries keep working throughout; the "
-        "live read-side consumer only pauses for the switch. See "
+        "every event of both services' event stores into fresh tables, in bulk "
+        "(each chunk folded in memory by the same projections the live consumer "
+        "runs, then written with one statement per table), then switch to them in "
+        "one short transaction. Queries keep working throughout; the live "
+        "read-side consumer only pauses for the switch. See "
         "shared_events/rebuild.py for how."
     )
 
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=500,
-            help="events read and applied per transaction (default 500)",
+            help="events read, folded and written per transaction (default 500)",
         )
         parser.add_argument(
             "--progress-every",
