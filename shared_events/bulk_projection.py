@@ -16,14 +16,17 @@ chunk of events with a handful of statements:
    duplicate is skipped, an event ahead of its aggregate is held), then the
    *same* fold functions as the live consumer's run on :class:`ChunkRows`,
    an in-memory :class:`~shared_events.projectors.ReadModelRows`.
-3. **Write.** One multi-row statement per table: ``INSERT ... ON CONFLICT
-   DO UPDATE`` of every row a fold changed, ``INSERT`` of the processed-event
-   records, upsert of the cursors.
+3. **Write.** One statement per table and kind of row
+   (``shared_events.bulk_writes``): ``COPY`` of the rows the chunk created
+   (read-model rows, processed-event records, cursors of aggregates seen
+   for the first time), one ``INSERT ... ON CONFLICT DO UPDATE`` of the rows
+   that were there before and changed.
 
 What a learner should notice: exactly-once and in-order still hold, per
 chunk instead of per event; only the locking is gone, because nobody else
 writes these tables. The result is the same rows as ``apply_event`` event by
-event (``shared_events/tests/test_bulk_projection.py`` checks that).
+event: each read side's ``tests/test_bulk_projection.py`` checks that, with
+``shared_events.testing.bulk_equivalence``.
 """
 
 from __future__ import annotations
