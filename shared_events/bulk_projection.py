@@ -270,20 +270,12 @@ class BulkProjection:
         now = timezone.now()
         # In the order first applied, like the live consumer's inserts.
         advanced = dict.fromkeys(UUID(e.aggregate_id) for e in self.processed)
-        cursor_rows = {
-            existed: [
-                (
-                    self.consumer,
-                    aggregate_id,
-                    cursor.aggregate_type,
-                    cursor.version,
-                    now,
-                )
-                for aggregate_id in advanced
-                if (cursor := self.cursors[aggregate_id]).existed == existed
-            ]
-            for existed in (False, True)
-        }
+        cursor_rows: dict[bool, list[tuple]] = {False: [], True: []}
+        for aggregate_id in advanced:
+            state = self.cursors[aggregate_id]
+            cursor_rows[state.existed].append(
+                (self.consumer, aggregate_id, state.aggregate_type, state.version, now)
+            )
         with connections[self.database].cursor() as cursor:
             # processed_at: the column's default, the statement's time.
             copy_rows(
