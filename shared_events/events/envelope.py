@@ -32,6 +32,11 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 from shared_events.events.catalog import REGISTRY
+from shared_events.events.envelope_schema import (
+    AGGREGATE_ID_MAX_LENGTH,
+    PRODUCERS,
+    TRACE_CONTEXT_VALUE_MAX_LENGTH,
+)
 from shared_events.events.errors import EventTooLarge, InvalidEvent
 from shared_events.events.registry import EventSchemaRegistry
 from shared_events.events.size import MAX_ENVELOPE_BYTES, check_size
@@ -65,9 +70,11 @@ class EventEnvelope:
     payload: dict[str, Any]
 
     def __post_init__(self) -> None:
-        # Structural checks only, so every envelope can be serialized; whether
-        # the event type and payload are *valid* is the registry's question,
-        # asked by ``encode`` and ``from_json``.
+        # The envelope schema's rules, so that every EventEnvelope can be
+        # serialized into a valid envelope and ``encode`` need not check them
+        # again; whether the event type, its aggregate type and the payload
+        # are *valid* is the registry's question, asked by ``encode`` and
+        # ``from_json``. (test_properties holds this equal to the schema.)
         for name in ("event_id", "correlation_id"):
             _require(isinstance(getattr(self, name), UUID), name, "must be a UUID")
         _require(
@@ -79,6 +86,16 @@ class EventEnvelope:
             value = getattr(self, name)
             _require(isinstance(value, str), name, "must be a str")
             object.__setattr__(self, name, str(value))  # StrEnum -> plain str
+        _require(
+            1 <= len(self.aggregate_id) <= AGGREGATE_ID_MAX_LENGTH,
+            "aggregate_id",
+            f"must be 1 to {AGGREGATE_ID_MAX_LENGTH} characters",
+        )
+        _require(
+            self.producer in PRODUCERS,
+            "producer",
+            f"must be one of {', '.join(PRODUCERS)}",
+        )
         for name in ("schema_version", "aggregate_version"):
             value = getattr(self, name)
             _require(type(value) is int and value >= 1, name, "must be an int >= 1")
@@ -98,6 +115,15 @@ class EventEnvelope:
             and is_traceparent(self.trace_context.get("traceparent")),
             "trace_context",
             "must be a mapping with a W3C traceparent",
+        )
+        _require(
+            all(
+                isinstance(value, str) and len(value) <= TRACE_CONTEXT_VALUE_MAX_LENGTH
+                for value in self.trace_context.values()
+            ),
+            "trace_context",
+            f"values must be strings of at most {TRACE_CONTEXT_VALUE_MAX_LENGTH} "
+            "characters",
         )
         object.__setattr__(self, "trace_context", dict(self.trace_context))
         _require(isinstance(self.payload, Mapping), "payload", "must be a mapping")
@@ -266,9 +292,9 @@ def encode(
 ) -> str:
     """What a producer stores in its outbox: validated, size-checked JSON text.
 
-    The payload is validated against the registry in full; of the envelope's
-    own schema only what the ``EventEnvelope`` constructor has not already
-    enforced is checked again (see ``EventSchemaRegistry.validate``).
+    The registry checks the event type, its aggregate type and the payload
+    in full; the envelope's own schema is not checked again, because the
+    ``EventEnvelope`` constructor already enforced it.
     """
     data = to_dict(envelope)
     registry.validate(data, constructed=True)

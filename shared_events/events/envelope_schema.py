@@ -44,6 +44,9 @@ UTC_TIMESTAMP_PATTERN = (
 )
 """ISO-8601 in UTC, at most microsecond precision (what Python can hold)."""
 
+AGGREGATE_ID_MAX_LENGTH = 255
+TRACE_CONTEXT_VALUE_MAX_LENGTH = 512
+
 UUID_STRING: dict[str, Any] = {
     "type": "string",
     "format": "uuid",
@@ -77,7 +80,11 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         "event_type": {"type": "string", "pattern": EVENT_TYPE_PATTERN},
         "schema_version": {"type": "integer", "minimum": 1},
         "aggregate_type": {"type": "string", "pattern": EVENT_TYPE_PATTERN},
-        "aggregate_id": {"type": "string", "minLength": 1, "maxLength": 255},
+        "aggregate_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": AGGREGATE_ID_MAX_LENGTH,
+        },
         "aggregate_version": {"type": "integer", "minimum": 1},
         "occurred_at": {
             "type": "string",
@@ -93,9 +100,15 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
             "required": ["traceparent"],
             "properties": {
                 "traceparent": {"type": "string", "pattern": TRACEPARENT_PATTERN},
-                "tracestate": {"type": "string", "maxLength": 512},
+                "tracestate": {
+                    "type": "string",
+                    "maxLength": TRACE_CONTEXT_VALUE_MAX_LENGTH,
+                },
             },
-            "additionalProperties": {"type": "string", "maxLength": 512},
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": TRACE_CONTEXT_VALUE_MAX_LENGTH,
+            },
         },
         # Only "an object" here: what the payload holds is the registry's job,
         # chosen by (event_type, schema_version).

@@ -100,25 +100,6 @@ def first_error(
 
 _ENVELOPE_VALIDATOR = compile_schema(ENVELOPE_SCHEMA)
 
-UNVOUCHED_FIELDS = ("aggregate_id", "producer", "trace_context")
-"""The envelope fields whose schema rules ``EventEnvelope``'s constructor does
-not already enforce. Every other field of an envelope that ``to_dict`` made
-from an ``EventEnvelope`` is valid by construction: ids are UUIDs, versions
-ints >= 1, ``occurred_at`` a UTC timestamp, ``payload`` an object, a
-traceparent present, and ``event_type``/``aggregate_type`` are checked
-against the registry anyway. (``test_properties`` holds the two checks equal.)"""
-
-_CONSTRUCTED_ENVELOPE_VALIDATOR = compile_schema(
-    {
-        "$schema": ENVELOPE_SCHEMA["$schema"],
-        "type": "object",
-        "properties": {
-            name: ENVELOPE_SCHEMA["properties"][name] for name in UNVOUCHED_FIELDS
-        },
-    }
-)
-"""The same rules as the envelope schema, for the fields in UNVOUCHED_FIELDS."""
-
 
 class EventSchemaRegistry:
     """Maps (event_type, schema_version) to its aggregate type and payload schema."""
@@ -187,22 +168,19 @@ class EventSchemaRegistry:
         the payload against its schema.
 
         ``constructed=True`` is the producer's shortcut for a dict that
-        ``to_dict`` has just made from an ``EventEnvelope``: the envelope
-        schema is checked only where the constructor does not already vouch
-        for it (``UNVOUCHED_FIELDS``), which is most of the cost of a check;
-        the registry and payload checks are the same. A consumer's text is
-        never constructed: ``from_json`` checks everything.
+        ``to_dict`` has just made from an ``EventEnvelope``: the constructor
+        has already enforced the envelope schema (most of the cost of a
+        check), so only the registry and payload checks run. A consumer's
+        text is never constructed: ``from_json`` checks everything.
         """
         if not isinstance(envelope, Mapping):
             raise InvalidEvent(
                 f"envelope: expected a JSON object, got {type(envelope).__name__}"
             )
-        reason = first_error(
-            _CONSTRUCTED_ENVELOPE_VALIDATOR if constructed else _ENVELOPE_VALIDATOR,
-            envelope,
-        )
-        if reason is not None:
-            raise InvalidEvent(reason)
+        if not constructed:
+            reason = first_error(_ENVELOPE_VALIDATOR, envelope)
+            if reason is not None:
+                raise InvalidEvent(reason)
         event_type = envelope["event_type"]
         version = envelope["schema_version"]
         key = self._known_key(event_type, version)

@@ -164,6 +164,32 @@ def test_a_naive_datetime_is_refused_when_building() -> None:
         example_envelope(occurred_at=datetime(2024, 5, 17, 9, 30))
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"producer": "billing"}, "producer: must be one of customer, order"),
+        ({"aggregate_id": ""}, "aggregate_id: must be 1 to 255 characters"),
+        ({"aggregate_id": "x" * 256}, "aggregate_id: must be 1 to 255 characters"),
+        (
+            {"trace_context": {"traceparent": TRACEPARENT, "tracestate": "x" * 513}},
+            "trace_context: values must be strings of at most 512",
+        ),
+        (
+            {"trace_context": {"traceparent": TRACEPARENT, "sampled": True}},
+            "trace_context: values must be strings",
+        ),
+    ],
+    ids=["producer", "empty id", "long id", "long tracestate", "not a string"],
+)
+def test_the_envelope_schema_is_enforced_when_building(changes, reason) -> None:
+    # So encode, the producer's check, need only ask the registry.
+    with pytest.raises(InvalidEvent, match=reason):
+        example_envelope(**changes)
+
+
 def test_a_decimal_in_the_payload_is_refused_with_a_hint() -> None:
     payload = {**EXAMPLE_PAYLOADS["OrderPlaced"], "total": Decimal("59.97")}
     envelope = example_envelope(payload=payload)

@@ -140,8 +140,8 @@ def constructed_envelope(draw: st.DrawFn) -> EventEnvelope:
 def test_the_producer_shortcut_accepts_exactly_what_the_full_check_accepts(
     envelope: EventEnvelope,
 ) -> None:
-    # encode skips the envelope-schema rules the constructor already enforces;
-    # for anything the constructor lets through, the verdict must not change.
+    # encode skips the envelope schema, which the constructor enforces; for
+    # anything the constructor lets through, the verdict must not change.
     data = to_dict(envelope)
 
     full = _valid(lambda: REGISTRY.validate(data))
