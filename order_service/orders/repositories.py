@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.db import connections, router
 from django.utils import timezone
 
 from order_service.orders.domain import (
@@ -20,6 +21,16 @@ from order_service.orders.domain import (
 from order_service.orders.models import Order, OrderLine
 from shared_events.errors import ConcurrencyConflict
 from shared_events.repositories import StateTable
+from shared_events.transactions import refuse_transaction
+
+# A new order's row in one statement, without asking first whether it exists:
+# a row already there under this id (one written outside the aggregate) is
+# left alone and updated like any other.
+_INSERT = (
+    "INSERT INTO orders_order (id, customer_id, status, total, version,"
+    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
 
 
 class OrderStateTable(StateTable[OrderAggregate]):
@@ -46,17 +57,11 @@ class OrderStateTable(StateTable[OrderAggregate]):
             # A rejected placement is a fact worth keeping (the event store
             # keeps it), but it is not an order.
             return
-        if expected_version == 0 and not Order.objects.filter(id=aggregate.id).exists():
-            order = Order.objects.create(
-                id=aggregate.id,
-                version=aggregate.version,
-                customer_id=aggregate.customer_id,
-                status=aggregate.status,
-                total=aggregate.total,
-            )
+        now = timezone.now()
+        if expected_version == 0 and self._insert(aggregate, now):
             OrderLine.objects.bulk_create(
                 OrderLine(
-                    order=order,
+                    order_id=aggregate.id,
                     position=position,
                     sku=line.sku,
                     quantity=line.quantity,
@@ -65,7 +70,6 @@ class OrderStateTable(StateTable[OrderAggregate]):
                 for position, line in enumerate(aggregate.lines, start=1)
             )
             return
-        now = timezone.now()
         changed = Order.objects.filter(
             id=aggregate.id, version=expected_version
         ).update(
@@ -75,7 +79,27 @@ class OrderStateTable(StateTable[OrderAggregate]):
             updated_at=now,
         )
         if not changed:
+            # The events may already be appended: never let them commit alone.
+            refuse_transaction(router.db_for_write(Order))
             raise ConcurrencyConflict(
                 f"order {aggregate.id} was changed by someone else since version "
                 f"{expected_version}; reload it and try again"
             )
+
+    @staticmethod
+    def _insert(aggregate: OrderAggregate, now) -> bool:
+        """Insert the new order's row; False when the id was already there."""
+        with connections[router.db_for_write(Order)].cursor() as cursor:
+            cursor.execute(
+                _INSERT,
+                (
+                    aggregate.id,
+                    aggregate.customer_id,
+                    aggregate.status,
+                    aggregate.total,
+                    aggregate.version,
+                    now,
+                    now,
+                ),
+            )
+            return cursor.rowcount == 1
