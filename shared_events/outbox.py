@@ -2,8 +2,11 @@
 
 ``outbox_append`` runs inside the transaction that changes state, so the
 state change and "this event must be published" commit or roll back
-together. ``relay_batch`` later claims unpublished rows, publishes them, and
-marks only the entries the broker accepted.
+together. An event-sourced service goes one step further: its
+``event_store_append(..., outbox=True)`` writes the events and their outbox
+rows (``outbox_insert``) in one statement. ``relay_batch`` later claims
+unpublished rows, publishes them, and marks only the entries the broker
+accepted.
 
 Two rules a learner should notice:
 
