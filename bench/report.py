@@ -26,7 +26,9 @@ def figure_row(
     target: tuple[str, float] | None = None,
     note: str = "",
 ) -> dict:
-    """One row; ``target`` is ("ge"|"le", value) against the median ratio."""
+    """One row; ``target`` is ("ge"|"le", value) against the median ratio, or
+    ("subject_le", value) against the subject's median itself (an absolute
+    bound, such as a latency)."""
     return {
         "figure": figure,
         "subject": subject,
@@ -55,7 +57,10 @@ def summarise(row: dict) -> dict:
     }
     if row["target"]:
         op, value = row["target"]
-        summary["target_met"] = ratio >= value if op == "ge" else ratio <= value
+        if op == "subject_le":
+            summary["target_met"] = summary["subject_median"] <= value
+        else:
+            summary["target_met"] = ratio >= value if op == "ge" else ratio <= value
     return summary
 
 
@@ -79,7 +84,8 @@ def table(summaries: list[dict]) -> str:
         if s["target"]:
             op, value = s["target"]
             verdict = "met" if s["target_met"] else "NOT met"
-            target = f"{'>=' if op == 'ge' else '<='} {value}: {verdict}"
+            bound = {"ge": ">=", "le": "<=", "subject_le": f"{s['unit']} <="}[op]
+            target = f"{bound} {value:g}: {verdict}"
         spread = s["ratio_spread"] or [float("nan")] * 2
         lines.append(
             f"| {s['figure']} | {s['subject']} | {s['baseline']} | {s['unit']} "
