@@ -31,12 +31,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import psycopg2
 import requests
 
 from bench.report import figure_row
 from stack.lag import LagStats, measure_lag
+from stack.local_aws import local_client
 from stack.platform_run import running_platform
 
 PREFIX = "bench_e2e_"
@@ -236,7 +236,7 @@ def _backlog_parts(platform, sqs) -> dict[str, int]:
 
 
 def _sample_backlog(platform, samples: list, stop: threading.Event) -> None:
-    sqs = _client("sqs", platform.moto.endpoint_url)
+    sqs = local_client("sqs", platform.moto.endpoint_url)
     started = time.monotonic()
     while not stop.is_set():
         parts = _backlog_parts(platform, sqs)
@@ -245,7 +245,7 @@ def _sample_backlog(platform, samples: list, stop: threading.Event) -> None:
 
 
 def _drain(platform) -> bool:
-    sqs = _client("sqs", platform.moto.endpoint_url)
+    sqs = local_client("sqs", platform.moto.endpoint_url)
     deadline = time.monotonic() + DRAIN_TIMEOUT
     empty = 0
     while time.monotonic() < deadline:
@@ -273,20 +273,10 @@ def _slope(samples: list[tuple[float, int]]) -> float:
 # ------------------------------------------------------------------------------
 
 
-def _client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def _broker_alone(platform, *, rate: float, seconds: int) -> LagStats:
     """Publish-to-receive latency through SNS and SQS alone, at ``rate``/s."""
     endpoint = platform.moto.endpoint_url
-    sns, sqs = _client("sns", endpoint), _client("sqs", endpoint)
+    sns, sqs = local_client("sns", endpoint), local_client("sqs", endpoint)
     name = f"broker-baseline-{uuid.uuid4().hex[:8]}"
     topic = sns.create_topic(Name=name)["TopicArn"]
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -304,7 +294,7 @@ def _broker_alone(platform, *, rate: float, seconds: int) -> LagStats:
     done = threading.Event()
 
     def receive() -> None:
-        receiver = _client("sqs", endpoint)
+        receiver = local_client("sqs", endpoint)
         while not (done.is_set() and len(latencies) >= total):
             messages = receiver.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 
-import boto3
-
 from lab.context import ScenarioContext, wait_for
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
 from shared_events.aws.topology import platform_topology
+from stack.local_aws import local_client
 
 
 class DuplicateDelivery(Scenario):
@@ -46,8 +45,8 @@ class DuplicateDelivery(Scenario):
 class _Tap:
     def __init__(self, ctx: ScenarioContext) -> None:
         run = ctx.run
-        self.sqs = _client("sqs", run.moto.endpoint_url)
-        self.sns = _client("sns", run.moto.endpoint_url)
+        self.sqs = local_client("sqs", run.moto.endpoint_url)
+        self.sns = local_client("sns", run.moto.endpoint_url)
         prefix = run.env.get("EVENT_TOPOLOGY_PREFIX", "")
         self.topology = platform_topology(prefix=prefix, read_side=run.info.read_side)
         self.queue_url = self.sqs.create_queue(QueueName=f"{prefix}lab-tap")["QueueUrl"]
@@ -108,13 +107,3 @@ class _Tap:
         for arn in self.subscriptions:
             self.sns.unsubscribe(SubscriptionArn=arn)
         self.sqs.delete_queue(QueueUrl=self.queue_url)
-
-
-def _client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )

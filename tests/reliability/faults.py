@@ -33,23 +33,13 @@ import signal
 import time
 from collections import Counter
 
-import boto3
 import psycopg2
 import requests
 
 from shared_events.aws.topology import platform_topology
 from stack import postgres
+from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
-
-
-def aws_client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def relays(run: PlatformRun) -> list[str]:
@@ -92,8 +82,8 @@ class Tap:
 
     def __init__(self, run: PlatformRun, rng: random.Random) -> None:
         self.rng = rng
-        self.sqs = aws_client("sqs", run.moto.endpoint_url)
-        self.sns = aws_client("sns", run.moto.endpoint_url)
+        self.sqs = local_client("sqs", run.moto.endpoint_url)
+        self.sns = local_client("sns", run.moto.endpoint_url)
         prefix = run.env.get("EVENT_TOPOLOGY_PREFIX", "")
         self.topology = platform_topology(prefix=prefix, read_side=run.info.read_side)
         self.queue_url = self.sqs.create_queue(QueueName=f"{prefix}reliability-tap")[
