@@ -35,8 +35,15 @@ from stack.processes import (
 )
 from stack.tcp_proxy import TcpProxy
 
-# A due outbox row older than this means the relay is alive but not relaying.
+# A due outbox row older than this, while nothing was published for as long,
+# means the relay is alive but not relaying.
 RELAY_LIVENESS_SECONDS = 10.0
+STUCK_RELAY_QUERY = (
+    "SELECT EXISTS (SELECT 1 FROM event_outbox WHERE published_at IS NULL"
+    " AND next_attempt_at < now() - %s * interval '1 second')"
+    " AND NOT EXISTS (SELECT 1 FROM event_outbox"
+    " WHERE published_at > now() - %s * interval '1 second')"
+)
 
 
 class PlatformStartError(RuntimeError):
@@ -144,6 +151,11 @@ class PlatformRun:
         """The liveness probe: a relay alive but not relaying is killed (and
         then restarted by the supervisor).
 
+        Not relaying means: rows overdue by the liveness period, and nothing
+        published during it. A relay that publishes but is behind (a load
+        above what the machine relays) is slow, not hung; killing it would
+        only put it further behind.
+
         kombu's SQS transport can leave a Celery worker running but deaf after
         the broker reset its connections; due outbox rows then stay due. A
         relay started less than the liveness period ago has not had its chance
@@ -165,16 +177,12 @@ class PlatformRun:
                     psycopg2.connect(self.database_url(service)) as connection,
                     connection.cursor() as cursor,
                 ):
-                    cursor.execute(
-                        "SELECT count(*) FROM event_outbox WHERE published_at IS NULL"
-                        " AND next_attempt_at < now() - %s * interval '1 second'",
-                        [RELAY_LIVENESS_SECONDS],
-                    )
-                    overdue = cursor.fetchone()[0]
+                    cursor.execute(STUCK_RELAY_QUERY, [RELAY_LIVENESS_SECONDS] * 2)
+                    stuck = cursor.fetchone()[0]
                 connection.close()
             except psycopg2.Error:
                 continue
-            if overdue:
+            if stuck:
                 self.liveness_kills[service] = self.liveness_kills.get(service, 0) + 1
                 process.kill()
 
