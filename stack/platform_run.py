@@ -38,6 +38,8 @@ from stack.tcp_proxy import TcpProxy
 # A due outbox row older than this, while nothing was published for as long,
 # means the relay is alive but not relaying.
 RELAY_LIVENESS_SECONDS = 10.0
+# How long stop_all waits for a worker restart in progress to finish.
+SUPERVISOR_STOP_TIMEOUT = 90.0
 STUCK_RELAY_QUERY = (
     "SELECT EXISTS (SELECT 1 FROM event_outbox WHERE published_at IS NULL"
     " AND next_attempt_at < now() - %s * interval '1 second')"
@@ -66,6 +68,7 @@ class PlatformRun:
     liveness_kills: dict[str, int] = field(default_factory=dict)
     started_at: dict[str, float] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _supervisor: threading.Thread | None = None
 
     @property
     def info(self) -> ApproachInfo:
@@ -137,15 +140,18 @@ class PlatformRun:
                     service, command, name, ready = self.worker_specs[key]
                     self.restarts[key] = self.restarts.get(key, 0) + 1
                     try:
-                        self.workers[key] = start_worker(
+                        started = start_worker(
                             service, command, env=self.env, name=name, ready_text=ready
                         )
                     except Exception:  # try again on the next round
                         continue
+                    self.workers[key] = started
                     self.started_at[key] = time.monotonic()
+                    if self._stopping.is_set():
+                        started.stop()  # stop_all came while it was starting
 
-        thread = threading.Thread(target=watch, daemon=True)
-        thread.start()
+        self._supervisor = threading.Thread(target=watch, daemon=True)
+        self._supervisor.start()
 
     def _kill_stuck_relays(self) -> None:
         """The liveness probe: a relay alive but not relaying is killed (and
@@ -188,6 +194,10 @@ class PlatformRun:
 
     def stop_all(self) -> None:
         self._stopping.set()
+        # A restart in progress finishes first, or its worker would outlive
+        # the run (an orphan relay on the next run's same-named databases).
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=SUPERVISOR_STOP_TIMEOUT)
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
         if self.broker_proxy is not None:
