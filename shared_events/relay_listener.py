@@ -8,11 +8,15 @@ the next sweep. Notifications that arrive while a relay runs are folded into
 the next one, so a burst of commits costs a few relays, not one each.
 
 The listener is a wake-up, not the guarantee. Rows stay in the outbox until
-the broker accepts them, and the periodic sweep (Celery beat) still runs: it
-publishes rows whose retry is due and anything committed while the listener
-was reconnecting. Where LISTEN is not available (a connection pooler in
-transaction mode, for one), set ``EVENT_RELAY_WAKE=celery``: each commit
-then sends a relay task through the Celery broker instead.
+the broker accepts them, and two sweeps publish rows whose retry is due and
+anything committed while the listener was reconnecting: the listener's own
+(a relay every ``EVENT_RELAY_SWEEP_SECONDS`` without a notification, so the
+relay keeps going even if the Celery worker's connection to its broker
+hangs) and the periodic Celery beat task.
+
+Where LISTEN is not available (a connection pooler in transaction mode, for
+one), set ``EVENT_RELAY_WAKE=celery``: each commit then sends a relay task
+through the Celery broker instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import select
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg2
@@ -39,11 +44,16 @@ class OutboxListener(threading.Thread):
         relay: Callable[[], object],
         database: str = "default",
         poll_seconds: float = 1.0,
+        sweep_seconds: float | None = None,
     ) -> None:
         super().__init__(name="outbox-listener", daemon=True)
         self.relay = relay
         self.database = database
         self.poll_seconds = poll_seconds
+        # Relay this often even without a notification: rows whose retry is
+        # due, whatever happens to the Celery worker's own sweep.
+        self.sweep_seconds = sweep_seconds
+        self._last_relay = 0.0
         self.stopping = threading.Event()
         self.listening = threading.Event()
         self.relays = 0
@@ -79,17 +89,25 @@ class OutboxListener(threading.Thread):
             self._relay()
             while not self.stopping.is_set():
                 ready, _, _ = select.select([connection], [], [], self.poll_seconds)
-                if not ready:
-                    continue
-                connection.poll()
+                if ready:
+                    connection.poll()
                 if connection.notifies:
                     connection.notifies.clear()
+                    self._relay()
+                elif self._sweep_due():
                     self._relay()
         finally:
             self.listening.clear()
             connection.close()
 
+    def _sweep_due(self) -> bool:
+        return (
+            self.sweep_seconds is not None
+            and time.monotonic() - self._last_relay >= self.sweep_seconds
+        )
+
     def _relay(self) -> None:
+        self._last_relay = time.monotonic()
         try:
             self.relay()
             self.relays += 1
@@ -103,10 +121,12 @@ class OutboxListener(threading.Thread):
 _listener: OutboxListener | None = None
 
 
-def start_listener(relay: Callable[[], object]) -> OutboxListener:
+def start_listener(
+    relay: Callable[[], object], *, sweep_seconds: float | None = None
+) -> OutboxListener:
     """Start this process's listener (once)."""
     global _listener
     if _listener is None or not _listener.is_alive():
-        _listener = OutboxListener(relay=relay)
+        _listener = OutboxListener(relay=relay, sweep_seconds=sweep_seconds)
         _listener.start()
     return _listener

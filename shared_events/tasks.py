@@ -69,4 +69,6 @@ def wake_relay() -> None:
 def start_outbox_listener(**kwargs) -> None:
     """A relay worker also listens for commits (``EVENT_RELAY_WAKE=notify``)."""
     if settings.EVENT_RELAY_WAKE == "notify":
-        relay_listener.start_listener(relay_outbox)
+        relay_listener.start_listener(
+            relay_outbox, sweep_seconds=settings.EVENT_RELAY_SWEEP_SECONDS
+        )

@@ -35,9 +35,12 @@ from stack.processes import (
 )
 from stack.tcp_proxy import TcpProxy
 
-# A due outbox row older than this, while nothing was published for as long,
-# means the relay is alive but not relaying.
+# A due outbox row older than this, while nothing was published for
+# RELAY_PROGRESS_SECONDS, means the relay is alive but not relaying. The
+# progress window is longer: on an overloaded machine one batch of 100 can
+# take seconds to publish, and killing a slow relay only makes it slower.
 RELAY_LIVENESS_SECONDS = 10.0
+RELAY_PROGRESS_SECONDS = 30.0
 # How long stop_all waits for a worker restart in progress to finish.
 SUPERVISOR_STOP_TIMEOUT = 90.0
 STUCK_RELAY_QUERY = (
@@ -183,7 +186,10 @@ class PlatformRun:
                     psycopg2.connect(self.database_url(service)) as connection,
                     connection.cursor() as cursor,
                 ):
-                    cursor.execute(STUCK_RELAY_QUERY, [RELAY_LIVENESS_SECONDS] * 2)
+                    cursor.execute(
+                        STUCK_RELAY_QUERY,
+                        [RELAY_LIVENESS_SECONDS, RELAY_PROGRESS_SECONDS],
+                    )
                     stuck = cursor.fetchone()[0]
                 connection.close()
             except psycopg2.Error:

@@ -130,3 +130,21 @@ def test_with_notify_a_commit_sends_no_celery_task(settings, monkeypatch):
     settings.EVENT_RELAY_WAKE = "celery"
     tasks.wake_relay()
     assert len(sent) == 1
+
+
+def test_without_notifications_the_listener_sweeps():
+    relays: list[int] = []
+
+    def relay() -> None:
+        relays.append(1)
+        connection.close()
+
+    running = OutboxListener(relay=relay, poll_seconds=0.1, sweep_seconds=0.3)
+    running.start()
+    try:
+        assert running.listening.wait(WAIT)
+        # No commit at all: the catch-up relay, then sweeps on their own.
+        assert wait_until(lambda: len(relays) >= 3, timeout=WAIT)
+    finally:
+        running.stop()
+        running.join(WAIT)

@@ -15,7 +15,11 @@ import psycopg2
 import pytest
 
 from stack import postgres
-from stack.platform_run import RELAY_LIVENESS_SECONDS, STUCK_RELAY_QUERY
+from stack.platform_run import (
+    RELAY_LIVENESS_SECONDS,
+    RELAY_PROGRESS_SECONDS,
+    STUCK_RELAY_QUERY,
+)
 
 SERVER_URL = os.environ.get("DATABASE_SERVER_URL") or postgres.EXTERNAL_URL
 
@@ -50,7 +54,7 @@ def add(cursor, *, due_seconds_ago: float, published_seconds_ago: float | None):
 
 
 def stuck(cursor) -> bool:
-    cursor.execute(STUCK_RELAY_QUERY, [RELAY_LIVENESS_SECONDS] * 2)
+    cursor.execute(STUCK_RELAY_QUERY, [RELAY_LIVENESS_SECONDS, RELAY_PROGRESS_SECONDS])
     return cursor.fetchone()[0]
 
 
@@ -63,7 +67,8 @@ def test_overdue_rows_and_nothing_published_is_a_hung_relay(outbox):
 
 def test_overdue_rows_while_rows_are_being_published_is_a_relay_behind(outbox):
     add(outbox, due_seconds_ago=60, published_seconds_ago=None)
-    add(outbox, due_seconds_ago=3, published_seconds_ago=1)
+    # A slow batch: the last rows marked published 20 s ago.
+    add(outbox, due_seconds_ago=40, published_seconds_ago=20)
 
     assert not stuck(outbox)
 
