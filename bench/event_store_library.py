@@ -160,53 +160,36 @@ def run(*, runs: int, events: int, writers: list[int], url: str) -> list[dict]:
             f"eventsourcing PostgresApplicationRecorder, {count} writer(s)"
         )
         raw_baseline = f"raw psycopg2 event + outbox INSERTs, {count} writer(s)"
-        rows += [
-            figure_row(
-                figure="5 event store",
-                subject=platform_subject,
-                baseline=raw_baseline,
-                unit="events/s",
-                subject_runs=platform,
-                baseline_runs=raw,
-                note=note,
-            ),
-            figure_row(
-                figure="5 event store",
-                subject=statement_subject,
-                baseline=raw_baseline,
-                unit="events/s",
-                subject_runs=statement,
-                baseline_runs=raw,
-                note=note,
-            ),
-            figure_row(
-                figure="5 event store",
-                subject=library_subject,
-                baseline=raw_baseline,
-                unit="events/s",
-                subject_runs=library,
-                baseline_runs=raw,
-                note=note + " (library run in var/bench-eventsourcing)",
-            ),
-            figure_row(
-                figure="5 event store vs library",
-                subject=platform_subject,
-                baseline=library_subject,
-                unit="events/s",
-                subject_runs=platform,
-                baseline_runs=library,
-                target=TARGET,
-                note=note,
-            ),
-            figure_row(
-                figure="5 event store vs library",
-                subject=statement_subject,
-                baseline=library_subject,
-                unit="events/s",
-                subject_runs=statement,
-                baseline_runs=library,
-                target=TARGET,
-                note=note,
-            ),
+        platforms = [(platform_subject, platform), (statement_subject, statement)]
+        library_note = note + " (library run in var/bench-eventsourcing)"
+        against_raw = [
+            (platform_subject, platform, note),
+            (statement_subject, statement, note),
+            (library_subject, library, library_note),
         ]
+        for subject, runs_of, row_note in against_raw:
+            rows.append(
+                figure_row(
+                    figure="5 event store",
+                    subject=subject,
+                    baseline=raw_baseline,
+                    unit="events/s",
+                    subject_runs=runs_of,
+                    baseline_runs=raw,
+                    note=row_note,
+                )
+            )
+        for subject, runs_of in platforms:
+            rows.append(
+                figure_row(
+                    figure="5 event store vs library",
+                    subject=subject,
+                    baseline=library_subject,
+                    unit="events/s",
+                    subject_runs=runs_of,
+                    baseline_runs=library,
+                    target=TARGET,
+                    note=note,
+                )
+            )
     return rows

@@ -7,13 +7,10 @@ subscribes to its producer. The consumers must notice and apply it once.
 
 from __future__ import annotations
 
-import json
-
 from lab.context import ScenarioContext, wait_for
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
-from shared_events.aws.topology import platform_topology
-from stack.local_aws import local_client
+from stack.tap import EventTap
 
 
 class DuplicateDelivery(Scenario):
@@ -42,68 +39,16 @@ class DuplicateDelivery(Scenario):
         )
 
 
-class _Tap:
+class _Tap(EventTap):
     def __init__(self, ctx: ScenarioContext) -> None:
-        run = ctx.run
-        self.sqs = local_client("sqs", run.moto.endpoint_url)
-        self.sns = local_client("sns", run.moto.endpoint_url)
-        prefix = run.env.get("EVENT_TOPOLOGY_PREFIX", "")
-        self.topology = platform_topology(prefix=prefix, read_side=run.info.read_side)
-        self.queue_url = self.sqs.create_queue(QueueName=f"{prefix}lab-tap")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        topics = {
-            t["TopicArn"].rsplit(":", 1)[-1]: t["TopicArn"]
-            for t in self.sns.list_topics()["Topics"]
-        }
-        self.subscriptions = [
-            self.sns.subscribe(
-                TopicArn=topics[self.topology.topic_name(producer)],
-                Protocol="sqs",
-                Endpoint=arn,
-                Attributes={"RawMessageDelivery": "true"},
-                ReturnSubscriptionArn=True,
-            )["SubscriptionArn"]
-            for producer in self.topology.producers
-        ]
+        super().__init__(ctx.run, name="lab-tap")
 
     def redeliver(self) -> int:
         """Send every tapped event again; waits for the delete and what follows."""
-        seen: list[dict] = []
 
-        def drain() -> bool:
-            response = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=1,
-                MessageAttributeNames=["All"],
-            )
-            for message in response.get("Messages", []):
-                seen.append(message)
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-            deleted = any('"CustomerDeleted"' in m["Body"] for m in seen)
-            return deleted and not response.get("Messages")
+        def drained() -> bool:
+            self.drain(wait_seconds=1)
+            return any('"CustomerDeleted"' in m["Body"] for m in self.seen)
 
-        wait_for(drain, timeout=15)
-        sent = 0
-        for message in seen:
-            producer = json.loads(message["Body"])["producer"]
-            for consumer in self.topology.subscribers_of(producer):
-                url = self.sqs.get_queue_url(
-                    QueueName=self.topology.queue_name(consumer)
-                )["QueueUrl"]
-                self.sqs.send_message(
-                    QueueUrl=url,
-                    MessageBody=message["Body"],
-                    MessageAttributes=message.get("MessageAttributes", {}),
-                )
-                sent += 1
-        return sent
-
-    def close(self) -> None:
-        for arn in self.subscriptions:
-            self.sns.unsubscribe(SubscriptionArn=arn)
-        self.sqs.delete_queue(QueueUrl=self.queue_url)
+        wait_for(drained, timeout=15)
+        return self.send_again(self.seen)

@@ -36,10 +36,9 @@ from collections import Counter
 import psycopg2
 import requests
 
-from shared_events.aws.topology import platform_topology
 from stack import postgres
-from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
+from stack.tap import EventTap
 
 
 def relays(run: PlatformRun) -> list[str]:
@@ -77,65 +76,13 @@ def restart_postgres(server: postgres.EmbeddedPostgres, seconds: float) -> None:
     postgres.restart_embedded(server, down_for=seconds)
 
 
-class Tap:
+class Tap(EventTap):
     """Sees every published message; sends some again, shuffled."""
 
     def __init__(self, run: PlatformRun, rng: random.Random) -> None:
+        super().__init__(run, name="reliability-tap")
         self.rng = rng
-        self.sqs = local_client("sqs", run.moto.endpoint_url)
-        self.sns = local_client("sns", run.moto.endpoint_url)
-        prefix = run.env.get("EVENT_TOPOLOGY_PREFIX", "")
-        self.topology = platform_topology(prefix=prefix, read_side=run.info.read_side)
-        self.queue_url = self.sqs.create_queue(QueueName=f"{prefix}reliability-tap")[
-            "QueueUrl"
-        ]
-        arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        topics = {
-            t["TopicArn"].rsplit(":", 1)[-1]: t["TopicArn"]
-            for t in self.sns.list_topics()["Topics"]
-        }
-        self.subscriptions = [
-            self.sns.subscribe(
-                TopicArn=topics[self.topology.topic_name(producer)],
-                Protocol="sqs",
-                Endpoint=arn,
-                Attributes={"RawMessageDelivery": "true"},
-                ReturnSubscriptionArn=True,
-            )["SubscriptionArn"]
-            for producer in self.topology.producers
-        ]
-        self.inbox_urls = {
-            consumer: self.sqs.get_queue_url(
-                QueueName=self.topology.queue_name(consumer)
-            )["QueueUrl"]
-            for consumer in self.topology.consumers
-        }
-        self.seen: list[dict] = []
         self.redelivered = 0
-
-    def drain(self) -> int:
-        """Take what reached the tap so far; how many messages."""
-        taken = 0
-        while True:
-            try:
-                messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=0,
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-            except Exception:  # the broker may be refusing: try again later
-                return taken
-            if not messages:
-                return taken
-            for message in messages:
-                self.seen.append(message)
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-            taken += len(messages)
 
     def redeliver(self, share: float) -> int:
         """Send a random share of the tapped messages again, in shuffled order."""
@@ -144,16 +91,7 @@ class Tap:
             return 0
         chosen = self.rng.sample(self.seen, max(1, int(len(self.seen) * share)))
         self.rng.shuffle(chosen)
-        sent = 0
-        for message in chosen:
-            producer = json.loads(message["Body"])["producer"]
-            for consumer in self.topology.subscribers_of(producer):
-                self.sqs.send_message(
-                    QueueUrl=self.inbox_urls[consumer],
-                    MessageBody=message["Body"],
-                    MessageAttributes=message.get("MessageAttributes", {}),
-                )
-                sent += 1
+        sent = self.send_again(chosen)
         self.redelivered += sent
         return sent
 
@@ -161,13 +99,6 @@ class Tap:
         """Copies the producers themselves published beyond the first."""
         counts = Counter(json.loads(m["Body"])["event_id"] for m in self.seen)
         return sum(count - 1 for count in counts.values())
-
-    def close(self) -> None:
-        for arn in self.subscriptions:
-            with contextlib.suppress(Exception):
-                self.sns.unsubscribe(SubscriptionArn=arn)
-        with contextlib.suppress(Exception):
-            self.sqs.delete_queue(QueueUrl=self.queue_url)
 
 
 def wait_until_healthy(run: PlatformRun, *, timeout: float) -> float | None:
