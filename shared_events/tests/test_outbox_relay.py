@@ -50,15 +50,6 @@ from shared_events.tests.relay_support import (
 from stack.moto_server import MotoServer, start_moto_server
 
 
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def broker(moto_server: MotoServer) -> Iterator[Broker]:
     yield from fresh_broker(moto_server)

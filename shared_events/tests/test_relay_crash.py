@@ -31,7 +31,7 @@ from shared_events.tests.relay_support import (
     fresh_broker,
     wait_until,
 )
-from stack.moto_server import MotoServer, start_moto_server
+from stack.moto_server import MotoServer
 
 pytestmark = pytest.mark.slow
 
@@ -41,15 +41,6 @@ ROWS = 600
 BATCH_SIZE = 10
 #: libpq reads PGAPPNAME, so the relay's database session can be told apart.
 RELAY_APPLICATION_NAME = "outbox-relay-under-test"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto_server()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

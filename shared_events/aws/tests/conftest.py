@@ -11,16 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared_events.aws.clients import AwsSettings
-from stack.moto_server import MotoServer, start_moto_server
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto_server()
-    try:
-        yield server
-    finally:
-        server.stop()
+from stack.moto_server import MotoServer
 
 
 @pytest.fixture
