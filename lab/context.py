@@ -11,8 +11,11 @@ import psycopg2
 
 from lab.client import PlatformClient
 from stack.platform_run import PlatformRun
+from stack.quiescence import Backlog, BacklogProbe, Quiescence
 
-SETTLE_SECONDS = 6.0
+# The shortest wait for the platform to go quiet after a scenario; a backlog
+# adds to it (lab.scenarios.base.Scenario.settle).
+SETTLE_SECONDS = 10.0
 
 
 @dataclass
@@ -28,6 +31,13 @@ class ScenarioContext:
     order_service_failures: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     finished: float | None = None
+    # Under the event-driven approaches: what is left to relay and apply,
+    # when the commands stopped, and how the wait for quiet ended.
+    probe: BacklogProbe | None = None
+    backlog_at_end: Backlog | None = None
+    quiescence: Quiescence | None = None
+    # Run once the scenario is measured (a paused worker started again).
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def approach(self) -> str:
@@ -35,7 +45,18 @@ class ScenarioContext:
 
     @property
     def keeps_replica(self) -> bool:
-        return self.run.info.customer_lookup == "replica"
+        return self.run.info.keeps_replica
+
+    def stop_consumers(self) -> list[str]:
+        """Stop every consumer and projector until the scenario is measured."""
+        keys = self.run.consumer_keys()
+        self.run.pause_workers(keys)
+        self.cleanups.append(lambda: self.run.resume_workers(keys))
+        return keys
+
+    def clean_up(self) -> None:
+        while self.cleanups:
+            self.cleanups.pop()()
 
     def query(self, service: str, sql: str, params=(), *, read: bool = False) -> list:
         url = (

@@ -4,6 +4,14 @@ Every number here comes from the databases (both services' write and read
 databases) or from what the HTTP client saw, never from what the code meant
 to do. A number that does not apply to an approach (no events, no event
 store) is None and shows as "n/a".
+
+Lag is never counted as loss. The lab measures once the platform is quiet
+(``stack.quiescence``): then a change committed upstream and absent
+downstream is lost. If the platform is still busy at the deadline, a
+difference on a path that still carries events (the customer outbox, the
+order service's inbox) is "not yet applied"; a queue's messages cannot be
+read without disturbing its consumer, so every difference behind a busy
+inbox counts as not yet applied, and only a path gone quiet can show a loss.
 """
 
 from __future__ import annotations
@@ -27,6 +35,20 @@ class Measurements:
     commands_per_second: float = 0.0
     events_stored: int | None = None
     audit: str = "n/a"
+    # Committed upstream, still on the way downstream when measured.
+    not_yet_applied: int | None = None
+    # Events waiting (outbox rows and inbox messages) when the commands
+    # stopped, and the seconds until the platform went quiet (None: it did
+    # not before the deadline).
+    backlog_at_end: int | None = None
+    drain_seconds: float | None = None
+
+    @property
+    def drain_rate(self) -> float | None:
+        """Events drained per second after the commands stopped."""
+        if not self.backlog_at_end or not self.drain_seconds:
+            return None
+        return self.backlog_at_end / self.drain_seconds
 
     @property
     def failed_request_count(self) -> int:
@@ -35,6 +57,7 @@ class Measurements:
     def as_dict(self) -> dict:
         data = asdict(self)
         data.pop("lag_samples_ms")
+        data["drain_rate"] = self.drain_rate
         return data
 
 
@@ -61,13 +84,35 @@ def orphan_orders(ctx: ScenarioContext) -> int:
     )[0][0]
 
 
-def events_lost(ctx: ScenarioContext) -> int | None:
-    """Customer changes committed upstream that never reached the order service.
+# The order service's inbox carries the customer events its replica is built from.
+REPLICA_INBOX = "order"
+
+
+def lost_and_not_yet_applied(ctx: ScenarioContext) -> tuple[int | None, int | None]:
+    """Customer changes absent from the replica: (lost, not yet applied)."""
+    differing = replica_differences(ctx)
+    if differing is None:
+        return None, None
+    on_the_way = still_on_the_way(ctx, differing)
+    return len(differing) - len(on_the_way), len(on_the_way)
+
+
+def still_on_the_way(ctx: ScenarioContext, customer_ids: list[str]) -> set[str]:
+    """Which differing customers' events the platform still carries."""
+    quiescence = ctx.quiescence
+    if not customer_ids or quiescence is None or quiescence.quiet:
+        return set()
+    if quiescence.left.inboxes.get(REPLICA_INBOX, 0):
+        return set(customer_ids)
+    return ctx.probe.pending_aggregates("customer", customer_ids)
+
+
+def replica_differences(ctx: ScenarioContext) -> list[str] | None:
+    """The scenario's customers whose replica does not match the customer service.
 
     Compares each of the scenario's customers in the customer service's
     database with the order service's replica: a missing registration, a
-    deleted customer still live downstream, or a stale name or email is a
-    lost event.
+    deleted customer still live downstream, or a stale name or email.
     """
     if not ctx.keeps_replica or not ctx.customers:
         return None
@@ -89,15 +134,15 @@ def events_lost(ctx: ScenarioContext) -> int | None:
             [ctx.customers],
         )
     }
-    lost = 0
+    differing = []
     for customer_id in ctx.customers:
         replica = downstream.get(customer_id)
         if customer_id in upstream:
             if replica is None or replica[2] or replica[:2] != upstream[customer_id]:
-                lost += 1
+                differing.append(customer_id)
         elif replica is not None and not replica[2]:
-            lost += 1
-    return lost
+            differing.append(customer_id)
+    return differing
 
 
 def duplicate_effects(ctx: ScenarioContext) -> int | None:
@@ -149,7 +194,7 @@ def lag_samples(ctx: ScenarioContext) -> list[float]:
 
 
 def events_stored(ctx: ScenarioContext) -> int | None:
-    if ctx.run.info.customer_persistence != "event_sourced":
+    if "customer" not in ctx.run.info.outbox_services:
         return None
     return sum(
         ctx.query(
@@ -177,9 +222,16 @@ def measure(ctx: ScenarioContext) -> Measurements:
     failed = dict(ctx.client.failures)
     for key, count in ctx.order_service_failures.items():
         failed[key] = failed.get(key, 0) + count
+    lost, not_yet_applied = lost_and_not_yet_applied(ctx)
+    quiescence = ctx.quiescence
     return Measurements(
         orphan_orders=orphan_orders(ctx),
-        events_lost=events_lost(ctx),
+        events_lost=lost,
+        not_yet_applied=not_yet_applied,
+        backlog_at_end=ctx.backlog_at_end.total if ctx.backlog_at_end else None,
+        drain_seconds=(
+            quiescence.waited_seconds if quiescence and quiescence.quiet else None
+        ),
         duplicate_effects=duplicate_effects(ctx),
         failed_requests=failed,
         lag_p50_ms=percentile(samples, 0.50),

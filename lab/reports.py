@@ -20,11 +20,13 @@ COLUMNS = [
     "approach",
     "orphans",
     "lost",
+    "not yet applied",
     "dup. effects",
     "failed",
     "lag p50/p99 ms",
     "cmd/s",
     "events",
+    "backlog drained",
     "audit",
 ]
 
@@ -54,13 +56,26 @@ def row_values(result: ScenarioResult) -> list[str]:
         result.approach,
         str(m.orphan_orders),
         _n(m.events_lost),
+        _n(m.not_yet_applied),
         _n(m.duplicate_effects),
         failed,
         f"{_ms(m.lag_p50_ms)}/{_ms(m.lag_p99_ms)}",
         f"{m.commands_per_second:.1f}",
         _n(m.events_stored),
+        _drained(m),
         m.audit,
     ]
+
+
+def _drained(m) -> str:
+    """Events queued when the commands stopped, and how long they took to drain."""
+    if m.backlog_at_end is None:
+        return "n/a"
+    if m.backlog_at_end == 0 and m.drain_seconds is not None:
+        return "0"
+    if m.drain_seconds is None:
+        return f"{m.backlog_at_end}, not in time"
+    return f"{m.backlog_at_end} in {m.drain_seconds:.1f}s"
 
 
 def lesson_text(result: ScenarioResult) -> str:

@@ -45,6 +45,37 @@ class ApproachInfo:
     flaw: str
 
     @property
+    def uses_events(self) -> bool:
+        """Events cross the service boundary (approaches 3 to 5)."""
+        return self.customer_persistence != "state"
+
+    @property
+    def keeps_replica(self) -> bool:
+        """The order service keeps its own copy of customers, fed by events."""
+        return self.customer_lookup == "replica"
+
+    @property
+    def asks_customer_service(self) -> bool:
+        """The order service checks each customer with a synchronous call."""
+        return self.customer_lookup == "http"
+
+    @property
+    def publishes_directly(self) -> bool:
+        """The customer service commits, then publishes: a dual write."""
+        return self.customer_persistence == "direct_publish"
+
+    @property
+    def outbox_services(self) -> tuple[str, ...]:
+        """The services whose events leave through a transactional outbox."""
+        persistence = {
+            "customer": self.customer_persistence,
+            "order": self.order_persistence,
+        }
+        return tuple(
+            service for service, kind in persistence.items() if kind == "event_sourced"
+        )
+
+    @property
     def label(self) -> str:
         return (
             f"{self.approach.value} ({self.number} of {len(APPROACHES)}: {self.title})"

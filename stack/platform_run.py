@@ -70,6 +70,8 @@ class PlatformRun:
     restarts: dict[str, int] = field(default_factory=dict)
     liveness_kills: dict[str, int] = field(default_factory=dict)
     started_at: dict[str, float] = field(default_factory=dict)
+    # Workers stopped on purpose (a lab scenario's fault): not restarted.
+    paused: set[str] = field(default_factory=set)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
 
@@ -79,7 +81,7 @@ class PlatformRun:
 
     @property
     def uses_events(self) -> bool:
-        return self.info.customer_persistence != "state"
+        return self.info.uses_events
 
     def start_web(self, service: str, *, port: int | None = None) -> ServiceProcess:
         self.services[service] = start_web(service, env=self.env, port=port)
@@ -138,23 +140,50 @@ class PlatformRun:
                     checked = time.monotonic()
                     self._kill_stuck_relays()
                 for key, process in list(self.workers.items()):
-                    if process.running() or self._stopping.is_set():
+                    if (
+                        process.running()
+                        or key in self.paused
+                        or self._stopping.is_set()
+                    ):
                         continue
-                    service, command, name, ready = self.worker_specs[key]
                     self.restarts[key] = self.restarts.get(key, 0) + 1
                     try:
-                        started = start_worker(
-                            service, command, env=self.env, name=name, ready_text=ready
-                        )
+                        started = self._restart_worker(key)
                     except Exception:  # try again on the next round
                         continue
-                    self.workers[key] = started
-                    self.started_at[key] = time.monotonic()
                     if self._stopping.is_set():
                         started.stop()  # stop_all came while it was starting
 
         self._supervisor = threading.Thread(target=watch, daemon=True)
         self._supervisor.start()
+
+    def _restart_worker(self, key: str) -> ServiceProcess:
+        service, command, name, ready = self.worker_specs[key]
+        started = start_worker(
+            service, command, env=self.env, name=name, ready_text=ready
+        )
+        self.workers[key] = started
+        self.started_at[key] = time.monotonic()
+        return started
+
+    def consumer_keys(self) -> list[str]:
+        """Every process that applies events: consumers and read-side projectors."""
+        return sorted(
+            key for key in self.workers if key.endswith(("-consumer", "-projector"))
+        )
+
+    def pause_workers(self, keys: list[str]) -> None:
+        """Stop these workers and keep the supervisor from restarting them."""
+        self.paused.update(keys)
+        for key in keys:
+            self.workers[key].stop()
+
+    def resume_workers(self, keys: list[str]) -> None:
+        """Start paused workers again; they pick up what waited in their queues."""
+        for key in keys:
+            if key in self.paused and not self.workers[key].running():
+                self._restart_worker(key)
+            self.paused.discard(key)
 
     def _kill_stuck_relays(self) -> None:
         """The liveness probe: a relay alive but not relaying is killed (and
@@ -351,13 +380,8 @@ def running_platform(
                 run.start_consumer(service)
                 if run.info.read_side:
                     run.start_projector(service)
-            info = run.info
-            for service, persistence in (
-                ("customer", info.customer_persistence),
-                ("order", info.order_persistence),
-            ):
-                if persistence == "event_sourced":
-                    run.start_relay(service)
+            for service in run.info.outbox_services:
+                run.start_relay(service)
             run.supervise()
         yield run
     finally:

@@ -16,6 +16,8 @@ from lab.scenarios.schema_change import READS
 
 pytestmark = pytest.mark.slow
 
+EVENT_DRIVEN = ("direct_publish", "event_sourcing", "cqrs_es")
+
 
 @pytest.fixture(scope="module")
 def results(server_url, database_prefix, monkeypatch_module):
@@ -26,6 +28,11 @@ def results(server_url, database_prefix, monkeypatch_module):
     found = runner.run_lab(
         scenarios=list(SCENARIOS),
         approaches=["direct_publish", "event_sourcing"],
+        progress=lambda line: None,
+    )
+    found += runner.run_lab(
+        scenarios=["burst", "consumers-down"],
+        approaches=["cqrs_es"],
         progress=lambda line: None,
     )
     found += runner.run_lab(
@@ -104,11 +111,43 @@ def test_schema_change_breaks_only_the_shared_database(results):
 
 
 def test_burst_is_measured(results):
-    for approach in ("direct_publish", "event_sourcing"):
+    for approach in EVENT_DRIVEN:
         m = measured(results, "burst", approach)
         assert m.commands_per_second > 0
         assert m.lag_p50_ms is not None and m.lag_p99_ms >= m.lag_p50_ms
     assert measured(results, "burst", "event_sourcing").events_stored > 0
+
+
+def test_a_burst_backlog_is_lag_not_loss(results):
+    """The platform is measured once it has drained the burst: nothing lost."""
+    for approach in ("event_sourcing", "cqrs_es"):
+        result = results[("burst", approach)]
+        m = result.measurements
+        assert (m.events_lost, m.not_yet_applied, m.audit) == (0, 0, "consistent")
+        assert m.backlog_at_end is not None and m.drain_seconds is not None
+        assert f"{m.backlog_at_end} events queued" in result.lesson
+        assert f"drained in {m.drain_seconds:.1f} s" in result.lesson
+
+
+def test_stopped_consumers_delay_changes_and_lose_none(results):
+    """Measured while the consumers are down: every change is still on its way."""
+    for approach in EVENT_DRIVEN:
+        result = results[("consumers-down", approach)]
+        m = result.measurements
+        # A delete and two registrations, none of them applied yet.
+        assert (m.not_yet_applied, m.events_lost) == (3, 0), approach
+        assert m.drain_seconds is None
+        assert m.audit.endswith("in flight") and "differences" not in m.audit
+        assert any(note.startswith("stopped ") for note in result.notes)
+
+
+def test_events_are_lost_only_where_the_paper_predicts_loss(results):
+    lost = {key for key, result in results.items() if result.measurements.events_lost}
+    assert ("crash-before-publish", "direct_publish") in lost
+    assert lost <= {
+        ("crash-before-publish", "direct_publish"),
+        ("broker-outage", "direct_publish"),
+    }
 
 
 def test_reports_agree_with_the_table(results, tmp_path, monkeypatch):

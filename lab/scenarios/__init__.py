@@ -4,6 +4,7 @@ from lab.scenarios.base import Scenario
 from lab.scenarios.broker_outage import BrokerOutage
 from lab.scenarios.burst import Burst
 from lab.scenarios.concurrent_update import ConcurrentUpdate
+from lab.scenarios.consumers_down import ConsumersDown
 from lab.scenarios.crash_before_publish import CrashBeforePublish
 from lab.scenarios.customer_service_down import CustomerServiceDown
 from lab.scenarios.delete_customer import DeleteCustomer
@@ -21,6 +22,7 @@ SCENARIOS: dict[str, Scenario] = {
         ConcurrentUpdate(),
         SchemaChange(),
         Burst(),
+        ConsumersDown(),
     ]
 }
 

@@ -3,28 +3,65 @@
 from __future__ import annotations
 
 import abc
+import time
+from collections.abc import Callable
 
-from lab.context import SETTLE_SECONDS, ScenarioContext, wait_for
-from lab.measurements import Measurements, events_lost, orphan_orders
+from lab.context import SETTLE_SECONDS, ScenarioContext
+from lab.measurements import Measurements
+from stack.quiescence import Backlog
+
+# The deadline for quiet grows with the backlog at this pace: far below what
+# the platform drains (tens of events a second on two cores), so a deadline
+# missed means the platform stopped draining, not that it was slow.
+SLOWEST_DRAIN_PER_SECOND = 10.0
+LONGEST_SETTLE_SECONDS = 600.0
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+def settle_deadline(minimum: float, backlog: Backlog) -> float:
+    """Seconds to wait for quiet: ``minimum`` plus time for the backlog."""
+    return min(
+        LONGEST_SETTLE_SECONDS, minimum + backlog.total / SLOWEST_DRAIN_PER_SECOND
+    )
 
 
 class Scenario(abc.ABC):
     name: str
     title: str
-    # How long eventual consistency gets before anything is measured.
+    # The shortest wait for the platform to go quiet before anything is measured.
     settle_seconds: float = SETTLE_SECONDS
 
     @abc.abstractmethod
     def run(self, ctx: ScenarioContext) -> None:
         """Drive the platform through its real APIs and processes."""
 
-    def settle(self, ctx: ScenarioContext) -> None:
-        """Give eventual consistency its chance before anything is measured."""
-        if ctx.run.uses_events:
-            wait_for(
-                lambda: orphan_orders(ctx) == 0 and not events_lost(ctx),
-                timeout=self.settle_seconds,
-            )
+    def settle(
+        self, ctx: ScenarioContext, progress: Callable[[str], None] = print
+    ) -> None:
+        """Wait until the platform is quiet, so lag is never measured as loss.
+
+        Quiet means every outbox published and every inbox empty
+        (``stack.quiescence``). The wait is bounded by a deadline that grows
+        with the backlog; what is still on its way then is reported as not
+        yet applied, never as lost.
+        """
+        if ctx.probe is None:
+            return
+        ctx.backlog_at_end = ctx.probe.measure()
+        deadline = settle_deadline(self.settle_seconds, ctx.backlog_at_end)
+        started = time.monotonic()
+        shown = started
+
+        def show(left: Backlog) -> None:
+            nonlocal shown
+            if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS:
+                shown = time.monotonic()
+                progress(
+                    f"      waiting for the platform to go quiet: {left.describe()} "
+                    f"left after {shown - started:.0f}s (deadline {deadline:.0f}s)"
+                )
+
+        ctx.quiescence = ctx.probe.wait_until_quiet(timeout=deadline, on_poll=show)
 
     @abc.abstractmethod
     def lesson(self, approach: str, measured: Measurements) -> str:

@@ -42,10 +42,32 @@ class Burst(Scenario):
         ctx.finished = time.monotonic()
 
     def lesson(self, approach: str, measured: Measurements) -> str:
+        rate = f"{measured.commands_per_second:.1f} commands/s"
+        if measured.backlog_at_end is None:
+            return f"{rate}; no events, so no backlog: every read sees the last write"
         lag = ""
         if measured.lag_p99_ms is not None:
             lag = (
-                f"; downstream lag p50 {measured.lag_p50_ms:.0f} ms, "
-                f"p99 {measured.lag_p99_ms:.0f} ms"
+                f"; commit-to-apply lag p50 {measured.lag_p50_ms / 1000:.1f} s, "
+                f"p99 {measured.lag_p99_ms / 1000:.1f} s"
             )
-        return f"{measured.commands_per_second:.1f} commands/s{lag}"
+        queued = f"{measured.backlog_at_end} events queued when the commands stopped"
+        if measured.drain_seconds is None:
+            return (
+                f"{rate}; {queued}, still {measured.not_yet_applied} changes not yet "
+                f"applied at the deadline{lag}: the platform did not drain the burst"
+            )
+        drained = f"drained in {measured.drain_seconds:.1f} s"
+        if measured.drain_rate is not None:
+            drained += f" ({measured.drain_rate:.0f} events/s)"
+        lost = (
+            f"{measured.events_lost} events lost"
+            if measured.events_lost
+            else "nothing lost"
+        )
+        return (
+            f"{rate}; {queued}, {drained}{lag}; {lost}. While the backlog drained, "
+            "a reader of the replica or the read models saw data that far behind "
+            "the writes: under load eventual consistency is a queue, and its "
+            "length is the staleness"
+        )

@@ -38,6 +38,7 @@ import requests
 
 from stack import postgres
 from stack.platform_run import PlatformRun
+from stack.quiescence import Backlog, BacklogProbe
 from stack.tap import EventTap
 
 
@@ -118,38 +119,6 @@ def wait_until_healthy(run: PlatformRun, *, timeout: float) -> float | None:
     return None
 
 
-def _scalar(url: str, sql: str) -> int:
-    connection = psycopg2.connect(url, connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
-
-
-def backlog(run: PlatformRun, tap: Tap) -> dict[str, int]:
-    """Unpublished outbox rows per service and messages left per inbox."""
-    left = {
-        f"outbox:{service}": _scalar(
-            run.database_url(service),
-            "SELECT count(*) FROM event_outbox WHERE published_at IS NULL",
-        )
-        for service in ("customer", "order")
-    }
-    for consumer, url in tap.inbox_urls.items():
-        attributes = tap.sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        left[f"inbox:{consumer}"] = sum(int(v) for v in attributes.values())
-    return left
-
-
 # A relay whose due outbox rows stay unpublished this long past their
 # next attempt is hung, not backing off: its sweep runs every two seconds.
 OVERDUE_SECONDS = 8
@@ -157,11 +126,17 @@ RESTART_GRACE_SECONDS = 20
 
 
 def overdue(run: PlatformRun, service: str) -> int:
-    return _scalar(
-        run.database_url(service),
-        "SELECT count(*) FROM event_outbox WHERE published_at IS NULL AND "
-        f"next_attempt_at < now() - interval '{OVERDUE_SECONDS} seconds'",
-    )
+    connection = psycopg2.connect(run.database_url(service), connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM event_outbox WHERE published_at IS NULL AND "
+                "next_attempt_at < now() - %s * interval '1 second'",
+                [OVERDUE_SECONDS],
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
 
 
 def wait_for_quiescence(
@@ -179,33 +154,26 @@ def wait_for_quiescence(
     would, so the supervisor restarts it; each such restart is appended to
     ``hangs``. Returns (quiet, what was left at the end, seconds waited).
     """
-    started = time.monotonic()
-    quiet_since = None
+    probe = BacklogProbe(run)
     killed_at: dict[str, float] = {}
-    left: dict[str, int] = {}
-    while time.monotonic() - started < timeout:
-        try:
-            left = backlog(run, tap)
-            for service in ("customer", "order"):
-                key = f"{service}-relay"
-                # A relay (re)started or killed a moment ago gets its chance.
-                last = max(killed_at.get(key, -1e9), run.started_at.get(key, -1e9))
-                if (
-                    key in run.workers
-                    and left[f"outbox:{service}"]
-                    and time.monotonic() - last > RESTART_GRACE_SECONDS
-                    and overdue(run, service)
-                ):
-                    killed_at[key] = time.monotonic()
-                    if sigkill(run, key) and hangs is not None:
-                        hangs.append(key)
-        except Exception as error:  # noqa: BLE001 (reported, then retried)
-            left = {"error": str(error)[:80]}
-        if left and "error" not in left and not any(left.values()):
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= stable_for:
-                return True, left, time.monotonic() - started
-        else:
-            quiet_since = None
-        time.sleep(0.25)
-    return False, left, time.monotonic() - started
+
+    def kill_hung_relays(left: Backlog) -> None:
+        for service, unpublished in left.outboxes.items():
+            key = f"{service}-relay"
+            # A relay (re)started or killed a moment ago gets its chance.
+            last = max(killed_at.get(key, -1e9), run.started_at.get(key, -1e9))
+            if (
+                key in run.workers
+                and unpublished
+                and time.monotonic() - last > RESTART_GRACE_SECONDS
+                and overdue(run, service)
+            ):
+                killed_at[key] = time.monotonic()
+                if sigkill(run, key) and hangs is not None:
+                    hangs.append(key)
+
+    started = time.monotonic()
+    outcome = probe.wait_until_quiet(
+        timeout=timeout, stable_for=stable_for, on_poll=kill_hung_relays
+    )
+    return outcome.quiet, outcome.left.as_dict(), time.monotonic() - started
