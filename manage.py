@@ -11,7 +11,7 @@ Run ``python manage.py --help`` for the full list.
 
 import sys
 
-from stack.cli import main
+from platform_cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

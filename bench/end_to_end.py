@@ -11,7 +11,7 @@ backlog is sampled: outbox rows not yet published in both services plus the
 messages waiting or in flight in every inbox. When the load stops and the
 backlog drains, the lag of every event of the window is read from the rows
 the consumers left (``event_processed``: ``processed_at - occurred_at``,
-``stack.lag``), across the order service's replica and both read models.
+``observe.lag``), across the order service's replica and both read models.
 
 Baseline: the broker alone, the floor under any pipeline through it, measured
 just before the load while the platform idles. At the same event rate (one
@@ -36,7 +36,8 @@ import psycopg2
 import requests
 
 from bench.report import figure_row
-from stack.lag import LagStats, measure_lag
+from observe.lag import LagStats, measure_lag
+from observe.tables import OUTBOX_TABLE
 from stack.local_aws import local_client
 from stack.platform_run import running_platform
 
@@ -213,7 +214,7 @@ def _backlog_parts(platform, sqs) -> dict[str, int]:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FROM event_outbox WHERE published_at IS NULL"
+                    f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL"
                 )
                 parts[f"{service} outbox"] = cursor.fetchone()[0]
         finally:

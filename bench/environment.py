@@ -7,6 +7,7 @@ PostgreSQL databases and the moto server and passes their addresses on.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -123,8 +124,6 @@ def run_figure(
 
 
 def machine(bench: BenchEnvironment) -> dict:
-    import moto
-
     connection = psycopg2.connect(bench.write_url)
     try:
         with connection.cursor() as cursor:
@@ -136,6 +135,6 @@ def machine(bench: BenchEnvironment) -> dict:
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
         "postgresql": version,
-        "moto": moto.__version__,
+        "moto": importlib.metadata.version("moto"),
         "platform": sys.platform,
     }

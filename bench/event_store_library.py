@@ -37,6 +37,7 @@ from django.db import transaction
 from bench.environment import ROOT
 from bench.report import figure_row
 from bench.write_path import _raw_dsn, concurrent_throughput
+from observe.tables import EVENT_STORE_TABLE, OUTBOX_TABLE
 from shared_events.event_store import event_store_append
 from shared_events.events import new_envelope
 
@@ -86,14 +87,14 @@ def _raw_loop(count: int, tag: str, *, dsn: str) -> None:
             event_id, aggregate_id = str(uuid.uuid4()), str(uuid.uuid4())
             with connection, connection.cursor() as cursor:
                 cursor.execute(
-                    "INSERT INTO event_store (event_id, aggregate_type, aggregate_id,"
-                    " aggregate_version, event_type, schema_version, occurred_at,"
-                    " payload, metadata) VALUES (%s, 'Customer', %s, 1,"
+                    f"INSERT INTO {EVENT_STORE_TABLE} (event_id, aggregate_type,"
+                    " aggregate_id, aggregate_version, event_type, schema_version,"
+                    " occurred_at, payload, metadata) VALUES (%s, 'Customer', %s, 1,"
                     " 'CustomerRegistered', 1, %s, %s, '{}')",
                     (event_id, aggregate_id, now, payload),
                 )
                 cursor.execute(
-                    "INSERT INTO event_outbox (event_id, event_type, aggregate_type,"
+                    f"INSERT INTO {OUTBOX_TABLE} (event_id, event_type, aggregate_type,"
                     " aggregate_id, aggregate_version, body, attempts, last_error)"
                     " VALUES (%s, 'CustomerRegistered', 'Customer', %s, 1, %s, 0, '')",
                     (event_id, aggregate_id, payload),

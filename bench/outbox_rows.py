@@ -6,7 +6,9 @@ import json
 import uuid
 
 from django.db import connection
+from psycopg2.extras import execute_values
 
+from observe.tables import OUTBOX_TABLE
 from shared_events.events import encode, new_envelope
 
 _COLUMNS = (
@@ -39,8 +41,6 @@ def envelope_bodies(count: int) -> list[dict]:
 
 def insert_pending(count: int) -> list[dict]:
     """Insert ``count`` unpublished outbox rows; return their envelopes."""
-    from psycopg2.extras import execute_values
-
     bodies = envelope_bodies(count)
     values = [
         (
@@ -57,7 +57,7 @@ def insert_pending(count: int) -> list[dict]:
     ]
     with connection.cursor() as cursor:
         execute_values(
-            cursor.cursor, f"INSERT INTO event_outbox ({_COLUMNS}) VALUES %s", values
+            cursor.cursor, f"INSERT INTO {OUTBOX_TABLE} ({_COLUMNS}) VALUES %s", values
         )
     return bodies
 
@@ -67,7 +67,7 @@ def insert_published_history(count: int) -> None:
     body = json.dumps(envelope_bodies(1)[0])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO event_outbox ({_COLUMNS}, published_at)"
+            f"INSERT INTO {OUTBOX_TABLE} ({_COLUMNS}, published_at)"
             " SELECT gen_random_uuid(), 'CustomerRegistered', 'Customer',"
             " gen_random_uuid(), 1, %s, 1, '', now() - interval '1 hour'"
             " FROM generate_series(1, %s)",
@@ -76,10 +76,10 @@ def insert_published_history(count: int) -> None:
         # Settle the bulk insert first: autovacuum of a fresh million-row table
         # and the checkpoint it causes would otherwise overlap the measurement
         # (a long-lived outbox's history is old and vacuumed).
-        cursor.execute("VACUUM (ANALYZE) event_outbox")
+        cursor.execute(f"VACUUM (ANALYZE) {OUTBOX_TABLE}")
         cursor.execute("CHECKPOINT")
 
 
 def clear_outbox() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE event_outbox")
+        cursor.execute(f"TRUNCATE {OUTBOX_TABLE}")

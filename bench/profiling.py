@@ -13,6 +13,8 @@ import sys
 
 
 def _write(count: int) -> None:
+    # Each target imports only its own figure's module: bench.rebuild needs the
+    # read models' apps, installed only under cqrs_es, and write runs without.
     from bench.write_path import WARM_UP, _register_loop
 
     _register_loop(WARM_UP, "profile-warm")
@@ -22,7 +24,7 @@ def _write(count: int) -> None:
 
 
 def _rebuild(count: int) -> None:
-    from bench.rebuild import _envelopes, _replay
+    from bench.rebuild import _envelopes, _replay  # cqrs_es only: see _write
 
     envelopes = _envelopes(count)
     _replay(envelopes[:20])

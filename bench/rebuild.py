@@ -39,17 +39,25 @@ from psycopg2.extras import execute_values
 from bench.outbox_rows import envelope_bodies
 from bench.report import figure_row
 from customer_service.summaries.projections import PROJECTION_HANDLERS
+from observe.tables import (
+    AGGREGATE_CURSOR_TABLE,
+    EVENT_STORE_TABLE,
+    PROCESSED_EVENT_TABLE,
+    SUMMARY_ORDER_TABLE,
+    SUMMARY_TABLE,
+)
 from shared_events.bulk_writes import copy_rows
 from shared_events.consumer import Outcome, apply_event
 from shared_events.events import from_dict, new_traceparent
+from shared_events.rebuild import rebuild_read_models
 
 READ = "read"
 CONSUMER = "bench-rebuild"
 TABLES = (
-    "read_customer_summary",
-    "read_customer_summary_order",
-    "event_processed",
-    "event_aggregate_cursor",
+    SUMMARY_TABLE,
+    SUMMARY_ORDER_TABLE,
+    PROCESSED_EVENT_TABLE,
+    AGGREGATE_CURSOR_TABLE,
 )
 EVENT_STORE_COLUMNS = (
     "event_id",
@@ -130,10 +138,10 @@ def _store_events(envelopes) -> None:
         for e in envelopes
     ]
     with connections["default"].cursor() as cursor:
-        cursor.execute("TRUNCATE event_store")
+        cursor.execute(f"TRUNCATE {EVENT_STORE_TABLE}")
         execute_values(
             cursor.cursor,
-            "INSERT INTO event_store (event_id, aggregate_type, aggregate_id,"
+            f"INSERT INTO {EVENT_STORE_TABLE} (event_id, aggregate_type, aggregate_id,"
             " aggregate_version, event_type, schema_version, occurred_at, payload,"
             " metadata) VALUES %s",
             values,
@@ -141,8 +149,6 @@ def _store_events(envelopes) -> None:
 
 
 def _rebuild_command(events: int, peer_url: str) -> float:
-    from shared_events.rebuild import rebuild_read_models
-
     _clear()
     started = time.perf_counter()
     result = rebuild_read_models(
@@ -277,24 +283,24 @@ class _History:
     def store(self, peer_url: str) -> int:
         """Replace both event stores' contents with this history; the event count."""
         with connections["default"].cursor() as cursor:
-            cursor.execute("TRUNCATE event_store")
+            cursor.execute(f"TRUNCATE {EVENT_STORE_TABLE}")
             copy_rows(
                 cursor.cursor,
-                table="event_store",
+                table=EVENT_STORE_TABLE,
                 columns=EVENT_STORE_COLUMNS,
                 rows=self.rows["Customer"],
             )
         with psycopg2.connect(peer_url) as peer, peer.cursor() as cursor:
-            cursor.execute("TRUNCATE event_store")
+            cursor.execute(f"TRUNCATE {EVENT_STORE_TABLE}")
             copy_rows(
                 cursor,
-                table="event_store",
+                table=EVENT_STORE_TABLE,
                 columns=EVENT_STORE_COLUMNS,
                 rows=self.rows["Order"],
             )
         peer.close()
         with connections["default"].cursor() as cursor:
-            cursor.execute("ANALYZE event_store")
+            cursor.execute(f"ANALYZE {EVENT_STORE_TABLE}")
         return len(self.rows["Customer"]) + len(self.rows["Order"])
 
 
@@ -307,7 +313,7 @@ def _take(items: list, chance: random.Random):
 
 def _empty_peer(peer_url: str) -> None:
     with psycopg2.connect(peer_url) as peer, peer.cursor() as cursor:
-        cursor.execute("TRUNCATE event_store")
+        cursor.execute(f"TRUNCATE {EVENT_STORE_TABLE}")
     peer.close()
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -20,6 +21,7 @@ import psycopg2
 from bench.outbox_rows import clear_outbox, insert_pending
 from bench.report import figure_row
 from bench.write_path import _raw_dsn
+from observe.tables import OUTBOX_TABLE
 from shared_events.aws.clients import AwsSettings
 from shared_events.aws.publishers import NullPublisher, SnsPublisher
 from shared_events.outbox import relay_outbox
@@ -83,8 +85,6 @@ class Broker:
             self.sqs.delete_queue(QueueUrl=old_url)
 
     def publish_raw(self, bodies: list[dict]) -> None:
-        import json
-
         for start in range(0, len(bodies), 10):
             chunk = bodies[start : start + 10]
             response = self.sns.publish_batch(
@@ -153,11 +153,11 @@ def _relay_database_side(events: int) -> float:
 
 RAW_CLAIM = (
     "SELECT id, event_id, body, aggregate_id, event_type, aggregate_type"
-    " FROM event_outbox WHERE published_at IS NULL AND next_attempt_at <= now()"
+    f" FROM {OUTBOX_TABLE} WHERE published_at IS NULL AND next_attempt_at <= now()"
     " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s"
 )
 RAW_MARK = (
-    "UPDATE event_outbox SET published_at = now(), attempts = attempts + 1,"
+    f"UPDATE {OUTBOX_TABLE} SET published_at = now(), attempts = attempts + 1,"
     " last_error = '' WHERE id = ANY(%s)"
 )
 

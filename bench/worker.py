@@ -11,6 +11,8 @@ import importlib
 import json
 import sys
 
+import django
+
 FIGURES = {
     "write": "bench.write_path",
     "relay": "bench.relay",
@@ -27,8 +29,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--options", default="{}", help="the figure's options, JSON")
     parser.add_argument("--out", required=True, help="where to write the rows")
     args = parser.parse_args(argv)
-
-    import django
 
     django.setup()
     module = importlib.import_module(FIGURES[args.figure])

@@ -21,16 +21,16 @@ from django.conf import settings
 from django.db import connections
 
 from bench.report import figure_row
+from customer_service import bootstrap
+from customer_service.customers.services import customer_register
+from observe.tables import CUSTOMER_TABLE, EVENT_STORE_TABLE, OUTBOX_TABLE
+from shared_events.approaches import Approach
 
 WARM_UP = 5
 
 
 def _register_loop(count: int, tag: str) -> None:
-    from customer_service import bootstrap
-    from customer_service.customers.services import customer_register
-    from shared_events.approaches import Approach
-
-    wiring = bootstrap._build(Approach.EVENT_SOURCING)
+    wiring = bootstrap.build_wiring(Approach.EVENT_SOURCING)
     repository = wiring.customer_repository
     repository.wake_relay = lambda: None
     with bootstrap.overridden(customer_repository=repository):
@@ -79,19 +79,19 @@ def _raw_insert(connection, tag: str, index: int) -> None:
     )
     with connection, connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO event_store (event_id, aggregate_type, aggregate_id,"
+            f"INSERT INTO {EVENT_STORE_TABLE} (event_id, aggregate_type, aggregate_id,"
             " aggregate_version, event_type, schema_version, occurred_at, payload,"
             " metadata) VALUES (%s, 'Customer', %s, 1, 'CustomerRegistered', 1,"
             " %s, %s, %s)",
             (str(event_id), str(customer_id), now, json.dumps(payload), "{}"),
         )
         cursor.execute(
-            "INSERT INTO customers_customer (id, name, email, address, version,"
+            f"INSERT INTO {CUSTOMER_TABLE} (id, name, email, address, version,"
             " created_at, updated_at) VALUES (%s, %s, %s, %s, 1, %s, %s)",
             (str(customer_id), payload["name"], email, payload["address"], now, now),
         )
         cursor.execute(
-            "INSERT INTO event_outbox (event_id, event_type, aggregate_type,"
+            f"INSERT INTO {OUTBOX_TABLE} (event_id, event_type, aggregate_type,"
             " aggregate_id, aggregate_version, body, attempts, last_error)"
             " VALUES (%s, 'CustomerRegistered', 'Customer', %s, 1, %s, 0, '')",
             (str(event_id), str(customer_id), body),

@@ -4,128 +4,70 @@ The only place in the customer service that looks at the approach and
 chooses adapters from it: the repository that stores Customer aggregates,
 where a customer's history is read (if the approach keeps one), the
 publisher the outbox relay uses, and the handlers its consumer runs.
+``CustomersConfig.ready()`` installs ``build_wiring`` into
+``customer_service.wiring``, which is all the code below ever sees: nothing
+below imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable
 
 from django.conf import settings
 
+from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.repositories import CustomerStateTable
-from shared_events import messaging
-from shared_events.approaches import (
-    APPROACHES,
-    Approach,
-    ApproachInfo,
-    require_built,
+from customer_service.wiring import CustomerServiceWiring
+from shared_events.approaches import Approach, require_built
+from shared_events.composition import (
+    aggregate_history,
+    aggregate_repository,
+    outbox_publisher,
+    projection_handlers,
 )
-from shared_events.aws.publishers import EventPublisher
-from shared_events.composition import WiringCache
-from shared_events.consumer import Handler
-from shared_events.history import (
-    AggregateHistory,
-    EventStoreHistory,
-    NoHistory,
-    state_only_reason,
-)
-from shared_events.repositories import (
-    DirectPublishRepository,
-    EventSourcedRepository,
-    Repository,
-    StateTableRepository,
-)
-from shared_events.tasks import wake_relay
+from shared_events.tasks import wake_relay as wake_relay_worker
 
-PRODUCER = "customer"
+SERVICE = "customer"
 
 
-@dataclass(frozen=True)
-class CustomerServiceWiring:
-    approach: Approach
-    customer_repository: Repository[CustomerAggregate]
-    # The event store under event sourcing; NoHistory (404 with the reason)
-    # where customers are kept as current state only.
-    customer_history: AggregateHistory[CustomerAggregate]
-    # What the outbox relay publishes with; None where there is no outbox.
-    publisher_factory: Callable[[], EventPublisher] | None
-    event_handlers: Mapping[str, Sequence[Handler]]
-    # What the read-side consumer projects into the read database (approach 5).
-    projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
+def build_wiring(
+    approach: Approach, *, wake_relay: Callable[[], None] = wake_relay_worker
+) -> CustomerServiceWiring:
+    """The customer service's adapters under ``approach``.
 
-    @property
-    def event_publisher(self) -> EventPublisher | None:
-        return self.publisher_factory() if self.publisher_factory else None
-
-
-def _repository(persistence: str) -> Repository[CustomerAggregate]:
-    table = CustomerStateTable()
-    fault = settings.FAULT_INJECTION
-    factories = {
-        "state": lambda: StateTableRepository(table=table, producer=PRODUCER),
-        "direct_publish": lambda: DirectPublishRepository(
-            table=table,
-            producer=PRODUCER,
-            publish=partial(messaging.publish_now, PRODUCER),
-            fault=fault,
-        ),
-        "event_sourced": lambda: EventSourcedRepository(
-            aggregate_class=CustomerAggregate,
-            table=table,
-            producer=PRODUCER,
-            wake_relay=wake_relay,
-            fault=fault,
-        ),
-    }
-    return factories[persistence]()
-
-
-def _history(
-    info: ApproachInfo, repository: Repository[CustomerAggregate]
-) -> AggregateHistory[CustomerAggregate]:
-    if info.customer_persistence == "event_sourced":
-        return EventStoreHistory(repository=repository)
-    keeping = [
-        other.approach.value
-        for other in APPROACHES.values()
-        if other.customer_persistence == "event_sourced"
-    ]
-    return NoHistory(
-        reason=state_only_reason(
-            approach_label=info.label, aggregate="customer", keeping=keeping
-        )
-    )
-
-
-def _build(approach: Approach) -> CustomerServiceWiring:
+    ``wake_relay`` is what an event-sourced save calls after commit; a test
+    or a benchmark without a relay passes a no-op.
+    """
     info = require_built(approach)
-    has_outbox = info.customer_persistence == "event_sourced"
-    repository = _repository(info.customer_persistence)
+    repository = aggregate_repository(
+        persistence=info.customer_persistence,
+        aggregate_class=CustomerAggregate,
+        table=CustomerStateTable(),
+        producer=SERVICE,
+        wake_relay=wake_relay,
+        fault=settings.FAULT_INJECTION,
+    )
     return CustomerServiceWiring(
         approach=approach,
         customer_repository=repository,
-        customer_history=_history(info, repository),
-        publisher_factory=(
-            partial(messaging.event_publisher, PRODUCER) if has_outbox else None
+        customer_history=aggregate_history(
+            info=info, service=SERVICE, repository=repository
         ),
+        publisher_factory=outbox_publisher(info=info, service=SERVICE),
         # The customer service does not react to order events yet; its
         # consumer still tracks them, in order, so nothing piles up.
         event_handlers={},
-        projection_handlers=_projection_handlers(info),
+        projection_handlers=projection_handlers(
+            info=info, module="customer_service.summaries.projections"
+        ),
     )
 
 
-def _projection_handlers(info) -> Mapping[str, Sequence[Handler]]:
-    if not info.read_side:
-        return {}
-    from customer_service.summaries.projections import PROJECTION_HANDLERS
-
-    return PROJECTION_HANDLERS
+def install() -> None:
+    """Make ``build_wiring`` what ``customer_service.wiring.current()`` builds with."""
+    wiring.install(build_wiring)
 
 
-_wirings: WiringCache[CustomerServiceWiring] = WiringCache(_build)
-wiring = _wirings.wiring
-overridden = _wirings.overridden
+# Tests and benchmarks swap adapters through the composition root as well.
+overridden = wiring.overridden

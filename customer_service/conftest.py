@@ -21,7 +21,7 @@ def user(db):
     """A staff user: it sees every customer's data, as the lab's operator does.
 
     Scoping to one customer's data is tested with customer users of its own
-    (``shared_events.access``).
+    (``service_kit.access``).
     """
     return get_user_model().objects.create_user(
         username="learner", password=None, is_staff=True
@@ -42,15 +42,14 @@ def anonymous_client():
 
 
 @pytest.fixture
-def event_sourcing(monkeypatch):
+def event_sourcing():
     """The customer service wired for event sourcing (approach 4), for one test.
 
     The test runner pins db_per_service, so the test installs the wiring the
     composition root builds for event_sourcing. The relay is never woken (no
     Celery, no SQS): the outbox rows stay where the test can read them.
     """
-    monkeypatch.setattr(bootstrap, "wake_relay", lambda: None)
-    built = bootstrap._build(Approach.EVENT_SOURCING)
+    built = bootstrap.build_wiring(Approach.EVENT_SOURCING, wake_relay=lambda: None)
     adapters = {
         field.name: getattr(built, field.name) for field in dataclasses.fields(built)
     }

@@ -16,7 +16,7 @@ from django.apps import apps
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from shared_events.health import HealthApi
+from service_kit.api.health import HealthApi
 
 urlpatterns = [
     path("api/health/", HealthApi.as_view(), name="health"),
@@ -26,6 +26,6 @@ urlpatterns = [
 if apps.is_installed("customer_service.summaries"):
     urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
 
-handler400 = "shared_events.http_errors.bad_request"
-handler404 = "shared_events.http_errors.not_found"
-handler500 = "shared_events.http_errors.server_error"
+handler400 = "service_kit.api.errors.bad_request"
+handler404 = "service_kit.api.errors.not_found"
+handler500 = "service_kit.api.errors.server_error"

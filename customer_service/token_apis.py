@@ -3,7 +3,7 @@
 simplejwt's views, with their answers documented (a wrong password or an
 expired refresh token is a 401) so the OpenAPI schema says what they do.
 The tokens carry the user's scope (``is_staff``, and ``customer_id`` for a
-customer's own user: ``shared_events.access``), so that either service can
+customer's own user: ``service_kit.access``), so that either service can
 narrow a request to the caller's data without a lookup. A refreshed access
 token keeps the claims of its refresh token.
 """
@@ -15,8 +15,8 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from shared_events.access import customer_claims
-from shared_events.api_serializers import (
+from service_kit.access import customer_claims
+from service_kit.api.serializers import (
     NOT_AUTHENTICATED_RESPONSE,
     VALIDATION_ERROR_RESPONSE,
 )

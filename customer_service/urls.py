@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customer_service.token_apis import TokenObtainApi, TokenRefreshApi
-from shared_events.health import HealthApi
+from service_kit.api.health import HealthApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,6 +21,6 @@ urlpatterns = [
 if apps.is_installed("customer_service.summaries"):
     urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
 
-handler400 = "shared_events.http_errors.bad_request"
-handler404 = "shared_events.http_errors.not_found"
-handler500 = "shared_events.http_errors.server_error"
+handler400 = "service_kit.api.errors.bad_request"
+handler404 = "service_kit.api.errors.not_found"
+handler500 = "service_kit.api.errors.server_error"

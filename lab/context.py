@@ -6,12 +6,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import psycopg2
+import requests
 
 from lab.client import PlatformClient
+from observe.quiescence import Backlog, BacklogProbe, Quiescence
+from observe.tables import REPLICA_TABLE
 from stack.platform_run import PlatformRun
-from stack.quiescence import Backlog, BacklogProbe, Quiescence
 
 # The shortest wait for the platform to go quiet after a scenario; a backlog
 # adds to it (lab.scenarios.base.Scenario.settle).
@@ -88,8 +91,7 @@ class ScenarioContext:
                 lambda: bool(
                     self.query(
                         "order",
-                        "SELECT 1 FROM orders_customer_replica WHERE id = %s "
-                        "AND NOT deleted",
+                        f"SELECT 1 FROM {REPLICA_TABLE} WHERE id = %s AND NOT deleted",
                         [customer_id],
                     )
                 ),
@@ -100,10 +102,6 @@ class ScenarioContext:
 
     def place_order(self, customer_id: str, *, sku: str = "LAB-1") -> int:
         """Place an order; the HTTP status (or 0 when the connection failed)."""
-        from decimal import Decimal
-
-        import requests
-
         try:
             response = self.client.place_order(
                 customer_id=customer_id, lines=[(sku, 1, Decimal("10.00"))]
@@ -121,8 +119,6 @@ class ScenarioContext:
 
     def delete(self, customer_id: str) -> bool:
         """Delete a customer; False when the process died answering (the fault)."""
-        import requests
-
         try:
             self.client.delete_customer(customer_id)
         except requests.ConnectionError:

@@ -6,7 +6,7 @@ to do. A number that does not apply to an approach (no events, no event
 store) is None and shows as "n/a".
 
 Lag is never counted as loss. The lab measures once the platform is quiet
-(``stack.quiescence``): then a change committed upstream and absent
+(``observe.quiescence``): then a change committed upstream and absent
 downstream is lost. If the platform is still busy at the deadline, a
 difference on a path that still carries events (the customer outbox, the
 order service's inbox) is "not yet applied"; a queue's messages cannot be
@@ -21,6 +21,14 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from lab.context import ScenarioContext
+from observe.tables import (
+    CUSTOMER_TABLE,
+    EVENT_STORE_TABLE,
+    ORDER_TABLE,
+    PROCESSED_EVENT_TABLE,
+    REPLICA_TABLE,
+    SUMMARY_TABLE,
+)
 
 
 @dataclass
@@ -69,7 +77,7 @@ def orphan_orders(ctx: ScenarioContext) -> int:
         row[0]
         for row in ctx.query(
             "customer",
-            "SELECT id::text FROM customers_customer WHERE id::text = ANY(%s)",
+            f"SELECT id::text FROM {CUSTOMER_TABLE} WHERE id::text = ANY(%s)",
             [ctx.customers],
         )
     }
@@ -78,7 +86,7 @@ def orphan_orders(ctx: ScenarioContext) -> int:
         return 0
     return ctx.query(
         "order",
-        "SELECT count(*) FROM orders_order WHERE status = 'placed' "
+        f"SELECT count(*) FROM {ORDER_TABLE} WHERE status = 'placed' "
         "AND customer_id::text = ANY(%s)",
         [gone],
     )[0][0]
@@ -120,7 +128,7 @@ def replica_differences(ctx: ScenarioContext) -> list[str] | None:
         row[0]: row[1:]
         for row in ctx.query(
             "customer",
-            "SELECT id::text, name, email FROM customers_customer "
+            f"SELECT id::text, name, email FROM {CUSTOMER_TABLE} "
             "WHERE id::text = ANY(%s)",
             [ctx.customers],
         )
@@ -129,7 +137,7 @@ def replica_differences(ctx: ScenarioContext) -> list[str] | None:
         row[0]: row[1:]
         for row in ctx.query(
             "order",
-            "SELECT id::text, name, email, deleted FROM orders_customer_replica "
+            f"SELECT id::text, name, email, deleted FROM {REPLICA_TABLE} "
             "WHERE id::text = ANY(%s)",
             [ctx.customers],
         )
@@ -152,7 +160,7 @@ def duplicate_effects(ctx: ScenarioContext) -> int | None:
         return None
     duplicated = ctx.query(
         "order",
-        "SELECT count(*) FROM orders_order WHERE customer_id::text = ANY(%s) "
+        f"SELECT count(*) FROM {ORDER_TABLE} WHERE customer_id::text = ANY(%s) "
         "AND version > CASE WHEN status = 'cancelled' THEN 2 ELSE 1 END",
         [ctx.customers],
     )[0][0]
@@ -160,14 +168,14 @@ def duplicate_effects(ctx: ScenarioContext) -> int | None:
         orders = dict(
             ctx.query(
                 "order",
-                "SELECT customer_id::text, count(*) FROM orders_order "
+                f"SELECT customer_id::text, count(*) FROM {ORDER_TABLE} "
                 "WHERE customer_id::text = ANY(%s) GROUP BY customer_id",
                 [ctx.customers],
             )
         )
         for customer_id, counted in ctx.query(
             "customer",
-            "SELECT customer_id::text, order_count FROM read_customer_summary "
+            f"SELECT customer_id::text, order_count FROM {SUMMARY_TABLE} "
             "WHERE customer_id::text = ANY(%s)",
             [ctx.customers],
             read=True,
@@ -186,7 +194,7 @@ def lag_samples(ctx: ScenarioContext) -> list[float]:
     rows = ctx.query(
         "order",
         "SELECT EXTRACT(EPOCH FROM (processed_at - occurred_at)) * 1000 "
-        "FROM event_processed WHERE processed_at >= %s",
+        f"FROM {PROCESSED_EVENT_TABLE} WHERE processed_at >= %s",
         [ctx.started_at],
         read=read,
     )
@@ -199,7 +207,7 @@ def events_stored(ctx: ScenarioContext) -> int | None:
     return sum(
         ctx.query(
             service,
-            "SELECT count(*) FROM event_store WHERE recorded_at >= %s",
+            f"SELECT count(*) FROM {EVENT_STORE_TABLE} WHERE recorded_at >= %s",
             [ctx.started_at],
         )[0][0]
         for service in ("customer", "order")

@@ -15,10 +15,12 @@ from lab.client import PlatformClient
 from lab.context import ScenarioContext
 from lab.measurements import REPLICA_INBOX, Measurements, measure
 from lab.scenarios import SCENARIOS, Scenario
+from observe.audit import READ_MODEL_CHECKS, AuditDatabases, audit_consistency
+from observe.quiescence import BacklogProbe, Quiescence
+from observe.tables import REPLICA_TABLE
 from shared_events.approaches import APPROACHES, Approach
 from stack import environment
 from stack.platform_run import PlatformRun, running_platform
-from stack.quiescence import BacklogProbe, Quiescence
 
 LAB_PREFIX = "lab_"
 # How long a scenario's leftovers (a consumer that was stopped) get to arrive
@@ -55,13 +57,6 @@ def audit_verdict(run: PlatformRun, quiescence: Quiescence | None) -> str:
     events (an unpublished outbox row, a message in the inbox of the
     consumer that writes that table) is lag, reported as "in flight".
     """
-    from stack.audit import (
-        READ_MODEL_CHECKS,
-        REPLICA_TABLE,
-        AuditDatabases,
-        audit_consistency,
-    )
-
     read_side = run.info.read_side
     databases = AuditDatabases(
         customer=run.database_url("customer"),

@@ -19,9 +19,10 @@ import psycopg2
 import requests
 
 from lab.client import PlatformClient
+from observe.consistency import orphan_orders_between
+from observe.tables import REPLICA_TABLE
 from shared_events.approaches import APPROACHES, Approach
 from stack import environment
-from stack.consistency import orphan_orders_between
 from stack.platform_run import PlatformRun, running_platform
 
 DEMO_PREFIX = "demo_"
@@ -119,7 +120,7 @@ class WalkthroughResult:
             )
         if self.info.shares_database:
             reason = "because both services share one database (and its schema)"
-        elif self.info.customer_lookup == "replica":
+        elif self.info.keeps_replica:
             reason = "because the order service checks its own replica of customers"
         else:
             reason = ""
@@ -143,7 +144,7 @@ def _replicated(run: PlatformRun, customer_id: str) -> bool:
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "SELECT 1 FROM orders_customer_replica WHERE id = %s AND NOT deleted",
+            f"SELECT 1 FROM {REPLICA_TABLE} WHERE id = %s AND NOT deleted",
             [customer_id],
         )
         found = cursor.fetchone() is not None
@@ -185,7 +186,7 @@ def _read_models_show_deleted(
 
 def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
     started = time.monotonic()
-    keeps_replica = run.info.customer_lookup == "replica"
+    keeps_replica = run.info.keeps_replica
     client = PlatformClient(
         customer_url=run.url("customer"), order_url=run.url("order"), token=run.token
     )
@@ -269,7 +270,7 @@ def render_table(results: list[WalkthroughResult]) -> str:
 def fault_for(approach: str) -> str:
     """Event-driven approaches run with the crash between commit and publish."""
     info = APPROACHES[Approach(approach)]
-    return CRASH_ON_DELETE if info.customer_persistence != "state" else ""
+    return CRASH_ON_DELETE if info.uses_events else ""
 
 
 def run_walkthrough(*, approaches: list[str] | None = None) -> int:

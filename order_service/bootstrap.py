@@ -4,18 +4,18 @@ The only place in the order service that looks at the approach and chooses
 adapters from it: where customer data comes from, the repository that stores
 Order aggregates, where an order's history is read (if the approach keeps
 one), the publisher the outbox relay uses, and the handlers its consumer
-runs. Domain code asks for what it needs and never branches on the
-approach itself.
+runs. ``OrdersConfig.ready()`` installs ``build_wiring`` into
+``order_service.wiring``, which is all the code below ever sees: nothing
+below imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable
 
 from django.conf import settings
 
+from order_service import wiring
 from order_service.orders.customers import (
     CustomerDirectory,
     HttpCustomerDirectory,
@@ -23,125 +23,72 @@ from order_service.orders.customers import (
     SharedTableCustomerDirectory,
 )
 from order_service.orders.domain import OrderAggregate
+from order_service.orders.handlers import EVENT_HANDLERS
 from order_service.orders.repositories import OrderStateTable
-from shared_events import messaging
-from shared_events.approaches import (
-    APPROACHES,
-    Approach,
-    ApproachInfo,
-    require_built,
+from order_service.wiring import OrderServiceWiring
+from shared_events.approaches import Approach, CustomerLookup, require_built
+from shared_events.composition import (
+    aggregate_history,
+    aggregate_repository,
+    outbox_publisher,
+    projection_handlers,
 )
-from shared_events.aws.publishers import EventPublisher
-from shared_events.composition import WiringCache
-from shared_events.consumer import Handler
-from shared_events.history import (
-    AggregateHistory,
-    EventStoreHistory,
-    NoHistory,
-    state_only_reason,
-)
-from shared_events.repositories import (
-    EventSourcedRepository,
-    Repository,
-    StateTableRepository,
-)
-from shared_events.tasks import wake_relay
+from shared_events.tasks import wake_relay as wake_relay_worker
 
-PRODUCER = "order"
+SERVICE = "order"
 
 
-@dataclass(frozen=True)
-class OrderServiceWiring:
-    approach: Approach
-    customer_directory: CustomerDirectory
-    order_repository: Repository[OrderAggregate]
-    # The event store under event sourcing; NoHistory (404 with the reason)
-    # where orders are kept as current state only.
-    order_history: AggregateHistory[OrderAggregate]
-    # What the outbox relay publishes with; None where there is no outbox.
-    publisher_factory: Callable[[], EventPublisher] | None
-    event_handlers: Mapping[str, Sequence[Handler]]
-    # What the read-side consumer projects into the read database (approach 5).
-    projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
-
-    @property
-    def event_publisher(self) -> EventPublisher | None:
-        return self.publisher_factory() if self.publisher_factory else None
+def _customer_directory(lookup: CustomerLookup) -> CustomerDirectory:
+    match lookup:
+        case CustomerLookup.SHARED_TABLE:
+            return SharedTableCustomerDirectory()
+        case CustomerLookup.HTTP:
+            return HttpCustomerDirectory(
+                base_url=settings.CUSTOMER_SERVICE_URL,
+                token=settings.CUSTOMER_SERVICE_TOKEN,
+                timeout=settings.CUSTOMER_SERVICE_TIMEOUT,
+            )
+        case CustomerLookup.REPLICA:
+            return ReplicaCustomerDirectory()
+    raise ValueError(f"unknown customer lookup {lookup!r}")
 
 
-def _customer_directory(lookup: str) -> CustomerDirectory:
-    factories: dict[str, Callable[[], CustomerDirectory]] = {
-        "shared_table": SharedTableCustomerDirectory,
-        "http": lambda: HttpCustomerDirectory(
-            base_url=settings.CUSTOMER_SERVICE_URL,
-            token=settings.CUSTOMER_SERVICE_TOKEN,
-            timeout=settings.CUSTOMER_SERVICE_TIMEOUT,
-        ),
-        "replica": ReplicaCustomerDirectory,
-    }
-    return factories[lookup]()
+def build_wiring(
+    approach: Approach, *, wake_relay: Callable[[], None] = wake_relay_worker
+) -> OrderServiceWiring:
+    """The order service's adapters under ``approach``.
 
-
-def _repository(persistence: str) -> Repository[OrderAggregate]:
-    table = OrderStateTable()
-    factories = {
-        "state": lambda: StateTableRepository(table=table, producer=PRODUCER),
-        "event_sourced": lambda: EventSourcedRepository(
-            aggregate_class=OrderAggregate,
-            table=table,
-            producer=PRODUCER,
-            wake_relay=wake_relay,
-            fault=settings.FAULT_INJECTION,
-        ),
-    }
-    return factories[persistence]()
-
-
-def _history(
-    info: ApproachInfo, repository: Repository[OrderAggregate]
-) -> AggregateHistory[OrderAggregate]:
-    if info.order_persistence == "event_sourced":
-        return EventStoreHistory(repository=repository)
-    keeping = [
-        other.approach.value
-        for other in APPROACHES.values()
-        if other.order_persistence == "event_sourced"
-    ]
-    return NoHistory(
-        reason=state_only_reason(
-            approach_label=info.label, aggregate="order", keeping=keeping
-        )
-    )
-
-
-def _build(approach: Approach) -> OrderServiceWiring:
-    from order_service.orders.handlers import EVENT_HANDLERS
-
+    ``wake_relay`` is what an event-sourced save calls after commit; a test
+    or a benchmark without a relay passes a no-op.
+    """
     info = require_built(approach)
-    has_outbox = info.order_persistence == "event_sourced"
-    keeps_replica = info.customer_lookup == "replica"
-    repository = _repository(info.order_persistence)
+    repository = aggregate_repository(
+        persistence=info.order_persistence,
+        aggregate_class=OrderAggregate,
+        table=OrderStateTable(),
+        producer=SERVICE,
+        wake_relay=wake_relay,
+        fault=settings.FAULT_INJECTION,
+    )
     return OrderServiceWiring(
         approach=approach,
         customer_directory=_customer_directory(info.customer_lookup),
         order_repository=repository,
-        order_history=_history(info, repository),
-        publisher_factory=(
-            partial(messaging.event_publisher, PRODUCER) if has_outbox else None
+        order_history=aggregate_history(
+            info=info, service=SERVICE, repository=repository
         ),
-        event_handlers=EVENT_HANDLERS if keeps_replica else {},
-        projection_handlers=_projection_handlers(info),
+        publisher_factory=outbox_publisher(info=info, service=SERVICE),
+        event_handlers=EVENT_HANDLERS if info.keeps_replica else {},
+        projection_handlers=projection_handlers(
+            info=info, module="order_service.order_views.projections"
+        ),
     )
 
 
-def _projection_handlers(info) -> Mapping[str, Sequence[Handler]]:
-    if not info.read_side:
-        return {}
-    from order_service.order_views.projections import PROJECTION_HANDLERS
-
-    return PROJECTION_HANDLERS
+def install() -> None:
+    """Make ``build_wiring`` what ``order_service.wiring.current()`` builds with."""
+    wiring.install(build_wiring)
 
 
-_wirings: WiringCache[OrderServiceWiring] = WiringCache(_build)
-wiring = _wirings.wiring
-overridden = _wirings.overridden
+# Tests and benchmarks swap adapters through the composition root as well.
+overridden = wiring.overridden

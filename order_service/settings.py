@@ -1,18 +1,80 @@
-"""Settings of the Order service."""
+"""Settings of the Order service.
 
-from shared_events.service_settings import *  # noqa: F403
-from shared_events.service_settings import (
+What both services share comes from ``service_kit.settings``, one module per
+integration; every name imported below is a setting of this service (Django
+reads a settings module's upper-case names), so the list is the whole of what
+it takes. Below them, what is this service's own.
+"""
+
+from service_kit.settings.approach import (  # noqa: F401
     APPROACH_HAS_READ_SIDE,
     APPROACH_SHARES_DATABASE,
+    ARCHITECTURE_APPROACH,
+    READ_DATABASE,
+)
+from service_kit.settings.base import (  # noqa: F401
+    ALLOWED_HOSTS,
+    DEBUG,
+    DEFAULT_AUTO_FIELD,
     DJANGO_APPS,
+    LANGUAGE_CODE,
+    LOGGING,
+    MIDDLEWARE,
     PLATFORM_APPS,
-    SPECTACULAR_SETTINGS,
+    SECRET_KEY,
+    STATIC_URL,
+    TEMPLATES,
     THIRD_PARTY_APPS,
-    celery_broker_settings,
+    TIME_ZONE,
+    USE_I18N,
+    USE_TZ,
     env,
+)
+from service_kit.settings.celery import (  # noqa: F401
+    CELERY_ACCEPT_CONTENT,
+    CELERY_BEAT_SCHEDULE,
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP,
+    CELERY_BROKER_CONNECTION_TIMEOUT,
+    CELERY_RESULT_SERIALIZER,
+    CELERY_TASK_ACKS_LATE,
+    CELERY_TASK_IGNORE_RESULT,
+    CELERY_TASK_PUBLISH_RETRY,
+    CELERY_TASK_REJECT_ON_WORKER_LOST,
+    CELERY_TASK_SERIALIZER,
+    CELERY_WORKER_HIJACK_ROOT_LOGGER,
+    CELERY_WORKER_PREFETCH_MULTIPLIER,
+    celery_broker_settings,
+)
+from service_kit.settings.databases import (  # noqa: F401
+    DATABASE_ROUTERS,
     service_databases,
 )
+from service_kit.settings.events import (  # noqa: F401
+    AWS_ENDPOINT_URL,
+    AWS_REGION,
+    EVENT_CONSUMER_WAIT_SECONDS,
+    EVENT_DELIVERY,
+    EVENT_FIFO,
+    EVENT_MAX_RECEIVE_COUNT,
+    EVENT_RELAY_BATCH_SIZE,
+    EVENT_RELAY_SWEEP_SECONDS,
+    EVENT_RELAY_TIME_BUDGET_SECONDS,
+    EVENT_RELAY_WAKE,
+    EVENT_TOPOLOGY_PREFIX,
+    EVENT_VISIBILITY_TIMEOUT,
+    FAULT_INJECTION,
+    OUTBOX_RETENTION_HOURS,
+)
+from service_kit.settings.rest_framework import (  # noqa: F401
+    CACHES,
+    DATA_UPLOAD_MAX_MEMORY_SIZE,
+    REST_FRAMEWORK,
+    SIMPLE_JWT,
+    SPECTACULAR_SETTINGS,
+)
 
+# GENERAL AND APPS
+# ------------------------------------------------------------------------------
 SERVICE_NAME = "order"
 WSGI_APPLICATION = "order_service.wsgi.application"
 
@@ -51,5 +113,4 @@ SPECTACULAR_SETTINGS = {
 
 # EVENTS AND CELERY
 # ------------------------------------------------------------------------------
-COMPOSITION_ROOT = "order_service.bootstrap"
 globals().update(celery_broker_settings(SERVICE_NAME))

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from shared_events.health import HealthApi
+from service_kit.api.health import HealthApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,6 +17,6 @@ urlpatterns = [
 if apps.is_installed("order_service.order_views"):
     urlpatterns.append(path("api/query/", include("order_service.order_views.urls")))
 
-handler400 = "shared_events.http_errors.bad_request"
-handler404 = "shared_events.http_errors.not_found"
-handler500 = "shared_events.http_errors.server_error"
+handler400 = "service_kit.api.errors.bad_request"
+handler404 = "service_kit.api.errors.not_found"
+handler500 = "service_kit.api.errors.server_error"

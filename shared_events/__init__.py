@@ -1,6 +1,12 @@
-"""Shared events: the pieces both services use to talk through events.
+"""Shared events: the events library both services use to talk through events.
 
-Today it holds the approach switch (the five approaches of the paper) and the
-platform-wide configuration; the event envelope, outbox, relay and consumer
-base arrive with the event backbone.
+It follows the pipeline a learner is taught: the envelope, catalog and
+registry (``events/``); the write side (aggregates, event store,
+repositories, history); the outbox and its relay; transport (``aws/``,
+``messaging``); the consumer; and the read side (projectors, rebuild). With
+them come the approach switch (``approaches``) and the platform's
+configuration (``configuration``), which say which of these a service uses.
+
+What services share that is not events (settings, API plumbing, access)
+lives in ``service_kit``; this package never imports it, nor a service.
 """

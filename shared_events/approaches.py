@@ -23,6 +23,22 @@ class Approach(StrEnum):
 DEFAULT_APPROACH = Approach.DB_PER_SERVICE
 
 
+class Persistence(StrEnum):
+    """How a service persists its aggregates."""
+
+    STATE = "state"  # a current-state table; the events are dropped
+    DIRECT_PUBLISH = "direct_publish"  # state table, then publish after commit
+    EVENT_SOURCED = "event_sourced"  # event store + transactional outbox
+
+
+class CustomerLookup(StrEnum):
+    """How the order service learns about a customer."""
+
+    SHARED_TABLE = "shared_table"  # reads the customer table in the shared DB
+    HTTP = "http"  # asks the customer service, synchronously
+    REPLICA = "replica"  # its own copy, kept from events
+
+
 @dataclass(frozen=True)
 class ApproachInfo:
     approach: Approach
@@ -30,14 +46,9 @@ class ApproachInfo:
     title: str
     shares_database: bool
     built: bool
-    # How each service persists its aggregates: "state" (a current-state
-    # table), "direct_publish" (state table, then publish after commit) or
-    # "event_sourced" (event store + outbox).
-    customer_persistence: str
-    order_persistence: str
-    # How the order service learns about a customer: "shared_table", "http"
-    # or "replica" (its own copy, kept from events).
-    customer_lookup: str
+    customer_persistence: Persistence
+    order_persistence: Persistence
+    customer_lookup: CustomerLookup
     # Separate read databases with denormalized read models (CQRS).
     read_side: bool
     customer_service_role: str
@@ -47,32 +58,36 @@ class ApproachInfo:
     @property
     def uses_events(self) -> bool:
         """Events cross the service boundary (approaches 3 to 5)."""
-        return self.customer_persistence != "state"
+        return self.customer_persistence != Persistence.STATE
 
     @property
     def keeps_replica(self) -> bool:
         """The order service keeps its own copy of customers, fed by events."""
-        return self.customer_lookup == "replica"
+        return self.customer_lookup == CustomerLookup.REPLICA
 
     @property
     def asks_customer_service(self) -> bool:
         """The order service checks each customer with a synchronous call."""
-        return self.customer_lookup == "http"
+        return self.customer_lookup == CustomerLookup.HTTP
 
     @property
     def publishes_directly(self) -> bool:
         """The customer service commits, then publishes: a dual write."""
-        return self.customer_persistence == "direct_publish"
+        return self.customer_persistence == Persistence.DIRECT_PUBLISH
 
-    @property
-    def outbox_services(self) -> tuple[str, ...]:
-        """The services whose events leave through a transactional outbox."""
+    def event_sourced(self, service: str) -> bool:
+        """``service`` ("customer" or "order") keeps an event store and an outbox."""
         persistence = {
             "customer": self.customer_persistence,
             "order": self.order_persistence,
         }
+        return persistence[service] == Persistence.EVENT_SOURCED
+
+    @property
+    def outbox_services(self) -> tuple[str, ...]:
+        """The services whose events leave through a transactional outbox."""
         return tuple(
-            service for service, kind in persistence.items() if kind == "event_sourced"
+            service for service in ("customer", "order") if self.event_sourced(service)
         )
 
     @property
@@ -91,9 +106,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="shared database",
             shares_database=True,
             built=True,
-            customer_persistence="state",
-            order_persistence="state",
-            customer_lookup="shared_table",
+            customer_persistence=Persistence.STATE,
+            order_persistence=Persistence.STATE,
+            customer_lookup=CustomerLookup.SHARED_TABLE,
             read_side=False,
             customer_service_role=(
                 "writes the customer table in the one shared database"
@@ -114,9 +129,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="database per service",
             shares_database=False,
             built=True,
-            customer_persistence="state",
-            order_persistence="state",
-            customer_lookup="http",
+            customer_persistence=Persistence.STATE,
+            order_persistence=Persistence.STATE,
+            customer_lookup=CustomerLookup.HTTP,
             read_side=False,
             customer_service_role=(
                 "owns its own database and serves customers over REST"
@@ -136,9 +151,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="direct publish (dual write)",
             shares_database=False,
             built=True,
-            customer_persistence="direct_publish",
-            order_persistence="state",
-            customer_lookup="replica",
+            customer_persistence=Persistence.DIRECT_PUBLISH,
+            order_persistence=Persistence.STATE,
+            customer_lookup=CustomerLookup.REPLICA,
             read_side=False,
             customer_service_role=(
                 "commits, then publishes each event straight to the broker"
@@ -155,9 +170,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="event sourcing",
             shares_database=False,
             built=True,
-            customer_persistence="event_sourced",
-            order_persistence="event_sourced",
-            customer_lookup="replica",
+            customer_persistence=Persistence.EVENT_SOURCED,
+            order_persistence=Persistence.EVENT_SOURCED,
+            customer_lookup=CustomerLookup.REPLICA,
             read_side=False,
             customer_service_role=(
                 "appends events to its event store; a transactional outbox and a "
@@ -172,9 +187,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             title="CQRS with event sourcing",
             shares_database=False,
             built=True,
-            customer_persistence="event_sourced",
-            order_persistence="event_sourced",
-            customer_lookup="replica",
+            customer_persistence=Persistence.EVENT_SOURCED,
+            order_persistence=Persistence.EVENT_SOURCED,
+            customer_lookup=CustomerLookup.REPLICA,
             read_side=True,
             customer_service_role=(
                 "event store and outbox on the write side; CustomerSummary read "

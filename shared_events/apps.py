@@ -6,4 +6,6 @@ class SharedEventsConfig(AppConfig):
     verbose_name = "Shared events"
 
     def ready(self) -> None:
-        from shared_events import checks  # noqa: F401  (registers system checks)
+        # Imported here, as Django documents: importing it registers the system
+        # checks, once the app registry is ready.
+        from shared_events import checks  # noqa: F401

@@ -1,5 +1,7 @@
-"""System checks: an approach not built, a relay wake-up not known, a query side
-asked for where there is none."""
+"""System checks: an approach not built, a relay wake-up not known.
+
+A service's own configuration is checked in ``service_kit.checks``.
+"""
 
 from django.conf import settings
 from django.core import checks
@@ -32,20 +34,3 @@ def check_relay_wake(app_configs, **kwargs):
             )
         ]
     return []
-
-
-@checks.register()
-def check_query_side_only_has_a_query_side(app_configs, **kwargs):
-    if not getattr(settings, "QUERY_SIDE_ONLY", False):
-        return []
-    if getattr(settings, "APPROACH_HAS_READ_SIDE", False):
-        return []
-    return [
-        checks.Error(
-            "QUERY_SIDE_ONLY=true serves only the query API, and "
-            f"{settings.ARCHITECTURE_APPROACH} has none: read models and their "
-            "query API come with approach 5",
-            hint="set ARCHITECTURE_APPROACH=cqrs_es, or unset QUERY_SIDE_ONLY",
-            id="shared_events.E003",
-        )
-    ]

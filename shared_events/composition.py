@@ -1,42 +1,211 @@
-"""What both composition roots share: build once per approach, override in tests."""
+"""What both composition roots share.
+
+Each service has a leaf module ``wiring.py`` (the dataclass of its adapters,
+which its services, selectors and handlers import) and a composition root
+``bootstrap.py`` (``build_wiring(approach)``: the only place that chooses
+adapters from the approach). The root installs its builder into the wiring
+module from the app's ``AppConfig.ready()``, as eventsourcing-django builds
+its application there. Nothing below the root imports it.
+
+This module holds the parts of that which do not depend on the service:
+
+- ``InstalledWiring``: the slot a service's wiring lives in; built once per
+  approach on first use, swapped adapter by adapter in tests;
+- ``service_wiring()``: the running service's wiring, for what
+  ``shared_events`` runs on a service's behalf (the relay, the consumer, the
+  rebuild command);
+- the builders both roots use: an aggregate's repository, its history, the
+  outbox relay's publisher, the read side's projection handlers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from functools import partial
+from importlib import import_module
 from typing import Generic, TypeVar
 
 from django.conf import settings
 
-from shared_events.approaches import Approach, parse_approach
+from shared_events import messaging
+from shared_events.aggregates import Aggregate
+from shared_events.approaches import (
+    APPROACHES,
+    Approach,
+    ApproachInfo,
+    Persistence,
+    parse_approach,
+)
+from shared_events.aws.publishers import EventPublisher
+from shared_events.consumer import Handler
+from shared_events.history import (
+    AggregateHistory,
+    EventStoreHistory,
+    NoHistory,
+    state_only_reason,
+)
+from shared_events.repositories import (
+    DirectPublishRepository,
+    EventSourcedRepository,
+    Repository,
+    StateTable,
+    StateTableRepository,
+)
 
-W = TypeVar("W")
+A = TypeVar("A", bound=Aggregate)
+W = TypeVar("W", bound="ServiceWiring")
 
 
-class WiringCache(Generic[W]):
-    """Builds a service's wiring once per approach; lets a test swap adapters."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceWiring:
+    """What every service's wiring holds; each service's adds its own ports."""
 
-    def __init__(self, build: Callable[[Approach], W]) -> None:
-        self.build = build
+    approach: Approach
+    # What the outbox relay publishes with; None where there is no outbox.
+    publisher_factory: Callable[[], EventPublisher] | None
+    # What the service's consumer runs for each event type.
+    event_handlers: Mapping[str, Sequence[Handler]]
+    # What the read-side consumer projects into the read database (approach 5).
+    projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
+
+    @property
+    def event_publisher(self) -> EventPublisher | None:
+        return self.publisher_factory() if self.publisher_factory else None
+
+
+class WiringNotInstalled(RuntimeError):
+    pass
+
+
+# The wiring installed last: the service this process runs.
+_running: InstalledWiring | None = None
+
+
+class InstalledWiring(Generic[W]):
+    """A service's wiring: built by the installed builder, once per approach.
+
+    ``install`` is called by the composition root (from ``AppConfig.ready()``);
+    ``current`` by the code that uses the adapters; ``overridden`` by tests
+    that swap one adapter for a fake.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._build: Callable[[Approach], W] | None = None
         self._cache: dict[Approach, W] = {}
         self._override: W | None = None
 
-    def wiring(self) -> W:
+    def install(self, build: Callable[[Approach], W]) -> None:
+        global _running
+        self._build = build
+        self._cache.clear()
+        _running = self
+
+    def current(self) -> W:
         """The adapters for the current approach (``ARCHITECTURE_APPROACH``)."""
         if self._override is not None:
             return self._override
+        if self._build is None:
+            raise WiringNotInstalled(
+                f"the {self.service} service's wiring is not installed: its "
+                "bootstrap.install() runs from the app's AppConfig.ready()"
+            )
         approach = parse_approach(settings.ARCHITECTURE_APPROACH)
         if approach not in self._cache:
-            self._cache[approach] = self.build(approach)
+            self._cache[approach] = self._build(approach)
         return self._cache[approach]
 
     @contextmanager
     def overridden(self, **adapters) -> Iterator[W]:
         """Swap adapters for a test, e.g. ``overridden(customer_directory=fake)``."""
         previous = self._override
-        self._override = replace(self.wiring(), **adapters)
+        self._override = replace(self.current(), **adapters)
         try:
             yield self._override
         finally:
             self._override = previous
+
+
+def service_wiring() -> ServiceWiring:
+    """The wiring of the service this process runs (installed at start-up)."""
+    if _running is None:
+        raise WiringNotInstalled(
+            "no service's wiring is installed: run this under a service's settings"
+        )
+    return _running.current()
+
+
+# The builders both composition roots use ------------------------------------------
+
+
+def aggregate_repository(
+    *,
+    persistence: Persistence,
+    aggregate_class: type[A],
+    table: StateTable[A],
+    producer: str,
+    wake_relay: Callable[[], None],
+    fault: str,
+) -> Repository[A]:
+    """Where a service's aggregates go under ``persistence``."""
+    match persistence:
+        case Persistence.STATE:
+            return StateTableRepository(table=table, producer=producer)
+        case Persistence.DIRECT_PUBLISH:
+            return DirectPublishRepository(
+                table=table,
+                producer=producer,
+                publish=partial(messaging.publish_now, producer),
+                fault=fault,
+            )
+        case Persistence.EVENT_SOURCED:
+            return EventSourcedRepository(
+                aggregate_class=aggregate_class,
+                table=table,
+                producer=producer,
+                wake_relay=wake_relay,
+                fault=fault,
+            )
+    raise ValueError(f"unknown persistence {persistence!r}")
+
+
+def aggregate_history(
+    *, info: ApproachInfo, service: str, repository: Repository[A]
+) -> AggregateHistory[A]:
+    """The event store where ``service`` keeps one; else NoHistory, saying why."""
+    if info.event_sourced(service):
+        return EventStoreHistory(repository=repository)
+    keeping = [
+        other.approach.value
+        for other in APPROACHES.values()
+        if other.event_sourced(service)
+    ]
+    return NoHistory(
+        reason=state_only_reason(
+            approach_label=info.label, aggregate=service, keeping=keeping
+        )
+    )
+
+
+def outbox_publisher(
+    *, info: ApproachInfo, service: str
+) -> Callable[[], EventPublisher] | None:
+    """What the outbox relay publishes with; None where there is no outbox."""
+    if service not in info.outbox_services:
+        return None
+    return partial(messaging.event_publisher, service)
+
+
+def projection_handlers(
+    *, info: ApproachInfo, module: str
+) -> Mapping[str, Sequence[Handler]]:
+    """The read side's ``PROJECTION_HANDLERS`` (approach 5), else none.
+
+    Imported by name, and only under a read side: the read-model app is in
+    ``INSTALLED_APPS`` only then, and its models cannot be imported otherwise.
+    """
+    if not info.read_side:
+        return {}
+    return import_module(module).PROJECTION_HANDLERS

@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from shared_events.events import EventEnvelope, InvalidEvent, from_json
 from shared_events.models import AggregateCursor, ProcessedEvent
-from shared_events.rebuild import hold_read_model_swap_lock
+from shared_events.read_model_swap import hold_read_model_swap_lock
 from shared_events.routers import projecting
 
 logger = logging.getLogger(__name__)

@@ -1,38 +1,32 @@
-"""The correlation id of the request being handled, for the events it causes.
+"""The correlation id of the work being done, for the events it records.
 
-A client may send ``X-Correlation-ID``; every event a request records carries
-it, so a learner can follow one action across both services and the broker.
+Every event recorded while a correlation id is set carries it, so a learner
+can follow one action across both services and the broker. A service's web
+requests set it (``service_kit.api.correlation``: from ``X-Correlation-ID``);
+the repositories read it when they record an event.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 _correlation_id: ContextVar[uuid.UUID | None] = ContextVar(
     "correlation_id", default=None
 )
 
-HEADER = "HTTP_X_CORRELATION_ID"
-
 
 def current_correlation_id() -> uuid.UUID | None:
     return _correlation_id.get()
 
 
-class CorrelationMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        try:
-            correlation_id = uuid.UUID(request.META.get(HEADER, ""))
-        except ValueError:
-            correlation_id = uuid.uuid4()
-        token = _correlation_id.set(correlation_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _correlation_id.reset(token)
-        response["X-Correlation-ID"] = str(correlation_id)
-        return response
+@contextmanager
+def correlation_id_set(correlation_id: uuid.UUID) -> Iterator[None]:
+    """Events recorded inside the block carry ``correlation_id``."""
+    token = _correlation_id.set(correlation_id)
+    try:
+        yield
+    finally:
+        _correlation_id.reset(token)

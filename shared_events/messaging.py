@@ -9,8 +9,6 @@ and queues.
 from __future__ import annotations
 
 import threading
-from importlib import import_module
-from types import ModuleType
 
 from django.conf import settings
 
@@ -25,6 +23,8 @@ from shared_events.aws.topology import (
     resolve_routes,
 )
 from shared_events.consumer import ConsumerSettings
+from shared_events.events import encode
+from shared_events.outbox import outgoing_message
 
 _lock = threading.Lock()
 _routes: dict[tuple, Routes] = {}
@@ -88,20 +88,12 @@ def sqs_client():
     return client("sqs", aws_settings())
 
 
-def composition_root() -> ModuleType:
-    """The running service's ``bootstrap`` module (settings.COMPOSITION_ROOT)."""
-    return import_module(settings.COMPOSITION_ROOT)
-
-
 class PublishFailed(RuntimeError):
     pass
 
 
 def publish_now(producer: str, envelopes: list) -> None:
     """Publish envelopes straight away (approach 3's dual write); raise on failure."""
-    from shared_events.events import encode
-    from shared_events.outbox import outgoing_message
-
     messages = [
         outgoing_message(
             event_id=str(envelope.event_id),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connections, models, router, transaction
 
 from shared_events.aggregates import Aggregate, RecordedEvent
 from shared_events.correlation import current_correlation_id
@@ -91,6 +91,32 @@ class StateTable(abc.ABC, Generic[A]):
         Returns the row as written when the write knows all of it (an
         insert), else None.
         """
+
+
+def insert_state_row(row: models.Model) -> bool:
+    """Insert a new aggregate's state row in one statement; False if its id is taken.
+
+    Nothing asks first whether the row exists: a row already there under
+    this id is one written outside the aggregate (the admin, a fixture), left
+    alone here and updated like any other. Once inserted, ``row`` counts as
+    saved, so the service can answer with it instead of reading it back.
+    """
+    model = type(row)
+    meta = model._meta
+    database = router.db_for_write(model)
+    fields = meta.concrete_fields
+    columns = ", ".join(field.column for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values})"
+            f" ON CONFLICT ({meta.pk.column}) DO NOTHING",
+            [getattr(row, field.attname) for field in fields],
+        )
+        if cursor.rowcount != 1:
+            return False
+    row._state.adding, row._state.db = False, database
+    return True
 
 
 class StateTableRepository(Repository[A]):

@@ -14,7 +14,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from shared_events import outbox, relay_listener
-from shared_events.messaging import composition_root
+from shared_events.composition import service_wiring
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="shared_events.relay_outbox", ignore_result=True)
 def relay_outbox() -> dict:
     """Publish what the outbox holds; woken after each commit and swept on a timer."""
-    publisher = composition_root().wiring().event_publisher
+    publisher = service_wiring().event_publisher
     if publisher is None:
         return {"skipped": "this approach has no outbox"}
     result = outbox.relay_outbox(

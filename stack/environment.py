@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 import secrets
 
+from shared_events.approaches import UnknownApproach, approach_info
 from shared_events.configuration import (
     PLATFORM_ENV_FILE,
     VAR_DIR,
     all_database_names,
+    current_approach,
     load_env,
     read_env_file,
     user_env_file,
     write_env_value,
 )
 from stack import postgres
+from stack.moto_server import ensure_moto_daemon
 
 EMBEDDED_DATA_DIR = VAR_DIR / "postgres"
 GENERATED_SECRETS = ("DJANGO_SECRET_KEY", "CUSTOMER_SERVICE_TOKEN", "JWT_SIGNING_KEY")
@@ -68,14 +71,11 @@ MOTO_STATE_DIR = VAR_DIR / "moto"
 
 def approach_uses_events() -> bool:
     """Whether the configured approach needs the broker (approaches 3 to 5)."""
-    from shared_events.approaches import UnknownApproach, approach_info
-    from shared_events.configuration import current_approach
-
     try:
         info = approach_info(current_approach(load_env()))
     except UnknownApproach:
         return False  # the service's settings refuse it with a clear message
-    return info.customer_persistence != "state"
+    return info.uses_events
 
 
 def ensure_aws_endpoint() -> str | None:
@@ -89,8 +89,6 @@ def ensure_aws_endpoint() -> str | None:
         return os.environ["AWS_ENDPOINT_URL"]
     if _configured("AWS_USE_REAL").lower() in ("1", "true", "yes"):
         return None
-    from stack.moto_server import ensure_moto_daemon
-
     os.environ["AWS_ENDPOINT_URL"] = ensure_moto_daemon(state_dir=MOTO_STATE_DIR)
     return os.environ["AWS_ENDPOINT_URL"]
 

@@ -2,6 +2,9 @@
 
 The demo, the lab and the cross-service tests all start the platform this
 way, so what a learner watches is what the tests check.
+
+Over 400 lines because one run owns every process's lifecycle (start,
+supervise, reset, stop); split, each part would need the others' state.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import boto3
+import psycopg2
 
 from shared_events.approaches import ApproachInfo, approach_info, parse_approach
 from shared_events.configuration import (
@@ -201,8 +207,6 @@ class PlatformRun:
         restart it) the rows it inherits are long overdue, and killing it for
         them would kill every new relay in turn.
         """
-        import psycopg2
-
         for service in SERVICES:
             key = f"{service}-relay"
             process = self.workers.get(key)
@@ -392,8 +396,6 @@ KEPT_TABLE_PREFIXES = ("django_", "auth_", "authtoken_")
 
 
 def _truncate_domain_tables(url: str) -> None:
-    import psycopg2
-
     connection = psycopg2.connect(url)
     connection.autocommit = True
     try:
@@ -420,8 +422,6 @@ def _purge_queues(endpoint: str, prefix: str | None) -> None:
     PurgeQueue is allowed once a minute per queue, so messages are received
     and deleted instead.
     """
-    import boto3
-
     sqs = boto3.client(
         "sqs",
         endpoint_url=endpoint,

@@ -21,6 +21,9 @@ Things a learner should notice while reading this module:
 * PostgreSQL refuses to run as root. When this code runs as root it runs the server as
   an unprivileged system user, and must make sure that user can reach the binaries
   and the data directory.
+
+One module of some 700 lines on purpose: finding, starting, adopting and stopping
+the server is one lifecycle, and it reads best as one story.
 """
 
 import contextlib

@@ -20,6 +20,7 @@ from pathlib import Path
 import requests
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
+from stack import environment
 
 WSGI_APPLICATIONS = {
     "customer": "customer_service.wsgi:application",
@@ -205,8 +206,6 @@ def _wait_healthy(service: ServiceProcess, *, timeout: float) -> None:
 
 def run_services_foreground(*, customer_port: int, order_port: int) -> int:
     """``manage.py up``: both services on fixed ports until Ctrl-C."""
-    from stack import environment
-
     environment.prepare()
     overrides = {"CUSTOMER_SERVICE_URL": f"http://127.0.0.1:{customer_port}"}
     customer = start_web("customer", env=overrides, port=customer_port)

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
+from stack import environment
 
 RESULTS_DIR = VAR_DIR / "test-results"
 
@@ -52,7 +53,7 @@ def steps(pytest_args: list[str]) -> list[Step]:
         Step("ruff format", [*ruff, "format", "--check", "."]),
         _pytest(
             "customer-service",
-            ["customer_service", "shared_events"],
+            ["customer_service", "shared_events", "service_kit"],
             [
                 "--ds=customer_service.settings",
                 *_ignored(READ_SIDE_TESTS["customer"]),
@@ -80,7 +81,11 @@ def steps(pytest_args: list[str]) -> list[Step]:
             ["--ds=order_service.settings", *pytest_args],
             env=CQRS,
         ),
-        _pytest("platform", ["stack", "tests"], ["-p", "no:django", *pytest_args]),
+        _pytest(
+            "platform",
+            ["stack", "observe", "platform_cli", "tests"],
+            ["-p", "no:django", *pytest_args],
+        ),
     ]
 
 
@@ -105,8 +110,6 @@ def _count(junit: str) -> tuple[int, int, int]:
 
 
 def main(argv: list[str]) -> int:
-    from stack import environment
-
     environment.prepare(prefer_external=True, create_databases=False)
     env = dict(os.environ)
     # Unit tests pin the approach so a learner's 'approach set' cannot change

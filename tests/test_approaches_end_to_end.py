@@ -9,7 +9,7 @@ import pytest
 
 from lab.client import PlatformClient
 from lab.walkthrough import fault_for, run_scenario
-from stack.consistency import orphan_orders_between
+from observe.consistency import orphan_orders_between
 from stack.platform_run import running_platform
 
 pytestmark = pytest.mark.slow

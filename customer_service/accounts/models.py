@@ -1,7 +1,7 @@
 """Which user is which customer: the link behind a customer user's scope.
 
 A customer user sees and changes only its own customer record and orders
-(``shared_events.access``). The link is kept here, in the customer service,
+(``service_kit.access``). The link is kept here, in the customer service,
 which issues the JWTs: a token for a linked user carries the customer's id
 in its ``customer_id`` claim, which is how the order service learns it.
 

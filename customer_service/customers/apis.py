@@ -21,8 +21,9 @@ from customer_service.customers.services import (
     customer_register,
     customer_update,
 )
-from shared_events.access import StaffOnlyForCommand, request_scope
-from shared_events.api_serializers import (
+from service_kit.access import StaffOnlyForCommand, request_scope
+from service_kit.api.pagination import CappedLimitOffsetPagination
+from service_kit.api.serializers import (
     AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
     HISTORY_NOT_FOUND_RESPONSE,
@@ -31,7 +32,6 @@ from shared_events.api_serializers import (
     StoredEventOutputSerializer,
     expected_version_field,
 )
-from shared_events.pagination import CappedLimitOffsetPagination
 
 
 class CustomerOutputSerializer(serializers.Serializer):

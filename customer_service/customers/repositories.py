@@ -10,26 +10,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db import IntegrityError, connections, router
+from django.db import IntegrityError, router
 from django.utils import timezone
 
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from shared_events.errors import ApplicationError, ConcurrencyConflict
-from shared_events.repositories import StateTable
+from shared_events.repositories import StateTable, insert_state_row
 from shared_events.transactions import refuse_transaction
 
 DUPLICATE_EMAIL = "a customer with this email already exists"
-
-# A new customer's row in one statement. A row that already has this id is
-# one written outside the aggregate (the admin, a fixture) at version 0: the
-# insert leaves it alone and it is updated like any other. A taken email is
-# refused by the unique index on lower(email), which is not the arbiter here.
-_INSERT = (
-    "INSERT INTO customers_customer (id, name, email, address, version,"
-    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (id) DO NOTHING"
-)
 
 
 class CustomerStateTable(StateTable[CustomerAggregate]):
@@ -54,9 +44,7 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
         try:
             if aggregate.deleted:
                 changed, _ = self._rows(aggregate, expected_version).delete()
-            elif expected_version == 0 and (
-                row := self._insert(aggregate, database, now)
-            ):
+            elif expected_version == 0 and (row := self._insert(aggregate, now)):
                 return row
             else:
                 changed = self._rows(aggregate, expected_version).update(
@@ -86,8 +74,12 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
         return Customer.objects.filter(id=aggregate.id, version=expected_version)
 
     @staticmethod
-    def _insert(aggregate: CustomerAggregate, database: str, now) -> Customer | None:
-        """Insert the new customer's row; None when the id was already there."""
+    def _insert(aggregate: CustomerAggregate, now) -> Customer | None:
+        """Insert the new customer's row; None when the id was already there.
+
+        A taken email is refused by the unique index on lower(email), which
+        is not the arbiter of the insert (the id is).
+        """
         row = Customer(
             id=aggregate.id,
             name=aggregate.name,
@@ -97,20 +89,4 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
             created_at=now,
             updated_at=now,
         )
-        with connections[database].cursor() as cursor:
-            cursor.execute(
-                _INSERT,
-                (
-                    row.id,
-                    row.name,
-                    row.email,
-                    row.address,
-                    row.version,
-                    row.created_at,
-                    row.updated_at,
-                ),
-            )
-            if cursor.rowcount != 1:
-                return None
-        row._state.adding, row._state.db = False, database
-        return row
+        return row if insert_state_row(row) else None

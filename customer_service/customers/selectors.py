@@ -1,4 +1,4 @@
-"""Reads of customer data, narrowed to the caller's scope (shared_events.access).
+"""Reads of customer data, narrowed to the caller's scope (service_kit.access).
 
 A customer outside the scope is not found (404), in lists as in details.
 """
@@ -10,10 +10,10 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from customer_service import bootstrap
+from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
-from shared_events.access import CustomerScope
+from service_kit.access import CustomerScope
 from shared_events.models import StoredEvent
 
 
@@ -47,7 +47,7 @@ def customer_history(
     the reason) under an approach that stores current state only.
     """
     scope.require(customer_id, "events")
-    return bootstrap.wiring().customer_history.events(customer_id)
+    return wiring.current().customer_history.events(customer_id)
 
 
 def customer_as_of(
@@ -59,4 +59,4 @@ def customer_as_of(
     has not reached, ``HistoryNotKept`` where the approach keeps no events.
     """
     scope.require(customer_id, "events")
-    return bootstrap.wiring().customer_history.state_as_of(customer_id, version)
+    return wiring.current().customer_history.state_as_of(customer_id, version)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 
-from customer_service import bootstrap
+from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.repositories import DUPLICATE_EMAIL
@@ -32,7 +32,7 @@ def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:
 
 
 def _load(customer: Customer, expected_version: int | None) -> CustomerAggregate:
-    aggregate = bootstrap.wiring().customer_repository.get(customer.id)
+    aggregate = wiring.current().customer_repository.get(customer.id)
     if aggregate is None or aggregate.deleted:
         raise Customer.DoesNotExist(f"customer {customer.id} does not exist")
     if expected_version is not None and expected_version != aggregate.version:
@@ -57,7 +57,7 @@ def customer_register(*, name: str, email: str, address: str) -> Customer:
         email=email.strip(),
         address=address.strip(),
     )
-    saved = bootstrap.wiring().customer_repository.save(customer)
+    saved = wiring.current().customer_repository.save(customer)
     if saved.row is None:  # a table that does not hand its new row back
         return Customer.objects.get(id=customer.id)
     return saved.row
@@ -80,7 +80,7 @@ def customer_update(
         email=email.strip() if email is not None else None,
         address=address.strip() if address is not None else None,
     )
-    bootstrap.wiring().customer_repository.save(aggregate)
+    wiring.current().customer_repository.save(aggregate)
     return Customer.objects.get(id=customer.id)
 
 
@@ -95,4 +95,4 @@ def customer_delete(*, customer: Customer, expected_version: int | None = None) 
     """
     aggregate = _load(customer, expected_version)
     aggregate.delete()
-    bootstrap.wiring().customer_repository.save(aggregate)
+    wiring.current().customer_repository.save(aggregate)

@@ -25,10 +25,10 @@ from customer_service.summaries.selectors import (
     customer_summary_list,
     customer_summary_projected_at,
 )
-from shared_events.access import request_scope
-from shared_events.api_serializers import NOT_FOUND_RESPONSE
-from shared_events.pagination import CappedLimitOffsetPagination
-from shared_events.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
+from service_kit.access import request_scope
+from service_kit.api.pagination import CappedLimitOffsetPagination
+from service_kit.api.serializers import NOT_FOUND_RESPONSE
+from service_kit.api.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
 
 DELETED_CHOICES = {"false": False, "true": True, "all": None}
 

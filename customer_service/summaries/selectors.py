@@ -15,7 +15,7 @@ from django.db.models import F, Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from customer_service.summaries.models import CustomerSummary
-from shared_events.access import CustomerScope
+from service_kit.access import CustomerScope
 
 CUSTOMER_SUMMARY_ORDERINGS = (
     "name",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from lab.context import SETTLE_SECONDS, ScenarioContext
 from lab.measurements import Measurements
-from stack.quiescence import Backlog
+from observe.quiescence import Backlog
 
 # The deadline for quiet grows with the backlog at this pace: far below what
 # the platform drains (tens of events a second on two cores), so a deadline
@@ -41,7 +41,7 @@ class Scenario(abc.ABC):
         """Wait until the platform is quiet, so lag is never measured as loss.
 
         Quiet means every outbox published and every inbox empty
-        (``stack.quiescence``). The wait is bounded by a deadline that grows
+        (``observe.quiescence``). The wait is bounded by a deadline that grows
         with the backlog; what is still on its way then is reported as not
         yet applied, never as lost.
         """

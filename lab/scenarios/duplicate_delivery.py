@@ -10,7 +10,7 @@ from __future__ import annotations
 from lab.context import ScenarioContext, wait_for
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
-from stack.tap import EventTap
+from observe.tap import EventTap
 
 
 class DuplicateDelivery(Scenario):

@@ -13,6 +13,7 @@ import requests
 from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
+from observe.tables import CUSTOMER_TABLE
 
 READS = 5
 
@@ -31,14 +32,14 @@ class SchemaChange(Scenario):
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "ALTER TABLE customers_customer RENAME COLUMN name TO full_name"
+                    f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN name TO full_name"
                 )
             for _ in range(READS):
                 self._read_order(ctx, order_id)
         finally:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "ALTER TABLE customers_customer RENAME COLUMN full_name TO name"
+                    f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN full_name TO name"
                 )
             connection.close()
 

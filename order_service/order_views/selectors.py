@@ -15,7 +15,7 @@ from django.db.models import Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from order_service.order_views.models import OrderView
-from shared_events.access import CustomerScope
+from service_kit.access import CustomerScope
 
 ORDER_VIEW_STATUSES = ("placed", "cancelled")
 

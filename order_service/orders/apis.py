@@ -21,8 +21,9 @@ from order_service.orders.selectors import (
     order_list,
 )
 from order_service.orders.services import LineRequest, order_cancel, order_place
-from shared_events.access import request_scope
-from shared_events.api_serializers import (
+from service_kit.access import request_scope
+from service_kit.api.pagination import CappedLimitOffsetPagination
+from service_kit.api.serializers import (
     AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
     DEPENDENCY_UNAVAILABLE_RESPONSE,
@@ -33,7 +34,6 @@ from shared_events.api_serializers import (
     expected_version_field,
 )
 from shared_events.errors import ApplicationError
-from shared_events.pagination import CappedLimitOffsetPagination
 
 MAX_LINES_PER_ORDER = 100
 
@@ -83,9 +83,11 @@ class OrderOutputSerializer(serializers.Serializer):
         return customer.name if customer else None
 
 
-def _render(orders, *, many: bool):
-    items = list(orders) if many else [orders]
-    context = {"customers": order_customers(orders=items)}
+def _render(orders, *, many: bool, customers=None):
+    """The orders as the API shows them; ``customers`` when already known."""
+    if customers is None:
+        customers = order_customers(orders=list(orders) if many else [orders])
+    context = {"customers": customers}
     return OrderOutputSerializer(orders, many=many, context=context).data
 
 
@@ -136,12 +138,18 @@ class OrderPlaceApi(APIView):
             raise ApplicationError(
                 f"no customer with id {customer_id}", field="customer_id"
             )
-        order = order_place(
+        placed = order_place(
             customer_id=customer_id,
             lines=[LineRequest(**line) for line in serializer.validated_data["lines"]],
         )
-        order = order_get(scope=scope, order_id=order.id)
-        return Response(_render(order, many=False), status=status.HTTP_201_CREATED)
+        # Answered from what was written and the customer it was checked
+        # against: nothing is read back.
+        body = _render(
+            placed.order,
+            many=False,
+            customers={placed.order.customer_id: placed.customer},
+        )
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailApi(APIView):

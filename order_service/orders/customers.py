@@ -14,6 +14,7 @@ from uuid import UUID
 
 import requests
 
+from order_service.orders.models import CustomerReplica
 from shared_events.errors import DependencyUnavailable
 
 
@@ -57,6 +58,8 @@ class SharedTableCustomerDirectory(CustomerDirectory):
         return self.get_many([customer_id]).get(customer_id)
 
     def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
+        # Imported here: the customer_table app is installed under shared_db
+        # only, and its model cannot be imported anywhere else.
         from order_service.customer_table.models import CustomerRow
 
         rows = CustomerRow.objects.filter(id__in=list(customer_ids)).values_list(
@@ -149,8 +152,6 @@ class ReplicaCustomerDirectory(CustomerDirectory):
         return self.get_many([customer_id]).get(customer_id)
 
     def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
-        from order_service.orders.models import CustomerReplica
-
         rows = CustomerReplica.objects.filter(
             id__in=list(customer_ids), deleted=False
         ).values_list("id", "name", "email")
@@ -160,8 +161,6 @@ class ReplicaCustomerDirectory(CustomerDirectory):
         """Lock the replica row: a CustomerDeleted being applied right now
         either finished first (the order is refused) or waits for this order
         to commit (and then cancels it)."""
-        from order_service.orders.models import CustomerReplica
-
         return (
             CustomerReplica.objects.select_for_update()
             .filter(id=customer_id, deleted=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db import connections, router
+from django.db import router
 from django.utils import timezone
 
 from order_service.orders.domain import (
@@ -20,17 +20,8 @@ from order_service.orders.domain import (
 )
 from order_service.orders.models import Order, OrderLine
 from shared_events.errors import ConcurrencyConflict
-from shared_events.repositories import StateTable
+from shared_events.repositories import StateTable, insert_state_row
 from shared_events.transactions import refuse_transaction
-
-# A new order's row in one statement, without asking first whether it exists:
-# a row already there under this id (one written outside the aggregate) is
-# left alone and updated like any other.
-_INSERT = (
-    "INSERT INTO orders_order (id, customer_id, status, total, version,"
-    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (id) DO NOTHING"
-)
 
 
 class OrderStateTable(StateTable[OrderAggregate]):
@@ -52,16 +43,20 @@ class OrderStateTable(StateTable[OrderAggregate]):
             ],
         )
 
-    def write(self, aggregate: OrderAggregate, *, expected_version: int) -> None:
+    def write(
+        self, aggregate: OrderAggregate, *, expected_version: int
+    ) -> Order | None:
+        """Store the order's state; the new row, with its lines, when this
+        write created it."""
         if aggregate.status == REJECTED:
             # A rejected placement is a fact worth keeping (the event store
             # keeps it), but it is not an order.
-            return
+            return None
         now = timezone.now()
-        if expected_version == 0 and self._insert(aggregate, now):
-            OrderLine.objects.bulk_create(
+        if expected_version == 0 and (row := self._insert(aggregate, now)):
+            lines = OrderLine.objects.bulk_create(
                 OrderLine(
-                    order_id=aggregate.id,
+                    order=row,
                     position=position,
                     sku=line.sku,
                     quantity=line.quantity,
@@ -69,7 +64,7 @@ class OrderStateTable(StateTable[OrderAggregate]):
                 )
                 for position, line in enumerate(aggregate.lines, start=1)
             )
-            return
+            return _with_lines(row, lines)
         changed = Order.objects.filter(
             id=aggregate.id, version=expected_version
         ).update(
@@ -85,21 +80,28 @@ class OrderStateTable(StateTable[OrderAggregate]):
                 f"order {aggregate.id} was changed by someone else since version "
                 f"{expected_version}; reload it and try again"
             )
+        return None
 
     @staticmethod
-    def _insert(aggregate: OrderAggregate, now) -> bool:
-        """Insert the new order's row; False when the id was already there."""
-        with connections[router.db_for_write(Order)].cursor() as cursor:
-            cursor.execute(
-                _INSERT,
-                (
-                    aggregate.id,
-                    aggregate.customer_id,
-                    aggregate.status,
-                    aggregate.total,
-                    aggregate.version,
-                    now,
-                    now,
-                ),
-            )
-            return cursor.rowcount == 1
+    def _insert(aggregate: OrderAggregate, now) -> Order | None:
+        """Insert the new order's row; None when the id was already there."""
+        row = Order(
+            id=aggregate.id,
+            customer_id=aggregate.customer_id,
+            status=aggregate.status,
+            total=aggregate.total,
+            version=aggregate.version,
+            created_at=now,
+            updated_at=now,
+        )
+        return row if insert_state_row(row) else None
+
+
+def _with_lines(row: Order, lines: list[OrderLine]) -> Order:
+    """The row with its lines attached the way ``prefetch_related`` attaches
+    them, so that rendering the new order reads nothing back."""
+    prefetched = row.lines.all()
+    prefetched._result_cache = lines
+    prefetched._prefetch_done = True
+    row._prefetched_objects_cache = {"lines": prefetched}
+    return row

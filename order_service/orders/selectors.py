@@ -1,4 +1,4 @@
-"""Reads of orders, narrowed to the caller's scope (shared_events.access).
+"""Reads of orders, narrowed to the caller's scope (service_kit.access).
 
 Another customer's order is not found (404), in lists as in details.
 """
@@ -8,11 +8,11 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from order_service import bootstrap
+from order_service import wiring
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.models import Order
-from shared_events.access import CustomerScope
+from service_kit.access import CustomerScope
 from shared_events.errors import DependencyUnavailable
 from shared_events.models import StoredEvent
 
@@ -43,7 +43,7 @@ def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
     if not ids:
         return {}
     try:
-        return bootstrap.wiring().customer_directory.get_many(ids)
+        return wiring.current().customer_directory.get_many(ids)
     except DependencyUnavailable:
         # Reads degrade instead of failing: the names are missing, the orders
         # are not.
@@ -56,7 +56,7 @@ def order_history(*, scope: CustomerScope, order_id: UUID) -> QuerySet[StoredEve
     Http404 for an order that recorded none; ``HistoryNotKept`` (404 with
     the reason) under an approach that stores current state only.
     """
-    events = bootstrap.wiring().order_history.events(order_id)
+    events = wiring.current().order_history.events(order_id)
     _require_in_scope(scope, events)
     return events
 
@@ -69,7 +69,7 @@ def order_as_of(
     Http404 for an unknown order, ``VersionNotRecorded`` for a version it has
     not reached, ``HistoryNotKept`` where the approach keeps no events.
     """
-    history = bootstrap.wiring().order_history
+    history = wiring.current().order_history
     _require_in_scope(scope, history.events(order_id))
     return history.state_as_of(order_id, version)
 

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from django.db import transaction
 
-from order_service import bootstrap
+from order_service import wiring
+from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate, OrderLineValue
 from order_service.orders.models import Order, OrderStatus
 from shared_events.errors import ApplicationError, ConcurrencyConflict
@@ -31,14 +32,27 @@ class LineRequest:
     unit_price: Decimal
 
 
-def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A placed order as written, and the customer it was checked against.
+
+    Enough to answer the request without reading either back.
+    """
+
+    order: Order
+    customer: CustomerSnapshot
+
+
+def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> PlacedOrder:
     """Place an order for a known customer.
 
-    The customer check happens before the transaction opens: under
+    The customer is looked up once, before the transaction opens: under
     db_per_service it is an HTTP call, and holding a database transaction
     open across a network call would tie up a connection while the customer
-    service is slow. A placement refused for an unknown customer is recorded
-    too (``OrderRejected``): the event store keeps it, a state table ignores it.
+    service is slow. Inside the transaction a directory in the order
+    service's own database locks the customer's row. A placement refused for
+    an unknown customer is recorded too (``OrderRejected``): the event store
+    keeps it, a state table ignores it.
     """
     if not lines:
         raise ApplicationError("an order needs at least one line", field="lines")
@@ -51,11 +65,13 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
         raise ApplicationError(
             f"the order total may not exceed {MAX_ORDER_TOTAL}", field="lines"
         )
-    wiring = bootstrap.wiring()
-    known = wiring.customer_directory.get(customer_id) is not None
+    adapters = wiring.current()
+    customer = adapters.customer_directory.get(customer_id)
     order_id = uuid.uuid4()
     with transaction.atomic():
-        known = known and wiring.customer_directory.confirm_in_transaction(customer_id)
+        known = customer is not None and (
+            adapters.customer_directory.confirm_in_transaction(customer_id)
+        )
         if known:
             order = OrderAggregate.place(
                 order_id=order_id, customer_id=customer_id, lines=values
@@ -64,12 +80,15 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> Order:
             order = OrderAggregate.reject(
                 order_id=order_id, customer_id=customer_id, reason="unknown customer"
             )
-        wiring.order_repository.save(order)
+        saved = adapters.order_repository.save(order)
     if not known:
         raise ApplicationError(
             f"no customer with id {customer_id}", field="customer_id"
         )
-    return Order.objects.get(id=order_id)
+    row = saved.row
+    if row is None:  # a table that does not hand its new row back
+        row = Order.objects.prefetch_related("lines").get(id=order_id)
+    return PlacedOrder(order=row, customer=customer)
 
 
 @transaction.atomic
@@ -80,7 +99,7 @@ def order_cancel(
     expected_version: int | None = None,
 ) -> Order:
     """Cancel a placed order; cancelling a cancelled order is refused."""
-    repository = bootstrap.wiring().order_repository
+    repository = wiring.current().order_repository
     aggregate = repository.get(order.id)
     if aggregate is None:
         raise Order.DoesNotExist(f"order {order.id} does not exist")
@@ -100,7 +119,7 @@ def orders_cancel_for_deleted_customer(*, customer_id: UUID) -> int:
     Run by the order service's consumer when ``CustomerDeleted`` arrives, in
     the same transaction as the processed-event record.
     """
-    repository = bootstrap.wiring().order_repository
+    repository = wiring.current().order_repository
     open_orders = Order.objects.filter(
         customer_id=customer_id, status=OrderStatus.PLACED
     ).values_list("id", flat=True)

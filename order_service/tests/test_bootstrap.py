@@ -1,20 +1,23 @@
 """The order service's composition root chooses the customer directory."""
 
+import dataclasses
+
 import pytest
 from django.conf import settings
 
 from order_service import bootstrap
+from order_service import wiring as order_wiring
 from order_service.orders.customers import (
     HttpCustomerDirectory,
     SharedTableCustomerDirectory,
 )
 from order_service.orders.tests.fakes import FakeCustomerDirectory
-from shared_events.approaches import Approach, ApproachNotBuilt
+from shared_events.approaches import APPROACHES, Approach, ApproachNotBuilt
 from shared_events.history import EventStoreHistory, NoHistory
 
 
 def test_db_per_service_asks_the_customer_service_over_http():
-    directory = bootstrap._build(Approach.DB_PER_SERVICE).customer_directory
+    directory = bootstrap.build_wiring(Approach.DB_PER_SERVICE).customer_directory
 
     assert isinstance(directory, HttpCustomerDirectory)
     assert directory.base_url == settings.CUSTOMER_SERVICE_URL.rstrip("/")
@@ -25,31 +28,27 @@ def test_db_per_service_asks_the_customer_service_over_http():
 
 
 def test_shared_db_reads_the_customer_table():
-    directory = bootstrap._build(Approach.SHARED_DB).customer_directory
+    directory = bootstrap.build_wiring(Approach.SHARED_DB).customer_directory
 
     assert isinstance(directory, SharedTableCustomerDirectory)
 
 
 def test_an_approach_not_built_yet_is_refused(monkeypatch):
-    import dataclasses
-
-    from shared_events.approaches import APPROACHES
-
     pretend = dataclasses.replace(APPROACHES[Approach.CQRS_ES], built=False)
     monkeypatch.setitem(APPROACHES, Approach.CQRS_ES, pretend)
     with pytest.raises(ApproachNotBuilt):
-        bootstrap._build(Approach.CQRS_ES)
+        bootstrap.build_wiring(Approach.CQRS_ES)
 
 
 def test_overridden_restores_the_previous_wiring(customer_directory):
     other = FakeCustomerDirectory()
 
     with bootstrap.overridden(customer_directory=other) as wiring:
-        assert bootstrap.wiring() is wiring
+        assert order_wiring.current() is wiring
         assert wiring.customer_directory is other
         assert wiring.approach == Approach(settings.ARCHITECTURE_APPROACH)
 
-    assert bootstrap.wiring().customer_directory is customer_directory
+    assert order_wiring.current().customer_directory is customer_directory
 
 
 @pytest.mark.parametrize(
@@ -62,7 +61,7 @@ def test_overridden_restores_the_previous_wiring(customer_directory):
     ],
 )
 def test_only_an_event_store_gives_orders_a_history(approach, history):
-    wiring = bootstrap._build(approach)
+    wiring = bootstrap.build_wiring(approach)
 
     assert type(wiring.order_history) is history
     if history is EventStoreHistory:

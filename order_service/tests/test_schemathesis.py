@@ -73,7 +73,7 @@ def order(db, every_customer_known):
     return order_place(
         customer_id=uuid.uuid4(),
         lines=[LineRequest(sku="BOOK-1", quantity=2, unit_price=Decimal("9.50"))],
-    )
+    ).order
 
 
 def use_known_id(case, name: str, known: uuid.UUID) -> None:

@@ -48,6 +48,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.db import models
@@ -127,8 +128,6 @@ def import_from_peer_service(module_name: str) -> ModuleType:
     package's ``__init__``, which creates the peer's Celery app, and a new
     Celery app makes itself the process's current app.
     """
-    from celery import current_app
-
     own_app = current_app._get_current_object()
     module = importlib.import_module(module_name)
     own_app.set_current()

@@ -19,19 +19,3 @@ def test_the_known_relay_wakes_pass(settings):
     for wake in ("notify", "celery"):
         settings.EVENT_RELAY_WAKE = wake
         assert errors("shared_events.E002") == []
-
-
-def test_a_query_side_only_process_without_a_query_side_is_refused(settings):
-    settings.QUERY_SIDE_ONLY = True
-    settings.APPROACH_HAS_READ_SIDE = False
-
-    found = errors("shared_events.E003")
-
-    assert found and "approach 5" in found[0].msg
-
-
-def test_a_query_side_only_process_under_cqrs_passes(settings):
-    settings.QUERY_SIDE_ONLY = True
-    settings.APPROACH_HAS_READ_SIDE = True
-
-    assert errors("shared_events.E003") == []

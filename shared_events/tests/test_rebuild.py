@@ -41,6 +41,12 @@ from customer_service.summaries.models import (  # noqa: E402
     SummaryOrder,
 )
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
+from observe.audit import (  # noqa: E402
+    compare_rows,
+    expected_customer_summaries,
+    expected_summary_orders,
+    fold_event_stores,
+)
 from shared_events.consumer import apply_event  # noqa: E402
 from shared_events.events import EventEnvelope  # noqa: E402
 from shared_events.models import (  # noqa: E402
@@ -58,12 +64,6 @@ from shared_events.rebuild import (  # noqa: E402
 )
 from shared_events.routers import projecting  # noqa: E402
 from shared_events.testing.stories import Story, told  # noqa: E402
-from stack.audit import (  # noqa: E402
-    compare_rows,
-    expected_customer_summaries,
-    expected_summary_orders,
-    fold_event_stores,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import psycopg2
 import requests
 
+from observe.tables import EVENT_STORE_TABLE
 from stack.platform_run import PlatformRun
 from tests.reliability import faults
 from tests.reliability.history import Verdict, judge
@@ -95,8 +96,8 @@ def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT aggregate_version FROM event_store WHERE aggregate_id = %s "
-                "ORDER BY aggregate_version",
+                f"SELECT aggregate_version FROM {EVENT_STORE_TABLE} "
+                "WHERE aggregate_id = %s ORDER BY aggregate_version",
                 [customer["id"]],
             )
             outcome.store_versions = [row[0] for row in cursor.fetchall()]

@@ -36,10 +36,11 @@ from collections import Counter
 import psycopg2
 import requests
 
+from observe.quiescence import Backlog, BacklogProbe
+from observe.tables import OUTBOX_TABLE
+from observe.tap import EventTap
 from stack import postgres
 from stack.platform_run import PlatformRun
-from stack.quiescence import Backlog, BacklogProbe
-from stack.tap import EventTap
 
 
 def relays(run: PlatformRun) -> list[str]:
@@ -130,7 +131,7 @@ def overdue(run: PlatformRun, service: str) -> int:
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM event_outbox WHERE published_at IS NULL AND "
+                f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL AND "
                 "next_attempt_at < now() - %s * interval '1 second'",
                 [OVERDUE_SECONDS],
             )

@@ -3,7 +3,7 @@
 The checker is Jepsen's queue checker adapted to the outbox: the *history*
 is the two write-side event stores (what was committed), the *observations*
 are every consumer's ``event_processed`` rows (what was applied, in which
-order) and the effect tables, which ``stack.audit`` compares with a fold of
+order) and the effect tables, which ``observe.audit`` compares with a fold of
 the event stores. It reads the databases directly with psycopg2 and shares
 no code with the consumers it judges.
 
@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 
 import psycopg2
 
-from stack.audit import AuditDatabases, audit_consistency
+from observe.audit import AuditDatabases, audit_consistency
+from observe.tables import (
+    AGGREGATE_CURSOR_TABLE,
+    EVENT_STORE_TABLE,
+    PROCESSED_EVENT_TABLE,
+)
 from stack.platform_run import PlatformRun
 
 # consumer name -> (service whose database holds it, read side?, producers)
@@ -212,7 +217,7 @@ def read_committed(run: PlatformRun) -> list[Committed]:
         rows = _query(
             run.database_url(service),
             "SELECT event_id::text, aggregate_type, aggregate_id::text, "
-            "aggregate_version, metadata->>'correlation_id' FROM event_store",
+            f"aggregate_version, metadata->>'correlation_id' FROM {EVENT_STORE_TABLE}",
         )
         events += [
             Committed(event_id, PRODUCER_OF[kind], aggregate_id, version, correlation)
@@ -233,7 +238,7 @@ def read_applied(run: PlatformRun) -> list[Applied]:
         rows = _query(
             url,
             "SELECT consumer, event_id::text, aggregate_id::text, "
-            "aggregate_version, processed_at, id FROM event_processed",
+            f"aggregate_version, processed_at, id FROM {PROCESSED_EVENT_TABLE}",
         )
         applied += [
             Applied(consumer, event_id, aggregate_id, version, (at, row_id))
@@ -255,7 +260,7 @@ def cursor_mismatches(run: PlatformRun) -> list[str]:
             url,
             "SELECT c.aggregate_id::text, c.version, "
             "coalesce(max(p.aggregate_version), 0), count(p.id) "
-            "FROM event_aggregate_cursor c LEFT JOIN event_processed p "
+            f"FROM {AGGREGATE_CURSOR_TABLE} c LEFT JOIN {PROCESSED_EVENT_TABLE} p "
             "ON p.consumer = c.consumer AND p.aggregate_id = c.aggregate_id "
             "WHERE c.consumer = %s GROUP BY c.aggregate_id, c.version",
             [name],

@@ -527,7 +527,7 @@ def test_health_ignores_bad_credentials():
 def test_health_reports_a_database_outage_as_503(anonymous_client, monkeypatch):
     from django.db import OperationalError
 
-    from shared_events import health
+    from service_kit.api import health
 
     class BrokenConnection:
         def cursor(self):

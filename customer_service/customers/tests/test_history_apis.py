@@ -228,7 +228,7 @@ def test_an_approach_without_an_event_store_says_it_keeps_no_history(api_client,
     ],
 )
 def test_the_composition_root_decides_who_keeps_a_history(approach, history):
-    wiring = bootstrap._build(approach)
+    wiring = bootstrap.build_wiring(approach)
 
     assert type(wiring.customer_history) is history
     if history is EventStoreHistory:

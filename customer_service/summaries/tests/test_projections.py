@@ -22,20 +22,20 @@ from django.utils import timezone
 
 from customer_service.summaries.models import CustomerSummary, SummaryOrder
 from customer_service.summaries.projections import PROJECTION_HANDLERS
-from customer_service.summaries.tests.projection_support import (
+from customer_service.summaries.tests.projection_support import project
+from shared_events.consumer import Outcome
+from shared_events.events import EventType
+from shared_events.routers import ReadModelWriteRefused, projecting
+from shared_events.testing.projection_events import (
     at,
     cancelled,
     deleted,
     email_changed,
     placed,
-    project,
     registered,
     rejected,
     renamed,
 )
-from shared_events.consumer import Outcome
-from shared_events.events import EventType
-from shared_events.routers import ReadModelWriteRefused, projecting
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 

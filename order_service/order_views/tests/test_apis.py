@@ -17,17 +17,17 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 
 from order_service.order_views.models import OrderView
-from order_service.order_views.tests.projection_support import (
+from order_service.order_views.tests.projection_support import project
+from service_kit.testing.tokens import customer_jwt_client
+from shared_events.routers import projecting
+from shared_events.testing.projection_events import (
     at,
     cancelled,
     deleted,
     placed,
-    project,
     registered,
     renamed,
 )
-from shared_events.routers import projecting
-from shared_events.testing.tokens import customer_jwt_client
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -108,7 +108,7 @@ def test_with_a_jwt_a_query_request_never_touches_the_write_database(user, shop)
     up, so the query side serves the request from the read database alone."""
     from rest_framework.test import APIClient
 
-    from shared_events.access import access_token_for
+    from service_kit.access import access_token_for
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")

@@ -22,21 +22,21 @@ from django.utils import timezone
 
 from order_service.order_views.models import OrderView, OrderViewCustomer
 from order_service.order_views.projections import PROJECTION_HANDLERS
-from order_service.order_views.tests.projection_support import (
+from order_service.order_views.tests.projection_support import project
+from shared_events.consumer import Outcome
+from shared_events.events import EventType
+from shared_events.routers import ReadModelWriteRefused
+from shared_events.testing.projection_events import (
     address_changed,
     at,
     cancelled,
     deleted,
     email_changed,
     placed,
-    project,
     registered,
     rejected,
     renamed,
 )
-from shared_events.consumer import Outcome
-from shared_events.events import EventType
-from shared_events.routers import ReadModelWriteRefused
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 

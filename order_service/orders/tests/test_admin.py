@@ -27,7 +27,7 @@ def order(customer_directory) -> Order:
     return order_place(
         customer_id=ada.id,
         lines=[LineRequest(sku="BOOK-1", quantity=2, unit_price=Decimal("9.50"))],
-    )
+    ).order
 
 
 def test_staff_see_orders_and_their_lines(admin_client, order):

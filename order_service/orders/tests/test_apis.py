@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from order_service.orders.customers import CustomerSnapshot
@@ -56,7 +58,7 @@ def place(customer, *lines: LineRequest) -> Order:
     return order_place(
         customer_id=customer.id,
         lines=lines or [LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal(1))],
-    )
+    ).order
 
 
 # PLACE
@@ -107,6 +109,34 @@ def test_place_creates_the_order_with_its_lines(api_client, ada):
         (1, "BOOK-1", 3, Decimal("19.99")),
         (2, "PEN-7", 2, Decimal("0.10")),
     ]
+
+
+def test_place_looks_the_customer_up_once_and_reads_nothing_back(
+    api_client, ada, customer_directory, monkeypatch
+):
+    lookups = []
+    for method in ("get", "get_many"):
+        original = getattr(customer_directory, method)
+
+        def counted(*args, _original=original, _method=method, **kwargs):
+            lookups.append(_method)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(customer_directory, method, counted)
+    lines = [line(sku="BOOK-1", quantity=3, unit_price="19.99"), line(sku="PEN-7")]
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.post(
+            PLACE_URL, placement(ada, lines=lines), format="json"
+        )
+
+    assert response.status_code == 201
+    assert lookups == ["get"]
+    reads = [q["sql"] for q in queries if q["sql"].lstrip().startswith("SELECT")]
+    assert not [sql for sql in reads if "orders_order" in sql]
+    # What was written, answered as the detail reads it back.
+    detail = api_client.get(detail_url(response.json()["id"]))
+    assert response.json() == detail.json()
 
 
 def test_the_total_is_exact_decimal_arithmetic(api_client, ada):

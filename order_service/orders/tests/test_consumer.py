@@ -70,7 +70,9 @@ def customer_with_orders(
         CustomerSnapshot(id=customer_id, name="Ada Lovelace", email="ada@example.com")
     )
     line = LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal("10.00"))
-    placed = [order_place(customer_id=customer_id, lines=[line]) for _ in range(orders)]
+    placed = [
+        order_place(customer_id=customer_id, lines=[line]).order for _ in range(orders)
+    ]
     return customer_id, placed
 
 

@@ -159,7 +159,7 @@ def event_sourced_order(customer_directory, customer_id: uuid.UUID) -> Order:
         return order_place(
             customer_id=customer_id,
             lines=[LineRequest(sku="BOOK-1", quantity=2, unit_price=Decimal("9.99"))],
-        )
+        ).order
 
 
 def test_consume_events_applies_events_and_stops_on_sigterm_while_idle(

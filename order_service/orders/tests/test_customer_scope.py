@@ -2,7 +2,7 @@
 
 The order service keeps no users for customers: a customer user comes with a
 JWT issued by the customer service, whose ``customer_id`` claim scopes the
-request (``shared_events.access``). Here the tokens are minted with the
+request (``service_kit.access``). Here the tokens are minted with the
 shared signing key, as the customer service would. Another customer's order
 answers exactly as an unknown id does.
 """
@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.models import Order, OrderStatus
 from order_service.orders.tests.test_apis import line, place, placement
+from service_kit.testing.tokens import customer_jwt_client, jwt_client
 from shared_events.models import StoredEvent
-from shared_events.testing.tokens import customer_jwt_client, jwt_client
 
 pytestmark = pytest.mark.django_db
 

@@ -36,7 +36,7 @@ def place(customer):
     return order_place(
         customer_id=customer.id,
         lines=[LineRequest(sku="BOOK-1", quantity=3, unit_price=Decimal("19.99"))],
-    )
+    ).order
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def order(approach, ada) -> Order:
     return order_place(
         customer_id=ada.id,
         lines=[LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal("10.00"))],
-    )
+    ).order
 
 
 def test_cancel_at_the_expected_version_succeeds(api_client, order):

@@ -90,7 +90,7 @@ def test_no_transaction_is_open_while_the_customer_is_checked(ada, customer_dire
 
 @pytest.mark.django_db
 def test_cancel_refuses_an_order_cancelled_since_it_was_read(ada):
-    order = order_place(customer_id=ada.id, lines=[book()])
+    order = order_place(customer_id=ada.id, lines=[book()]).order
     stale = Order.objects.get(id=order.id)
     order_cancel(order=order)
 

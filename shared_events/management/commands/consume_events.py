@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from shared_events import messaging
+from shared_events.composition import service_wiring
 from shared_events.consumer import EventConsumer
 
 
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         service = settings.SERVICE_NAME
-        wiring = messaging.composition_root().wiring()
+        wiring = service_wiring()
         if side == "read":
             if not settings.APPROACH_HAS_READ_SIDE:
                 raise CommandError(

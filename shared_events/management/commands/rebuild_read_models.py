@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_events import messaging
+from shared_events.composition import service_wiring
 from shared_events.configuration import (
     SERVICES,
     ConfigurationError,
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         "runs, then written with one statement per table), then switch to them in "
         "one short transaction. Queries keep working throughout; the live "
         "read-side consumer only pauses for the switch. See "
-        "shared_events/rebuild.py for how."
+        "shared_events/rebuild/ for how."
     )
 
     def add_arguments(self, parser):
@@ -74,7 +74,7 @@ class Command(BaseCommand):
                 )
             except ConfigurationError as error:
                 raise CommandError(str(error)) from None
-        handlers = messaging.composition_root().wiring().projection_handlers
+        handlers = service_wiring().projection_handlers
         try:
             result = rebuild_read_models(
                 consumer=f"{service}-read",

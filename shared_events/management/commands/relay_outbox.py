@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from shared_events import messaging
+from shared_events.composition import service_wiring
 from shared_events.outbox import RelayResult, outbox_pending_count, relay_outbox
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop, interval, batch_size, **options):
-        publisher = messaging.composition_root().wiring().event_publisher
+        publisher = service_wiring().event_publisher
         if publisher is None:
             self.stdout.write(
                 f"approach {settings.ARCHITECTURE_APPROACH} has no outbox: nothing "

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 from customer_service.accounts.services import customer_user_link
-from shared_events.access import access_token_for
+from service_kit.access import access_token_for
 from shared_events.errors import ApplicationError
 
 

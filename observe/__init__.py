@@ -1,0 +1,16 @@
+"""Watching the platform from outside: what its data says happened.
+
+Every module here reads the services' databases (and the local AWS) directly
+instead of going through the services' code, so a bug in a service shows up
+as a difference instead of being repeated by the check:
+
+- ``audit/``: does every copy of the data agree with its source?
+- ``consistency``: orphan orders across the two services' databases;
+- ``lag``: commit-to-projection lag from the consumers' processed events;
+- ``quiescence``: when nothing is left to relay, deliver or apply;
+- ``tap``: a queue that sees every event published, and can send it again;
+- ``tables``: the services' table names, for the raw SQL of all of these.
+
+``observe`` imports ``stack`` (the runtime) and ``shared_events``; the lab,
+the benchmarks and the platform CLI import it, never the other way round.
+"""

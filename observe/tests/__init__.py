@@ -1,0 +1,1 @@
+"""Tests of the observers: the auditor and the lag, against real databases."""

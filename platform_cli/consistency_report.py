@@ -1,0 +1,29 @@
+"""``manage.py consistency_report``: orphan orders across both services' data."""
+
+from __future__ import annotations
+
+import argparse
+
+from observe.consistency import consistency_report, render_report
+from stack import environment
+
+NAME = "consistency_report"
+HELP = "list orphan orders: open orders whose customer no longer exists"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON instead of text"
+    )
+    parser.add_argument(
+        "--fail-on-orphans",
+        action="store_true",
+        help="exit with status 1 when there are orphan orders",
+    )
+
+
+def run(options: argparse.Namespace) -> int:
+    environment.prepare()
+    report = consistency_report()
+    print(render_report(report, as_json=options.json))
+    return 1 if (options.fail_on_orphans and report.orphan_orders) else 0

@@ -1,0 +1,1 @@
+"""The HTTP plumbing both services' APIs share (see ``service_kit``)."""

@@ -1,0 +1,40 @@
+"""The events library's settings: AWS, topology, relay, consumer, fault injection.
+
+Read by ``shared_events`` through ``django.conf.settings``.
+"""
+
+from service_kit.settings.base import env
+
+# AWS AND EVENTS
+# ------------------------------------------------------------------------------
+# No AWS_ENDPOINT_URL means real AWS (credentials from the usual chain); the
+# platform's own commands start a local moto server and set it for you.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+EVENT_TOPOLOGY_PREFIX = env.str("EVENT_TOPOLOGY_PREFIX", default="")
+EVENT_DELIVERY = env.str("EVENT_DELIVERY", default="sns")  # or "sqs": no SNS
+EVENT_FIFO = env.bool("EVENT_FIFO", default=False)
+# Receives before the dead-letter queue. With the consumer's backoff (1, 2, 4,
+# 8, 16, 30, 30 s) eight receives hold an early event ~90 s: longer than the
+# visibility timeout a crashed consumer leaves on its predecessor.
+EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=8)
+EVENT_VISIBILITY_TIMEOUT = env.int("EVENT_VISIBILITY_TIMEOUT", default=30)
+EVENT_CONSUMER_WAIT_SECONDS = env.int("EVENT_CONSUMER_WAIT_SECONDS", default=5)
+EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=100)
+EVENT_RELAY_TIME_BUDGET_SECONDS = env.float(
+    "EVENT_RELAY_TIME_BUDGET_SECONDS", default=20.0
+)
+EVENT_RELAY_SWEEP_SECONDS = env.float("EVENT_RELAY_SWEEP_SECONDS", default=2.0)
+# How a commit wakes the relay: "notify" (PostgreSQL NOTIFY from the outbox,
+# heard by every relay worker: shared_events.relay_listener) or "celery" (a
+# relay task through the Celery broker per commit, for a database behind a
+# pooler that cannot LISTEN). Either way the sweep runs too.
+EVENT_RELAY_WAKE = env.str("EVENT_RELAY_WAKE", default="notify")
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)
+
+# Fault injection, to show the dual write's flaw on purpose (approach 3) and
+# that the outbox survives the same fault (approach 4). One of:
+#   crash_before_publish  the process dies between commit and publish
+#   broker_refuses        the publish after commit fails
+# optionally limited to some event types, e.g. crash_before_publish:CustomerDeleted
+FAULT_INJECTION = env.str("FAULT_INJECTION", default="")

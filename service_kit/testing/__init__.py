@@ -1,0 +1,1 @@
+"""Test support shared by both services' test suites; never imported by app code."""
