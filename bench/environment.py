@@ -53,7 +53,7 @@ class BenchEnvironment:
     def django_env(self, approach: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            DJANGO_SETTINGS_MODULE="customer_service.settings",
+            DJANGO_SETTINGS_MODULE="customer_service.config.settings",
             SERVICE="customer",
             ARCHITECTURE_APPROACH=approach,
             CUSTOMER_DATABASE_URL=self.write_url,

@@ -2,6 +2,6 @@
 
 # Imported here so that ``.delay()`` targets this service's broker (SQS), not
 # Celery's default AMQP broker.
-from order_service.celery_app import app as celery_app  # noqa: E402
+from order_service.config.celery_app import app as celery_app  # noqa: E402
 
 __all__ = ["celery_app"]

@@ -11,8 +11,8 @@ from shared_events.configuration import REPO_DIR
 from stack import environment
 
 SETTINGS_MODULES = {
-    "customer": "customer_service.settings",
-    "order": "order_service.settings",
+    "customer": "customer_service.config.settings",
+    "order": "order_service.config.settings",
 }
 
 

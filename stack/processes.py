@@ -23,12 +23,12 @@ from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
 
 WSGI_APPLICATIONS = {
-    "customer": "customer_service.wsgi:application",
-    "order": "order_service.wsgi:application",
+    "customer": "customer_service.config.wsgi:application",
+    "order": "order_service.config.wsgi:application",
 }
 SETTINGS_MODULES = {
-    "customer": "customer_service.settings",
-    "order": "order_service.settings",
+    "customer": "customer_service.config.settings",
+    "order": "order_service.config.settings",
 }
 LOG_DIR = VAR_DIR / "logs"
 

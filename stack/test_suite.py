@@ -55,7 +55,7 @@ def steps(pytest_args: list[str]) -> list[Step]:
             "customer-service",
             ["customer_service", "shared_events", "service_kit"],
             [
-                "--ds=customer_service.settings",
+                "--ds=customer_service.config.settings",
                 *_ignored(READ_SIDE_TESTS["customer"]),
                 *pytest_args,
             ],
@@ -64,7 +64,7 @@ def steps(pytest_args: list[str]) -> list[Step]:
             "order-service",
             ["order_service"],
             [
-                "--ds=order_service.settings",
+                "--ds=order_service.config.settings",
                 *_ignored(READ_SIDE_TESTS["order"]),
                 *pytest_args,
             ],
@@ -72,13 +72,13 @@ def steps(pytest_args: list[str]) -> list[Step]:
         _pytest(
             "customer-read-side",
             _existing(READ_SIDE_TESTS["customer"]),
-            ["--ds=customer_service.settings", *pytest_args],
+            ["--ds=customer_service.config.settings", *pytest_args],
             env=CQRS,
         ),
         _pytest(
             "order-read-side",
             _existing(READ_SIDE_TESTS["order"]),
-            ["--ds=order_service.settings", *pytest_args],
+            ["--ds=order_service.config.settings", *pytest_args],
             env=CQRS,
         ),
         _pytest(

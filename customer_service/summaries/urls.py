@@ -1,7 +1,7 @@
 """Query routes of the customer service (approach 5): GETs on read models only.
 
-Mounted under ``api/query/`` by ``customer_service.urls`` (next to the
-command API) and by ``customer_service.query_urls`` (the query side as a
+Mounted under ``api/query/`` by ``customer_service.config.urls`` (next to the
+command API) and by ``customer_service.config.query_urls`` (the query side as a
 process of its own).
 """
 

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from customer_service.config.wsgi import application
 from customer_service.customers.services import customer_register
-from customer_service.wsgi import application
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 

@@ -1,7 +1,7 @@
 """Query routes of the order service (approach 5): GETs on read models only.
 
-Mounted under ``api/query/`` by ``order_service.urls`` (next to the command
-API) and by ``order_service.query_urls`` (the query side as a process of its
+Mounted under ``api/query/`` by ``order_service.config.urls`` (next to the command
+API) and by ``order_service.config.query_urls`` (the query side as a process of its
 own).
 """
 

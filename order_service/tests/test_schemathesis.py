@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from order_service import bootstrap
+from order_service.config.wsgi import application
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.services import LineRequest, order_place
 from order_service.orders.tests.fakes import FakeCustomerDirectory
-from order_service.wsgi import application
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 

@@ -4,7 +4,7 @@ Run in a pytest process of its own, under cqrs_es::
 
     ARCHITECTURE_APPROACH=cqrs_es DATABASE_NAME_PREFIX=rebuildhelper_ \\
         .venv/bin/python -m pytest shared_events/tests/test_rebuild.py \\
-        --ds=customer_service.settings
+        --ds=customer_service.config.settings
 
 Each test tells a story as events: the customer events in the service's own
 event store, the order events in a stand-in for the order service's write

@@ -1,4 +1,4 @@
-"""The query side as a process of its own: ``customer_service.query_urls``.
+"""The query side as a process of its own: ``customer_service.config.query_urls``.
 
 A process started with ``QUERY_SIDE_ONLY=true`` serves these routes: health,
 the schema and the query API, and no command API at all.
@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = [
     pytest.mark.django_db(databases=["default", "read"]),
-    pytest.mark.urls("customer_service.query_urls"),
+    pytest.mark.urls("customer_service.config.query_urls"),
 ]
 
 

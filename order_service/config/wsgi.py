@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_service.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.config.settings")
 
 application = get_wsgi_application()
 

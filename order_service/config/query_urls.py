@@ -1,11 +1,13 @@
-"""The customer service's query side as a process of its own (approach 5).
+"""The order service's query side as a process of its own (approach 5).
 
 The paper's query service: health, the API schema and the query API, and
 nothing that writes. A process started with ``QUERY_SIDE_ONLY=true`` serves
-these routes instead of ``customer_service.urls``; the settings choose:
+these routes instead of ``order_service.config.urls``; the settings choose:
 
     ROOT_URLCONF = (
-        "customer_service.query_urls" if QUERY_SIDE_ONLY else "customer_service.urls"
+        "order_service.config.query_urls"
+        if QUERY_SIDE_ONLY
+        else "order_service.config.urls"
     )
 
 Without the read model (any approach but cqrs_es) only health and the
@@ -23,8 +25,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
-if apps.is_installed("customer_service.summaries"):
-    urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
+if apps.is_installed("order_service.order_views"):
+    urlpatterns.append(path("api/query/", include("order_service.order_views.urls")))
 
 handler400 = "service_kit.api.errors.bad_request"
 handler404 = "service_kit.api.errors.not_found"

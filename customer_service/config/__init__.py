@@ -1,0 +1,1 @@
+"""The customer service's Django configuration: settings, URLs, WSGI/ASGI, Celery."""

@@ -1,0 +1,67 @@
+"""Settings of the Customer service.
+
+It starts from the settings both services share (``service_kit.settings``,
+one module per integration) and adds, or extends, what is its own.
+"""
+
+from service_kit.settings import *
+
+# GENERAL AND APPS
+# ------------------------------------------------------------------------------
+SERVICE_NAME = "customer"
+WSGI_APPLICATION = "customer_service.config.wsgi.application"
+
+INSTALLED_APPS = [
+    *DJANGO_APPS,
+    *THIRD_PARTY_APPS,
+    *PLATFORM_APPS,
+    "customer_service.customers",
+    "customer_service.accounts",
+]
+
+# Which customer a user of this service is (service_kit.access): the link
+# kept by the accounts app, also written into the JWTs this service issues.
+CUSTOMER_ACCOUNT_LOOKUP = "customer_service.accounts.selectors.account_customer_id"
+
+DATABASES = service_databases(SERVICE_NAME)
+
+# THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
+# ------------------------------------------------------------------------------
+READ_MODEL_APPS = {"summaries"}
+if APPROACH_HAS_READ_SIDE:
+    INSTALLED_APPS.append("customer_service.summaries")
+# QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
+QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
+ROOT_URLCONF = (
+    "customer_service.config.query_urls"
+    if QUERY_SIDE_ONLY
+    else "customer_service.config.urls"
+)
+
+# SERVICE-TO-SERVICE CALLS
+# ------------------------------------------------------------------------------
+# The order service calls this service synchronously under db_per_service and
+# presents this shared secret; no default, so production must set it.
+CUSTOMER_SERVICE_TOKEN = env.str("CUSTOMER_SERVICE_TOKEN")
+
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Customer service",
+    "DESCRIPTION": "Registers, changes and deletes customers.",
+}
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "customer_service.authentication.ServiceTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+        "customer_service.authentication.ServicePrincipalIsReadOnly",
+    ],
+}
+
+# EVENTS AND CELERY
+# ------------------------------------------------------------------------------
+globals().update(celery_broker_settings(SERVICE_NAME))

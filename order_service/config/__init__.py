@@ -1,0 +1,1 @@
+"""The order service's Django configuration: settings, URLs, WSGI/ASGI, Celery."""

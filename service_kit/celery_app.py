@@ -1,0 +1,27 @@
+"""The Celery app a service runs its outbox relay with.
+
+Start a service's relay worker (with its timer for the periodic sweep) with::
+
+    python manage.py --service customer relay_worker
+
+which runs ``celery -A customer_service worker --beat --pool solo`` with
+gossip, mingle and heartbeat off: those three need broadcast messaging,
+which SQS lacks. The service package's ``__init__`` imports its app, so
+that ``.delay()`` targets this service's broker (SQS), not Celery's default
+AMQP broker.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+
+def service_celery_app(package: str) -> Celery:
+    """The Celery app of the service in ``package``, configured from its settings."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{package}.config.settings")
+    app = Celery(package)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.autodiscover_tasks(["shared_events"])
+    return app
