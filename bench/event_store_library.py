@@ -38,8 +38,8 @@ from bench.environment import ROOT
 from bench.report import figure_row
 from bench.write_path import _raw_dsn, concurrent_throughput
 from observe.tables import EVENT_STORE_TABLE, OUTBOX_TABLE
-from shared_events.event_store import event_store_append
 from shared_events.events import new_envelope
+from shared_events.write_side import event_store_append
 
 LIBRARY_PYTHON = ROOT / "var" / "bench-eventsourcing" / "bin" / "python"
 TARGET = ("ge", 2.0)

@@ -13,8 +13,8 @@ import time
 
 from bench.outbox_rows import clear_outbox, insert_pending, insert_published_history
 from bench.report import figure_row
-from shared_events.aws.publishers import NullPublisher
 from shared_events.outbox import relay_batch
+from shared_events.transport import NullPublisher
 
 BATCH = 100
 

@@ -1,10 +1,10 @@
 """Figure 3, rebuild: events/s replayed into the read models vs a raw bulk insert.
 
-Subject: ``shared_events.rebuild.rebuild_read_models(restart=True)``, the
+Subject: ``shared_events.read_side.rebuild.rebuild_read_models(restart=True)``, the
 rebuild command's own path, over events stored in the write database's event
 store (the order service's store, the peer, empty): a shadow schema, chunks
 of 500 events folded in memory and written with one statement per table
-(``shared_events.bulk_projection``), the catch-up passes, then the table
+(``shared_events.read_side.bulk_projection``), the catch-up passes, then the table
 switch. Everything the command does is timed, its fixed cost (two
 connections, the shadow tables, the switch) included.
 
@@ -46,10 +46,10 @@ from observe.tables import (
     SUMMARY_ORDER_TABLE,
     SUMMARY_TABLE,
 )
-from shared_events.bulk_writes import copy_rows
-from shared_events.consumer import Outcome, apply_event
+from shared_events.consume import Outcome, apply_event
 from shared_events.events import from_dict, new_traceparent
-from shared_events.rebuild import rebuild_read_models
+from shared_events.read_side.bulk_writes import copy_rows
+from shared_events.read_side.rebuild import rebuild_read_models
 
 READ = "read"
 CONSUMER = "bench-rebuild"

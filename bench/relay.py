@@ -22,9 +22,8 @@ from bench.outbox_rows import clear_outbox, insert_pending
 from bench.report import figure_row
 from bench.write_path import _raw_dsn
 from observe.tables import OUTBOX_TABLE
-from shared_events.aws.clients import AwsSettings
-from shared_events.aws.publishers import NullPublisher, SnsPublisher
 from shared_events.outbox import relay_outbox
+from shared_events.transport import AwsSettings, NullPublisher, SnsPublisher
 
 BATCH = 100
 

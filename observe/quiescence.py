@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import psycopg2
 
 from observe.tables import OUTBOX_TABLE
-from shared_events.aws.topology import platform_topology
+from shared_events.transport import platform_topology
 from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared_events.aws.topology import platform_topology
+from shared_events.transport import platform_topology
 from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
 

@@ -1,20 +1,14 @@
-"""Fixtures for the order service's tests: a staff user, clients, a fake directory.
-
-The authenticated client sends a real DRF token in the Authorization header
-(no ``force_authenticate``), so every API test goes through the same
-authentication path as a learner's client.
-"""
-
-import dataclasses
+"""Fixtures for the order service's tests: a fake customer directory; the
+shared ones come from ``service_kit.testing.fixtures`` (a staff user, API
+clients)."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from order_service import bootstrap
 from order_service.orders.tests.fakes import FakeCustomerDirectory
-from shared_events.approaches import Approach
+from service_kit.testing.wiring import wired_for_event_sourcing
+
+pytest_plugins = ["service_kit.testing.fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -30,43 +24,10 @@ def customer_directory():
 
 
 @pytest.fixture
-def user(db):
-    """A staff user: it sees every customer's data, as the lab's operator does.
-
-    Scoping to one customer's data is tested with customer users of its own
-    (``service_kit.access``).
-    """
-    return get_user_model().objects.create_user(
-        username="learner", password=None, is_staff=True
-    )
-
-
-@pytest.fixture
-def api_client(user):
-    token = Token.objects.create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def anonymous_client():
-    return APIClient()
-
-
-@pytest.fixture
 def event_sourcing(customer_directory):
-    """The order service wired for event sourcing (approach 4), for one test.
-
-    The test runner pins db_per_service, so the test installs the wiring the
-    composition root builds for event_sourcing, keeping the fake customer
-    directory in place of the replica. The relay is never woken (no Celery,
-    no SQS): the outbox rows stay where the test can read them.
-    """
-    built = bootstrap.build_wiring(Approach.EVENT_SOURCING, wake_relay=lambda: None)
-    adapters = {
-        field.name: getattr(built, field.name) for field in dataclasses.fields(built)
-    }
-    adapters["customer_directory"] = customer_directory
-    with bootstrap.overridden(**adapters) as wiring:
+    """The order service wired for event sourcing (approach 4), for one test,
+    keeping the fake customer directory in place of the replica."""
+    with wired_for_event_sourcing(
+        bootstrap, customer_directory=customer_directory
+    ) as wiring:
         yield wiring

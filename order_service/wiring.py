@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from order_service.orders.customers import CustomerDirectory
 from order_service.orders.domain import OrderAggregate
 from shared_events.composition import InstalledWiring, ServiceWiring
-from shared_events.history import AggregateHistory
-from shared_events.repositories import Repository
+from shared_events.write_side import AggregateHistory, Repository
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,8 +29,6 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 
-from shared_events import messaging
-from shared_events.aggregates import Aggregate
 from shared_events.approaches import (
     APPROACHES,
     Approach,
@@ -38,20 +36,19 @@ from shared_events.approaches import (
     Persistence,
     parse_approach,
 )
-from shared_events.aws.publishers import EventPublisher
-from shared_events.consumer import Handler
-from shared_events.history import (
+from shared_events.consume import Handler
+from shared_events.transport import EventPublisher, messaging
+from shared_events.write_side import (
+    Aggregate,
     AggregateHistory,
-    EventStoreHistory,
-    NoHistory,
-    state_only_reason,
-)
-from shared_events.repositories import (
     DirectPublishRepository,
     EventSourcedRepository,
+    EventStoreHistory,
+    NoHistory,
     Repository,
     StateTable,
     StateTableRepository,
+    state_only_reason,
 )
 
 A = TypeVar("A", bound=Aggregate)

@@ -1,4 +1,8 @@
-"""Errors a service raises that the API layer turns into HTTP answers."""
+"""Errors a service raises that the API layer turns into HTTP answers.
+
+The write side's own refusals (a stale version, a history never kept) live
+with the code that raises them, in ``shared_events.write_side.errors``.
+"""
 
 
 class ApplicationError(Exception):
@@ -16,31 +20,3 @@ class DependencyUnavailable(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class ConcurrencyConflict(Exception):
-    """The write was based on a stale version of the aggregate: HTTP 409."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotRecorded(Exception):
-    """A history read asks for something that was never recorded: HTTP 404.
-
-    Unlike a plain unknown id, the answer says why, so a learner sees the
-    difference between "no such customer" and "this approach keeps no history".
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class HistoryNotKept(NotRecorded):
-    """The approach stores current state only; its events were never kept."""
-
-
-class VersionNotRecorded(NotRecorded):
-    """The aggregate exists but has not reached the version asked for."""

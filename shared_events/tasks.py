@@ -13,7 +13,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from shared_events import outbox, relay_listener
+from shared_events import outbox
 from shared_events.composition import service_wiring
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def wake_relay() -> None:
 
     With ``EVENT_RELAY_WAKE=notify`` (the default) there is nothing to send:
     the commit itself notifies the listening relay workers
-    (``shared_events.relay_listener``). With ``celery`` a relay task goes
+    (``shared_events.outbox.listener``). With ``celery`` a relay task goes
     through the Celery broker. If that broker cannot be reached the event is
     not at risk: it is committed in the outbox, and the sweep publishes it.
     """
@@ -69,6 +69,6 @@ def wake_relay() -> None:
 def start_outbox_listener(**kwargs) -> None:
     """A relay worker also listens for commits (``EVENT_RELAY_WAKE=notify``)."""
     if settings.EVENT_RELAY_WAKE == "notify":
-        relay_listener.start_listener(
+        outbox.start_listener(
             relay_outbox, sweep_seconds=settings.EVENT_RELAY_SWEEP_SECONDS
         )

@@ -3,7 +3,7 @@
 For the platform's own tooling (the lab, the benchmarks, the reliability
 suite), which talks to a moto server it started: any region and credentials
 work there. The services themselves build their clients from settings
-(``shared_events.aws.clients``).
+(``shared_events.transport.clients``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Things a learner should notice:
   answers an HTTP request, with a deadline, and show the log tail if it never does.
 * moto keeps everything in memory. A stopped server forgets every queue, topic and
   message, so whoever starts one must create the messaging topology again
-  (``shared_events.aws.topology.ensure_topology`` does, idempotently).
+  (``shared_events.transport.ensure_topology`` does, idempotently).
 * This module needs neither Django nor boto3: it only starts, probes and stops a
   process, so a test or a Lambda-style script can use it on its own.
 """

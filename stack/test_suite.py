@@ -1,16 +1,19 @@
 """``make test``: lint, each service's tests, then platform and cross-service tests.
 
 The services are separate Django projects, so each runs in its own pytest
-process with its own settings. Every run uses PostgreSQL: the server on
-127.0.0.1:5432 when one answers, else the embedded one. The closing line
-adds up all runs.
+process with its own settings. Two lanes run side by side: the lab's tests,
+and everything else in order; each step's output is shown when it ends.
+Every run uses PostgreSQL: the server on 127.0.0.1:5432 when one answers,
+else the embedded one. The closing line adds up all runs.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -40,10 +43,17 @@ def _pytest(
 # The read models exist only under cqrs_es (their apps and the read database),
 # so their tests run in pytest processes of their own, under that approach.
 READ_SIDE_TESTS = {
-    "customer": ["customer_service/summaries", "shared_events/tests/test_rebuild.py"],
+    "customer": [
+        "customer_service/summaries",
+        "shared_events/read_side/tests/test_rebuild.py",
+    ],
     "order": ["order_service/order_views"],
 }
 CQRS = {"ARCHITECTURE_APPROACH": "cqrs_es"}
+# The lab's tests run every scenario on real platforms and spend most of their
+# time waiting for processes and queues; they run in a lane of their own, beside
+# every other step, so the whole suite takes the longer lane, not the sum.
+LAB_TESTS = "tests/test_lab.py"
 
 
 def steps(pytest_args: list[str]) -> list[Step]:
@@ -84,9 +94,13 @@ def steps(pytest_args: list[str]) -> list[Step]:
         _pytest(
             "platform",
             ["stack", "observe", "platform_cli", "tests"],
-            ["-p", "no:django", *pytest_args],
+            ["-p", "no:django", *_ignored([LAB_TESTS]), *pytest_args],
         ),
     ]
+
+
+def lab_steps(pytest_args: list[str]) -> list[Step]:
+    return [_pytest("lab", [LAB_TESTS], ["-p", "no:django", *pytest_args])]
 
 
 def _ignored(paths: list[str]) -> list[str]:
@@ -109,6 +123,67 @@ def _count(junit: str) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
+class Lane:
+    """Steps run one after another; what each printed is shown when it ends."""
+
+    def __init__(self, steps: list[Step], env: dict[str, str], output: threading.Lock):
+        self.steps = steps
+        self.env = env
+        self.output = output
+        self.failures: list[str] = []
+        self.totals = [0, 0, 0]
+        self.stopped = threading.Event()
+        self.current: subprocess.Popen | None = None
+
+    def run(self) -> None:
+        for step in self.steps:
+            if self.stopped.is_set():
+                return
+            self._run(step)
+
+    def stop(self) -> None:
+        """Skip the steps left and end the running one (SIGINT, SIGTERM)."""
+        self.stopped.set()
+        if self.current is not None and self.current.poll() is None:
+            # SIGINT, not SIGTERM: pytest then tears its fixtures down, and
+            # they stop the servers and workers the tests started.
+            self.current.send_signal(signal.SIGINT)
+
+    def _run(self, step: Step) -> None:
+        if step.junit and os.path.exists(step.junit):
+            os.remove(step.junit)
+        log = RESULTS_DIR / f"{step.name.replace(' ', '-')}.log"
+        started = time.monotonic()
+        with self.output:
+            print(f"=== {step.name}: started", flush=True)
+        with log.open("w") as out:
+            self.current = subprocess.Popen(
+                step.command,
+                cwd=REPO_DIR,
+                env={**self.env, **(step.env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Its own session: an interrupt reaches it once, from stop().
+                start_new_session=True,
+                preexec_fn=_default_interrupt,
+            )
+            code = self.current.wait()
+        if step.junit:
+            for index, value in enumerate(_count(step.junit)):
+                self.totals[index] += value
+            if code == 5:  # pytest: no tests collected in this part
+                code = 0
+        if code != 0:
+            self.failures.append(step.name)
+        with self.output:
+            verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+            print(
+                f"\n=== {step.name}: {verdict} in {time.monotonic() - started:.0f}s",
+                flush=True,
+            )
+            print(log.read_text(), end="", flush=True)
+
+
 def main(argv: list[str]) -> int:
     environment.prepare(prefer_external=True, create_databases=False)
     env = dict(os.environ)
@@ -120,28 +195,41 @@ def main(argv: list[str]) -> int:
     env["DATABASE_NAME_PREFIX"] = os.environ.get("TEST_DATABASE_PREFIX", "")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     print(f"PostgreSQL: {env['DATABASE_SERVER_URL']}", flush=True)
-    failures: list[str] = []
-    totals = [0, 0, 0]
+    output = threading.Lock()
+    lanes = [Lane(steps(argv), env, output), Lane(lab_steps(argv), env, output)]
     started = time.monotonic()
-    for step in steps(argv):
-        print(f"\n=== {step.name}", flush=True)
-        if step.junit and os.path.exists(step.junit):
-            os.remove(step.junit)
-        step_env = {**env, **(step.env or {})}
-        code = subprocess.run(step.command, cwd=REPO_DIR, env=step_env).returncode
-        if step.junit:
-            for index, value in enumerate(_count(step.junit)):
-                totals[index] += value
-            if code == 5:  # pytest: no tests collected in this part
-                code = 0
-        if code != 0:
-            failures.append(step.name)
+    threads = [threading.Thread(target=lane.run) for lane in lanes]
+    signal.signal(signal.SIGTERM, _interrupted)
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        for lane in lanes:
+            lane.stop()
+        for thread in threads:
+            thread.join()
+        print("\n=== interrupted: the running steps were stopped")
+        return 130
     elapsed = time.monotonic() - started
+    failures = [name for lane in lanes for name in lane.failures]
+    totals = [sum(lane.totals[i] for lane in lanes) for i in range(3)]
     print(f"\n=== summary ({elapsed:.0f}s)")
     if failures:
         print("failed steps: " + ", ".join(failures))
     print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
     return 1 if failures else 0
+
+
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _default_interrupt() -> None:
+    """In a step's process: SIGINT interrupts it, even when ``make test`` was
+    started in the background (a shell then ignores SIGINT for its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 if __name__ == "__main__":

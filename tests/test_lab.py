@@ -13,6 +13,8 @@ from lab.scenarios import SCENARIOS
 from lab.scenarios.concurrent_update import WRITERS
 from lab.scenarios.customer_service_down import PLACEMENTS
 from lab.scenarios.schema_change import READS
+from shared_events.configuration import all_database_names
+from stack import postgres
 
 pytestmark = pytest.mark.slow
 
@@ -25,22 +27,27 @@ def results(server_url, database_prefix, monkeypatch_module):
     monkeypatch_module.setattr(
         runner.environment, "ensure_database_server", lambda: server_url
     )
-    found = runner.run_lab(
-        scenarios=list(SCENARIOS),
-        approaches=["direct_publish", "event_sourcing"],
-        progress=lambda line: None,
-    )
-    found += runner.run_lab(
-        scenarios=["burst", "consumers-down"],
-        approaches=["cqrs_es"],
-        progress=lambda line: None,
-    )
-    found += runner.run_lab(
-        scenarios=["delete-customer", "customer-service-down", "schema-change"],
-        approaches=["shared_db", "db_per_service"],
-        progress=lambda line: None,
-    )
-    return {(r.scenario, r.approach): r for r in found}
+    runs = [
+        (list(SCENARIOS), ["direct_publish", "event_sourcing"]),
+        (["burst", "consumers-down"], ["cqrs_es"]),
+        (
+            ["delete-customer", "customer-service-down", "schema-change"],
+            ["shared_db", "db_per_service"],
+        ),
+    ]
+    try:
+        found = [
+            result
+            for scenarios, approaches in runs
+            for result in runner.run_lab(
+                scenarios=scenarios, approaches=approaches, progress=lambda line: None
+            )
+        ]
+        yield {(r.scenario, r.approach): r for r in found}
+    finally:
+        postgres.drop_databases(
+            server_url=server_url, names=all_database_names(runner.LAB_PREFIX)
+        )
 
 
 @pytest.fixture(scope="module")

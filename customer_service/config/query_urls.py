@@ -1,33 +1,9 @@
-"""The customer service's query side as a process of its own (approach 5).
+"""The customer service's query process (approach 5): ``QUERY_SIDE_ONLY=true``.
 
-The paper's query service: health, the API schema and the query API, and
-nothing that writes. A process started with ``QUERY_SIDE_ONLY=true`` serves
-these routes instead of ``customer_service.config.urls``; the settings choose:
-
-    ROOT_URLCONF = (
-        "customer_service.config.query_urls"
-        if QUERY_SIDE_ONLY
-        else "customer_service.config.urls"
-    )
-
-Without the read model (any approach but cqrs_es) only health and the
-schema are served.
+Health, the schema and the summaries' query API (``service_kit.api.urls``).
 """
 
-from django.apps import apps
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from service_kit.api import urls as platform
 
-from service_kit.api.health import HealthApi
-
-urlpatterns = [
-    path("api/health/", HealthApi.as_view(), name="health"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-]
-if apps.is_installed("customer_service.summaries"):
-    urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
-
-handler400 = "service_kit.api.errors.bad_request"
-handler404 = "service_kit.api.errors.not_found"
-handler500 = "service_kit.api.errors.server_error"
+urlpatterns = platform.query_side_routes("customer_service.summaries")
+handler400, handler404, handler500 = platform.ERROR_HANDLERS

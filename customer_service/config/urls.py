@@ -1,26 +1,20 @@
-from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customer_service.token_apis import TokenObtainApi, TokenRefreshApi
-from service_kit.api.health import HealthApi
+from service_kit.api import urls as platform
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/health/", HealthApi.as_view(), name="health"),
+    *platform.health_routes(),
     # The customer service issues JWTs; both services verify them statelessly.
     path("api/auth/token/", TokenObtainApi.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
     path("api/customers/", include("customer_service.customers.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *platform.schema_routes(),
     path("api-auth/", include("rest_framework.urls")),
+    # Approach 5 (cqrs_es) only: the query API, reading the read models.
+    *platform.query_api_routes("customer_service.summaries"),
 ]
-# Approach 5 (cqrs_es) only: the query API, reading the read models.
-if apps.is_installed("customer_service.summaries"):
-    urlpatterns.append(path("api/query/", include("customer_service.summaries.urls")))
 
-handler400 = "service_kit.api.errors.bad_request"
-handler404 = "service_kit.api.errors.not_found"
-handler500 = "service_kit.api.errors.server_error"
+handler400, handler404, handler500 = platform.ERROR_HANDLERS

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from customer_service.customers.models import Customer
+from shared_events.admin import ReadOnlyAdmin
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdmin):
     """Customers, to look at only: every write goes through the API.
 
     Registering, changing and deleting a customer are commands on the
@@ -20,13 +21,3 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "version", "created_at"]
     search_fields = ["name", "email", "id"]
     fields = ["id", "name", "email", "address", "version", "created_at", "updated_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

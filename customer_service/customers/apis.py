@@ -22,14 +22,11 @@ from customer_service.customers.services import (
     customer_update,
 )
 from service_kit.access import StaffOnlyForCommand, request_scope
-from service_kit.api.pagination import CappedLimitOffsetPagination
+from service_kit.api.history import AggregateAsOfApi, AggregateHistoryApi, as_of_schema
+from service_kit.api.pagination import CappedLimitOffsetPagination, paginated_response
 from service_kit.api.serializers import (
-    AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
-    HISTORY_NOT_FOUND_RESPONSE,
     NOT_FOUND_RESPONSE,
-    AsOfVersionSerializer,
-    StoredEventOutputSerializer,
     expected_version_field,
 )
 
@@ -82,10 +79,11 @@ class CustomerListApi(APIView):
         customers = customer_list(
             scope=request_scope(request), **filters.validated_data
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(customers, request, view=self)
-        return paginator.get_paginated_response(
-            CustomerOutputSerializer(page, many=True).data
+        return paginated_response(
+            self,
+            request,
+            customers,
+            lambda page: CustomerOutputSerializer(page, many=True).data,
         )
 
 
@@ -165,52 +163,29 @@ class CustomerDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CustomerHistoryApi(APIView):
+class CustomerHistoryApi(AggregateHistoryApi):
     """The events a customer recorded, oldest first; a deleted one's too.
 
     Only an event-sourced approach keeps them: under the others the answer is
     404 with a detail that says the approach keeps no history.
     """
 
-    pagination_class = CappedLimitOffsetPagination
-
-    @extend_schema(
-        responses={
-            200: StoredEventOutputSerializer(many=True),
-            404: HISTORY_NOT_FOUND_RESPONSE,
-        },
-    )
-    def get(self, request, customer_id):
-        events = customer_history(scope=request_scope(request), customer_id=customer_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(
-            StoredEventOutputSerializer(page, many=True).data
-        )
+    selector = staticmethod(customer_history)
 
 
-class CustomerAsOfApi(APIView):
+@extend_schema_serializer(component_name="CustomerAsOf")
+class CustomerAsOfOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    address = serializers.CharField()
+    deleted = serializers.BooleanField()
+
+
+@as_of_schema(CustomerAsOfOutputSerializer)
+class CustomerAsOfApi(AggregateAsOfApi):
     """The customer as it was at one version: its events folded up to there."""
 
-    @extend_schema_serializer(component_name="CustomerAsOf")
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        version = serializers.IntegerField()
-        name = serializers.CharField()
-        email = serializers.EmailField()
-        address = serializers.CharField()
-        deleted = serializers.BooleanField()
-
-    @extend_schema(
-        parameters=[AS_OF_VERSION_PARAMETER],
-        responses={200: OutputSerializer, 404: HISTORY_NOT_FOUND_RESPONSE},
-    )
-    def get(self, request, customer_id, version):
-        serializer = AsOfVersionSerializer(data={"version": version})
-        serializer.is_valid(raise_exception=True)
-        customer = customer_as_of(
-            scope=request_scope(request),
-            customer_id=customer_id,
-            version=serializer.validated_data["version"],
-        )
-        return Response(self.OutputSerializer(customer).data)
+    selector = staticmethod(customer_as_of)
+    output_serializer = CustomerAsOfOutputSerializer

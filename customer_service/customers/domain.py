@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Self
 from uuid import UUID
 
-from shared_events.aggregates import Aggregate
 from shared_events.errors import ApplicationError
 from shared_events.events import EventType
+from shared_events.write_side import Aggregate
 
 
 @dataclass

@@ -15,9 +15,13 @@ from django.utils import timezone
 
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
-from shared_events.errors import ApplicationError, ConcurrencyConflict
-from shared_events.repositories import StateTable, insert_state_row
-from shared_events.transactions import refuse_transaction
+from shared_events.errors import ApplicationError
+from shared_events.write_side import (
+    ConcurrencyConflict,
+    StateTable,
+    insert_state_row,
+    refuse_transaction,
+)
 
 DUPLICATE_EMAIL = "a customer with this email already exists"
 

@@ -17,7 +17,8 @@ from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.repositories import DUPLICATE_EMAIL
-from shared_events.errors import ApplicationError, ConcurrencyConflict
+from shared_events.errors import ApplicationError
+from shared_events.write_side import ConcurrencyConflict
 
 
 def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from customer_service.customers import apis
+from service_kit.api.history import history_routes
 
 urlpatterns = [
     path("", apis.CustomerListApi.as_view(), name="customer-list"),
@@ -20,16 +21,10 @@ urlpatterns = [
         apis.CustomerDeleteApi.as_view(),
         name="customer-delete",
     ),
-    path(
-        "<uuid:customer_id>/history/",
-        apis.CustomerHistoryApi.as_view(),
-        name="customer-history",
-    ),
-    # ``version`` is matched as any segment and checked by the API, so that
-    # "0" or "abc" is a 400 that says why, not a bare 404.
-    path(
-        "<uuid:customer_id>/as-of/<str:version>/",
-        apis.CustomerAsOfApi.as_view(),
-        name="customer-as-of",
+    *history_routes(
+        "<uuid:customer_id>",
+        "customer",
+        history=apis.CustomerHistoryApi,
+        as_of=apis.CustomerAsOfApi,
     ),
 ]

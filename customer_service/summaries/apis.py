@@ -9,14 +9,12 @@ customer registered a moment ago may not be here yet.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customer_service.summaries.selectors import (
@@ -28,7 +26,13 @@ from customer_service.summaries.selectors import (
 from service_kit.access import request_scope
 from service_kit.api.pagination import CappedLimitOffsetPagination
 from service_kit.api.serializers import NOT_FOUND_RESPONSE
-from service_kit.api.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
+from service_kit.api.staleness import (
+    PROJECTED_AT_HEADER_PARAMETER,
+    read_model_id,
+    read_model_id_parameter,
+    read_model_page,
+    read_model_row,
+)
 
 DELETED_CHOICES = {"false": False, "true": True, "all": None}
 
@@ -107,38 +111,26 @@ class CustomerSummaryListApi(APIView):
             deleted=DELETED_CHOICES[data["deleted"]],
             ordering=data.get("ordering"),
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(summaries, request, view=self)
-        response = paginator.get_paginated_response(
-            CustomerSummaryOutputSerializer(page, many=True).data
-        )
-        return with_projected_at(
-            response, page, whole_model=customer_summary_projected_at
+        return read_model_page(
+            self,
+            request,
+            summaries,
+            CustomerSummaryOutputSerializer,
+            whole_model=customer_summary_projected_at,
         )
 
 
 class CustomerSummaryDetailApi(APIView):
-    class PathSerializer(serializers.Serializer):
-        customer_id = serializers.UUIDField()
-
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "customer_id",
-                OpenApiTypes.UUID,
-                OpenApiParameter.PATH,
-                description="400 when it is not a UUID; 404 when unknown.",
-            ),
+            read_model_id_parameter("customer_id"),
             PROJECTED_AT_HEADER_PARAMETER,
         ],
         responses={200: CustomerSummaryOutputSerializer, 404: NOT_FOUND_RESPONSE},
     )
     def get(self, request, customer_id):
-        path = self.PathSerializer(data={"customer_id": customer_id})
-        path.is_valid(raise_exception=True)
         summary = customer_summary_get(
             scope=request_scope(request),
-            customer_id=path.validated_data["customer_id"],
+            customer_id=read_model_id("customer_id", customer_id),
         )
-        response = Response(CustomerSummaryOutputSerializer(summary).data)
-        return with_projected_at(response, [summary])
+        return read_model_row(summary, CustomerSummaryOutputSerializer)

@@ -4,17 +4,7 @@ from decimal import Decimal
 
 from django.db import models
 
-
-class ProjectedRow(models.Model):
-    """What every read-model row records: the last event applied to it."""
-
-    last_event_id = models.UUIDField(null=True, blank=True)
-    last_event_type = models.CharField(max_length=100, blank=True, default="")
-    last_event_occurred_at = models.DateTimeField(null=True, blank=True)
-    projected_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
+from service_kit.read_models import ProjectedRow
 
 
 class CustomerSummary(ProjectedRow):

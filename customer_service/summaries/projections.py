@@ -1,6 +1,6 @@
 """Projections: how customer and order events build the CustomerSummary read model.
 
-Each handler is a fold (``shared_events.projectors``): one event, the rows it
+Each handler is a fold (``shared_events.read_side.projectors``): one event, the rows it
 touches, found through ``rows``. The read-side consumer (``consume_events
 --side read``) runs it through ``apply_event``, one event per transaction in
 the read database; ``rebuild_read_models`` runs the very same functions over
@@ -21,47 +21,17 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from django.utils import timezone
-
 from customer_service.summaries.models import CustomerSummary, SummaryOrder
+from service_kit.read_models import customer_changes, save_stamped, stamp
 from shared_events.events import EventEnvelope, EventType
-from shared_events.projectors import Projector, ReadModelRows
+from shared_events.read_side import Projector, ReadModelRows
 
 logger = logging.getLogger(__name__)
 
 PLACED = "placed"
 CANCELLED = "cancelled"
-
-STAMP_FIELDS = (
-    "last_event_id",
-    "last_event_type",
-    "last_event_occurred_at",
-    "projected_at",
-)
-
-
-def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
-    """The last-event fields every projected row records."""
-    return {
-        "last_event_id": envelope.event_id,
-        "last_event_type": envelope.event_type,
-        "last_event_occurred_at": envelope.occurred_at,
-        "projected_at": timezone.now(),
-    }
-
-
-def _save(
-    rows: ReadModelRows,
-    row: CustomerSummary | SummaryOrder,
-    envelope: EventEnvelope,
-    **fields,
-) -> None:
-    for name, value in {**fields, **_stamp(envelope)}.items():
-        setattr(row, name, value)
-    rows.save(row, *fields, *STAMP_FIELDS)
 
 
 def _locked_summary(
@@ -73,7 +43,7 @@ def _locked_summary(
     same customer, projected by two consumer processes at once, take turns on
     this row instead of overwriting each other's changes.
     """
-    return rows.locked(CustomerSummary, customer_id, **_stamp(envelope))
+    return rows.locked(CustomerSummary, customer_id, **stamp(envelope))
 
 
 # Customer events: the customer's own fields
@@ -86,38 +56,19 @@ def _apply_customer_event(
     summary = _locked_summary(rows, UUID(envelope.payload["customer_id"]), envelope)
     if envelope.aggregate_version <= summary.customer_version:
         return  # already projected (a replay): one customer's events come in order
-    _save(
+    save_stamped(
         rows, summary, envelope, customer_version=envelope.aggregate_version, **fields
     )
 
 
 def summary_register(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    payload = envelope.payload
-    _apply_customer_event(
-        envelope,
-        rows,
-        name=payload["name"],
-        email=payload["email"],
-        address=payload["address"],
-        registered=True,
-    )
+    _apply_customer_event(envelope, rows, registered=True, **customer_changes(envelope))
 
 
-def summary_rename(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    _apply_customer_event(envelope, rows, name=envelope.payload["name"])
-
-
-def summary_change_email(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    _apply_customer_event(envelope, rows, email=envelope.payload["email"])
-
-
-def summary_change_address(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    _apply_customer_event(envelope, rows, address=envelope.payload["address"])
-
-
-def summary_delete(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    # The row stays: a deleted customer's orders and lifetime value are history.
-    _apply_customer_event(envelope, rows, deleted=True)
+def summary_change_customer(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    # A deletion too: the row stays, as a deleted customer's orders and
+    # lifetime value are history.
+    _apply_customer_event(envelope, rows, **customer_changes(envelope))
 
 
 # Order events: what the customer's orders add up to
@@ -135,12 +86,12 @@ def summary_count_placed_order(envelope: EventEnvelope, rows: ReadModelRows) -> 
         customer_id=customer_id,
         total=total,
         status=PLACED,
-        **_stamp(envelope),
+        **stamp(envelope),
     )
     if not created:
         return  # already counted (a replay)
     last_order_at = summary.last_order_at
-    _save(
+    save_stamped(
         rows,
         summary,
         envelope,
@@ -175,8 +126,8 @@ def summary_uncount_cancelled_order(
     if order.status == CANCELLED:
         return  # already taken out (a replay)
     summary = _locked_summary(rows, order.customer_id, envelope)
-    _save(rows, order, envelope, status=CANCELLED)
-    _save(
+    save_stamped(rows, order, envelope, status=CANCELLED)
+    save_stamped(
         rows,
         summary,
         envelope,
@@ -200,10 +151,10 @@ def _order(fold) -> Projector:
 
 PROJECTION_HANDLERS: dict[str, list[Projector]] = {
     EventType.CUSTOMER_REGISTERED: [_customer(summary_register)],
-    EventType.CUSTOMER_RENAMED: [_customer(summary_rename)],
-    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(summary_change_email)],
-    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(summary_change_address)],
-    EventType.CUSTOMER_DELETED: [_customer(summary_delete)],
+    EventType.CUSTOMER_RENAMED: [_customer(summary_change_customer)],
+    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(summary_change_customer)],
+    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(summary_change_customer)],
+    EventType.CUSTOMER_DELETED: [_customer(summary_change_customer)],
     # A refused deletion changes nothing the summary shows.
     EventType.CUSTOMER_DELETION_REJECTED: [],
     EventType.ORDER_PLACED: [_order(summary_count_placed_order)],

@@ -1,19 +1,11 @@
 from django.contrib import admin
 
 from order_service.customer_table.models import CustomerRow
+from shared_events.admin import ReadOnlyAdmin
 
 
 @admin.register(CustomerRow)
-class CustomerRowAdmin(admin.ModelAdmin):
+class CustomerRowAdmin(ReadOnlyAdmin):
     """Read-only: under shared_db the order service can see, not own, customers."""
 
     list_display = ["name", "email"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

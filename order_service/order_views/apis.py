@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from order_service.order_views.selectors import (
@@ -28,7 +27,13 @@ from order_service.order_views.selectors import (
 from service_kit.access import request_scope
 from service_kit.api.pagination import CappedLimitOffsetPagination
 from service_kit.api.serializers import NOT_FOUND_RESPONSE
-from service_kit.api.staleness import PROJECTED_AT_HEADER_PARAMETER, with_projected_at
+from service_kit.api.staleness import (
+    PROJECTED_AT_HEADER_PARAMETER,
+    read_model_id,
+    read_model_id_parameter,
+    read_model_page,
+    read_model_row,
+)
 
 
 @extend_schema_serializer(component_name="OrderViewLine")
@@ -84,35 +89,22 @@ class OrderViewListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         orders = order_view_list(scope=request_scope(request), **filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        response = paginator.get_paginated_response(
-            OrderViewOutputSerializer(page, many=True).data
+        return read_model_page(
+            self,
+            request,
+            orders,
+            OrderViewOutputSerializer,
+            whole_model=order_view_projected_at,
         )
-        return with_projected_at(response, page, whole_model=order_view_projected_at)
 
 
 class OrderViewDetailApi(APIView):
-    class PathSerializer(serializers.Serializer):
-        order_id = serializers.UUIDField()
-
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "order_id",
-                OpenApiTypes.UUID,
-                OpenApiParameter.PATH,
-                description="400 when it is not a UUID; 404 when unknown.",
-            ),
-            PROJECTED_AT_HEADER_PARAMETER,
-        ],
+        parameters=[read_model_id_parameter("order_id"), PROJECTED_AT_HEADER_PARAMETER],
         responses={200: OrderViewOutputSerializer, 404: NOT_FOUND_RESPONSE},
     )
     def get(self, request, order_id):
-        path = self.PathSerializer(data={"order_id": order_id})
-        path.is_valid(raise_exception=True)
         order = order_view_get(
-            scope=request_scope(request), order_id=path.validated_data["order_id"]
+            scope=request_scope(request), order_id=read_model_id("order_id", order_id)
         )
-        response = Response(OrderViewOutputSerializer(order).data)
-        return with_projected_at(response, [order])
+        return read_model_row(order, OrderViewOutputSerializer)

@@ -1,6 +1,6 @@
 """Projections: how order and customer events build the OrderView read model.
 
-Each handler is a fold (``shared_events.projectors``): one event, the rows it
+Each handler is a fold (``shared_events.read_side.projectors``): one event, the rows it
 touches, found through ``rows``. The read-side consumer (``consume_events
 --side read``) runs it through ``apply_event``, one event per transaction in
 the read database; ``rebuild_read_models`` runs the very same functions over
@@ -29,41 +29,22 @@ projected: the query API shows both, so staleness is visible, not hidden.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from django.utils import timezone
-
 from order_service.order_views.models import OrderView, OrderViewCustomer
+from service_kit.read_models import customer_changes, save_stamped, stamp
 from shared_events.events import EventEnvelope, EventType
-from shared_events.projectors import Projector, ReadModelRows
+from shared_events.read_side import Projector, ReadModelRows
 
 PLACED = "placed"
 CANCELLED = "cancelled"
-
-STAMP_FIELDS = (
-    "last_event_id",
-    "last_event_type",
-    "last_event_occurred_at",
-    "projected_at",
-)
-
-
-def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
-    """The last-event fields every projected row records."""
-    return {
-        "last_event_id": envelope.event_id,
-        "last_event_type": envelope.event_type,
-        "last_event_occurred_at": envelope.occurred_at,
-        "projected_at": timezone.now(),
-    }
 
 
 def _locked_customer(
     rows: ReadModelRows, customer_id: UUID, envelope: EventEnvelope
 ) -> OrderViewCustomer:
     """The read side's copy of the customer, created empty if unknown, row-locked."""
-    return rows.locked(OrderViewCustomer, customer_id, **_stamp(envelope))
+    return rows.locked(OrderViewCustomer, customer_id, **stamp(envelope))
 
 
 # Order events: one OrderView row per order
@@ -93,7 +74,7 @@ def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
             for line in payload["lines"]
         ],
         placed_at=envelope.occurred_at,
-        **_stamp(envelope),
+        **stamp(envelope),
     )
 
 
@@ -107,7 +88,7 @@ def order_view_cancel(envelope: EventEnvelope, rows: ReadModelRows) -> None:
         status=CANCELLED,
         cancel_reason=envelope.payload["reason"],
         cancelled_at=envelope.occurred_at,
-        **_stamp(envelope),
+        **stamp(envelope),
     )
 
 
@@ -122,52 +103,26 @@ def _apply_customer_event(
     customer = _locked_customer(rows, UUID(envelope.payload["customer_id"]), envelope)
     if envelope.aggregate_version <= customer.customer_version:
         return  # already projected (a replay): one customer's events come in order
-    stamp = _stamp(envelope)
-    for name, value in {**fields, **stamp}.items():
-        setattr(customer, name, value)
-    customer.customer_version = envelope.aggregate_version
-    rows.save(customer, *fields, "customer_version", *STAMP_FIELDS)
+    stamped = save_stamped(
+        rows, customer, envelope, customer_version=envelope.aggregate_version, **fields
+    )
     rows.update(
         OrderView,
         "customer_id",
         customer.customer_id,
         **{f"customer_{name}": value for name, value in fields.items()},
-        **stamp,
+        **stamped,
     )
 
 
 def order_view_customer_register(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    payload = envelope.payload
-    _apply_customer_event(
-        envelope,
-        rows,
-        name=payload["name"],
-        email=payload["email"],
-        address=payload["address"],
-        deleted=False,
-    )
+    _apply_customer_event(envelope, rows, deleted=False, **customer_changes(envelope))
 
 
-def order_view_customer_rename(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    _apply_customer_event(envelope, rows, name=envelope.payload["name"])
-
-
-def order_view_customer_change_email(
-    envelope: EventEnvelope, rows: ReadModelRows
-) -> None:
-    _apply_customer_event(envelope, rows, email=envelope.payload["email"])
-
-
-def order_view_customer_change_address(
-    envelope: EventEnvelope, rows: ReadModelRows
-) -> None:
-    _apply_customer_event(envelope, rows, address=envelope.payload["address"])
-
-
-def order_view_customer_delete(envelope: EventEnvelope, rows: ReadModelRows) -> None:
-    # The orders stay visible, marked: their cancellation is the order
-    # service's own event (OrderCancelled, reason customer_deleted).
-    _apply_customer_event(envelope, rows, deleted=True)
+def order_view_customer_change(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    # A deletion too: the orders stay visible, marked; their cancellation is
+    # the order service's own event (OrderCancelled, reason customer_deleted).
+    _apply_customer_event(envelope, rows, **customer_changes(envelope))
 
 
 # The rows each kind of event reads, for the rebuild to load a chunk's at once:
@@ -190,10 +145,10 @@ PROJECTION_HANDLERS: dict[str, list[Projector]] = {
     # A rejected order was never placed: it gets no OrderView row.
     EventType.ORDER_REJECTED: [],
     EventType.CUSTOMER_REGISTERED: [_customer(order_view_customer_register)],
-    EventType.CUSTOMER_RENAMED: [_customer(order_view_customer_rename)],
-    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(order_view_customer_change_email)],
-    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(order_view_customer_change_address)],
-    EventType.CUSTOMER_DELETED: [_customer(order_view_customer_delete)],
+    EventType.CUSTOMER_RENAMED: [_customer(order_view_customer_change)],
+    EventType.CUSTOMER_EMAIL_CHANGED: [_customer(order_view_customer_change)],
+    EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(order_view_customer_change)],
+    EventType.CUSTOMER_DELETED: [_customer(order_view_customer_change)],
     # A refused deletion changes nothing an order shows.
     EventType.CUSTOMER_DELETION_REJECTED: [],
 }

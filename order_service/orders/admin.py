@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from order_service.orders.models import Order, OrderLine
+from shared_events.admin import ReadOnlyAdmin
 
 
 class OrderLineInline(admin.TabularInline):
@@ -18,7 +19,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     """Orders, to look at only: placing and cancelling go through the API.
 
     Both are commands on the Order aggregate (``order_service.orders.services``):
@@ -42,14 +43,4 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
         "cancelled_at",
     ]
-    readonly_fields = fields
     inlines = [OrderLineInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

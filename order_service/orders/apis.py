@@ -22,15 +22,12 @@ from order_service.orders.selectors import (
 )
 from order_service.orders.services import LineRequest, order_cancel, order_place
 from service_kit.access import request_scope
-from service_kit.api.pagination import CappedLimitOffsetPagination
+from service_kit.api.history import AggregateAsOfApi, AggregateHistoryApi, as_of_schema
+from service_kit.api.pagination import CappedLimitOffsetPagination, paginated_response
 from service_kit.api.serializers import (
-    AS_OF_VERSION_PARAMETER,
     CONFLICT_RESPONSE,
     DEPENDENCY_UNAVAILABLE_RESPONSE,
-    HISTORY_NOT_FOUND_RESPONSE,
     NOT_FOUND_RESPONSE,
-    AsOfVersionSerializer,
-    StoredEventOutputSerializer,
     expected_version_field,
 )
 from shared_events.errors import ApplicationError
@@ -112,9 +109,9 @@ class OrderListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         orders = order_list(scope=request_scope(request), **filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(_render(page, many=True))
+        return paginated_response(
+            self, request, orders, lambda page: _render(page, many=True)
+        )
 
 
 class OrderPlaceApi(APIView):
@@ -188,57 +185,34 @@ class OrderCancelApi(APIView):
         return Response(_render(order_get(scope=scope, order_id=order.id), many=False))
 
 
-class OrderHistoryApi(APIView):
+class OrderHistoryApi(AggregateHistoryApi):
     """The events an order recorded, oldest first; a rejected placement's too.
 
     Only an event-sourced approach keeps them: under the others the answer is
     404 with a detail that says the approach keeps no history.
     """
 
-    pagination_class = CappedLimitOffsetPagination
-
-    @extend_schema(
-        responses={
-            200: StoredEventOutputSerializer(many=True),
-            404: HISTORY_NOT_FOUND_RESPONSE,
-        },
-    )
-    def get(self, request, order_id):
-        events = order_history(scope=request_scope(request), order_id=order_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(
-            StoredEventOutputSerializer(page, many=True).data
-        )
+    selector = staticmethod(order_history)
 
 
-class OrderAsOfApi(APIView):
+@extend_schema_serializer(component_name="OrderAsOf")
+class OrderAsOfOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    customer_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=[PLACED, CANCELLED, REJECTED])
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = OrderLineValueOutputSerializer(many=True)
+    cancel_reason = serializers.CharField()
+
+
+@as_of_schema(OrderAsOfOutputSerializer)
+class OrderAsOfApi(AggregateAsOfApi):
     """The order as it was at one version: its events folded up to there.
 
     A rejected placement folds to ``status: rejected`` with no lines: the
     event store keeps refused commands, the order table does not.
     """
 
-    @extend_schema_serializer(component_name="OrderAsOf")
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        version = serializers.IntegerField()
-        customer_id = serializers.UUIDField()
-        status = serializers.ChoiceField(choices=[PLACED, CANCELLED, REJECTED])
-        total = serializers.DecimalField(max_digits=14, decimal_places=2)
-        lines = OrderLineValueOutputSerializer(many=True)
-        cancel_reason = serializers.CharField()
-
-    @extend_schema(
-        parameters=[AS_OF_VERSION_PARAMETER],
-        responses={200: OutputSerializer, 404: HISTORY_NOT_FOUND_RESPONSE},
-    )
-    def get(self, request, order_id, version):
-        serializer = AsOfVersionSerializer(data={"version": version})
-        serializer.is_valid(raise_exception=True)
-        order = order_as_of(
-            scope=request_scope(request),
-            order_id=order_id,
-            version=serializer.validated_data["version"],
-        )
-        return Response(self.OutputSerializer(order).data)
+    selector = staticmethod(order_as_of)
+    output_serializer = OrderAsOfOutputSerializer

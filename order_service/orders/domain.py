@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any, Self
 from uuid import UUID
 
-from shared_events.aggregates import Aggregate
 from shared_events.errors import ApplicationError
 from shared_events.events import EventType
+from shared_events.write_side import Aggregate
 
 PLACED = "placed"
 CANCELLED = "cancelled"

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from order_service.orders.models import CustomerReplica
 from order_service.orders.services import orders_cancel_for_deleted_customer
-from shared_events.consumer import Handler
+from shared_events.consume import Handler
 from shared_events.events import EventEnvelope, EventType
 
 

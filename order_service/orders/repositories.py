@@ -19,9 +19,12 @@ from order_service.orders.domain import (
     OrderLineValue,
 )
 from order_service.orders.models import Order, OrderLine
-from shared_events.errors import ConcurrencyConflict
-from shared_events.repositories import StateTable, insert_state_row
-from shared_events.transactions import refuse_transaction
+from shared_events.write_side import (
+    ConcurrencyConflict,
+    StateTable,
+    insert_state_row,
+    refuse_transaction,
+)
 
 
 class OrderStateTable(StateTable[OrderAggregate]):

@@ -19,7 +19,8 @@ from order_service import wiring
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate, OrderLineValue
 from order_service.orders.models import Order, OrderStatus
-from shared_events.errors import ApplicationError, ConcurrencyConflict
+from shared_events.errors import ApplicationError
+from shared_events.write_side import ConcurrencyConflict
 
 # The largest total Order.total (14 digits, 2 of them decimal) can store.
 MAX_ORDER_TOTAL = Decimal("999999999999.99")

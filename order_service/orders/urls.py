@@ -3,20 +3,17 @@
 from django.urls import path
 
 from order_service.orders import apis
+from service_kit.api.history import history_routes
 
 urlpatterns = [
     path("", apis.OrderListApi.as_view(), name="order-list"),
     path("place/", apis.OrderPlaceApi.as_view(), name="order-place"),
     path("<uuid:order_id>/", apis.OrderDetailApi.as_view(), name="order-detail"),
     path("<uuid:order_id>/cancel/", apis.OrderCancelApi.as_view(), name="order-cancel"),
-    path(
-        "<uuid:order_id>/history/", apis.OrderHistoryApi.as_view(), name="order-history"
-    ),
-    # ``version`` is matched as any segment and checked by the API, so that
-    # "0" or "abc" is a 400 that says why, not a bare 404.
-    path(
-        "<uuid:order_id>/as-of/<str:version>/",
-        apis.OrderAsOfApi.as_view(),
-        name="order-as-of",
+    *history_routes(
+        "<uuid:order_id>",
+        "order",
+        history=apis.OrderHistoryApi,
+        as_of=apis.OrderAsOfApi,
     ),
 ]

@@ -13,7 +13,7 @@ from order_service.orders.customers import (
 )
 from order_service.orders.tests.fakes import FakeCustomerDirectory
 from shared_events.approaches import APPROACHES, Approach, ApproachNotBuilt
-from shared_events.history import EventStoreHistory, NoHistory
+from shared_events.write_side import EventStoreHistory, NoHistory
 
 
 def test_db_per_service_asks_the_customer_service_over_http():

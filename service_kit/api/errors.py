@@ -17,12 +17,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from shared_events.errors import (
-    ApplicationError,
-    ConcurrencyConflict,
-    DependencyUnavailable,
-    NotRecorded,
-)
+from shared_events.errors import ApplicationError, DependencyUnavailable
+from shared_events.write_side import ConcurrencyConflict, NotRecorded
 
 logger = logging.getLogger(__name__)
 

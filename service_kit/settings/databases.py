@@ -44,5 +44,5 @@ def _database_config(url: str) -> dict:
 
 
 # Read models are routed to the read database by app label (approach 5); the
-# router also keeps command code from writing them. See shared_events.routers.
-DATABASE_ROUTERS = ["shared_events.routers.ReadModelRouter"]
+# router also keeps command code from writing them. See shared_events.read_side.routers.
+DATABASE_ROUTERS = ["shared_events.read_side.routers.ReadModelRouter"]

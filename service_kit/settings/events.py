@@ -26,7 +26,7 @@ EVENT_RELAY_TIME_BUDGET_SECONDS = env.float(
 )
 EVENT_RELAY_SWEEP_SECONDS = env.float("EVENT_RELAY_SWEEP_SECONDS", default=2.0)
 # How a commit wakes the relay: "notify" (PostgreSQL NOTIFY from the outbox,
-# heard by every relay worker: shared_events.relay_listener) or "celery" (a
+# heard by every relay worker: shared_events.outbox.listener) or "celery" (a
 # relay task through the Celery broker per commit, for a database behind a
 # pooler that cannot LISTEN). Either way the sweep runs too.
 EVENT_RELAY_WAKE = env.str("EVENT_RELAY_WAKE", default="notify")

@@ -5,7 +5,7 @@ after every insert. PostgreSQL delivers a notification only when the
 inserting transaction commits (a rolled-back command wakes no one) and
 folds identical ones within a transaction into one, so each command costs at
 most one notification. The relay worker listens for it
-(``shared_events.relay_listener``).
+(``shared_events.outbox.listener``).
 """
 
 from django.db import migrations

@@ -1,7 +1,7 @@
 """The bulk path against the per-event path: the same deliveries, the same rows.
 
 Each service's read-side tests use this to prove that
-``shared_events.bulk_projection`` (what ``rebuild_read_models`` runs) leaves
+``shared_events.read_side.bulk_projection`` (what ``rebuild_read_models`` runs) leaves
 exactly the rows that ``apply_event`` (what the live consumer runs) leaves,
 event by event, for the same deliveries in the same order: every column of
 every read-model row (but ``projected_at``, the wall-clock moment), the
@@ -24,12 +24,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from shared_events.bulk_projection import BulkProjection
-from shared_events.consumer import Outcome, apply_event
+from shared_events.consume import Outcome, apply_event, projecting
 from shared_events.events import EventEnvelope, EventType
 from shared_events.models import AggregateCursor, ProcessedEvent
-from shared_events.projectors import Projector
-from shared_events.routers import projecting
+from shared_events.read_side import BulkProjection, Projector
 from shared_events.testing.stateful import (
     STAMP_FIELDS,
     UNFOLDABLE_FIELDS,

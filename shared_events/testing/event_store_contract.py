@@ -26,12 +26,14 @@ from uuid import UUID
 import pytest
 from django.db import DatabaseError, connection, models, transaction
 
-from shared_events.aggregates import Aggregate
-from shared_events.errors import ConcurrencyConflict
-from shared_events.event_store import event_store_load
 from shared_events.events import from_json
 from shared_events.models import OutboxMessage, StoredEvent
-from shared_events.repositories import Repository
+from shared_events.write_side import (
+    Aggregate,
+    ConcurrencyConflict,
+    Repository,
+    event_store_load,
+)
 
 
 class Refused(Exception):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from shared_events.consumer import Handler, Outcome, apply_event
+from shared_events.consume import Handler, Outcome, apply_event
 from shared_events.events import (
     AggregateType,
     EventEnvelope,

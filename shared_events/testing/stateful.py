@@ -57,8 +57,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from shared_events.aggregates import Aggregate, RecordedEvent
-from shared_events.consumer import Handler, Outcome, apply_event
+from shared_events.consume import Handler, Outcome, apply_event, projecting
 from shared_events.events import (
     AggregateType,
     EventEnvelope,
@@ -67,8 +66,7 @@ from shared_events.events import (
     from_json,
 )
 from shared_events.models import AggregateCursor, ProcessedEvent
-from shared_events.repositories import envelopes_for
-from shared_events.routers import projecting
+from shared_events.write_side import Aggregate, RecordedEvent, envelopes_for
 
 READ_DATABASE = "read"
 

@@ -8,7 +8,6 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from shared_events.event_store import event_store_append
 from shared_events.events import new_envelope
 from shared_events.models import (
     AggregateCursor,
@@ -16,7 +15,7 @@ from shared_events.models import (
     ProcessedEvent,
     StoredEvent,
 )
-from shared_events.outbox import outbox_append
+from shared_events.write_side import event_store_append, outbox_append
 
 pytestmark = pytest.mark.django_db
 

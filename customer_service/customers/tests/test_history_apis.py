@@ -13,8 +13,8 @@ from customer_service import bootstrap
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register
 from shared_events.approaches import Approach
-from shared_events.history import EventStoreHistory, NoHistory
 from shared_events.models import StoredEvent
+from shared_events.write_side import EventStoreHistory, NoHistory
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,8 @@ from customer_service import bootstrap
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register, customer_update
-from shared_events.errors import ConcurrencyConflict
 from shared_events.models import OutboxMessage, StoredEvent
-from shared_events.repositories import Repository
+from shared_events.write_side import ConcurrencyConflict, Repository
 
 REGISTER_URL = reverse("customer-register")
 
@@ -34,14 +33,6 @@ def delete_url(customer_id) -> str:
 
 def detail_url(customer_id) -> str:
     return reverse("customer-detail", kwargs={"customer_id": customer_id})
-
-
-@pytest.fixture(params=["db_per_service", "event_sourcing"])
-def approach(request, db):
-    """Run the test under the runner's wiring, then under event sourcing."""
-    if request.param == "event_sourcing":
-        request.getfixturevalue("event_sourcing")
-    return request.param
 
 
 @pytest.fixture

@@ -1,50 +1,25 @@
-"""The rebuild's bulk path leaves the CustomerSummary rows the live consumer leaves.
+"""CustomerSummary rows: the rebuild's bulk path leaves what the consumer leaves.
 
-``rebuild_read_models`` folds each chunk of events in memory and writes it
-with one statement per table (``shared_events.bulk_projection``); the live
-read-side consumer applies one event per transaction (``apply_event``). Both
-run the same ``PROJECTION_HANDLERS``. The contract
-(``shared_events.testing.bulk_equivalence``) delivers random stories of both
-services' events both ways and compares every row; the state machine of
-``test_stateful_projection`` gets rules that deliver in bulk, so the bulk
-path is also checked against the fold of the events.
+Random stories of both services' events are delivered both ways and every row
+compared; the summary's state machine also delivers in bulk
+(``shared_events.testing.read_model_contract``).
 """
 
 from __future__ import annotations
 
-import pytest
-from django.conf import settings
+from service_kit.testing.read_side import skip_unless_read_side
 
-if not settings.APPROACH_HAS_READ_SIDE:
-    pytest.skip(
-        "read models are approach 5's: run under ARCHITECTURE_APPROACH=cqrs_es",
-        allow_module_level=True,
-    )
-
-from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+skip_unless_read_side()
 
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
 from customer_service.summaries.tests.projection_support import CONSUMER  # noqa: E402
 from customer_service.summaries.tests.test_stateful_projection import (  # noqa: E402
     CustomerSummaryMachine,
 )
-from shared_events.testing.bulk_equivalence import (  # noqa: E402
-    BulkDeliveryMachine,
-    BulkEquivalenceContract,
-)
-from shared_events.testing.stateful import MACHINE_SETTINGS  # noqa: E402
-
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
+from shared_events.testing.read_model_contract import ReadModelBulkContract  # noqa: E402
 
 
-class TestCustomerSummaryInBulk(BulkEquivalenceContract):
+class TestCustomerSummaryInBulk(ReadModelBulkContract):
     consumer = CONSUMER
     handlers = PROJECTION_HANDLERS
-
-
-class CustomerSummaryBulkMachine(CustomerSummaryMachine, BulkDeliveryMachine):
-    """The customer summary machine, whose consumer may also take messages in bulk."""
-
-
-def test_in_bulk_too_the_customer_summary_is_the_fold_of_the_events():
-    run_state_machine_as_test(CustomerSummaryBulkMachine, settings=MACHINE_SETTINGS)
+    machine = CustomerSummaryMachine

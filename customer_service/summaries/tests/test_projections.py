@@ -23,9 +23,9 @@ from django.utils import timezone
 from customer_service.summaries.models import CustomerSummary, SummaryOrder
 from customer_service.summaries.projections import PROJECTION_HANDLERS
 from customer_service.summaries.tests.projection_support import project
-from shared_events.consumer import Outcome
+from shared_events.consume import Outcome, projecting
 from shared_events.events import EventType
-from shared_events.routers import ReadModelWriteRefused, projecting
+from shared_events.read_side import ReadModelWriteRefused
 from shared_events.testing.projection_events import (
     at,
     cancelled,

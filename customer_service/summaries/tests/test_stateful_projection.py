@@ -19,38 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
-import pytest
-from django.conf import settings
+from service_kit.testing.read_side import skip_unless_read_side
 
-if not settings.APPROACH_HAS_READ_SIDE:
-    # The directory's conftest leaves this file out; this is for naming it.
-    pytest.skip(
-        "read models are approach 5's: run under ARCHITECTURE_APPROACH=cqrs_es",
-        allow_module_level=True,
-    )
-
-from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+skip_unless_read_side()
 
 from customer_service.customers import domain as customer_domain  # noqa: E402
 from customer_service.summaries.models import CustomerSummary, SummaryOrder  # noqa: E402
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
 from customer_service.summaries.tests.projection_support import CONSUMER  # noqa: E402
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
+from shared_events.testing.read_model_contract import (  # noqa: E402
+    ReadModelFoldContract,
+    tables_from,
+)
 from shared_events.testing.stateful import (  # noqa: E402
     CANCELLED,
-    MACHINE_SETTINGS,
     PLACED,
     ReadModelMachine,
     Row,
     Tables,
     WriteSide,
     import_from_peer_service,
-    stamp_of,
 )
-
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
 SUMMARY = CustomerSummary._meta.label
 ORDER = SummaryOrder._meta.label
@@ -112,15 +105,14 @@ class CustomerSummaryMachine(ReadModelMachine):
                 last_written[SUMMARY, customer_id] = envelope
                 last_written[ORDER, UUID(envelope.aggregate_id)] = envelope
         write_side = self.fold_write_side(events)
-        row_of = {SUMMARY: summary_row, ORDER: summary_order_row}
-        tables: Tables = {SUMMARY: {}, ORDER: {}}
-        for (label, key), envelope in last_written.items():
-            tables[label][key] = {
-                **row_of[label](write_side, key),
-                **stamp_of(envelope),
-            }
-        return tables
+        return tables_from(
+            last_written,
+            {
+                SUMMARY: partial(summary_row, write_side),
+                ORDER: partial(summary_order_row, write_side),
+            },
+        )
 
 
-def test_the_customer_summary_is_the_fold_of_the_events_whatever_the_delivery():
-    run_state_machine_as_test(CustomerSummaryMachine, settings=MACHINE_SETTINGS)
+class TestCustomerSummaryFold(ReadModelFoldContract):
+    machine = CustomerSummaryMachine

@@ -19,7 +19,7 @@ from django.db import connections
 from order_service.order_views.models import OrderView
 from order_service.order_views.projections import PROJECTION_HANDLERS
 from order_service.order_views.tests.projection_support import CONSUMER, project
-from shared_events.consumer import apply_event
+from shared_events.consume import apply_event
 from shared_events.events import EventType
 from shared_events.testing.projection_events import (
     placed,

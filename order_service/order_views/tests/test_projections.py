@@ -23,9 +23,9 @@ from django.utils import timezone
 from order_service.order_views.models import OrderView, OrderViewCustomer
 from order_service.order_views.projections import PROJECTION_HANDLERS
 from order_service.order_views.tests.projection_support import project
-from shared_events.consumer import Outcome
+from shared_events.consume import Outcome
 from shared_events.events import EventType
-from shared_events.routers import ReadModelWriteRefused
+from shared_events.read_side import ReadModelWriteRefused
 from shared_events.testing.projection_events import (
     address_changed,
     at,

@@ -1,34 +1,15 @@
-"""The query side as a process of its own: ``order_service.config.query_urls``.
-
-A process started with ``QUERY_SIDE_ONLY=true`` serves these routes: health,
-the schema and the query API, and no command API at all.
-"""
+"""The query side as a process of its own: ``order_service.config.query_urls``."""
 
 import pytest
 
-pytestmark = [
-    pytest.mark.django_db(databases=["default", "read"]),
-    pytest.mark.urls("order_service.config.query_urls"),
-]
+from service_kit.testing.query_side import QuerySideContract
 
 
-def test_the_query_side_serves_the_query_api_and_health(api_client):
-    assert api_client.get("/api/query/orders/").status_code == 200
-    assert api_client.get("/api/health/").status_code == 200
-
-
-def test_the_query_side_serves_no_command_api(api_client):
-    assert api_client.get("/api/orders/").status_code == 404
-    assert api_client.post("/api/orders/place/", {}).status_code == 404
-
-
-def test_the_query_side_documents_only_its_own_routes(api_client):
-    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
-
-    assert set(schema["paths"]) == {
-        "/api/health/",
-        "/api/query/orders/",
-        "/api/query/orders/{order_id}/",
-    }
-    components = schema["components"]["schemas"]
-    assert {"OrderView", "PaginatedOrderViewList"} <= set(components)
+@pytest.mark.django_db(databases=["default", "read"])
+@pytest.mark.urls("order_service.config.query_urls")
+class TestOrderQuerySide(QuerySideContract):
+    query_list_url = "/api/query/orders/"
+    command_list_url = "/api/orders/"
+    command_url = "/api/orders/place/"
+    documented_paths = {"/api/query/orders/", "/api/query/orders/{order_id}/"}
+    read_model_components = {"OrderView", "PaginatedOrderViewList"}

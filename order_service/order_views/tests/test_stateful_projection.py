@@ -17,36 +17,29 @@ aggregates, twice, too early. What a learner should see proven:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from uuid import UUID
 
-import pytest
-from django.conf import settings
+from service_kit.testing.read_side import skip_unless_read_side
 
-if not settings.APPROACH_HAS_READ_SIDE:
-    # The directory's conftest leaves this file out; this is for naming it.
-    pytest.skip(
-        "read models are approach 5's: run under ARCHITECTURE_APPROACH=cqrs_es",
-        allow_module_level=True,
-    )
-
-from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
+skip_unless_read_side()
 
 from order_service.order_views.models import OrderView, OrderViewCustomer  # noqa: E402
 from order_service.order_views.projections import PROJECTION_HANDLERS  # noqa: E402
 from order_service.order_views.tests.projection_support import CONSUMER  # noqa: E402
 from order_service.orders import domain as order_domain  # noqa: E402
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
+from shared_events.testing.read_model_contract import (  # noqa: E402
+    ReadModelFoldContract,
+    tables_from,
+)
 from shared_events.testing.stateful import (  # noqa: E402
-    MACHINE_SETTINGS,
     ReadModelMachine,
     Row,
     Tables,
     WriteSide,
     import_from_peer_service,
-    stamp_of,
 )
-
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
 VIEW = OrderView._meta.label
 CUSTOMER = OrderViewCustomer._meta.label
@@ -121,15 +114,14 @@ class OrderViewMachine(ReadModelMachine):
             elif envelope.event_type == EventType.ORDER_CANCELLED:
                 last_written[VIEW, aggregate_id] = envelope
         write_side = self.fold_write_side(events)
-        row_of = {VIEW: order_view_row, CUSTOMER: customer_row}
-        tables: Tables = {VIEW: {}, CUSTOMER: {}}
-        for (label, key), envelope in last_written.items():
-            tables[label][key] = {
-                **row_of[label](write_side, key),
-                **stamp_of(envelope),
-            }
-        return tables
+        return tables_from(
+            last_written,
+            {
+                VIEW: partial(order_view_row, write_side),
+                CUSTOMER: partial(customer_row, write_side),
+            },
+        )
 
 
-def test_the_order_view_is_the_fold_of_the_events_whatever_the_delivery():
-    run_state_machine_as_test(OrderViewMachine, settings=MACHINE_SETTINGS)
+class TestOrderViewFold(ReadModelFoldContract):
+    machine = OrderViewMachine

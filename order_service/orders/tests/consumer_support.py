@@ -22,14 +22,7 @@ from urllib.parse import quote
 import pytest
 
 from order_service.orders.handlers import EVENT_HANDLERS
-from shared_events.aws.clients import AwsSettings, client
-from shared_events.aws.topology import ensure_topology, platform_topology
-from shared_events.consumer import (
-    ConsumerSettings,
-    EventConsumer,
-    Handler,
-    Outcome,
-)
+from shared_events.consume import EventConsumer, Handler, Outcome
 from shared_events.events import (
     AggregateType,
     EventEnvelope,
@@ -37,6 +30,13 @@ from shared_events.events import (
     encode,
     new_envelope,
     to_dict,
+)
+from shared_events.transport import (
+    AwsSettings,
+    ConsumerSettings,
+    client,
+    ensure_topology,
+    platform_topology,
 )
 from stack.moto_server import MotoServer, start_moto_server
 

@@ -39,8 +39,8 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
     tampered,
     with_extra_handler,
 )
-from shared_events import consumer as consumer_module
-from shared_events.consumer import Outcome, apply_event
+from shared_events.consume import Outcome, apply_event
+from shared_events.consume import consumer as consumer_module
 from shared_events.events import (
     AggregateType,
     EventEnvelope,

@@ -43,7 +43,7 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
 )
 from shared_events.configuration import REPO_DIR
 from shared_events.models import OutboxMessage, ProcessedEvent, StoredEvent
-from shared_events.repositories import EventSourcedRepository
+from shared_events.write_side import EventSourcedRepository
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@
 Against a real moto server over HTTP, on queues that ``ensure_topology`` made
 under a unique prefix. The command finds them as a running service would:
 through the settings (``AWS_ENDPOINT_URL``, ``EVENT_TOPOLOGY_PREFIX``) and
-``shared_events.messaging``.
+``shared_events.transport.messaging``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
     renamed,
     with_extra_handler,
 )
-from shared_events import consumer as consumer_module
-from shared_events import messaging
+from shared_events.consume import consumer as consumer_module
 from shared_events.events import EventType
+from shared_events.transport import messaging
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

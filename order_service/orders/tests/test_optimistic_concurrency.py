@@ -23,14 +23,6 @@ def cancel_url(order_id) -> str:
     return reverse("order-cancel", kwargs={"order_id": order_id})
 
 
-@pytest.fixture(params=["db_per_service", "event_sourcing"])
-def approach(request, db):
-    """Run the test under the runner's wiring, then under event sourcing."""
-    if request.param == "event_sourcing":
-        request.getfixturevalue("event_sourcing")
-    return request.param
-
-
 @pytest.fixture
 def ada(customer_directory) -> CustomerSnapshot:
     return customer_directory.add(

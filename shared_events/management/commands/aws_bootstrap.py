@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_events import messaging
-from shared_events.aws.topology import TopologyError
+from shared_events.transport import TopologyError, messaging
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from dataclasses import replace
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from shared_events import messaging
 from shared_events.composition import service_wiring
-from shared_events.consumer import EventConsumer
+from shared_events.consume import EventConsumer
+from shared_events.transport import messaging
 
 
 class Command(BaseCommand):

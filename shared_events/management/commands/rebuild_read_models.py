@@ -8,7 +8,7 @@ from shared_events.configuration import (
     database_url,
     load_env,
 )
-from shared_events.rebuild import RebuildError, rebuild_read_models
+from shared_events.read_side.rebuild import RebuildError, rebuild_read_models
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         "runs, then written with one statement per table), then switch to them in "
         "one short transaction. Queries keep working throughout; the live "
         "read-side consumer only pauses for the switch. See "
-        "shared_events/rebuild/ for how."
+        "shared_events/read_side/rebuild/ for how."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,51 @@
+"""Consume: apply each event exactly once, in order, whatever the broker does.
+
+What a learner should notice in this stage:
+
+* ``apply_event`` (``tracking``) is the whole guarantee: the effect, the
+  processed-event record and the aggregate's cursor commit in ONE
+  transaction. A redelivered event is a ``DUPLICATE``, an event ahead of its
+  aggregate is ``HELD``; delivery is at least once, effects exactly once.
+* The SQS consumer (``consumer``) only feeds it: it long-polls the inbox,
+  deletes a message after its commit, retries a failure with backoff and
+  dead-letters it, with the reason, on its last allowed receive.
+* On a read database (approach 5) the same core runs projections, under the
+  guards of ``projection_guard``: the permit to write read models and the
+  read-model swap lock a rebuild's switch waits for.
+
+Depends on ``events`` and ``transport`` (the consumer's settings).
+"""
+
+from shared_events.consume.consumer import (
+    ConsumerStats,
+    EventConsumer,
+    InfrastructureDown,
+    retry_delay,
+)
+from shared_events.consume.projection_guard import (
+    SWAP_LOCK,
+    hold_read_model_swap_lock,
+    projecting,
+    projection_database,
+)
+from shared_events.consume.tracking import (
+    Handler,
+    Outcome,
+    apply_event,
+    cursor_standing,
+)
+
+__all__ = [
+    "SWAP_LOCK",
+    "ConsumerStats",
+    "EventConsumer",
+    "Handler",
+    "InfrastructureDown",
+    "Outcome",
+    "apply_event",
+    "cursor_standing",
+    "hold_read_model_swap_lock",
+    "projecting",
+    "projection_database",
+    "retry_delay",
+]

@@ -1,0 +1,263 @@
+"""The idempotent, ordered SQS consumer.
+
+For each message, ``apply_event`` (``tracking``) applies the event in ONE
+database transaction with its processed-event record and the aggregate's
+cursor (a duplicate is acknowledged and skipped). Only after the commit is
+the message deleted from the queue. A crash between the commit and the
+delete means the message comes back, and the processed-event record turns
+it into a no-op: effects happen exactly once although delivery is at least
+once.
+
+Ordering: an event whose ``aggregate_version`` is ahead of the next expected
+one is *held*: left on the queue with a short visibility timeout, so it is
+received again after the missing event had its chance to arrive. Holding
+needs nothing but the queue; fetching the missing event from the producer
+would couple the consumer to the producer's API again, the coupling events
+were meant to remove. A gap that never closes (an event lost for good, as
+in approach 3) ends in the dead-letter queue with the reason.
+
+A message that cannot be processed (invalid envelope, unknown type, handler
+error) is retried with backoff and, on its last allowed receive, moved to
+the dead-letter queue by the consumer itself with the reason as a message
+attribute; the queue's redrive policy is the safety net behind that. Other
+messages keep flowing meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import InterfaceError, OperationalError, close_old_connections
+
+from shared_events.consume.tracking import Handler, Outcome, apply_event
+from shared_events.events import InvalidEvent, from_json
+from shared_events.transport import ConsumerSettings
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY_SECONDS = 30
+
+
+@dataclass
+class ConsumerStats:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.value] = self.counts.get(outcome.value, 0) + 1
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "none"
+
+
+class InfrastructureDown(RuntimeError):
+    """The database cannot be reached: pause, do not blame the message."""
+
+
+def retry_delay(receive_count: int) -> int:
+    return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
+
+
+class EventConsumer:
+    """Long-polls one SQS queue with boto3 and applies what it receives."""
+
+    def __init__(
+        self,
+        *,
+        settings: ConsumerSettings,
+        sqs: Any,
+        handlers: Mapping[str, Sequence[Handler]],
+    ) -> None:
+        self.settings = settings
+        self.sqs = sqs
+        self.handlers = handlers
+        self.stats = ConsumerStats()
+        # During poll_once: the messages handled, to delete in one request.
+        self._done: list[dict] | None = None
+
+    def receive(self) -> list[dict]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.settings.queue_url,
+            MaxNumberOfMessages=self.settings.max_messages,
+            WaitTimeSeconds=self.settings.wait_time_seconds,
+            VisibilityTimeout=self.settings.visibility_timeout,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return response.get("Messages", [])
+
+    def poll_once(self) -> list[Outcome]:
+        """Receive up to one batch and handle each message; the outcomes.
+
+        The messages done with are deleted together at the end of the batch,
+        one request instead of one each. Each was committed before; a crash
+        before the delete only brings duplicates back, which change nothing.
+        """
+        self._done = []
+        try:
+            outcomes = [self.handle(message) for message in self.receive()]
+        finally:
+            done, self._done = self._done, None
+            self._delete_batch(done)
+        for outcome in outcomes:
+            self.stats.add(outcome)
+        return outcomes
+
+    def run(self, stop: threading.Event, *, idle_exit: bool = False) -> ConsumerStats:
+        """Poll until ``stop`` is set; the batch in hand is always finished.
+
+        An unreachable broker or database pauses the loop instead of ending
+        it: the messages in hand go back to the queue when their visibility
+        timeout ends, and nothing is dead-lettered for an outage.
+        """
+        pause = 0.5
+        while not stop.is_set():
+            try:
+                outcomes = self.poll_once()
+            except (BotoCoreError, ClientError, InfrastructureDown) as error:
+                logger.warning("consumer paused %.1fs: %s", pause, error)
+                stop.wait(pause)
+                pause = min(pause * 2, 10.0)
+                continue
+            pause = 0.5
+            if idle_exit and not outcomes:
+                break
+        return self.stats
+
+    def handle(self, message: dict) -> Outcome:
+        receive_count = int(
+            message.get("Attributes", {}).get("ApproximateReceiveCount", 1)
+        )
+        try:
+            envelope = from_json(message["Body"])
+        except InvalidEvent as error:
+            return self._failed(message, receive_count, f"invalid event: {error}")
+        try:
+            # The envelope schema allows any string; the consumer's records
+            # key aggregates by UUID, so anything else is a bad event, not a
+            # handler failure.
+            UUID(envelope.aggregate_id)
+        except ValueError:
+            return self._failed(
+                message,
+                receive_count,
+                f"invalid event: aggregate_id: {envelope.aggregate_id!r} is not a UUID",
+            )
+        handlers = self.handlers.get(envelope.event_type, ())
+        try:
+            outcome = apply_event(
+                consumer=self.settings.name,
+                envelope=envelope,
+                handlers=handlers,
+                database=self.settings.database,
+            )
+        except (OperationalError, InterfaceError) as error:
+            # The database, not the event, is at fault: leave the message for
+            # a later receive and pause, rather than count it as a failure.
+            close_old_connections()
+            raise InfrastructureDown(f"database unavailable: {error}") from error
+        except Exception as error:  # a handler bug must not stop the consumer
+            logger.exception("handler failed for %s", envelope.event_id)
+            return self._failed(
+                message,
+                receive_count,
+                f"{envelope.event_type} {envelope.event_id}: handler failed: "
+                f"{error.__class__.__name__}: {error}",
+            )
+        if outcome is Outcome.HELD:
+            if receive_count >= self.settings.max_receive_count:
+                return self._dead_letter(
+                    message,
+                    f"{envelope.event_type} {envelope.event_id}: version gap never "
+                    f"closed (version {envelope.aggregate_version})",
+                )
+            self._retry_later(message, receive_count)
+            return Outcome.HELD
+        self._delete(message)
+        return outcome
+
+    def _failed(self, message: dict, receive_count: int, reason: str) -> Outcome:
+        logger.warning(
+            "message %s failed (receive %d of %d): %s",
+            message.get("MessageId"),
+            receive_count,
+            self.settings.max_receive_count,
+            reason,
+        )
+        if receive_count >= self.settings.max_receive_count:
+            return self._dead_letter(message, reason)
+        self._retry_later(message, receive_count)
+        return Outcome.RETRY
+
+    def _retry_later(self, message: dict, receive_count: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.settings.queue_url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=retry_delay(receive_count),
+        )
+
+    def _dead_letter(self, message: dict, reason: str) -> Outcome:
+        if not self.settings.dead_letter_queue_url:
+            # Leave it to the queue's redrive policy.
+            self._retry_later(message, self.settings.max_receive_count)
+            return Outcome.RETRY
+        attributes = {
+            key: value
+            for key, value in message.get("MessageAttributes", {}).items()
+            if key != "failure_reason"
+        }
+        while len(attributes) >= 10:  # SQS allows ten attributes a message
+            attributes.pop(sorted(attributes)[-1])
+        attributes["failure_reason"] = {
+            "DataType": "String",
+            "StringValue": reason[:1000],
+        }
+        extra = {}
+        if self.settings.dead_letter_queue_url.endswith(".fifo"):
+            extra = {
+                "MessageGroupId": message.get("Attributes", {}).get(
+                    "MessageGroupId", "dead-letter"
+                ),
+                "MessageDeduplicationId": message["MessageId"],
+            }
+        self.sqs.send_message(
+            QueueUrl=self.settings.dead_letter_queue_url,
+            MessageBody=message["Body"],
+            MessageAttributes=attributes,
+            **extra,
+        )
+        self._delete(message)
+        logger.error("message %s dead-lettered: %s", message.get("MessageId"), reason)
+        return Outcome.DEAD_LETTERED
+
+    def _delete(self, message: dict) -> None:
+        if self._done is not None:
+            self._done.append(message)  # deleted with the rest of the batch
+            return
+        self.sqs.delete_message(
+            QueueUrl=self.settings.queue_url, ReceiptHandle=message["ReceiptHandle"]
+        )
+
+    def _delete_batch(self, messages: list[dict]) -> None:
+        for start in range(0, len(messages), 10):  # SQS takes ten at a time
+            chunk = messages[start : start + 10]
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.settings.queue_url,
+                Entries=[
+                    {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
+                    for number, message in enumerate(chunk)
+                ],
+            )
+            for failure in response.get("Failed", []):
+                # The message comes back after its visibility timeout and is
+                # then a duplicate: nothing is lost, nothing applied twice.
+                logger.warning(
+                    "could not delete message %s: %s",
+                    chunk[int(failure["Id"])].get("MessageId"),
+                    failure.get("Message", failure.get("Code")),
+                )

@@ -1,0 +1,136 @@
+"""Applying one event exactly once and in order: the consumer's transactional core.
+
+For each event, in ONE database transaction: lock the aggregate's cursor
+(the version applied last), skip a duplicate (at or below the cursor), hold
+an event that is ahead (beyond the next version), run the handlers, record
+the event in ``ProcessedEvent`` and advance the cursor. Its commit is the
+moment the effect happens; whoever delivered the event (the SQS consumer,
+a test, a replay) learns the ``Outcome``. A redelivered event changes
+nothing, so effects happen exactly once although delivery is at least once.
+
+On a read database (approach 5) the transaction also holds its guard
+(``projection_guard``): the projection's permit to write read models, and
+the read-model swap lock, shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from enum import StrEnum
+from uuid import UUID
+
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+
+from shared_events.consume.projection_guard import (
+    hold_read_model_swap_lock,
+    projecting,
+)
+from shared_events.events import EventEnvelope
+from shared_events.models import AggregateCursor, ProcessedEvent
+
+Handler = Callable[[EventEnvelope], None]
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    RETRY = "retry"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class _Held(Exception):
+    """Rolls the transaction back: the event is ahead of the aggregate's cursor."""
+
+
+def cursor_standing(envelope: EventEnvelope, *, applied_version: int) -> Outcome | None:
+    """Where an event stands against its aggregate's cursor.
+
+    DUPLICATE at or below the version applied last, HELD beyond the next
+    one, None for the next one: apply it. Shared by ``apply_event`` and the
+    rebuild's bulk path (``shared_events.read_side.bulk_projection``).
+    """
+    if envelope.aggregate_version <= applied_version:
+        return Outcome.DUPLICATE
+    if envelope.aggregate_version > applied_version + 1:
+        return Outcome.HELD
+    return None
+
+
+def apply_event(
+    *,
+    consumer: str,
+    envelope: EventEnvelope,
+    handlers: Sequence[Handler],
+    database: str = "default",
+) -> Outcome:
+    """Apply one event exactly once and in order; the transactional core."""
+    aggregate_id = UUID(envelope.aggregate_id)
+    processed = ProcessedEvent.objects.using(database)
+    cursors = AggregateCursor.objects.using(database)
+    side = projecting(database) if database != "default" else nullcontext()
+    try:
+        with side, transaction.atomic(using=database):
+            # A read-model rebuild swaps tables under an exclusive lock; the
+            # consumer holds it shared while it applies an event.
+            hold_read_model_swap_lock(using=database)
+            # A redelivered event is at or below the cursor: the cursor, not a
+            # lookup of the event id, tells a duplicate (the processed-event
+            # record's unique index is the guard behind it, below).
+            cursor_id, applied_version = _lock_cursor(
+                database,
+                consumer=consumer,
+                envelope=envelope,
+                aggregate_id=aggregate_id,
+            )
+            standing = cursor_standing(envelope, applied_version=applied_version)
+            if standing is Outcome.DUPLICATE:
+                return Outcome.DUPLICATE
+            if standing is Outcome.HELD:
+                raise _Held(
+                    f"{envelope.aggregate_type} {envelope.aggregate_id}: got version "
+                    f"{envelope.aggregate_version}, expected {applied_version + 1}"
+                )
+            for handler in handlers:
+                handler(envelope)
+            processed.create(
+                consumer=consumer,
+                event_id=envelope.event_id,
+                event_type=envelope.event_type,
+                aggregate_id=aggregate_id,
+                aggregate_version=envelope.aggregate_version,
+                occurred_at=envelope.occurred_at,
+            )
+            cursors.filter(pk=cursor_id).update(
+                version=envelope.aggregate_version, updated_at=timezone.now()
+            )
+    except _Held:
+        return Outcome.HELD
+    except IntegrityError:
+        # Another consumer process recorded the same event id first.
+        if processed.filter(consumer=consumer, event_id=envelope.event_id).exists():
+            return Outcome.DUPLICATE
+        raise
+    return Outcome.APPLIED
+
+
+def _lock_cursor(
+    database: str, *, consumer: str, envelope: EventEnvelope, aggregate_id: UUID
+) -> tuple[int, int]:
+    """The aggregate's cursor (id, version applied last), created at 0 if new,
+    and locked until the transaction ends: one statement, one round trip."""
+    table = AggregateCursor._meta.db_table
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "
+            "(consumer, aggregate_type, aggregate_id, version, updated_at) "
+            "VALUES (%s, %s, %s, 0, now()) "
+            "ON CONFLICT (consumer, aggregate_id) "
+            f"DO UPDATE SET version = {table}.version "
+            "RETURNING id, version",
+            [consumer, envelope.aggregate_type, str(aggregate_id)],
+        )
+        cursor_id, version = cursor.fetchone()
+    return cursor_id, version

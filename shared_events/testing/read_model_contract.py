@@ -1,0 +1,67 @@
+"""The contract every read model's state machine runs, one by one and in bulk.
+
+A read side's ``test_stateful_projection`` defines its machine (a
+``ReadModelMachine`` saying which rows the events should leave) and
+subclasses ``ReadModelFoldContract``; its ``test_bulk_projection`` subclasses
+``ReadModelBulkContract`` with the same machine. What a learner should notice:
+the machines differ only in the rows they expect; how events are delivered
+(interleaved, twice, too early, in bulk) and checked is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis.stateful import run_state_machine_as_test
+
+from shared_events.events import EventEnvelope
+from shared_events.testing.bulk_equivalence import (
+    BulkDeliveryMachine,
+    BulkEquivalenceContract,
+)
+from shared_events.testing.stateful import (
+    MACHINE_SETTINGS,
+    ReadModelMachine,
+    Row,
+    Tables,
+    stamp_of,
+)
+
+
+def tables_from(
+    last_written: Mapping[tuple[str, Any], EventEnvelope],
+    row_of: Mapping[str, Callable[[Any], Row]],
+) -> Tables:
+    """The expected tables: each row as ``row_of[label](key)`` computes it,
+    stamped with the event that wrote it last."""
+    tables: Tables = {label: {} for label in row_of}
+    for (label, key), envelope in last_written.items():
+        tables[label][key] = {**row_of[label](key), **stamp_of(envelope)}
+    return tables
+
+
+# Each example commits (the consumer's own transactions), in both databases.
+ON_BOTH_DATABASES = pytest.mark.django_db(
+    transaction=True, databases=["default", "read"]
+)
+
+
+class ReadModelFoldContract:
+    pytestmark = [ON_BOTH_DATABASES]
+    machine: ClassVar[type[ReadModelMachine]]
+
+    def test_the_read_model_is_the_fold_of_the_events_whatever_the_delivery(self):
+        run_state_machine_as_test(self.machine, settings=MACHINE_SETTINGS)
+
+
+class ReadModelBulkContract(BulkEquivalenceContract):
+    pytestmark = [ON_BOTH_DATABASES]
+    machine: ClassVar[type[ReadModelMachine]]
+
+    def test_in_bulk_too_the_read_model_is_the_fold_of_the_events(self):
+        in_bulk = type(
+            f"{self.machine.__name__}InBulk", (self.machine, BulkDeliveryMachine), {}
+        )
+        run_state_machine_as_test(in_bulk, settings=MACHINE_SETTINGS)

@@ -1,0 +1,106 @@
+"""Django settings -> AWS settings, topology, publishers and consumer routes.
+
+The one module of ``transport`` that reads Django settings: the rest is plain
+Python and takes an :class:`~shared_events.transport.clients.AwsSettings`.
+
+Read lazily (never at import), so a test can override settings. The topology
+is ensured once per process, on first use: ``ensure_topology`` is idempotent,
+so a service that starts before ``aws_bootstrap`` ran still finds its topic
+and queues.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from shared_events.events import encode
+from shared_events.transport.aws_publishers import SnsPublisher, SqsPublisher
+from shared_events.transport.clients import AwsSettings, client
+from shared_events.transport.provisioning import TopologyReport, ensure_topology
+from shared_events.transport.publisher import EventPublisher, outgoing_message
+from shared_events.transport.routes import ConsumerSettings, Routes, resolve_routes
+from shared_events.transport.topology import Topology, platform_topology
+
+_lock = threading.Lock()
+_routes: dict[tuple, Routes] = {}
+
+
+def aws_settings() -> AwsSettings:
+    return AwsSettings(
+        endpoint_url=settings.AWS_ENDPOINT_URL or None,
+        region=settings.AWS_REGION,
+    )
+
+
+def topology() -> Topology:
+    return platform_topology(
+        prefix=settings.EVENT_TOPOLOGY_PREFIX,
+        fifo=settings.EVENT_FIFO,
+        delivery=settings.EVENT_DELIVERY,
+        max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,
+        visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
+        read_side=settings.APPROACH_HAS_READ_SIDE,
+    )
+
+
+def bootstrap_topology() -> TopologyReport:
+    """Create or repair the SNS topics, SQS queues and subscriptions."""
+    return ensure_topology(topology(), aws_settings())
+
+
+def routes() -> Routes:
+    current = topology()
+    key = (repr(current), aws_settings())
+    with _lock:
+        if key not in _routes:
+            report = ensure_topology(current, aws_settings())
+            _routes[key] = resolve_routes(current, report)
+        return _routes[key]
+
+
+def event_publisher(producer: str) -> EventPublisher:
+    route = routes().producer(producer)
+    if route.delivery == "sns":
+        return SnsPublisher(route.topic_arn, aws_settings(), route.fifo)
+    return SqsPublisher(route.queue_urls, aws_settings(), route.fifo)
+
+
+def consumer_settings(consumer: str) -> ConsumerSettings:
+    """Where a consumer reads: ``customer``/``order`` (the service's inbox) or
+    ``customer-read``/``order-read`` (its read side, approach 5)."""
+    route = routes().consumer(consumer)
+    return ConsumerSettings(
+        name=f"{consumer}-inbox",
+        queue_url=route.queue_url,
+        dead_letter_queue_url=route.dead_letter_queue_url,
+        max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,
+        wait_time_seconds=settings.EVENT_CONSUMER_WAIT_SECONDS,
+        visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
+    )
+
+
+def sqs_client():
+    return client("sqs", aws_settings())
+
+
+class PublishFailed(RuntimeError):
+    pass
+
+
+def publish_now(producer: str, envelopes: list) -> None:
+    """Publish envelopes straight away (approach 3's dual write); raise on failure."""
+    messages = [
+        outgoing_message(
+            event_id=str(envelope.event_id),
+            body=encode(envelope),
+            aggregate_id=str(envelope.aggregate_id),
+            event_type=envelope.event_type,
+            aggregate_type=envelope.aggregate_type,
+        )
+        for envelope in envelopes
+    ]
+    result = event_publisher(producer).publish_batch(messages)
+    if result.failed:
+        raise PublishFailed("; ".join(sorted(set(result.failed.values()))))

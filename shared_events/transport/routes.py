@@ -1,0 +1,108 @@
+"""What a producer or consumer needs to know of the topology at run time.
+
+``resolve_routes`` turns a provisioning report into per-service routes,
+without calling AWS: a producer's topic (``sns``) or inboxes (``sqs``), a
+consumer's inbox and dead-letter queue. ``ConsumerSettings`` adds how a
+consumer reads its inbox (batch, long poll, visibility) and where it writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared_events.transport.provisioning import TopologyReport
+from shared_events.transport.topology import Delivery, Topology, TopologyError
+
+
+@dataclass(frozen=True)
+class ProducerRoute:
+    """Where a producer publishes: its topic (``sns``) or the inboxes (``sqs``)."""
+
+    producer: str
+    delivery: Delivery
+    fifo: bool
+    topic_arn: str | None
+    queue_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConsumerRoute:
+    """Where a consumer reads, and where its failed messages end up."""
+
+    consumer: str
+    fifo: bool
+    queue_url: str
+    dead_letter_queue_url: str
+
+
+@dataclass(frozen=True)
+class Routes:
+    producers: dict[str, ProducerRoute]
+    consumers: dict[str, ConsumerRoute]
+
+    def producer(self, name: str) -> ProducerRoute:
+        try:
+            return self.producers[name]
+        except KeyError:
+            raise TopologyError(
+                f"{name!r} is not a producer in this topology"
+            ) from None
+
+    def consumer(self, name: str) -> ConsumerRoute:
+        try:
+            return self.consumers[name]
+        except KeyError:
+            raise TopologyError(
+                f"{name!r} is not a consumer in this topology"
+            ) from None
+
+
+def resolve_routes(topology: Topology, report: TopologyReport) -> Routes:
+    """Turn a report into per-service routes (no AWS calls)."""
+    try:
+        producers = {
+            producer: ProducerRoute(
+                producer=producer,
+                delivery=topology.delivery,
+                fifo=topology.fifo,
+                topic_arn=(
+                    report.topic_arns[producer] if topology.delivery == "sns" else None
+                ),
+                queue_urls=(
+                    tuple(
+                        report.queue_urls[c] for c in topology.subscribers_of(producer)
+                    )
+                    if topology.delivery == "sqs"
+                    else ()
+                ),
+            )
+            for producer in topology.producers
+        }
+        consumers = {
+            consumer: ConsumerRoute(
+                consumer=consumer,
+                fifo=topology.fifo,
+                queue_url=report.queue_urls[consumer],
+                dead_letter_queue_url=report.dead_letter_queue_urls[consumer],
+            )
+            for consumer in topology.consumers
+        }
+    except KeyError as missing:
+        raise TopologyError(
+            f"the report has no entry for {missing}: was it made for this topology?"
+        ) from None
+    return Routes(producers=producers, consumers=consumers)
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    name: str
+    queue_url: str
+    dead_letter_queue_url: str | None
+    max_receive_count: int = 5
+    max_messages: int = 10
+    wait_time_seconds: int = 5
+    visibility_timeout: int = 30
+    # Where the effects and the tracking records are written: the service's
+    # own database, or its read database for a read-side (projection) consumer.
+    database: str = "default"

@@ -1,0 +1,156 @@
+"""The platform's messaging topology, as data: who produces, who listens to whom.
+
+The paper's AWS mapping: each *producing* service publishes its events to one SNS
+topic; each *consuming* service reads one SQS queue (its inbox), which is
+subscribed to the topics of the services it listens to. SNS fans one event out to
+every subscribed inbox, so the producer never needs to know who is listening.
+
+Things a learner should notice:
+
+* The topology is data (:class:`Topology`): who produces, who listens to whom.
+  Names follow from it (``<prefix><producer>-events``, ``<prefix><consumer>-inbox``,
+  ``<prefix><consumer>-inbox-dlq``), so every process derives the same names.
+* FIFO (``fifo=True``): topics and queues keep order per message group (the
+  aggregate id) and drop duplicates by deduplication id (the event id, set by the
+  publisher; content-based deduplication is off, since two different events may
+  have identical bodies only by accident, and a retry must be recognised by id).
+* ``delivery="sqs"`` is the smaller setup without SNS: no topics, and a producer
+  sends to every subscribing inbox itself. It works, but the producer now has to
+  know its consumers, and one publish becomes several non-atomic sends.
+
+Creating it in AWS is ``provisioning``'s job; what a running producer or
+consumer needs to know of it, ``routes``'.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Delivery = Literal["sns", "sqs"]
+
+PLATFORM_PRODUCERS: tuple[str, ...] = ("customer", "order")
+#: consuming service -> the producing services it subscribes to.
+PLATFORM_CONSUMERS: Mapping[str, tuple[str, ...]] = {
+    "order": ("customer",),
+    "customer": ("order",),
+}
+
+LONG_POLL_SECONDS = 20
+#: The longest SQS allows. A message's age counts from its first enqueue, so the
+#: dead-letter queue keeps messages longer than the inbox (default 4 days) does.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+_FIFO_SUFFIX = ".fifo"
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _valid_name(name: str, *, max_length: int) -> bool:
+    """SQS and SNS names: letters, digits, ``-`` and ``_``, plus ``.fifo`` for FIFO."""
+    base = name.removesuffix(_FIFO_SUFFIX)
+    return len(name) <= max_length and bool(_NAME_CHARACTERS.fullmatch(base))
+
+
+class TopologyError(RuntimeError):
+    """The topology is invalid, or what exists in AWS cannot be made to match it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topology:
+    """Who produces events, and who consumes whose events, plus queue settings.
+
+    ``consumers`` maps a consuming service to the producing services it subscribes
+    to. ``receive_wait_seconds`` is the queues' default long poll (20 seconds, the
+    maximum): a ``ReceiveMessage`` waits for messages instead of returning empty.
+    """
+
+    prefix: str
+    producers: list[str]
+    consumers: dict[str, list[str]]
+    fifo: bool = False
+    max_receive_count: int = 5
+    visibility_timeout: int = 30
+    delivery: Delivery = "sns"
+    receive_wait_seconds: int = LONG_POLL_SECONDS
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.delivery not in ("sns", "sqs"):
+            problems.append(f"delivery must be 'sns' or 'sqs', not {self.delivery!r}")
+        if len(set(self.producers)) != len(self.producers):
+            problems.append(f"producers are listed twice: {self.producers}")
+        for consumer, producers in self.consumers.items():
+            unknown = sorted(set(producers) - set(self.producers))
+            if unknown:
+                problems.append(f"{consumer} subscribes to unknown producers {unknown}")
+            for name in (
+                self.queue_name(consumer),
+                self.dead_letter_queue_name(consumer),
+            ):
+                if not _valid_name(name, max_length=80):
+                    problems.append(f"invalid SQS queue name {name!r}")
+        for producer in self.producers:
+            name = self.topic_name(producer)
+            if not _valid_name(name, max_length=256):
+                problems.append(f"invalid SNS topic name {name!r}")
+        if not 1 <= self.max_receive_count <= 1000:
+            problems.append("max_receive_count must be between 1 and 1000")
+        if not 0 <= self.visibility_timeout <= 43_200:
+            problems.append("visibility_timeout must be between 0 and 43200 seconds")
+        if not 0 <= self.receive_wait_seconds <= 20:
+            problems.append("receive_wait_seconds must be between 0 and 20")
+        if problems:
+            raise TopologyError("invalid topology: " + "; ".join(problems))
+
+    def topic_name(self, producer: str) -> str:
+        return self._named(f"{producer}-events")
+
+    def queue_name(self, consumer: str) -> str:
+        return self._named(f"{consumer}-inbox")
+
+    def dead_letter_queue_name(self, consumer: str) -> str:
+        return self._named(f"{consumer}-inbox-dlq")
+
+    def subscribers_of(self, producer: str) -> list[str]:
+        """The consuming services that listen to ``producer``, in a stable order."""
+        return [c for c, producers in self.consumers.items() if producer in producers]
+
+    def _named(self, base: str) -> str:
+        return f"{self.prefix}{base}{_FIFO_SUFFIX if self.fifo else ''}"
+
+
+#: approach 5: each service's query side reads every producer's events.
+READ_SIDE_CONSUMERS: Mapping[str, tuple[str, ...]] = {
+    "customer-read": PLATFORM_PRODUCERS,
+    "order-read": PLATFORM_PRODUCERS,
+}
+
+
+def platform_topology(
+    *,
+    prefix: str = "",
+    fifo: bool = False,
+    delivery: Delivery = "sns",
+    max_receive_count: int = 5,
+    visibility_timeout: int = 30,
+    read_side: bool = False,
+) -> Topology:
+    """The platform's topology: Customer and Order each produce and consume.
+
+    With ``read_side`` (approach 5) each service also gets a read-side inbox
+    subscribed to both topics, feeding its denormalized read models.
+    """
+    consumers = {c: list(p) for c, p in PLATFORM_CONSUMERS.items()}
+    if read_side:
+        consumers.update({c: list(p) for c, p in READ_SIDE_CONSUMERS.items()})
+    return Topology(
+        prefix=prefix,
+        producers=list(PLATFORM_PRODUCERS),
+        consumers=consumers,
+        fifo=fifo,
+        delivery=delivery,
+        max_receive_count=max_receive_count,
+        visibility_timeout=visibility_timeout,
+    )

@@ -1,0 +1,33 @@
+"""What the write side refuses: a stale write, a history it never recorded.
+
+The API layer turns them into HTTP answers (``service_kit.api.errors``): 409
+for a conflict, 404 with the reason for a history read.
+"""
+
+
+class ConcurrencyConflict(Exception):
+    """The write was based on a stale version of the aggregate: HTTP 409."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotRecorded(Exception):
+    """A history read asks for something that was never recorded: HTTP 404.
+
+    Unlike a plain unknown id, the answer says why, so a learner sees the
+    difference between "no such customer" and "this approach keeps no history".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class HistoryNotKept(NotRecorded):
+    """The approach stores current state only; its events were never kept."""
+
+
+class VersionNotRecorded(NotRecorded):
+    """The aggregate exists but has not reached the version asked for."""
