@@ -10,6 +10,7 @@ import pytest
 from lab.client import PlatformClient
 from lab.walkthrough import fault_for, run_scenario
 from observe.consistency import orphan_orders_between
+from shared_events.approaches import approach_info
 from stack.platform_run import running_platform
 
 pytestmark = pytest.mark.slow
@@ -204,6 +205,6 @@ def test_walkthrough_scenario_measures_each_approach_flaw(
     assert result.producer_crashed is crashed
     assert result.orphan_orders == orphans
     assert result.failed_placements == failed
-    if approach == "cqrs_es":
+    if approach_info(approach).read_side:
         # Both read models, read through the query APIs, showed the delete.
         assert result.read_models_settled_after is not None

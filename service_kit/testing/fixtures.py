@@ -16,6 +16,8 @@ from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from shared_events.approaches import Approach, approach_info
+
 
 @pytest.fixture
 def user(db):
@@ -42,16 +44,16 @@ def anonymous_client():
     return APIClient()
 
 
-@pytest.fixture(params=["db_per_service", "event_sourcing"])
+@pytest.fixture(params=[Approach.DB_PER_SERVICE, Approach.EVENT_SOURCING])
 def approach(request, db):
     """Run the test under the runner's wiring, then under event sourcing.
 
     Both kinds of repository (a state table, the event store) must mean the
     same to a client; the service's ``event_sourcing`` fixture wires the second.
     """
-    if request.param == "event_sourcing":
+    if approach_info(request.param).outbox_services:
         request.getfixturevalue("event_sourcing")
-    return request.param
+    return request.param.value
 
 
 @pytest.fixture

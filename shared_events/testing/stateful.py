@@ -1,5 +1,8 @@
 """A hypothesis state machine that proves a read model is the fold of the events.
 
+One module past the usual 400 lines, on purpose: a state machine reads best
+whole, its rules, its invariants and the model they share side by side.
+
 Each service's read-model tests subclass :class:`ReadModelMachine` and say
 what their read model should hold (``expected_tables``). The machine then
 does what production does, in an order hypothesis chooses:
