@@ -214,6 +214,10 @@ def one_value(url: str, statement: str, params=()):
         return cursor.fetchone()[0]
 
 
+# A local address nobody serves: no manage.py run by these tests starts moto.
+NO_BROKER = "http://127.0.0.1:9"
+
+
 @dataclass
 class Platform:
     prefix: str
@@ -228,8 +232,7 @@ class Platform:
             "ARCHITECTURE_APPROACH": approach,
             "DATABASE_SERVER_URL": SERVER_URL,
             "DATABASE_NAME_PREFIX": self.prefix,
-            # A local address nobody serves: no manage.py here starts moto.
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_ENDPOINT_URL": NO_BROKER,
         }
 
 
@@ -280,7 +283,11 @@ def platform():
         append_events(databases.customer, customer_events, "customer")
         append_events(databases.order, order_events, "order")
         write_cached_state(databases, ids)
-        rebuild_read_models("cqrs_es", ["customer", "order"], databases)
+        with pytest.MonkeyPatch.context() as patch:
+            # The rebuild's manage.py would otherwise start the shared moto
+            # daemon, which outlives the tests; the replay needs no broker.
+            patch.setenv("AWS_ENDPOINT_URL", NO_BROKER)
+            rebuild_read_models("cqrs_es", ["customer", "order"], databases)
         repair_replica(audit_consistency("cqrs_es", databases), databases)
         for name, tables in SNAPSHOT_TABLES.items():
             with connected(result.url(name)) as cursor:
