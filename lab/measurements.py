@@ -25,8 +25,11 @@ from observe.tables import (
     CUSTOMER_TABLE,
     EVENT_STORE_TABLE,
     ORDER_TABLE,
+    ORDER_VIEW_CUSTOMER_TABLE,
+    ORDER_VIEW_TABLE,
     PROCESSED_EVENT_TABLE,
     REPLICA_TABLE,
+    SUMMARY_ORDER_TABLE,
     SUMMARY_TABLE,
 )
 
@@ -92,8 +95,16 @@ def orphan_orders(ctx: ScenarioContext) -> int:
     )[0][0]
 
 
-# The order service's inbox carries the customer events its replica is built from.
-REPLICA_INBOX = "order"
+# The consumer whose inbox feeds each table the lab and the audit compare: the
+# order service's replica is built from customer events in its inbox, each
+# read model from its read-side inbox.
+FEEDING_INBOX = {
+    REPLICA_TABLE: "order",
+    SUMMARY_TABLE: "customer-read",
+    SUMMARY_ORDER_TABLE: "customer-read",
+    ORDER_VIEW_TABLE: "order-read",
+    ORDER_VIEW_CUSTOMER_TABLE: "order-read",
+}
 
 
 def lost_and_not_yet_applied(ctx: ScenarioContext) -> tuple[int | None, int | None]:
@@ -110,7 +121,7 @@ def still_on_the_way(ctx: ScenarioContext, customer_ids: list[str]) -> set[str]:
     quiescence = ctx.quiescence
     if not customer_ids or quiescence is None or quiescence.quiet:
         return set()
-    if quiescence.left.inboxes.get(REPLICA_INBOX, 0):
+    if quiescence.left.inboxes.get(FEEDING_INBOX[REPLICA_TABLE]):
         return set(customer_ids)
     return ctx.probe.pending_aggregates("customer", customer_ids)
 

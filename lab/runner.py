@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from lab.client import PlatformClient
 from lab.context import ScenarioContext
-from lab.measurements import REPLICA_INBOX, Measurements, measure
+from lab.measurements import FEEDING_INBOX, Measurements, measure
 from lab.scenarios import SCENARIOS, Scenario
-from observe.audit import READ_MODEL_CHECKS, AuditDatabases, audit_consistency
+from observe.audit import AuditDatabases, audit_consistency
 from observe.quiescence import BacklogProbe, Quiescence
 from observe.tables import REPLICA_TABLE
 from shared_events.approaches import APPROACHES, Approach
@@ -69,14 +69,10 @@ def audit_verdict(run: PlatformRun, quiescence: Quiescence | None) -> str:
         return "consistent"
     busy: set[str] = set()
     if quiescence is not None and not quiescence.quiet:
-        left = quiescence.left
-        inbox_of_table = {REPLICA_TABLE: REPLICA_INBOX}
-        for table, _key, database, _expected in READ_MODEL_CHECKS:
-            inbox_of_table[table] = database.replace("_", "-")
         busy = {
             table
-            for table, inbox in inbox_of_table.items()
-            if sum(left.outboxes.values()) or left.inboxes.get(inbox, 0)
+            for table, inbox in FEEDING_INBOX.items()
+            if quiescence.left.carries(inbox)
         }
     in_flight = sum(1 for d in report.differences if d.table in busy)
     drift = len(report.differences) - in_flight

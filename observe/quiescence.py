@@ -48,6 +48,12 @@ class Backlog:
     def quiet(self) -> bool:
         return self.total == 0
 
+    def carries(self, inbox: str) -> bool:
+        """Whether this consumer's inbox may still receive or hold events: it
+        holds some, or an outbox has not published yet (an event fans out to
+        every subscriber)."""
+        return bool(self.inboxes.get(inbox) or sum(self.outboxes.values()))
+
     def as_dict(self) -> dict[str, int]:
         return {
             **{f"outbox:{service}": n for service, n in self.outboxes.items()},
