@@ -13,19 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
-
 from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.repositories import CustomerStateTable
+from customer_service.summaries.projections import PROJECTION_HANDLERS
 from customer_service.wiring import CustomerServiceWiring
 from shared_events.approaches import Approach, require_built
-from shared_events.composition import (
-    aggregate_history,
-    aggregate_repository,
-    outbox_publisher,
-    projection_handlers,
-)
+from shared_events.composition import read_side, write_side
 from shared_events.tasks import wake_relay as wake_relay_worker
 
 SERVICE = "customer"
@@ -34,33 +28,25 @@ SERVICE = "customer"
 def build_wiring(
     approach: Approach, *, wake_relay: Callable[[], None] = wake_relay_worker
 ) -> CustomerServiceWiring:
-    """The customer service's adapters under ``approach``.
-
-    ``wake_relay`` is what an event-sourced save calls after commit; a test
-    or a benchmark without a relay passes a no-op.
-    """
+    """The customer service's adapters under ``approach`` (``wake_relay``: see
+    ``shared_events.composition.write_side``)."""
     info = require_built(approach)
-    repository = aggregate_repository(
-        persistence=info.customer_persistence,
+    write = write_side(
+        info=info,
+        service=SERVICE,
         aggregate_class=CustomerAggregate,
         table=CustomerStateTable(),
-        producer=SERVICE,
         wake_relay=wake_relay,
-        fault=settings.FAULT_INJECTION,
     )
     return CustomerServiceWiring(
         approach=approach,
-        customer_repository=repository,
-        customer_history=aggregate_history(
-            info=info, service=SERVICE, repository=repository
-        ),
-        publisher_factory=outbox_publisher(info=info, service=SERVICE),
+        customer_repository=write.repository,
+        customer_history=write.history,
+        publisher_factory=write.publisher_factory,
         # The customer service does not react to order events yet; its
         # consumer still tracks them, in order, so nothing piles up.
         event_handlers={},
-        projection_handlers=projection_handlers(
-            info=info, module="customer_service.summaries.projections"
-        ),
+        **read_side(info=info, handlers=PROJECTION_HANDLERS),
     )
 
 

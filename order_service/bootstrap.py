@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from order_service import wiring
+from order_service.order_views.projections import PROJECTION_HANDLERS
 from order_service.orders.customers import (
     CustomerDirectory,
     HttpCustomerDirectory,
@@ -27,12 +28,7 @@ from order_service.orders.handlers import EVENT_HANDLERS
 from order_service.orders.repositories import OrderStateTable
 from order_service.wiring import OrderServiceWiring
 from shared_events.approaches import Approach, CustomerLookup, require_built
-from shared_events.composition import (
-    aggregate_history,
-    aggregate_repository,
-    outbox_publisher,
-    projection_handlers,
-)
+from shared_events.composition import read_side, write_side
 from shared_events.tasks import wake_relay as wake_relay_worker
 
 SERVICE = "order"
@@ -56,32 +52,24 @@ def _customer_directory(lookup: CustomerLookup) -> CustomerDirectory:
 def build_wiring(
     approach: Approach, *, wake_relay: Callable[[], None] = wake_relay_worker
 ) -> OrderServiceWiring:
-    """The order service's adapters under ``approach``.
-
-    ``wake_relay`` is what an event-sourced save calls after commit; a test
-    or a benchmark without a relay passes a no-op.
-    """
+    """The order service's adapters under ``approach`` (``wake_relay``: see
+    ``shared_events.composition.write_side``)."""
     info = require_built(approach)
-    repository = aggregate_repository(
-        persistence=info.order_persistence,
+    write = write_side(
+        info=info,
+        service=SERVICE,
         aggregate_class=OrderAggregate,
         table=OrderStateTable(),
-        producer=SERVICE,
         wake_relay=wake_relay,
-        fault=settings.FAULT_INJECTION,
     )
     return OrderServiceWiring(
         approach=approach,
         customer_directory=_customer_directory(info.customer_lookup),
-        order_repository=repository,
-        order_history=aggregate_history(
-            info=info, service=SERVICE, repository=repository
-        ),
-        publisher_factory=outbox_publisher(info=info, service=SERVICE),
+        order_repository=write.repository,
+        order_history=write.history,
+        publisher_factory=write.publisher_factory,
         event_handlers=EVENT_HANDLERS if info.keeps_replica else {},
-        projection_handlers=projection_handlers(
-            info=info, module="order_service.order_views.projections"
-        ),
+        **read_side(info=info, handlers=PROJECTION_HANDLERS),
     )
 
 

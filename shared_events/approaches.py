@@ -39,21 +39,23 @@ class CustomerLookup(StrEnum):
     REPLICA = "replica"  # its own copy, kept from events
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApproachInfo:
     approach: Approach
     number: int
     title: str
-    shares_database: bool
-    built: bool
     customer_persistence: Persistence
     order_persistence: Persistence
     customer_lookup: CustomerLookup
-    # Separate read databases with denormalized read models (CQRS).
-    read_side: bool
     customer_service_role: str
     order_service_role: str
     flaw: str
+    # One database for both services (approach 1).
+    shares_database: bool = False
+    # Separate read databases with denormalized read models (CQRS).
+    read_side: bool = False
+    # A service refuses to start under an approach not built yet.
+    built: bool = True
 
     @property
     def uses_events(self) -> bool:
@@ -75,13 +77,16 @@ class ApproachInfo:
         """The customer service commits, then publishes: a dual write."""
         return self.customer_persistence == Persistence.DIRECT_PUBLISH
 
-    def event_sourced(self, service: str) -> bool:
-        """``service`` ("customer" or "order") keeps an event store and an outbox."""
-        persistence = {
+    def persistence(self, service: str) -> Persistence:
+        """How ``service`` ("customer" or "order") persists its aggregates."""
+        return {
             "customer": self.customer_persistence,
             "order": self.order_persistence,
-        }
-        return persistence[service] == Persistence.EVENT_SOURCED
+        }[service]
+
+    def event_sourced(self, service: str) -> bool:
+        """``service`` keeps an event store and an outbox."""
+        return self.persistence(service) == Persistence.EVENT_SOURCED
 
     @property
     def outbox_services(self) -> tuple[str, ...]:
@@ -105,11 +110,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             number=1,
             title="shared database",
             shares_database=True,
-            built=True,
             customer_persistence=Persistence.STATE,
             order_persistence=Persistence.STATE,
             customer_lookup=CustomerLookup.SHARED_TABLE,
-            read_side=False,
             customer_service_role=(
                 "writes the customer table in the one shared database"
             ),
@@ -127,12 +130,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             approach=Approach.DB_PER_SERVICE,
             number=2,
             title="database per service",
-            shares_database=False,
-            built=True,
             customer_persistence=Persistence.STATE,
             order_persistence=Persistence.STATE,
             customer_lookup=CustomerLookup.HTTP,
-            read_side=False,
             customer_service_role=(
                 "owns its own database and serves customers over REST"
             ),
@@ -149,12 +149,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             approach=Approach.DIRECT_PUBLISH,
             number=3,
             title="direct publish (dual write)",
-            shares_database=False,
-            built=True,
             customer_persistence=Persistence.DIRECT_PUBLISH,
             order_persistence=Persistence.STATE,
             customer_lookup=CustomerLookup.REPLICA,
-            read_side=False,
             customer_service_role=(
                 "commits, then publishes each event straight to the broker"
             ),
@@ -168,12 +165,9 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             approach=Approach.EVENT_SOURCING,
             number=4,
             title="event sourcing",
-            shares_database=False,
-            built=True,
             customer_persistence=Persistence.EVENT_SOURCED,
             order_persistence=Persistence.EVENT_SOURCED,
             customer_lookup=CustomerLookup.REPLICA,
-            read_side=False,
             customer_service_role=(
                 "appends events to its event store; a transactional outbox and a "
                 "Celery relay publish them"
@@ -185,8 +179,6 @@ APPROACHES: dict[Approach, ApproachInfo] = {
             approach=Approach.CQRS_ES,
             number=5,
             title="CQRS with event sourcing",
-            shares_database=False,
-            built=True,
             customer_persistence=Persistence.EVENT_SOURCED,
             order_persistence=Persistence.EVENT_SOURCED,
             customer_lookup=CustomerLookup.REPLICA,

@@ -14,8 +14,9 @@ This module holds the parts of that which do not depend on the service:
 - ``service_wiring()``: the running service's wiring, for what
   ``shared_events`` runs on a service's behalf (the relay, the consumer, the
   rebuild command);
-- the builders both roots use: an aggregate's repository, its history, the
-  outbox relay's publisher, the read side's projection handlers.
+- the builders both roots use: a service's write side (its aggregates'
+  repository, their history, the outbox relay's publisher) and its read side
+  (the projection handlers, or why the approach keeps no read models).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from importlib import import_module
 from typing import Generic, TypeVar
 
 from django.conf import settings
@@ -66,6 +66,9 @@ class ServiceWiring:
     event_handlers: Mapping[str, Sequence[Handler]]
     # What the read-side consumer projects into the read database (approach 5).
     projection_handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
+    # Why the approach keeps no read models (the query API answers 404 with
+    # it); None under approach 5.
+    no_read_models: str | None = None
 
     @property
     def event_publisher(self) -> EventPublisher | None:
@@ -137,6 +140,62 @@ def service_wiring() -> ServiceWiring:
 # The builders both composition roots use ------------------------------------------
 
 
+@dataclass(frozen=True)
+class WriteSide(Generic[A]):
+    """A service's write-side adapters under one approach."""
+
+    repository: Repository[A]
+    history: AggregateHistory[A]
+    publisher_factory: Callable[[], EventPublisher] | None
+
+
+def write_side(
+    *,
+    info: ApproachInfo,
+    service: str,
+    aggregate_class: type[A],
+    table: StateTable[A],
+    wake_relay: Callable[[], None],
+) -> WriteSide[A]:
+    """Where ``service`` keeps its aggregates, reads their history, publishes.
+
+    ``wake_relay`` is what an event-sourced save calls after commit (the
+    relay worker's wake-up); a test or a benchmark without a relay passes a
+    no-op.
+    """
+    repository = aggregate_repository(
+        persistence=info.persistence(service),
+        aggregate_class=aggregate_class,
+        table=table,
+        producer=service,
+        wake_relay=wake_relay,
+        fault=settings.FAULT_INJECTION,
+    )
+    return WriteSide(
+        repository=repository,
+        history=aggregate_history(info=info, service=service, repository=repository),
+        publisher_factory=outbox_publisher(info=info, service=service),
+    )
+
+
+def read_side(*, info: ApproachInfo, handlers: Mapping[str, Sequence[Handler]]) -> dict:
+    """The read side's wiring: ``handlers`` under approach 5, else why there is none.
+
+    Keyword arguments for a service's wiring (``projection_handlers``,
+    ``no_read_models``).
+    """
+    if info.read_side:
+        return {"projection_handlers": handlers, "no_read_models": None}
+    keeping = [other.label for other in APPROACHES.values() if other.read_side]
+    return {
+        "projection_handlers": {},
+        "no_read_models": (
+            f"approach {info.label} keeps no read models: queries are answered "
+            f"from the write side. Read models come with {', '.join(keeping)}."
+        ),
+    }
+
+
 def aggregate_repository(
     *,
     persistence: Persistence,
@@ -193,16 +252,3 @@ def outbox_publisher(
     if service not in info.outbox_services:
         return None
     return partial(messaging.event_publisher, service)
-
-
-def projection_handlers(
-    *, info: ApproachInfo, module: str
-) -> Mapping[str, Sequence[Handler]]:
-    """The read side's ``PROJECTION_HANDLERS`` (approach 5), else none.
-
-    Imported by name, and only under a read side: the read-model app is in
-    ``INSTALLED_APPS`` only then, and its models cannot be imported otherwise.
-    """
-    if not info.read_side:
-        return {}
-    return import_module(module).PROJECTION_HANDLERS

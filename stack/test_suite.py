@@ -40,7 +40,7 @@ def _pytest(
     return Step(name=name, command=command, junit=junit, env=env)
 
 
-# The read models exist only under cqrs_es (their apps and the read database),
+# The read models' tables exist only under cqrs_es (in the read database),
 # so their tests run in pytest processes of their own, under that approach.
 READ_SIDE_TESTS = {
     "customer": [

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     *PLATFORM_APPS,
     "customer_service.customers",
     "customer_service.accounts",
+    "customer_service.summaries",
 ]
 
 # Which customer a user of this service is (service_kit.access): the link
@@ -27,9 +28,9 @@ DATABASES = service_databases(SERVICE_NAME)
 
 # THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
 # ------------------------------------------------------------------------------
+# The read-model app is installed under every approach; only approach 5 gives
+# it a read database, elsewhere its query API answers 404 saying why.
 READ_MODEL_APPS = {"summaries"}
-if APPROACH_HAS_READ_SIDE:
-    INSTALLED_APPS.append("customer_service.summaries")
 # QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
 QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
 ROOT_URLCONF = (

@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/customers/", include("customer_service.customers.urls")),
     *platform.schema_routes(),
     path("api-auth/", include("rest_framework.urls")),
-    # Approach 5 (cqrs_es) only: the query API, reading the read models.
+    # The query API, reading the read models (404 but under approach 5).
     *platform.query_api_routes("customer_service.summaries"),
 ]
 

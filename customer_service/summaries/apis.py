@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from customer_service.summaries.selectors import (
     CUSTOMER_SUMMARY_ORDERINGS,
@@ -24,8 +23,7 @@ from customer_service.summaries.selectors import (
     customer_summary_projected_at,
 )
 from service_kit.access import request_scope
-from service_kit.api.pagination import CappedLimitOffsetPagination
-from service_kit.api.serializers import NOT_FOUND_RESPONSE
+from service_kit.api.query import ReadModelApi
 from service_kit.api.staleness import (
     PROJECTED_AT_HEADER_PARAMETER,
     read_model_id,
@@ -66,9 +64,7 @@ class CustomerSummaryOutputSerializer(serializers.Serializer):
     projected_at = serializers.DateTimeField(allow_null=True)
 
 
-class CustomerSummaryListApi(APIView):
-    pagination_class = CappedLimitOffsetPagination
-
+class CustomerSummaryListApi(ReadModelApi):
     class FilterSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=254, required=False)
         name = serializers.CharField(max_length=200, required=False)
@@ -120,13 +116,13 @@ class CustomerSummaryListApi(APIView):
         )
 
 
-class CustomerSummaryDetailApi(APIView):
+class CustomerSummaryDetailApi(ReadModelApi):
     @extend_schema(
         parameters=[
             read_model_id_parameter("customer_id"),
             PROJECTED_AT_HEADER_PARAMETER,
         ],
-        responses={200: CustomerSummaryOutputSerializer, 404: NOT_FOUND_RESPONSE},
+        responses=CustomerSummaryOutputSerializer,
     )
     def get(self, request, customer_id):
         summary = customer_summary_get(

@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     *THIRD_PARTY_APPS,
     *PLATFORM_APPS,
     "order_service.orders",
+    "order_service.order_views",
 ]
 if APPROACH_SHARES_DATABASE:
     # Approach 1 only: the order service reaches into the customer table.
@@ -25,9 +26,9 @@ DATABASES = service_databases(SERVICE_NAME)
 
 # THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
 # ------------------------------------------------------------------------------
+# The read-model app is installed under every approach; only approach 5 gives
+# it a read database, elsewhere its query API answers 404 saying why.
 READ_MODEL_APPS = {"order_views"}
-if APPROACH_HAS_READ_SIDE:
-    INSTALLED_APPS.append("order_service.order_views")
 # QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
 QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
 ROOT_URLCONF = (

@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from order_service.order_views.selectors import (
     ORDER_VIEW_STATUSES,
@@ -25,8 +24,7 @@ from order_service.order_views.selectors import (
     order_view_projected_at,
 )
 from service_kit.access import request_scope
-from service_kit.api.pagination import CappedLimitOffsetPagination
-from service_kit.api.serializers import NOT_FOUND_RESPONSE
+from service_kit.api.query import ReadModelApi
 from service_kit.api.staleness import (
     PROJECTED_AT_HEADER_PARAMETER,
     read_model_id,
@@ -68,9 +66,7 @@ class OrderViewOutputSerializer(serializers.Serializer):
     projected_at = serializers.DateTimeField(allow_null=True)
 
 
-class OrderViewListApi(APIView):
-    pagination_class = CappedLimitOffsetPagination
-
+class OrderViewListApi(ReadModelApi):
     class FilterSerializer(serializers.Serializer):
         customer_id = serializers.UUIDField(required=False)
         status = serializers.ChoiceField(choices=ORDER_VIEW_STATUSES, required=False)
@@ -98,10 +94,10 @@ class OrderViewListApi(APIView):
         )
 
 
-class OrderViewDetailApi(APIView):
+class OrderViewDetailApi(ReadModelApi):
     @extend_schema(
         parameters=[read_model_id_parameter("order_id"), PROJECTED_AT_HEADER_PARAMETER],
-        responses={200: OrderViewOutputSerializer, 404: NOT_FOUND_RESPONSE},
+        responses=OrderViewOutputSerializer,
     )
     def get(self, request, order_id):
         order = order_view_get(

@@ -87,6 +87,14 @@ HISTORY_NOT_FOUND_RESPONSE = OpenApiResponse(
     ),
 )
 
+READ_MODEL_NOT_FOUND_RESPONSE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description=(
+        "No such id; or the running approach keeps no read models, which come "
+        "with approach 5, cqrs_es (the `detail` says which)."
+    ),
+)
+
 VALIDATION_ERROR_RESPONSE = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description=(
@@ -158,7 +166,11 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         auth = self.get_auth()
         if auth and {} not in auth:  # not open to anonymous clients
             errors["403"] = FORBIDDEN_RESPONSE
-        if "{" in self.path:
+        # A view may say what its 404 means (``not_found_response``).
+        not_found = getattr(self.view, "not_found_response", None)
+        if not_found is not None:
+            errors["404"] = not_found
+        elif "{" in self.path:
             errors["404"] = NOT_FOUND_RESPONSE
         if has_body:
             errors["413"] = BODY_TOO_LARGE_RESPONSE

@@ -1,14 +1,14 @@
 """The routes every service's URLconf shares, and its error handlers.
 
 Both services serve the same platform routes (health, the OpenAPI schema and
-its docs) and, under approach 5 only, the query API of their read-model app.
+its docs) and the query API of their read-model app (which answers 404,
+saying why, under any approach but 5).
 What a learner should notice: the query process (``config/query_urls.py``)
 and the full process (``config/urls.py``) are built from the same pieces, so
 the query side serves exactly what the full process serves under
 ``api/query/``, and the JSON error answers are the same everywhere.
 """
 
-from django.apps import apps
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -37,12 +37,7 @@ def schema_routes() -> list:
 
 
 def query_api_routes(read_model_app: str) -> list:
-    """Approach 5 (cqrs_es) only: the query API, reading the read models.
-
-    Empty when ``read_model_app`` is not installed (any other approach).
-    """
-    if not apps.is_installed(read_model_app):
-        return []
+    """The query API, reading the read models (approach 5)."""
     return [path("api/query/", include(f"{read_model_app}.urls"))]
 
 
@@ -50,7 +45,6 @@ def query_side_routes(read_model_app: str) -> list:
     """All a query process serves (``QUERY_SIDE_ONLY=true``, approach 5).
 
     The paper's query service: health, the schema and the query API, nothing
-    that writes. Without the read model (any approach but cqrs_es) only
-    health and the schema.
+    that writes. A system check refuses it under any approach but cqrs_es.
     """
     return [*health_routes(), *schema_routes(), *query_api_routes(read_model_app)]

@@ -1,8 +1,9 @@
 """Collect a read side's tests only where its read models exist (cqrs_es).
 
-Under any other approach the read-model app is not installed and there is no
-``read`` database, so a read side's ``tests/conftest.py`` imports
-``collect_ignore_glob`` from here and pytest collects nothing there. The test
+Under any other approach there is no ``read`` database (the read-model app is
+installed, but its tables exist only there), so a read side's
+``tests/conftest.py`` imports ``collect_ignore_glob`` from here and pytest
+collects nothing there. The test
 runner runs those tests in a pytest process of their own with
 ``ARCHITECTURE_APPROACH=cqrs_es``.
 """
