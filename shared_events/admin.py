@@ -20,6 +20,7 @@ from shared_events.models import (
     OutboxMessage,
     ProcessedEvent,
     StoredEvent,
+    columns_of,
 )
 
 
@@ -60,14 +61,7 @@ class StoredEventAdmin(ReadOnlyAdmin):
     search_fields = ["aggregate_id", "event_id"]
     date_hierarchy = "recorded_at"
     fields = [
-        "event_id",
-        "event_type",
-        "schema_version",
-        "aggregate_type",
-        "aggregate_id",
-        "aggregate_version",
-        "occurred_at",
-        "recorded_at",
+        *columns_of(StoredEvent, without=("payload", "metadata")),
         "decoded_payload",
         "decoded_metadata",
     ]
@@ -109,19 +103,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     ]
     list_filter = [PublishedFilter, "event_type", "aggregate_type"]
     search_fields = ["aggregate_id", "event_id"]
-    fields = [
-        "event_id",
-        "event_type",
-        "aggregate_type",
-        "aggregate_id",
-        "aggregate_version",
-        "created_at",
-        "published_at",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "decoded_body",
-    ]
+    fields = [*columns_of(OutboxMessage, without=("body",)), "decoded_body"]
 
     @admin.display(description="body (the event envelope)")
     def decoded_body(self, message: OutboxMessage) -> str:
@@ -144,15 +126,7 @@ class ProcessedEventAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["consumer", "event_type"]
     search_fields = ["aggregate_id", "event_id"]
-    fields = [
-        "consumer",
-        "event_id",
-        "event_type",
-        "aggregate_id",
-        "aggregate_version",
-        "occurred_at",
-        "processed_at",
-    ]
+    fields = columns_of(ProcessedEvent)
 
 
 @admin.register(AggregateCursor)
@@ -166,4 +140,4 @@ class AggregateCursorAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["consumer", "aggregate_type"]
     search_fields = ["aggregate_id"]
-    fields = ["consumer", "aggregate_type", "aggregate_id", "version", "updated_at"]
+    fields = columns_of(AggregateCursor)

@@ -18,6 +18,15 @@ from django.db import models
 from django.db.models.functions import Now
 
 
+def columns_of(model: type[models.Model], *, without: tuple[str, ...] = ()) -> list:
+    """The model's columns in declaration order, its surrogate id left out."""
+    return [
+        field.attname
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.attname not in without
+    ]
+
+
 class StoredEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)

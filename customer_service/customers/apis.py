@@ -166,8 +166,7 @@ class CustomerDeleteApi(APIView):
 class CustomerHistoryApi(AggregateHistoryApi):
     """The events a customer recorded, oldest first; a deleted one's too.
 
-    Only an event-sourced approach keeps them: under the others the answer is
-    404 with a detail that says the approach keeps no history.
+    Kept by the event-sourced approaches only (elsewhere 404, saying why).
     """
 
     selector = staticmethod(customer_history)

@@ -17,9 +17,9 @@ from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from shared_events.errors import ApplicationError
 from shared_events.write_side import (
-    ConcurrencyConflict,
     StateTable,
     insert_state_row,
+    refuse_stale_write,
     refuse_transaction,
 )
 
@@ -65,11 +65,11 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
             refuse_transaction(database)
             raise ApplicationError(DUPLICATE_EMAIL, field="email") from None
         if not changed:
-            # The events may already be appended: never let them commit alone.
-            refuse_transaction(database)
-            raise ConcurrencyConflict(
-                f"customer {aggregate.id} was changed by someone else since version "
-                f"{expected_version}; reload it and try again"
+            refuse_stale_write(
+                database,
+                aggregate="customer",
+                aggregate_id=aggregate.id,
+                expected_version=expected_version,
             )
         return None
 

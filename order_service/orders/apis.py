@@ -188,8 +188,7 @@ class OrderCancelApi(APIView):
 class OrderHistoryApi(AggregateHistoryApi):
     """The events an order recorded, oldest first; a rejected placement's too.
 
-    Only an event-sourced approach keeps them: under the others the answer is
-    404 with a detail that says the approach keeps no history.
+    Kept by the event-sourced approaches only (elsewhere 404, saying why).
     """
 
     selector = staticmethod(order_history)

@@ -20,10 +20,9 @@ from order_service.orders.domain import (
 )
 from order_service.orders.models import Order, OrderLine
 from shared_events.write_side import (
-    ConcurrencyConflict,
     StateTable,
     insert_state_row,
-    refuse_transaction,
+    refuse_stale_write,
 )
 
 
@@ -77,11 +76,11 @@ class OrderStateTable(StateTable[OrderAggregate]):
             updated_at=now,
         )
         if not changed:
-            # The events may already be appended: never let them commit alone.
-            refuse_transaction(router.db_for_write(Order))
-            raise ConcurrencyConflict(
-                f"order {aggregate.id} was changed by someone else since version "
-                f"{expected_version}; reload it and try again"
+            refuse_stale_write(
+                router.db_for_write(Order),
+                aggregate="order",
+                aggregate_id=aggregate.id,
+                expected_version=expected_version,
             )
         return None
 

@@ -61,7 +61,8 @@ def backoff_seconds(attempts: int) -> float:
     return base * random.uniform(0.5, 1.0)
 
 
-def _message(row: OutboxMessage) -> OutgoingMessage:
+def message_of(row: OutboxMessage) -> OutgoingMessage:
+    """The broker message for one outbox row: the envelope as written."""
     return outgoing_message(
         event_id=str(row.event_id),
         body=row.body,
@@ -78,7 +79,7 @@ def relay_batch(*, publisher: EventPublisher, batch_size: int = 100) -> RelayRes
         if not rows:
             return RelayResult()
         try:
-            result = publisher.publish_batch([_message(row) for row in rows])
+            result = publisher.publish_batch([message_of(row) for row in rows])
         except Exception as error:  # outside the port's contract: back off anyway
             logger.exception("relay: the publisher raised")
             reason = f"publisher raised {error.__class__.__name__}: {error}"

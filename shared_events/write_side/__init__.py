@@ -47,7 +47,10 @@ from shared_events.write_side.repositories import (
     envelopes_for,
     insert_state_row,
 )
-from shared_events.write_side.transactions import refuse_transaction
+from shared_events.write_side.transactions import (
+    refuse_stale_write,
+    refuse_transaction,
+)
 
 __all__ = [
     "Aggregate",
@@ -72,6 +75,7 @@ __all__ = [
     "insert_state_row",
     "outbox_append",
     "outbox_insert",
+    "refuse_stale_write",
     "refuse_transaction",
     "state_only_reason",
 ]

@@ -10,7 +10,12 @@ error gets ``TransactionManagementError`` on its next query, and its
 
 from __future__ import annotations
 
+from typing import NoReturn
+from uuid import UUID
+
 from django.db import connections, transaction
+
+from shared_events.write_side.errors import ConcurrencyConflict
 
 
 def refuse_transaction(database: str = "default") -> None:
@@ -21,3 +26,19 @@ def refuse_transaction(database: str = "default") -> None:
     """
     if connections[database].in_atomic_block:
         transaction.set_rollback(True, using=database)
+
+
+def refuse_stale_write(
+    database: str, *, aggregate: str, aggregate_id: UUID, expected_version: int
+) -> NoReturn:
+    """Refuse a state write that matched no row at ``expected_version``.
+
+    Someone else changed the aggregate first. Under event sourcing its events
+    may already be appended: the transaction is marked for rollback so they
+    never commit alone, and the writer gets ``ConcurrencyConflict`` (409).
+    """
+    refuse_transaction(database)
+    raise ConcurrencyConflict(
+        f"{aggregate} {aggregate_id} was changed by someone else since version "
+        f"{expected_version}; reload it and try again"
+    )

@@ -56,6 +56,7 @@ from shared_events.models import (  # noqa: E402
     AggregateCursor,
     ProcessedEvent,
     StoredEvent,
+    columns_of,
 )
 from shared_events.read_side.projectors import Projector  # noqa: E402
 from shared_events.read_side.rebuild import (
@@ -196,7 +197,7 @@ def read_side_state() -> dict:
     """Every row of the read side, but for the stamps of which event came last.
 
     Those record the interleaving of different aggregates' events, which a
-    replay does not reproduce (see stack/audit.py).
+    replay does not reproduce (see observe/audit/).
     """
 
     def rows(model, key):
@@ -212,18 +213,12 @@ def read_side_state() -> dict:
         "summary_orders": rows(SummaryOrder, "order_id"),
         "processed": set(
             ProcessedEvent.objects.using("read").values_list(
-                "consumer",
-                "event_id",
-                "event_type",
-                "aggregate_id",
-                "aggregate_version",
-                "occurred_at",
-                "processed_at",
+                *columns_of(ProcessedEvent)
             )
         ),
         "cursors": set(
             AggregateCursor.objects.using("read").values_list(
-                "consumer", "aggregate_type", "aggregate_id", "version"
+                *columns_of(AggregateCursor, without=("updated_at",))
             )
         ),
     }
