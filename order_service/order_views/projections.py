@@ -38,6 +38,8 @@ from shared_events.read_side import Projector, ReadModelRows
 
 PLACED = "placed"
 CANCELLED = "cancelled"
+# What every OrderView row copies of its customer (``name`` as ``customer_name``).
+COPIED_DETAILS = ("name", "email", "address", "deleted")
 
 
 def _locked_customer(
@@ -45,6 +47,11 @@ def _locked_customer(
 ) -> OrderViewCustomer:
     """The read side's copy of the customer, created empty if unknown, row-locked."""
     return rows.locked(OrderViewCustomer, customer_id, **stamp(envelope))
+
+
+def _order_columns(details: dict) -> dict:
+    """A customer's details as the columns of their OrderView rows."""
+    return {f"customer_{name}": value for name, value in details.items()}
 
 
 # Order events: one OrderView row per order
@@ -59,10 +66,7 @@ def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
         UUID(payload["order_id"]),
         order_version=envelope.aggregate_version,
         customer_id=customer.customer_id,
-        customer_name=customer.name,
-        customer_email=customer.email,
-        customer_address=customer.address,
-        customer_deleted=customer.deleted,
+        **_order_columns({name: getattr(customer, name) for name in COPIED_DETAILS}),
         status=PLACED,
         total=Decimal(payload["total"]),
         lines=[
@@ -110,7 +114,7 @@ def _apply_customer_event(
         OrderView,
         "customer_id",
         customer.customer_id,
-        **{f"customer_{name}": value for name, value in fields.items()},
+        **_order_columns(fields),
         **stamped,
     )
 

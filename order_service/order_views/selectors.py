@@ -27,12 +27,9 @@ def order_view_list(
     status: str | None = None,
 ) -> QuerySet[OrderView]:
     """Order views, oldest placement first, ties by id so pages do not overlap."""
-    orders = scope.narrow(OrderView.objects.all())
-    if customer_id is not None:
-        orders = orders.filter(customer_id=customer_id)
-    if status:
-        orders = orders.filter(status=status)
-    return orders
+    filters = {"customer_id": customer_id, "status": status}
+    given = {field: value for field, value in filters.items() if value}
+    return scope.narrow(OrderView.objects.filter(**given))
 
 
 def order_view_get(*, scope: CustomerScope, order_id: UUID) -> OrderView:

@@ -10,13 +10,21 @@ serves, so a client of the query process never sees a command.
 
 from __future__ import annotations
 
+import pytest
 
+
+@pytest.mark.django_db(databases=["default", "read"])
 class QuerySideContract:
     query_list_url: str  # e.g. "/api/query/orders/"
+    id_name: str  # the detail route's id, e.g. "order_id"
     command_list_url: str  # e.g. "/api/orders/"
     command_url: str  # a command's POST, e.g. "/api/orders/place/"
-    documented_paths: set[str]  # the schema's paths besides /api/health/
     read_model_components: set[str]  # e.g. {"OrderView", "PaginatedOrderViewList"}
+
+    @property
+    def documented_paths(self) -> set[str]:
+        """The schema's paths besides /api/health/: the list and its detail."""
+        return {self.query_list_url, f"{self.query_list_url}{{{self.id_name}}}/"}
 
     def test_the_query_side_serves_the_query_api_and_health(self, api_client):
         assert api_client.get(self.query_list_url).status_code == 200

@@ -12,41 +12,30 @@ delivery (applied, duplicate, held).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from django.apps import apps
-from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from hypothesis import event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from shared_events.consume import Outcome, apply_event, projecting
+from shared_events.consume import Outcome, apply_event
 from shared_events.events import EventEnvelope, EventType
 from shared_events.models import AggregateCursor, ProcessedEvent
 from shared_events.read_side import BulkProjection, Projector
 from shared_events.testing.stateful import (
-    STAMP_FIELDS,
-    UNFOLDABLE_FIELDS,
     ReadModelMachine,
-    assert_same_tables,
+    empty_read_side,
+    read_models,
 )
 from shared_events.testing.stories import told
 
 READ_DATABASE = "read"
 # The wall-clock moment of writing: no two runs can agree on it.
 UNREPEATABLE = {"projected_at", "processed_at", "updated_at", "id"}
-
-
-def read_models() -> list[type[models.Model]]:
-    return [
-        model
-        for label in sorted(settings.READ_MODEL_APPS)
-        for model in apps.get_app_config(label).get_models()
-    ]
 
 
 def read_side(consumer: str) -> dict[str, dict]:
@@ -81,14 +70,6 @@ def read_side(consumer: str) -> dict[str, dict]:
     return tables
 
 
-def empty_read_side(consumer: str) -> None:
-    with projecting(READ_DATABASE):
-        for model in read_models():
-            model.objects.using(READ_DATABASE).all().delete()
-    for tracking in (ProcessedEvent, AggregateCursor):
-        tracking.objects.using(READ_DATABASE).filter(consumer=consumer).delete()
-
-
 def one_by_one(
     deliveries: Sequence[EventEnvelope],
     *,
@@ -119,14 +100,13 @@ def in_chunks(
     *,
     consumer: str,
     handlers: Mapping[str, Sequence[Projector]],
-    sizes: random.Random,
-    largest: int,
+    chunk_size: Callable[[], int],
 ) -> BulkRun:
-    """The rebuild's path: chunks of 1 to ``largest`` deliveries, a transaction each."""
+    """The rebuild's path: chunks of ``chunk_size()`` deliveries, a transaction each."""
     run = BulkRun(outcomes=[], chunks=0, queries_on_demand=0)
     position = 0
     while position < len(deliveries):
-        chunk = deliveries[position : position + sizes.randint(1, largest)]
+        chunk = deliveries[position : position + chunk_size()]
         position += len(chunk)
         with transaction.atomic(using=READ_DATABASE):
             bulk = BulkProjection(
@@ -171,12 +151,12 @@ class BulkEquivalenceContract:
         outcomes = one_by_one(deliveries, consumer=self.consumer, handlers=handlers)
         per_event = read_side(self.consumer)
         empty_read_side(self.consumer)
+        sizes = random.Random(seed)
         run = in_chunks(
             deliveries,
             consumer=self.consumer,
             handlers=handlers,
-            sizes=random.Random(seed),
-            largest=largest,
+            chunk_size=lambda: sizes.randint(1, largest),
         )
         assert run.outcomes == outcomes, "the bulk path decided otherwise"
         assert_same_rows(per_event, read_side(self.consumer))
@@ -243,22 +223,15 @@ class BulkDeliveryMachine(ReadModelMachine):
     """
 
     def _in_bulk(self, data, deliveries: list[EventEnvelope]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        position = 0
-        while position < len(deliveries):
-            size = data.draw(st.integers(min_value=1, max_value=25), label="chunk")
-            chunk = deliveries[position : position + size]
-            position += len(chunk)
-            with transaction.atomic(using=READ_DATABASE):
-                bulk = BulkProjection(
-                    consumer=self.consumer,
-                    handlers=self.handlers,
-                    database=READ_DATABASE,
-                )
-                bulk.load(chunk)
-                outcomes += [bulk.apply(envelope) for envelope in chunk]
-                bulk.flush()
-        return outcomes
+        run = in_chunks(
+            deliveries,
+            consumer=self.consumer,
+            handlers=self.handlers,
+            chunk_size=lambda: data.draw(
+                st.integers(min_value=1, max_value=25), label="chunk"
+            ),
+        )
+        return run.outcomes
 
     @precondition(lambda self: self.pending)
     @rule(data=st.data())
@@ -288,18 +261,6 @@ class BulkDeliveryMachine(ReadModelMachine):
     @precondition(lambda self: len(self.log) > self.rebuilt_at and not self.pending)
     @rule(data=st.data())
     def rebuild_in_bulk_from_the_log(self, data) -> None:
-        self.rebuilt_at = len(self.log)
-        before = self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS))
-        tracked_before = self.tracking()
-        self.empty_read_side()
-        outcomes = self._in_bulk(data, list(self.log))
-        assert set(outcomes) == {Outcome.APPLIED}, "the bulk replay skipped events"
-        self.applied = list(self.log)
-        self.checked_at = None
-        assert_same_tables(
-            self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS)),
-            before,
-            "a rebuild in bulk from the log did not give the same tables:",
+        self._rebuild(
+            lambda log: self._in_bulk(data, log), "a rebuild in bulk from the log"
         )
-        assert self.tracking() == tracked_before, "the rebuilt tracking differs"
-        event("rebuilt in bulk from the log")

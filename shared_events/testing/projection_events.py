@@ -39,6 +39,7 @@ def _event(
     event_type: EventType,
     aggregate_type: AggregateType,
     aggregate_id: uuid.UUID,
+    *,
     version: int,
     minutes: int,
     payload: dict,
@@ -55,6 +56,51 @@ def _event(
     return from_json(encode(envelope))
 
 
+def _customer_event(
+    event_type: EventType,
+    customer_id: uuid.UUID,
+    *,
+    version: int,
+    minutes: int,
+    **details,
+) -> EventEnvelope:
+    payload = {"customer_id": str(customer_id), **details}
+    return _event(
+        event_type,
+        AggregateType.CUSTOMER,
+        customer_id,
+        version=version,
+        minutes=minutes,
+        payload=payload,
+    )
+
+
+# Each order here has the simplest story: placed (or rejected), then cancelled.
+ORDER_VERSIONS = {
+    EventType.ORDER_PLACED: 1,
+    EventType.ORDER_REJECTED: 1,
+    EventType.ORDER_CANCELLED: 2,
+}
+
+
+def _order_event(
+    event_type: EventType,
+    order_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    minutes: int,
+    **details,
+) -> EventEnvelope:
+    payload = {"order_id": str(order_id), "customer_id": str(customer_id), **details}
+    return _event(
+        event_type,
+        AggregateType.ORDER,
+        order_id,
+        version=ORDER_VERSIONS[event_type],
+        minutes=minutes,
+        payload=payload,
+    )
+
+
 def registered(
     customer_id: uuid.UUID,
     *,
@@ -63,68 +109,39 @@ def registered(
     address: str = "12 St James's Square, London",
     minutes: int = 0,
 ) -> EventEnvelope:
-    return _event(
+    return _customer_event(
         EventType.CUSTOMER_REGISTERED,
-        AggregateType.CUSTOMER,
         customer_id,
-        1,
-        minutes,
-        {
-            "customer_id": str(customer_id),
-            "name": name,
-            "email": email,
-            "address": address,
-        },
+        version=1,
+        minutes=minutes,
+        name=name,
+        email=email,
+        address=address,
     )
 
 
-def renamed(
-    customer_id: uuid.UUID, name: str, *, version: int, minutes: int = 1
-) -> EventEnvelope:
-    return _event(
-        EventType.CUSTOMER_RENAMED,
-        AggregateType.CUSTOMER,
-        customer_id,
-        version,
-        minutes,
-        {"customer_id": str(customer_id), "name": name},
-    )
+def _detail_changed(event_type: EventType, detail: str) -> Callable[..., EventEnvelope]:
+    """The builder of a customer event that changes one detail: its name,
+    email or address, given as the value after the customer's id."""
+
+    def changed(
+        customer_id: uuid.UUID, value: str, *, version: int, minutes: int = 1
+    ) -> EventEnvelope:
+        return _customer_event(
+            event_type, customer_id, version=version, minutes=minutes, **{detail: value}
+        )
+
+    return changed
 
 
-def email_changed(
-    customer_id: uuid.UUID, email: str, *, version: int, minutes: int = 1
-) -> EventEnvelope:
-    return _event(
-        EventType.CUSTOMER_EMAIL_CHANGED,
-        AggregateType.CUSTOMER,
-        customer_id,
-        version,
-        minutes,
-        {"customer_id": str(customer_id), "email": email},
-    )
-
-
-def address_changed(
-    customer_id: uuid.UUID, address: str, *, version: int, minutes: int = 1
-) -> EventEnvelope:
-    return _event(
-        EventType.CUSTOMER_ADDRESS_CHANGED,
-        AggregateType.CUSTOMER,
-        customer_id,
-        version,
-        minutes,
-        {"customer_id": str(customer_id), "address": address},
-    )
+renamed = _detail_changed(EventType.CUSTOMER_RENAMED, "name")
+email_changed = _detail_changed(EventType.CUSTOMER_EMAIL_CHANGED, "email")
+address_changed = _detail_changed(EventType.CUSTOMER_ADDRESS_CHANGED, "address")
 
 
 def deleted(customer_id: uuid.UUID, *, version: int, minutes: int = 2) -> EventEnvelope:
-    return _event(
-        EventType.CUSTOMER_DELETED,
-        AggregateType.CUSTOMER,
-        customer_id,
-        version,
-        minutes,
-        {"customer_id": str(customer_id)},
+    return _customer_event(
+        EventType.CUSTOMER_DELETED, customer_id, version=version, minutes=minutes
     )
 
 
@@ -139,21 +156,16 @@ def placed(
         (quantity * Decimal(unit_price) for _, quantity, unit_price in lines),
         Decimal("0.00"),
     )
-    return _event(
+    return _order_event(
         EventType.ORDER_PLACED,
-        AggregateType.ORDER,
         order_id,
-        1,
+        customer_id,
         minutes,
-        {
-            "order_id": str(order_id),
-            "customer_id": str(customer_id),
-            "lines": [
-                {"sku": sku, "quantity": quantity, "unit_price": unit_price}
-                for sku, quantity, unit_price in lines
-            ],
-            "total": f"{total:.2f}",
-        },
+        lines=[
+            {"sku": sku, "quantity": quantity, "unit_price": unit_price}
+            for sku, quantity, unit_price in lines
+        ],
+        total=f"{total:.2f}",
     )
 
 
@@ -164,30 +176,20 @@ def cancelled(
     reason: str = "customer_request",
     minutes: int = 3,
 ) -> EventEnvelope:
-    return _event(
-        EventType.ORDER_CANCELLED,
-        AggregateType.ORDER,
-        order_id,
-        2,
-        minutes,
-        {"order_id": str(order_id), "customer_id": str(customer_id), "reason": reason},
+    return _order_event(
+        EventType.ORDER_CANCELLED, order_id, customer_id, minutes, reason=reason
     )
 
 
 def rejected(
     order_id: uuid.UUID, customer_id: uuid.UUID, *, minutes: int = 1
 ) -> EventEnvelope:
-    return _event(
+    return _order_event(
         EventType.ORDER_REJECTED,
-        AggregateType.ORDER,
         order_id,
-        1,
+        customer_id,
         minutes,
-        {
-            "order_id": str(order_id),
-            "customer_id": str(customer_id),
-            "reason": "customer unknown",
-        },
+        reason="customer unknown",
     )
 
 

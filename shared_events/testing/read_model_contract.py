@@ -10,37 +10,16 @@ the machines differ only in the rows they expect; how events are delivered
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from shared_events.events import EventEnvelope
 from shared_events.testing.bulk_equivalence import (
     BulkDeliveryMachine,
     BulkEquivalenceContract,
 )
-from shared_events.testing.stateful import (
-    MACHINE_SETTINGS,
-    ReadModelMachine,
-    Row,
-    Tables,
-    stamp_of,
-)
-
-
-def tables_from(
-    last_written: Mapping[tuple[str, Any], EventEnvelope],
-    row_of: Mapping[str, Callable[[Any], Row]],
-) -> Tables:
-    """The expected tables: each row as ``row_of[label](key)`` computes it,
-    stamped with the event that wrote it last."""
-    tables: Tables = {label: {} for label in row_of}
-    for (label, key), envelope in last_written.items():
-        tables[label][key] = {**row_of[label](key), **stamp_of(envelope)}
-    return tables
-
+from shared_events.testing.stateful import MACHINE_SETTINGS, ReadModelMachine
 
 # Each example commits (the consumer's own transactions), in both databases.
 ON_BOTH_DATABASES = pytest.mark.django_db(

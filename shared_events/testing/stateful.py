@@ -4,8 +4,9 @@ One module past the usual 400 lines, on purpose: a state machine reads best
 whole, its rules, its invariants and the model they share side by side.
 
 Each service's read-model tests subclass :class:`ReadModelMachine` and say
-what their read model should hold (``expected_tables``). The machine then
-does what production does, in an order hypothesis chooses:
+what their read model should hold: which event wrote each row last
+(``last_written``) and what each row holds (``expected_rows``). The machine
+then does what production does, in an order hypothesis chooses:
 
 * **Commands on the write side.** Register, change and delete customers;
   place orders as the order service's customer replica sees them (a replica
@@ -43,7 +44,7 @@ with the steps that led to it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -180,6 +181,24 @@ def assert_same_tables(actual: Tables, expected: Tables, headline: str) -> None:
     raise AssertionError("\n".join(lines))
 
 
+def read_models() -> list[type[models.Model]]:
+    """The models of the service's read-model apps (``settings.READ_MODEL_APPS``)."""
+    return [
+        model
+        for label in sorted(settings.READ_MODEL_APPS)
+        for model in apps.get_app_config(label).get_models()
+    ]
+
+
+def empty_read_side(consumer: str) -> None:
+    """Delete every read-model row and the consumer's tracking: a fresh start."""
+    with projecting(READ_DATABASE):
+        for model in read_models():
+            model.objects.using(READ_DATABASE).all().delete()
+    for tracking_model in (ProcessedEvent, AggregateCursor):
+        tracking_model.objects.using(READ_DATABASE).filter(consumer=consumer).delete()
+
+
 @dataclass(frozen=True)
 class WriteSide:
     """What a list of events leaves on the write side: the aggregates, folded."""
@@ -189,27 +208,44 @@ class WriteSide:
     placed_at: dict[UUID, datetime]
     cancelled_at: dict[UUID, datetime]
 
+    def customer_details(self, customer_id: UUID) -> Row:
+        """What both read sides copy of a customer: empty until it registers."""
+        customer = self.customers.get(customer_id)
+        return {
+            "name": customer.name if customer else "",
+            "email": customer.email if customer else "",
+            "address": customer.address if customer else "",
+            "deleted": bool(customer and customer.deleted),
+        }
+
+    def customer_version(self, customer_id: UUID) -> int:
+        """The version of the customer's last event (0: not registered)."""
+        customer = self.customers.get(customer_id)
+        return customer.version if customer else 0
+
 
 class ReadModelMachine(RuleBasedStateMachine):
     """Random commands, random deliveries; the read model must be their fold.
 
     A subclass names the read-side consumer and its handlers, hands over both
-    services' domain modules (the aggregates record the events) and says, in
-    ``expected_tables``, what the read model holds after a list of events.
+    services' domain modules (the aggregates record the events) and says what
+    the read model holds after a list of events: which event wrote each row
+    last (``last_written``) and what each row holds, computed from the
+    folded write side (``expected_rows``).
     """
 
     consumer: ClassVar[str]
     handlers: ClassVar[Mapping[str, Sequence[Handler]]]
     customer_domain: ClassVar[ModuleType]
     order_domain: ClassVar[ModuleType]
+    # Read model -> the row the write side leaves for a key, stamp aside.
+    expected_rows: ClassVar[
+        Mapping[type[models.Model], Callable[[WriteSide, Any], Row]]
+    ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.read_models: list[type[models.Model]] = [
-            model
-            for label in sorted(settings.READ_MODEL_APPS)
-            for model in apps.get_app_config(label).get_models()
-        ]
+        self.read_models = read_models()
         self.log: list[EventEnvelope] = []  # the write side, in commit order
         self.applied: list[EventEnvelope] = []  # in the order they were applied
         self.pending: dict[UUID, list[EventEnvelope]] = {}  # per aggregate
@@ -223,9 +259,22 @@ class ReadModelMachine(RuleBasedStateMachine):
 
     # What the read model should be -----------------------------------------------
 
-    def expected_tables(self, events: Sequence[EventEnvelope]) -> Tables:
-        """The read model's rows after ``events``, applied in this order."""
+    def last_written(
+        self, events: Sequence[EventEnvelope]
+    ) -> Mapping[tuple[type[models.Model], Any], EventEnvelope]:
+        """Which event wrote each row (read model, key) last, of ``events``."""
         raise NotImplementedError
+
+    def expected_tables(self, events: Sequence[EventEnvelope]) -> Tables:
+        """The read model's rows after ``events``, applied in this order: each
+        row as ``expected_rows`` computes it, stamped with the event that
+        wrote it last."""
+        write_side = self.fold_write_side(events)
+        tables: Tables = {model._meta.label: {} for model in self.expected_rows}
+        for (model, key), envelope in self.last_written(events).items():
+            row = self.expected_rows[model](write_side, key)
+            tables[model._meta.label][key] = {**row, **stamp_of(envelope)}
+        return tables
 
     def fold_write_side(self, events: Sequence[EventEnvelope]) -> WriteSide:
         streams: dict[UUID, list[EventEnvelope]] = {}
@@ -317,13 +366,7 @@ class ReadModelMachine(RuleBasedStateMachine):
         )
 
     def empty_read_side(self) -> None:
-        with projecting(READ_DATABASE):
-            for model in self.read_models:
-                model.objects.using(READ_DATABASE).all().delete()
-        for tracking_model in (ProcessedEvent, AggregateCursor):
-            tracking_model.objects.using(READ_DATABASE).filter(
-                consumer=self.consumer
-            ).delete()
+        empty_read_side(self.consumer)
 
     def project(self, envelope: EventEnvelope) -> Outcome:
         return apply_event(
@@ -477,29 +520,30 @@ class ReadModelMachine(RuleBasedStateMachine):
             data.draw(st.sampled_from(list(self.pending)[::-1]), label="aggregate")
         )
 
-    def _deliver_early(self, envelope: EventEnvelope) -> None:
-        """A later event of an aggregate before an earlier one: held, no effect."""
+    def _deliver_to_no_effect(
+        self, envelope: EventEnvelope, expected: Outcome, delivery: str
+    ) -> None:
+        """Deliver ``envelope``: the consumer decides ``expected``, changes nothing."""
         before = self.everything()
         outcome = self.project(envelope)
-        assert outcome is Outcome.HELD, (
-            f"{envelope.event_type} v{envelope.aggregate_version}, delivered before "
-            f"an earlier event of {envelope.aggregate_id}, was {outcome}, not held"
+        assert outcome is expected, (
+            f"{envelope.event_type} v{envelope.aggregate_version} of "
+            f"{envelope.aggregate_id}, {delivery}, was {outcome}, not {expected}"
         )
-        assert self.everything() == before, "an event held back changed the tables"
-        event("a later event delivered before an earlier one")
+        assert self.everything() == before, f"{delivery} changed the tables"
+        event(delivery)
+
+    def _deliver_early(self, envelope: EventEnvelope) -> None:
+        """A later event of an aggregate before an earlier one: held, no effect."""
+        self._deliver_to_no_effect(
+            envelope, Outcome.HELD, "a later event delivered before an earlier one"
+        )
 
     @precondition(lambda self: self.applied)
     @rule(data=st.data())
     def deliver_again(self, data: st.DataObject) -> None:
         envelope = data.draw(st.sampled_from(self.applied), label="duplicate")
-        before = self.everything()
-        outcome = self.project(envelope)
-        assert outcome is Outcome.DUPLICATE, (
-            f"{envelope.event_type} {envelope.event_id}, delivered again, was "
-            f"{outcome}, not a duplicate"
-        )
-        assert self.everything() == before, "a duplicate delivery changed the tables"
-        event("a duplicate delivered")
+        self._deliver_to_no_effect(envelope, Outcome.DUPLICATE, "a duplicate delivery")
 
     @precondition(lambda self: any(len(q) > 1 for q in self.pending.values()))
     @rule(data=st.data())
@@ -525,31 +569,41 @@ class ReadModelMachine(RuleBasedStateMachine):
                 self._deliver_early(data.draw(st.sampled_from(later), label="early"))
             self._deliver_first(aggregate_id)
 
-    @precondition(lambda self: len(self.log) > self.rebuilt_at and not self.pending)
-    @rule()
-    def rebuild_from_the_log(self) -> None:
-        """Empty the read side, replay the whole log in commit order: same tables."""
+    def _rebuild(
+        self, replay: Callable[[list[EventEnvelope]], list[Outcome]], rebuild: str
+    ) -> None:
+        """Empty the read side, ``replay`` the whole log in commit order: the
+        same tables and the same tracking."""
         self.rebuilt_at = len(self.log)
         before = self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS))
         tracked_before = self.tracking()
         self.empty_read_side()
         assert not any(self.tables().values()), "the read side was not emptied"
-        outcomes = [self.project(envelope) for envelope in self.log]
+        outcomes = replay(list(self.log))
         refused = [
             f"{envelope.event_type} {envelope.event_id}: {outcome}"
             for envelope, outcome in zip(self.log, outcomes, strict=True)
             if outcome is not Outcome.APPLIED
         ]
-        assert not refused, f"the replay did not apply every event: {refused}"
+        assert not refused, f"{rebuild} did not apply every event: {refused}"
         self.applied = list(self.log)
         self.checked_at = None
         assert_same_tables(
             self.tables(leave_out=(*UNFOLDABLE_FIELDS, *STAMP_FIELDS)),
             before,
-            "a rebuild from the log did not give the same tables:",
+            f"{rebuild} did not give the same tables:",
         )
         assert self.tracking() == tracked_before, "the rebuilt tracking differs"
-        event("rebuilt from the log")
+        event(rebuild)
+
+    @precondition(lambda self: len(self.log) > self.rebuilt_at and not self.pending)
+    @rule()
+    def rebuild_from_the_log(self) -> None:
+        """Empty the read side, replay the whole log event by event: same tables."""
+        self._rebuild(
+            lambda log: [self.project(envelope) for envelope in log],
+            "a rebuild from the log",
+        )
 
     # The property ----------------------------------------------------------------
 

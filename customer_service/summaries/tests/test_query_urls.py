@@ -5,11 +5,10 @@ import pytest
 from service_kit.testing.query_side import QuerySideContract
 
 
-@pytest.mark.django_db(databases=["default", "read"])
 @pytest.mark.urls("customer_service.config.query_urls")
 class TestCustomerQuerySide(QuerySideContract):
     query_list_url = "/api/query/customers/"
+    id_name = "customer_id"
     command_list_url = "/api/customers/"
     command_url = "/api/customers/register/"
-    documented_paths = {"/api/query/customers/", "/api/query/customers/{customer_id}/"}
     read_model_components = {"CustomerSummary", "PaginatedCustomerSummaryList"}

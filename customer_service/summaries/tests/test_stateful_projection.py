@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import partial
 from uuid import UUID
 
 from service_kit.testing.read_side import skip_unless_read_side
@@ -31,26 +30,18 @@ from customer_service.summaries.models import CustomerSummary, SummaryOrder  # n
 from customer_service.summaries.projections import PROJECTION_HANDLERS  # noqa: E402
 from customer_service.summaries.tests.projection_support import CONSUMER  # noqa: E402
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
-from shared_events.testing.read_model_contract import (  # noqa: E402
-    ReadModelFoldContract,
-    tables_from,
-)
+from shared_events.testing.read_model_contract import ReadModelFoldContract  # noqa: E402
 from shared_events.testing.stateful import (  # noqa: E402
     CANCELLED,
     PLACED,
     ReadModelMachine,
     Row,
-    Tables,
     WriteSide,
     import_from_peer_service,
 )
 
-SUMMARY = CustomerSummary._meta.label
-ORDER = SummaryOrder._meta.label
-
 
 def summary_row(write_side: WriteSide, customer_id: UUID) -> Row:
-    customer = write_side.customers.get(customer_id)
     orders = [
         order
         for order in write_side.orders.values()
@@ -58,12 +49,9 @@ def summary_row(write_side: WriteSide, customer_id: UUID) -> Row:
     ]
     open_orders = [order for order in orders if order.status == PLACED]
     return {
-        "name": customer.name if customer else "",
-        "email": customer.email if customer else "",
-        "address": customer.address if customer else "",
-        "registered": customer is not None,
-        "deleted": bool(customer and customer.deleted),
-        "customer_version": customer.version if customer else 0,
+        **write_side.customer_details(customer_id),
+        "registered": customer_id in write_side.customers,
+        "customer_version": write_side.customer_version(customer_id),
         "order_count": len(orders),
         "open_order_count": len(open_orders),
         "lifetime_value": sum((order.total for order in open_orders), Decimal("0")),
@@ -87,31 +75,26 @@ class CustomerSummaryMachine(ReadModelMachine):
     handlers = PROJECTION_HANDLERS
     customer_domain = customer_domain
     order_domain = import_from_peer_service("order_service.orders.domain")
+    expected_rows = {CustomerSummary: summary_row, SummaryOrder: summary_order_row}
 
-    def expected_tables(self, events: Sequence[EventEnvelope]) -> Tables:
-        # Which event wrote each row last: a customer's own events and the
-        # placements and cancellations of their orders write their summary;
-        # an order's placement and cancellation write its SummaryOrder. A
-        # rejected order writes nothing.
-        last_written: dict[tuple[str, UUID], EventEnvelope] = {}
+    def last_written(
+        self, events: Sequence[EventEnvelope]
+    ) -> dict[tuple[type, UUID], EventEnvelope]:
+        # A customer's own events and the placements and cancellations of
+        # their orders write their summary; an order's placement and
+        # cancellation write its SummaryOrder. A rejected order writes nothing.
+        last_written: dict[tuple[type, UUID], EventEnvelope] = {}
         for envelope in events:
             if envelope.aggregate_type == AggregateType.CUSTOMER:
-                last_written[SUMMARY, UUID(envelope.aggregate_id)] = envelope
+                last_written[CustomerSummary, UUID(envelope.aggregate_id)] = envelope
             elif envelope.event_type in (
                 EventType.ORDER_PLACED,
                 EventType.ORDER_CANCELLED,
             ):
                 customer_id = UUID(envelope.payload["customer_id"])
-                last_written[SUMMARY, customer_id] = envelope
-                last_written[ORDER, UUID(envelope.aggregate_id)] = envelope
-        write_side = self.fold_write_side(events)
-        return tables_from(
-            last_written,
-            {
-                SUMMARY: partial(summary_row, write_side),
-                ORDER: partial(summary_order_row, write_side),
-            },
-        )
+                last_written[CustomerSummary, customer_id] = envelope
+                last_written[SummaryOrder, UUID(envelope.aggregate_id)] = envelope
+        return last_written
 
 
 class TestCustomerSummaryFold(ReadModelFoldContract):

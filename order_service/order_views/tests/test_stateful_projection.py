@@ -17,7 +17,6 @@ aggregates, twice, too early. What a learner should see proven:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from uuid import UUID
 
 from service_kit.testing.read_side import skip_unless_read_side
@@ -29,43 +28,25 @@ from order_service.order_views.projections import PROJECTION_HANDLERS  # noqa: E
 from order_service.order_views.tests.projection_support import CONSUMER  # noqa: E402
 from order_service.orders import domain as order_domain  # noqa: E402
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
-from shared_events.testing.read_model_contract import (  # noqa: E402
-    ReadModelFoldContract,
-    tables_from,
-)
+from shared_events.testing.read_model_contract import ReadModelFoldContract  # noqa: E402
 from shared_events.testing.stateful import (  # noqa: E402
     ReadModelMachine,
     Row,
-    Tables,
     WriteSide,
     import_from_peer_service,
 )
 
-VIEW = OrderView._meta.label
-CUSTOMER = OrderViewCustomer._meta.label
-
-
-def customer_fields(write_side: WriteSide, customer_id: UUID) -> Row:
-    customer = write_side.customers.get(customer_id)
-    return {
-        "name": customer.name if customer else "",
-        "email": customer.email if customer else "",
-        "address": customer.address if customer else "",
-        "deleted": bool(customer and customer.deleted),
-    }
-
 
 def customer_row(write_side: WriteSide, customer_id: UUID) -> Row:
-    customer = write_side.customers.get(customer_id)
     return {
-        "customer_version": customer.version if customer else 0,
-        **customer_fields(write_side, customer_id),
+        "customer_version": write_side.customer_version(customer_id),
+        **write_side.customer_details(customer_id),
     }
 
 
 def order_view_row(write_side: WriteSide, order_id: UUID) -> Row:
     order = write_side.orders[order_id]
-    customer = customer_fields(write_side, order.customer_id)
+    customer = write_side.customer_details(order.customer_id)
     return {
         "order_version": order.version,
         "customer_id": order.customer_id,
@@ -91,36 +72,31 @@ class OrderViewMachine(ReadModelMachine):
     handlers = PROJECTION_HANDLERS
     customer_domain = import_from_peer_service("customer_service.customers.domain")
     order_domain = order_domain
+    expected_rows = {OrderView: order_view_row, OrderViewCustomer: customer_row}
 
-    def expected_tables(self, events: Sequence[EventEnvelope]) -> Tables:
-        # Which event wrote each row last. A customer event writes the
-        # customer's copy and every order of theirs projected so far; an
-        # order's placement and cancellation write its view, and a placement
-        # makes the customer's copy (empty) if nothing had. A rejected order
-        # writes nothing.
-        last_written: dict[tuple[str, UUID], EventEnvelope] = {}
+    def last_written(
+        self, events: Sequence[EventEnvelope]
+    ) -> dict[tuple[type, UUID], EventEnvelope]:
+        # A customer event writes the customer's copy and every order of
+        # theirs projected so far; an order's placement and cancellation
+        # write its view, and a placement makes the customer's copy (empty)
+        # if nothing had. A rejected order writes nothing.
+        last_written: dict[tuple[type, UUID], EventEnvelope] = {}
         orders_of: dict[UUID, list[UUID]] = {}
         for envelope in events:
             aggregate_id = UUID(envelope.aggregate_id)
             if envelope.aggregate_type == AggregateType.CUSTOMER:
-                last_written[CUSTOMER, aggregate_id] = envelope
+                last_written[OrderViewCustomer, aggregate_id] = envelope
                 for order_id in orders_of.get(aggregate_id, []):
-                    last_written[VIEW, order_id] = envelope
+                    last_written[OrderView, order_id] = envelope
             elif envelope.event_type == EventType.ORDER_PLACED:
                 customer_id = UUID(envelope.payload["customer_id"])
-                last_written[VIEW, aggregate_id] = envelope
-                last_written.setdefault((CUSTOMER, customer_id), envelope)
+                last_written[OrderView, aggregate_id] = envelope
+                last_written.setdefault((OrderViewCustomer, customer_id), envelope)
                 orders_of.setdefault(customer_id, []).append(aggregate_id)
             elif envelope.event_type == EventType.ORDER_CANCELLED:
-                last_written[VIEW, aggregate_id] = envelope
-        write_side = self.fold_write_side(events)
-        return tables_from(
-            last_written,
-            {
-                VIEW: partial(order_view_row, write_side),
-                CUSTOMER: partial(customer_row, write_side),
-            },
-        )
+                last_written[OrderView, aggregate_id] = envelope
+        return last_written
 
 
 class TestOrderViewFold(ReadModelFoldContract):
