@@ -1,4 +1,8 @@
-"""The order service's composition root chooses the customer directory."""
+"""The order service's composition root chooses the customer directory.
+
+Which approaches keep an order history is proven with the history API, in
+``orders/tests/test_history_apis.py``.
+"""
 
 import dataclasses
 
@@ -13,7 +17,6 @@ from order_service.orders.customers import (
 )
 from order_service.orders.tests.fakes import FakeCustomerDirectory
 from shared_events.approaches import APPROACHES, Approach, ApproachNotBuilt
-from shared_events.write_side import EventStoreHistory, NoHistory
 
 
 def test_db_per_service_asks_the_customer_service_over_http():
@@ -49,22 +52,3 @@ def test_overridden_restores_the_previous_wiring(customer_directory):
         assert wiring.approach == Approach(settings.ARCHITECTURE_APPROACH)
 
     assert order_wiring.current().customer_directory is customer_directory
-
-
-@pytest.mark.parametrize(
-    ("approach", "history"),
-    [
-        (Approach.SHARED_DB, NoHistory),
-        (Approach.DB_PER_SERVICE, NoHistory),
-        (Approach.DIRECT_PUBLISH, NoHistory),
-        (Approach.EVENT_SOURCING, EventStoreHistory),
-    ],
-)
-def test_only_an_event_store_gives_orders_a_history(approach, history):
-    wiring = bootstrap.build_wiring(approach)
-
-    assert type(wiring.order_history) is history
-    if history is EventStoreHistory:
-        assert wiring.order_history.repository is wiring.order_repository
-    else:
-        assert approach.value in wiring.order_history.reason

@@ -7,29 +7,26 @@ runner's approach) there is no history, and the answer says so.
 import uuid
 
 import pytest
-from django.urls import reverse
 
 from customer_service import bootstrap
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register
-from shared_events.approaches import Approach
+from customer_service.customers.tests.api_support import (
+    REGISTER_URL,
+    delete_url,
+    detail_url,
+    update_url,
+)
+from service_kit.testing.history_api import HistoryApiContract
+from service_kit.testing.routes import AggregateRoute
 from shared_events.models import StoredEvent
-from shared_events.write_side import EventStoreHistory, NoHistory
 
 pytestmark = pytest.mark.django_db
 
-REGISTER_URL = reverse("customer-register")
 CORRELATION_ID = "6f1c2a5e-0b7d-4c1e-9a43-1f6d2b8e7c90"
 
-
-def history_url(customer_id) -> str:
-    return reverse("customer-history", kwargs={"customer_id": customer_id})
-
-
-def as_of_url(customer_id, version) -> str:
-    return reverse(
-        "customer-as-of", kwargs={"customer_id": customer_id, "version": version}
-    )
+history_url = AggregateRoute("customer-history", "customer_id")
+as_of_url = AggregateRoute("customer-as-of", "customer_id")
 
 
 @pytest.fixture
@@ -43,30 +40,37 @@ def ada(api_client, event_sourcing) -> uuid.UUID:
     )
     customer_id = response.json()["id"]
     for change in ({"name": "Ada Lovelace"}, {"address": "Ockham Park"}):
-        api_client.post(
-            reverse("customer-update", kwargs={"customer_id": customer_id}),
-            change,
-            format="json",
-        )
+        api_client.post(update_url(customer_id), change, format="json")
     return uuid.UUID(customer_id)
+
+
+class TestCustomerHistoryApi(HistoryApiContract):
+    """What every history API answers (``service_kit.testing.history_api``)."""
+
+    aggregate = "customer"
+    composition_root = bootstrap
+    recorded_events = [
+        "CustomerRegistered",
+        "CustomerRenamed",
+        "CustomerAddressChanged",
+    ]
+
+    @pytest.fixture
+    def recorded(self, ada) -> uuid.UUID:
+        return ada
+
+    @pytest.fixture
+    def unrecorded(self) -> uuid.UUID:
+        return customer_register(name="Ada", email="ada@example.com", address="X").id
 
 
 # HISTORY
 # ------------------------------------------------------------------------------
 
 
-def test_history_lists_the_stored_events_oldest_first(api_client, ada):
-    response = api_client.get(history_url(ada))
+def test_history_gives_each_event_as_stored_with_its_correlation_id(api_client, ada):
+    events = api_client.get(history_url(ada)).json()["results"]
 
-    assert response.status_code == 200
-    body = response.json()
-    assert body["count"] == 3
-    events = body["results"]
-    assert [(event["aggregate_version"], event["event_type"]) for event in events] == [
-        (1, "CustomerRegistered"),
-        (2, "CustomerRenamed"),
-        (3, "CustomerAddressChanged"),
-    ]
     first = events[0]
     stored = StoredEvent.objects.get(aggregate_id=ada, aggregate_version=1)
     assert first == {
@@ -99,7 +103,7 @@ def test_history_is_paginated_by_limit_and_offset(api_client, ada):
 
 
 def test_a_deleted_customers_history_remains(api_client, ada):
-    api_client.post(reverse("customer-delete", kwargs={"customer_id": ada}))
+    api_client.post(delete_url(ada))
 
     response = api_client.get(history_url(ada))
 
@@ -108,15 +112,8 @@ def test_a_deleted_customers_history_remains(api_client, ada):
     assert [event["event_type"] for event in response.json()["results"]][-1] == (
         "CustomerDeleted"
     )
-    assert api_client.get(as_of_url(ada, 4)).json()["deleted"] is True
-    assert api_client.get(as_of_url(ada, 3)).json()["deleted"] is False
-
-
-def test_history_of_an_unknown_id_is_404(api_client, event_sourcing):
-    response = api_client.get(history_url(uuid.uuid4()))
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert api_client.get(as_of_url(ada, version=4)).json()["deleted"] is True
+    assert api_client.get(as_of_url(ada, version=3)).json()["deleted"] is False
 
 
 # AS OF A VERSION
@@ -134,7 +131,7 @@ def test_history_of_an_unknown_id_is_404(api_client, event_sourcing):
 def test_as_of_folds_the_events_up_to_the_version(
     api_client, ada, version, name, address
 ):
-    response = api_client.get(as_of_url(ada, version))
+    response = api_client.get(as_of_url(ada, version=version))
 
     assert response.status_code == 200
     assert response.json() == {
@@ -148,91 +145,16 @@ def test_as_of_folds_the_events_up_to_the_version(
 
 
 def test_as_of_the_last_version_is_the_current_state(api_client, ada):
-    current = api_client.get(reverse("customer-detail", kwargs={"customer_id": ada}))
+    current = api_client.get(detail_url(ada))
 
-    as_of = api_client.get(as_of_url(ada, current.json()["version"]))
+    as_of = api_client.get(as_of_url(ada, version=current.json()["version"]))
 
     for field in ("id", "version", "name", "email", "address"):
         assert as_of.json()[field] == current.json()[field]
 
 
-@pytest.mark.parametrize("version", [4, 1000, 10**30])
-def test_as_of_a_version_not_reached_is_404_with_the_reason(api_client, ada, version):
-    response = api_client.get(as_of_url(ada, version))
-
-    assert response.status_code == 404
-    assert response.json() == {
-        "detail": (
-            f"Customer {ada} has no version {version}: its last recorded version is 3"
-        )
-    }
-
-
-def test_as_of_an_unknown_id_is_404(api_client, event_sourcing):
-    response = api_client.get(as_of_url(uuid.uuid4(), 1))
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
-
-
-@pytest.mark.parametrize("version", ["0", "-1", "abc", "1.5", "1e3", "%20"])
-def test_as_of_a_version_that_is_not_a_positive_integer_is_400(
-    api_client, ada, version
-):
-    response = api_client.get(f"/api/customers/{ada}/as-of/{version}/")
-
-    assert response.status_code == 400
-    assert list(response.json()) == ["version"]
-
-
-# AUTHENTICATION, METHODS, OTHER APPROACHES
+# SCHEMA
 # ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_history_needs_credentials(anonymous_client, url):
-    response = anonymous_client.get(url(uuid.uuid4()))
-
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_history_is_read_only(api_client, url):
-    assert api_client.post(url(uuid.uuid4())).status_code == 405
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_an_approach_without_an_event_store_says_it_keeps_no_history(api_client, url):
-    customer = customer_register(name="Ada", email="ada@example.com", address="X")
-
-    response = api_client.get(url(customer.id))
-
-    assert response.status_code == 404
-    detail = response.json()["detail"]
-    assert detail.startswith(
-        "approach db_per_service (2 of 5: database per service) keeps no customer "
-        "history"
-    )
-    assert "event_sourcing, cqrs_es" in detail
-    assert not StoredEvent.objects.exists()
-
-
-@pytest.mark.parametrize(
-    ("approach", "history"),
-    [
-        (Approach.SHARED_DB, NoHistory),
-        (Approach.DB_PER_SERVICE, NoHistory),
-        (Approach.DIRECT_PUBLISH, NoHistory),
-        (Approach.EVENT_SOURCING, EventStoreHistory),
-    ],
-)
-def test_the_composition_root_decides_who_keeps_a_history(approach, history):
-    wiring = bootstrap.build_wiring(approach)
-
-    assert type(wiring.customer_history) is history
-    if history is EventStoreHistory:
-        assert wiring.customer_history.repository is wiring.customer_repository
 
 
 def test_the_schema_documents_history_and_versions(anonymous_client):

@@ -11,28 +11,19 @@ import uuid
 
 import pytest
 from django.db import connection
-from django.urls import reverse
 
 from customer_service import bootstrap
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register, customer_update
+from customer_service.customers.tests.api_support import (
+    REGISTER_URL,
+    delete_url,
+    detail_url,
+    update_url,
+)
 from shared_events.models import OutboxMessage, StoredEvent
 from shared_events.write_side import ConcurrencyConflict, Repository
-
-REGISTER_URL = reverse("customer-register")
-
-
-def update_url(customer_id) -> str:
-    return reverse("customer-update", kwargs={"customer_id": customer_id})
-
-
-def delete_url(customer_id) -> str:
-    return reverse("customer-delete", kwargs={"customer_id": customer_id})
-
-
-def detail_url(customer_id) -> str:
-    return reverse("customer-detail", kwargs={"customer_id": customer_id})
 
 
 @pytest.fixture

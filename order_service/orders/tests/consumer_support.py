@@ -5,8 +5,9 @@ test gets its own inbox and dead-letter queue, made by ``ensure_topology`` under
 unique prefix (so the redrive policy is the one the platform itself creates), and
 the server is reset afterwards: moto slows down as its queues grow.
 
-Test modules import the fixtures from here (``inbox_fixture`` and
-``moto_server_fixture``, which pytest knows as ``inbox`` and ``moto_server``).
+Test modules import the fixtures from here (``inbox_fixture``,
+``moto_server_fixture`` and ``no_backoff_fixture``, which pytest knows as
+``inbox``, ``moto_server`` and ``no_backoff``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 
 from order_service.orders.handlers import EVENT_HANDLERS
 from shared_events.consume import EventConsumer, Handler, Outcome
+from shared_events.consume import consumer as consumer_module
 from shared_events.events import (
     AggregateType,
     EventEnvelope,
@@ -34,6 +36,8 @@ from shared_events.events import (
 from shared_events.transport import (
     AwsSettings,
     ConsumerSettings,
+    DeadLetter,
+    DeadLetterQueue,
     client,
     ensure_topology,
     platform_topology,
@@ -118,23 +122,21 @@ class Inbox:
 
     def take_dead_letters(
         self, *, expected: int, timeout: float = 10.0
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeadLetter]:
         """Receive and delete ``expected`` dead letters (or those in ``timeout``)."""
-        letters: list[dict[str, Any]] = []
+        queue = DeadLetterQueue(
+            sqs=self.sqs, queue_url=self.dead_letter_queue_url, inbox_url=self.queue_url
+        )
+        letters: list[DeadLetter] = []
         deadline = time.monotonic() + timeout
         while len(letters) < expected and time.monotonic() < deadline:
-            batch = self.sqs.receive_message(
-                QueueUrl=self.dead_letter_queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=1,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            for message in batch:
+            held = queue.hold_all(limit=expected - len(letters))
+            for letter in held:
                 self.sqs.delete_message(
                     QueueUrl=self.dead_letter_queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
+                    ReceiptHandle=letter.message["ReceiptHandle"],
                 )
-            letters.extend(batch)
+            letters.extend(held)
         return letters
 
 
@@ -159,6 +161,12 @@ def inbox_fixture(moto_server: MotoServer) -> Iterator[Inbox]:
 
 
 # --- consumers --------------------------------------------------------------------
+
+
+@pytest.fixture(name="no_backoff")
+def no_backoff_fixture(monkeypatch) -> None:
+    """A failed or held message is visible again at once (instead of 1, 2, 4 s)."""
+    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 0)
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,32 @@ def poll_until(
                 f"outcomes so far: {consumer.stats}"
             )
         consumer.poll_once()
+
+
+def poll_until_counted(
+    consumer: EventConsumer, outcome: Outcome, count: int, *, what: str
+) -> None:
+    """Poll until ``count`` messages have had ``outcome`` (e.g. dead-lettered)."""
+    poll_until(
+        consumer, lambda: consumer.stats.counts.get(outcome, 0) == count, what=what
+    )
+
+
+def consume_until_dead_lettered(
+    inbox: Inbox, failing_handler: Handler, *, event_type: str
+) -> RecordingConsumer:
+    """The consumer, with ``failing_handler`` run after the real handlers of
+    ``event_type``, polled until it has dead-lettered one message."""
+    consumer = order_consumer(
+        inbox, handlers=with_extra_handler(failing_handler, event_types=[event_type])
+    )
+    poll_until_counted(
+        consumer,
+        Outcome.DEAD_LETTERED,
+        1,
+        what=f"the failing {event_type} dead-lettered",
+    )
+    return consumer
 
 
 def wait_for(

@@ -29,11 +29,14 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
     MAX_RECEIVE_COUNT,
     Inbox,
     body,
+    consume_until_dead_lettered,
     deleted,
     inbox_fixture,
     moto_server_fixture,
+    no_backoff_fixture,
     order_consumer,
     poll_until,
+    poll_until_counted,
     registered,
     renamed,
     tampered,
@@ -49,16 +52,9 @@ from shared_events.events import (
     new_envelope,
 )
 from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.transport import DeadLetter
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FAILURE_REASON = "failure_reason"
-
-
-@pytest.fixture
-def no_backoff(monkeypatch):
-    """A failed or held message is visible again at once (instead of 1, 2, 4 s)."""
-    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 0)
 
 
 def customer_with_orders(
@@ -76,11 +72,8 @@ def customer_with_orders(
     return customer_id, placed
 
 
-def reasons_by_body(letters: list[dict]) -> dict[str, str]:
-    return {
-        letter["Body"]: letter["MessageAttributes"][FAILURE_REASON]["StringValue"]
-        for letter in letters
-    }
+def reasons_by_body(letters: list[DeadLetter]) -> dict[str, str]:
+    return {letter.body: letter.failure_reason for letter in letters}
 
 
 def test_a_message_delivered_three_times_takes_effect_once(
@@ -159,9 +152,10 @@ def test_poison_messages_are_dead_lettered_with_the_reason_without_stalling_the_
         inbox.send(body(envelope))
     consumer = order_consumer(inbox)
 
-    poll_until(
+    poll_until_counted(
         consumer,
-        lambda: consumer.stats.counts.get("dead_lettered", 0) == len(poison),
+        Outcome.DEAD_LETTERED,
+        len(poison),
         what="every poison message dead-lettered",
     )
 
@@ -179,9 +173,8 @@ def test_poison_messages_are_dead_lettered_with_the_reason_without_stalling_the_
         "invalid event: aggregate_id: 'customer-42' is not a UUID"
     )
     # The dead letter keeps the message's own attributes beside the reason.
-    assert {
-        letter["MessageAttributes"]["sent_as"]["StringValue"] for letter in letters
-    } == set(poison)
+    sent_as = {letter.attributes["sent_as"]["StringValue"] for letter in letters}
+    assert sent_as == set(poison)
     # Each poison message was received exactly max_receive_count times.
     for text in poison.values():
         assert consumer.outcomes_of(text) == [Outcome.RETRY] * (
@@ -254,19 +247,15 @@ def test_a_gap_that_never_closes_ends_in_the_dead_letter_queue(
     inbox.send(body(v3))
     consumer = order_consumer(inbox)
 
-    poll_until(
-        consumer,
-        lambda: consumer.stats.counts.get("dead_lettered", 0) == 1,
-        what="the gap dead-lettered",
-    )
+    poll_until_counted(consumer, Outcome.DEAD_LETTERED, 1, what="the gap dead-lettered")
 
     assert consumer.outcomes_of(body(v1)) == [Outcome.APPLIED]
     assert consumer.outcomes_of(body(v3)) == [Outcome.HELD] * (
         MAX_RECEIVE_COUNT - 1
     ) + [Outcome.DEAD_LETTERED]
     [letter] = inbox.take_dead_letters(expected=1)
-    assert letter["Body"] == body(v3)
-    assert letter["MessageAttributes"][FAILURE_REASON]["StringValue"] == (
+    assert letter.body == body(v3)
+    assert letter.failure_reason == (
         f"CustomerRenamed {v3.event_id}: version gap never closed (version 3)"
     )
     replica = CustomerReplica.objects.get(id=customer_id)
@@ -310,25 +299,16 @@ def test_a_failing_handler_is_retried_then_dead_lettered_leaving_no_partial_effe
     inbox.send(body(other_customer))
     # The real handlers run first (replica marked deleted, orders cancelled),
     # then the failing one: all of it must roll back together.
-    consumer = order_consumer(
-        inbox,
-        handlers=with_extra_handler(
-            failing_handler, event_types=[EventType.CUSTOMER_DELETED]
-        ),
-    )
-
-    poll_until(
-        consumer,
-        lambda: consumer.stats.counts.get("dead_lettered", 0) == 1,
-        what="the failing event dead-lettered",
+    consumer = consume_until_dead_lettered(
+        inbox, failing_handler, event_type=EventType.CUSTOMER_DELETED
     )
 
     assert consumer.outcomes_of(body(bad)) == [Outcome.RETRY] * (
         MAX_RECEIVE_COUNT - 1
     ) + [Outcome.DEAD_LETTERED]
     [letter] = inbox.take_dead_letters(expected=1)
-    assert letter["Body"] == body(bad)
-    failure = letter["MessageAttributes"][FAILURE_REASON]["StringValue"]
+    assert letter.body == body(bad)
+    failure = letter.failure_reason
     assert failure.startswith(f"CustomerDeleted {bad.event_id}: handler failed: ")
     assert reason in failure
     # Another aggregate's event flowed meanwhile.

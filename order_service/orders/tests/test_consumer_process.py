@@ -4,16 +4,13 @@ The command runs under ``event_sourcing`` (so its wiring has the replica
 handlers and cancels orders through the event store and the outbox), against
 this test's PostgreSQL database and the session's moto server. The test writes
 committed data (``transactional_db``) so the process sees it, and reads what the
-process committed.
+process committed. The process starts as the platform starts its workers
+(``stack.processes.start_worker``), and its output goes to a log file.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,9 +38,9 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
     renamed,
     wait_for,
 )
-from shared_events.configuration import REPO_DIR
 from shared_events.models import OutboxMessage, ProcessedEvent, StoredEvent
 from shared_events.write_side import EventSourcedRepository
+from stack.processes import ServiceProcess, start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,97 +48,39 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 
 
-class ConsumerProcess:
-    """``manage.py --service order consume_events`` in a child process.
-
-    A thread collects its output line by line, so the test can wait for a line
-    without blocking on the pipe.
-    """
-
-    def __init__(self, environment: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO_DIR / "manage.py"),
-                "--service",
-                "order",
-                "consume_events",
-                "--wait-seconds",
-                "1",
-            ],
-            cwd=REPO_DIR,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for_line(self, text: str, *, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            if self.process.poll() is not None:
-                self._reader.join(timeout=2)
-                raise AssertionError(
-                    f"consume_events exited ({self.process.returncode}) before "
-                    f"printing {text!r}:\n{self.output}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"consume_events did not print {text!r} within {timeout:.0f}s:"
-                    f"\n{self.output}"
-                )
-            time.sleep(0.05)
-
-    def terminate(self, *, timeout: float) -> tuple[int, float]:
-        """SIGTERM, then wait: (exit status, seconds it took)."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        returncode = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=2)
-        return returncode, time.monotonic() - started
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
-
-
 @pytest.fixture
-def consumer_process(inbox: Inbox) -> Iterator[ConsumerProcess]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        # Only the test database: no server URL from which to derive others.
-        if key not in ("DATABASE_SERVER_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    environment.update(
-        ORDER_DATABASE_URL=database_url(connection.settings_dict),
-        ARCHITECTURE_APPROACH="event_sourcing",
-        AWS_ENDPOINT_URL=inbox.aws.endpoint_url or "",
-        EVENT_TOPOLOGY_PREFIX=inbox.prefix,
-        EVENT_MAX_RECEIVE_COUNT=str(MAX_RECEIVE_COUNT),
-        EVENT_VISIBILITY_TIMEOUT="30",
-        PYTHONUNBUFFERED="1",
+def consumer_process(inbox: Inbox) -> Iterator[ServiceProcess]:
+    """``manage.py --service order consume_events``, polling the test's inbox."""
+    process = start_worker(
+        "order",
+        ["consume_events", "--wait-seconds", "1"],
+        env={
+            # Only the test database: no server URL from which to derive others.
+            "DATABASE_SERVER_URL": "",
+            "ORDER_DATABASE_URL": database_url(connection.settings_dict),
+            "ARCHITECTURE_APPROACH": "event_sourcing",
+            "AWS_ENDPOINT_URL": inbox.aws.endpoint_url or "",
+            "EVENT_TOPOLOGY_PREFIX": inbox.prefix,
+            "EVENT_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            "EVENT_VISIBILITY_TIMEOUT": "30",
+        },
+        name="consumer",
+        ready_text="consuming",
+        ready_timeout=START_TIMEOUT,
     )
-    process = ConsumerProcess(environment)
     try:
         yield process
     finally:
         # Never leave it running: the database is flushed after the test.
-        process.kill()
+        process.stop(timeout=STOP_TIMEOUT)
+
+
+def terminate(process: ServiceProcess) -> tuple[int, float]:
+    """SIGTERM, then wait: (exit status, seconds it took)."""
+    started = time.monotonic()
+    process.process.send_signal(signal.SIGTERM)
+    returncode = process.process.wait(timeout=STOP_TIMEOUT)
+    return returncode, time.monotonic() - started
 
 
 def event_sourced_order(customer_directory, customer_id: uuid.UUID) -> Order:
@@ -163,12 +102,12 @@ def event_sourced_order(customer_directory, customer_id: uuid.UUID) -> Order:
 
 
 def test_consume_events_applies_events_and_stops_on_sigterm_while_idle(
-    inbox: Inbox, consumer_process: ConsumerProcess, customer_directory
+    inbox: Inbox, consumer_process: ServiceProcess, customer_directory
 ):
     customer_id = uuid.uuid4()
     order = event_sourced_order(customer_directory, customer_id)
-    consumer_process.wait_for_line("consuming", timeout=START_TIMEOUT)
-    assert f"as {CONSUMER_NAME} (5 event types handled)" in consumer_process.output
+    started = consumer_process.log_path.read_text()
+    assert f"as {CONSUMER_NAME} (5 event types handled)" in started
 
     events = [
         registered(customer_id, name="Ada Byron"),
@@ -188,10 +127,8 @@ def test_consume_events_applies_events_and_stops_on_sigterm_while_idle(
     # The poison goes to the dead-letter queue after its attempts (with the
     # real backoff: 1 s, then 2 s), and the process lives on.
     [letter] = inbox.take_dead_letters(expected=1, timeout=15)
-    assert letter["Body"] == poison
-    assert letter["MessageAttributes"]["failure_reason"]["StringValue"].startswith(
-        "invalid event: not JSON"
-    )
+    assert letter.body == poison
+    assert letter.failure_reason.startswith("invalid event: not JSON")
     wait_for(lambda: inbox.counts() == (0, 0), what="an empty inbox")
 
     replica = CustomerReplica.objects.get(id=customer_id)
@@ -204,14 +141,15 @@ def test_consume_events_applies_events_and_stops_on_sigterm_while_idle(
     assert OutboxMessage.objects.filter(event_id=cancelled.event_id).exists()
 
     # Idle now: SIGTERM ends the long poll in hand and exits cleanly.
-    returncode, took = consumer_process.terminate(timeout=STOP_TIMEOUT)
+    returncode, took = terminate(consumer_process)
 
-    assert returncode == 0, consumer_process.output
+    output = consumer_process.log_path.read_text()
+    assert returncode == 0, output
     assert took < STOP_TIMEOUT
-    assert "stopping after the messages in hand..." in consumer_process.output
+    assert "stopping after the messages in hand..." in output
     retries = MAX_RECEIVE_COUNT - 1
     assert (
         f"stopped; outcomes: applied 3, dead_lettered 1, duplicate 1, retry {retries}"
-        in consumer_process.output
+        in output
     )
     assert inbox.is_drained()

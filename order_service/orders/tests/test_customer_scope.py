@@ -11,38 +11,25 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.models import Order, OrderStatus
-from order_service.orders.tests.test_apis import line, place, placement
+from order_service.orders.tests.api_support import (
+    LIST_URL,
+    PLACE_URL,
+    as_of_url,
+    cancel_url,
+    detail_url,
+    history_url,
+    line,
+    place,
+    placement,
+)
 from service_kit.testing.tokens import customer_jwt_client, jwt_client
 from shared_events.models import StoredEvent
 
 pytestmark = pytest.mark.django_db
-
-LIST_URL = reverse("order-list")
-PLACE_URL = reverse("order-place")
-
-
-def url(name: str, order_id, **extra) -> str:
-    return reverse(name, kwargs={"order_id": order_id, **extra})
-
-
-@pytest.fixture
-def ada(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Ada", email="ada@example.com")
-    )
-
-
-@pytest.fixture
-def grace(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Grace", email="grace@example.com")
-    )
 
 
 @pytest.fixture
@@ -77,12 +64,12 @@ def test_staff_jwt_lists_every_order(orders):
 def test_another_customers_order_is_404_like_an_unknown_id(ada, orders):
     client = customer_jwt_client(ada.id)
 
-    other = client.get(url("order-detail", orders["grace"].id))
-    unknown = client.get(url("order-detail", uuid.uuid4()))
+    other = client.get(detail_url(orders["grace"].id))
+    unknown = client.get(detail_url(uuid.uuid4()))
 
     assert other.status_code == unknown.status_code == 404
     assert other.json() == unknown.json()
-    assert client.get(url("order-detail", orders["ada"].id)).status_code == 200
+    assert client.get(detail_url(orders["ada"].id)).status_code == 200
 
 
 # COMMANDS
@@ -91,7 +78,7 @@ def test_another_customers_order_is_404_like_an_unknown_id(ada, orders):
 
 def test_cancelling_another_customers_order_is_404_and_changes_nothing(ada, orders):
     response = customer_jwt_client(ada.id).post(
-        url("order-cancel", orders["grace"].id), {}, format="json"
+        cancel_url(orders["grace"].id), {}, format="json"
     )
 
     assert response.status_code == 404
@@ -100,7 +87,7 @@ def test_cancelling_another_customers_order_is_404_and_changes_nothing(ada, orde
 
 def test_a_customer_user_cancels_its_own_order(ada, orders):
     response = customer_jwt_client(ada.id).post(
-        url("order-cancel", orders["ada"].id), {}, format="json"
+        cancel_url(orders["ada"].id), {}, format="json"
     )
 
     assert response.status_code == 200, response.json()
@@ -148,7 +135,7 @@ def test_a_non_staff_user_of_this_service_is_refused(orders):
     )
 
     assert client.get(LIST_URL).status_code == 403
-    assert client.get(url("order-detail", orders["ada"].id)).status_code == 403
+    assert client.get(detail_url(orders["ada"].id)).status_code == 403
 
 
 def test_a_malformed_customer_claim_sees_nothing(orders):
@@ -165,10 +152,10 @@ def test_history_and_as_of_are_the_customers_own(event_sourcing, ada, grace):
     adas = place(ada)
     own, other = customer_jwt_client(ada.id), customer_jwt_client(grace.id)
 
-    assert own.get(url("order-history", adas.id)).status_code == 200
-    assert own.get(url("order-as-of", adas.id, version=1)).status_code == 200
-    assert other.get(url("order-history", adas.id)).status_code == 404
-    beyond = other.get(url("order-as-of", adas.id, version=99))
+    assert own.get(history_url(adas.id)).status_code == 200
+    assert own.get(as_of_url(adas.id, version=1)).status_code == 200
+    assert other.get(history_url(adas.id)).status_code == 404
+    beyond = other.get(as_of_url(adas.id, version=99))
     assert beyond.status_code == 404
     assert "version" not in beyond.json()["detail"]
 
@@ -183,10 +170,5 @@ def test_a_rejected_placement_is_visible_to_its_customer_only(
     assert response.status_code == 400
     rejected = StoredEvent.objects.get(event_type="OrderRejected").aggregate_id
 
-    assert (
-        customer_jwt_client(ada.id).get(url("order-history", rejected)).status_code
-        == 200
-    )
-    assert customer_jwt_client(grace.id).get(
-        url("order-history", rejected)
-    ).status_code == (404)
+    assert customer_jwt_client(ada.id).get(history_url(rejected)).status_code == 200
+    assert customer_jwt_client(grace.id).get(history_url(rejected)).status_code == (404)

@@ -18,21 +18,21 @@ from order_service.orders.models import CustomerReplica
 from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixtures)
     Inbox,
     body,
+    consume_until_dead_lettered,
     inbox_fixture,
     moto_server_fixture,
+    no_backoff_fixture,
     order_consumer,
-    poll_until,
+    poll_until_counted,
     registered,
     renamed,
-    with_extra_handler,
 )
-from shared_events.consume import consumer as consumer_module
+from shared_events.consume import Outcome
 from shared_events.events import EventType
 from shared_events.transport import messaging
+from shared_events.transport.dead_letters import FAILURE_REASON
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FAILURE_REASON = "failure_reason"
 
 
 @pytest.fixture
@@ -53,12 +53,6 @@ def service_queues(inbox: Inbox, settings):
     )
     yield inbox
     messaging._routes.clear()
-
-
-@pytest.fixture
-def no_backoff(monkeypatch):
-    """A failed message is visible again at once (instead of 1, 2, 4 s)."""
-    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 0)
 
 
 def dead_letters(*args: str) -> str:
@@ -120,16 +114,8 @@ def test_a_poisoned_event_is_redriven_after_the_fix_and_applied(
     def handler_bug(envelope):
         raise RuntimeError("the replica handler has a bug")
 
-    broken = order_consumer(
-        inbox,
-        handlers=with_extra_handler(
-            handler_bug, event_types=[EventType.CUSTOMER_REGISTERED]
-        ),
-    )
-    poll_until(
-        broken,
-        lambda: broken.stats.counts.get("dead_lettered", 0) == 1,
-        what="the poisoned event dead-lettered",
+    consume_until_dead_lettered(
+        inbox, handler_bug, event_type=EventType.CUSTOMER_REGISTERED
     )
     assert not CustomerReplica.objects.filter(id=customer_id).exists()
 
@@ -153,11 +139,7 @@ def test_a_poisoned_event_is_redriven_after_the_fix_and_applied(
     assert set(resent["MessageAttributes"]) == {"event_type"}
 
     fixed = order_consumer(inbox)
-    poll_until(
-        fixed,
-        lambda: fixed.stats.counts.get("applied", 0) == 1,
-        what="the redriven event applied",
-    )
+    poll_until_counted(fixed, Outcome.APPLIED, 1, what="the redriven event applied")
     assert CustomerReplica.objects.get(id=customer_id).name == "Ada Lovelace"
     assert inbox.is_drained()
 

@@ -14,7 +14,6 @@ import pytest
 from django.db import DatabaseError
 from django.urls import reverse
 
-from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.models import Order, OrderLine
 from order_service.orders.services import (
@@ -34,13 +33,6 @@ from shared_events.testing.event_store_contract import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("event_sourcing")]
 
 PLACE_URL = reverse("order-place")
-
-
-@pytest.fixture
-def ada(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Ada Lovelace", email="ada@example.com")
-    )
 
 
 def place(customer) -> Order:

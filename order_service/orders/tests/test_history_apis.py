@@ -1,61 +1,52 @@
 """An order's history and its state as of a version, over HTTP.
 
-Under event sourcing the event store answers; under db_per_service (the
-runner's approach) there is no history, and the answer says so.
+The answers every history API gives are in ``service_kit.testing.history_api``;
+here are the order's own: its two events, its state as placed and as
+cancelled, and how the schema documents them.
 """
 
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
-from order_service.orders.customers import CustomerSnapshot
-from order_service.orders.services import LineRequest, order_cancel, order_place
+from order_service import bootstrap
+from order_service.orders.models import Order
+from order_service.orders.services import LineRequest, order_cancel
+from order_service.orders.tests.api_support import as_of_url, history_url, place
+from service_kit.testing.history_api import HistoryApiContract
 from shared_events.models import StoredEvent
 
 pytestmark = pytest.mark.django_db
 
-
-def history_url(order_id) -> str:
-    return reverse("order-history", kwargs={"order_id": order_id})
-
-
-def as_of_url(order_id, version) -> str:
-    return reverse("order-as-of", kwargs={"order_id": order_id, "version": version})
+BOOKS = LineRequest(sku="BOOK-1", quantity=3, unit_price=Decimal("19.99"))
 
 
 @pytest.fixture
-def ada(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Ada Lovelace", email="ada@example.com")
-    )
-
-
-def place(customer):
-    return order_place(
-        customer_id=customer.id,
-        lines=[LineRequest(sku="BOOK-1", quantity=3, unit_price=Decimal("19.99"))],
-    ).order
-
-
-@pytest.fixture
-def cancelled_order(event_sourcing, ada):
+def cancelled_order(event_sourcing, ada) -> Order:
     """Placed, then cancelled: two events."""
-    return order_cancel(order=place(ada))
+    return order_cancel(order=place(ada, BOOKS))
 
 
-def test_history_lists_the_stored_events_oldest_first(api_client, cancelled_order):
-    response = api_client.get(history_url(cancelled_order.id))
+class TestOrderHistoryApi(HistoryApiContract):
+    """What every history API answers (``service_kit.testing.history_api``)."""
 
-    assert response.status_code == 200
-    body = response.json()
-    assert body["count"] == 2
-    events = body["results"]
-    assert [(event["aggregate_version"], event["event_type"]) for event in events] == [
-        (1, "OrderPlaced"),
-        (2, "OrderCancelled"),
-    ]
+    aggregate = "order"
+    composition_root = bootstrap
+    recorded_events = ["OrderPlaced", "OrderCancelled"]
+
+    @pytest.fixture
+    def recorded(self, cancelled_order) -> uuid.UUID:
+        return cancelled_order.id
+
+    @pytest.fixture
+    def unrecorded(self, ada) -> uuid.UUID:
+        return place(ada, BOOKS).id
+
+
+def test_history_gives_each_event_as_stored(api_client, cancelled_order):
+    events = api_client.get(history_url(cancelled_order.id)).json()["results"]
+
     stored = StoredEvent.objects.get(
         aggregate_id=cancelled_order.id, aggregate_version=2
     )
@@ -84,7 +75,7 @@ def test_history_is_paginated(api_client, cancelled_order):
 
 
 def test_as_of_version_one_is_the_placed_order(api_client, cancelled_order):
-    response = api_client.get(as_of_url(cancelled_order.id, 1))
+    response = api_client.get(as_of_url(cancelled_order.id, version=1))
 
     assert response.status_code == 200
     assert response.json() == {
@@ -106,64 +97,11 @@ def test_as_of_version_one_is_the_placed_order(api_client, cancelled_order):
 
 
 def test_as_of_version_two_is_the_cancelled_order(api_client, cancelled_order):
-    response = api_client.get(as_of_url(cancelled_order.id, 2))
+    response = api_client.get(as_of_url(cancelled_order.id, version=2))
 
     assert (response.json()["status"], response.json()["cancel_reason"]) == (
         "cancelled",
         "customer_request",
-    )
-
-
-def test_as_of_a_version_not_reached_is_404_with_the_reason(
-    api_client, cancelled_order
-):
-    response = api_client.get(as_of_url(cancelled_order.id, 3))
-
-    assert response.status_code == 404
-    assert response.json() == {
-        "detail": (
-            f"Order {cancelled_order.id} has no version 3: its last recorded "
-            "version is 2"
-        )
-    }
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_an_unknown_order_is_404(api_client, event_sourcing, url):
-    response = api_client.get(url(uuid.uuid4()))
-
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
-
-
-@pytest.mark.parametrize("version", ["0", "-3", "two", "2.5"])
-def test_as_of_a_version_that_is_not_a_positive_integer_is_400(
-    api_client, cancelled_order, version
-):
-    response = api_client.get(f"/api/orders/{cancelled_order.id}/as-of/{version}/")
-
-    assert response.status_code == 400
-    assert list(response.json()) == ["version"]
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_history_needs_credentials(anonymous_client, url):
-    response = anonymous_client.get(url(uuid.uuid4()))
-
-    assert response.status_code == 401
-
-
-@pytest.mark.parametrize("url", [history_url, lambda i: as_of_url(i, 1)])
-def test_an_approach_without_an_event_store_says_it_keeps_no_history(
-    api_client, ada, url
-):
-    order = place(ada)
-
-    response = api_client.get(url(order.id))
-
-    assert response.status_code == 404
-    assert response.json()["detail"].startswith(
-        "approach db_per_service (2 of 5: database per service) keeps no order history"
     )
 
 

@@ -9,33 +9,18 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
-from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.models import Order, OrderStatus
-from order_service.orders.services import LineRequest, order_place
+from order_service.orders.services import LineRequest
+from order_service.orders.tests.api_support import PLACE_URL, cancel_url, place
 from shared_events.models import OutboxMessage, StoredEvent
-
-PLACE_URL = reverse("order-place")
-
-
-def cancel_url(order_id) -> str:
-    return reverse("order-cancel", kwargs={"order_id": order_id})
-
-
-@pytest.fixture
-def ada(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Ada Lovelace", email="ada@example.com")
-    )
 
 
 @pytest.fixture
 def order(approach, ada) -> Order:
-    return order_place(
-        customer_id=ada.id,
-        lines=[LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal("10.00"))],
-    ).order
+    return place(
+        ada, LineRequest(sku="BOOK-1", quantity=1, unit_price=Decimal("10.00"))
+    )
 
 
 def test_cancel_at_the_expected_version_succeeds(api_client, order):

@@ -6,18 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.models import Order, OrderLine, OrderStatus
 from order_service.orders.selectors import order_customers
 from order_service.orders.services import LineRequest, order_cancel, order_place
 from shared_events.errors import ApplicationError
-
-
-@pytest.fixture
-def ada(customer_directory) -> CustomerSnapshot:
-    return customer_directory.add(
-        CustomerSnapshot(id=uuid.uuid4(), name="Ada Lovelace", email="ada@example.com")
-    )
 
 
 def book(**overrides) -> LineRequest:
