@@ -35,12 +35,14 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 import requests
 
-from bench.report import figure_row
+from bench.report import Figure
 from observe.lag import LagStats, measure_lag
 from observe.tables import OUTBOX_TABLE
+from shared_events.testing.queues import delete_received
 from stack.local_aws import local_client
 from stack.platform_run import running_platform
 
+END_TO_END = Figure("6 end to end", unit="ms")
 PREFIX = "bench_e2e_"
 APPROACH = "cqrs_es"
 DRAIN_TIMEOUT = 90.0
@@ -78,13 +80,15 @@ def _rows(rate: int, seconds: int, subject: dict, baseline: LagStats) -> list[di
     rows = []
     for name in ("p50", "p95", "p99"):
         rows.append(
-            figure_row(
-                figure="6 end to end",
-                subject=f"commit to read model {name}, {rate} cmd/s for {seconds} s",
-                baseline=f"SNS publish to SQS receive {name} (broker alone)",
-                unit="ms",
-                subject_runs=[getattr(lag, f"{name}_ms")],
-                baseline_runs=[getattr(baseline, f"{name}_ms")],
+            END_TO_END.row(
+                subject=(
+                    f"commit to read model {name}, {rate} cmd/s for {seconds} s",
+                    [getattr(lag, f"{name}_ms")],
+                ),
+                baseline=(
+                    f"SNS publish to SQS receive {name} (broker alone)",
+                    [getattr(baseline, f"{name}_ms")],
+                ),
                 target=("subject_le", 500.0) if name == "p99" and rate == 20 else None,
                 note=subject["note"],
             )
@@ -304,13 +308,7 @@ def _broker_alone(platform, *, rate: float, seconds: int) -> LagStats:
             for message in messages:
                 latencies.append((arrived - json.loads(message["Body"])["at"]) * 1000)
             if messages:
-                receiver.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(messages)
-                    ],
-                )
+                delete_received(receiver, queue_url, messages)
             if done.is_set() and not messages:
                 break
 

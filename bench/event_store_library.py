@@ -35,30 +35,25 @@ import psycopg2
 from django.db import transaction
 
 from bench.environment import ROOT
-from bench.report import figure_row
+from bench.report import Figure
 from bench.write_path import _raw_dsn, concurrent_throughput
 from observe.tables import EVENT_STORE_TABLE, OUTBOX_TABLE
-from shared_events.events import new_envelope
+from shared_events.testing import customer_events
 from shared_events.write_side import event_store_append
 
 LIBRARY_PYTHON = ROOT / "var" / "bench-eventsourcing" / "bin" / "python"
 TARGET = ("ge", 2.0)
+EVENT_STORE = Figure("5 event store", unit="events/s")
+VERSUS_LIBRARY = Figure("5 event store vs library", unit="events/s")
 
 
 def _envelope():
     customer_id = uuid.uuid4()
-    return new_envelope(
-        event_type="CustomerRegistered",
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=1,
-        producer="customer",
-        payload={
-            "customer_id": str(customer_id),
-            "name": "Bench Customer",
-            "email": f"{customer_id.hex[:12]}@bench.example",
-            "address": "1 Benchmark Road",
-        },
+    return customer_events.registered(
+        customer_id,
+        name="Bench Customer",
+        email=f"{customer_id.hex[:12]}@bench.example",
+        address="1 Benchmark Road",
     )
 
 
@@ -105,8 +100,9 @@ def _raw_loop(count: int, tag: str, *, dsn: str) -> None:
 
 def _library(count: int, writers: int, url: str) -> float:
     output = subprocess.run(
-        [str(LIBRARY_PYTHON), str(ROOT / "bench" / "eventsourcing_recorder.py")]
+        [str(LIBRARY_PYTHON), "-m", "bench.eventsourcing_recorder"]
         + [url, str(count), str(writers)],
+        cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
@@ -170,25 +166,17 @@ def run(*, runs: int, events: int, writers: list[int], url: str) -> list[dict]:
         ]
         for subject, runs_of, row_note in against_raw:
             rows.append(
-                figure_row(
-                    figure="5 event store",
-                    subject=subject,
-                    baseline=raw_baseline,
-                    unit="events/s",
-                    subject_runs=runs_of,
-                    baseline_runs=raw,
+                EVENT_STORE.row(
+                    subject=(subject, runs_of),
+                    baseline=(raw_baseline, raw),
                     note=row_note,
                 )
             )
         for subject, runs_of in platforms:
             rows.append(
-                figure_row(
-                    figure="5 event store vs library",
-                    subject=subject,
-                    baseline=library_subject,
-                    unit="events/s",
-                    subject_runs=runs_of,
-                    baseline_runs=library,
+                VERSUS_LIBRARY.row(
+                    subject=(subject, runs_of),
+                    baseline=(library_subject, library),
                     target=TARGET,
                     note=note,
                 )

@@ -1,25 +1,27 @@
 """Run by the throwaway venv's python, not the project's: no Django here.
 
-``python bench/eventsourcing_recorder.py DSN COUNT [WRITERS]`` appends COUNT
+``python -m bench.eventsourcing_recorder DSN COUNT [WRITERS]`` appends COUNT
 one-event aggregates per writer through the ``eventsourcing`` library's
 PostgreSQL application recorder (one transaction each: the event row with its
 notification id, optimistic concurrency on (originator_id, originator_version))
 and prints events/s as JSON. WRITERS processes (default 1), each with its own
 datastore, warm up, wait on a barrier and start together; throughput is all
-events / (last finish - first start), as in ``bench/write_path.py``.
+events / (last finish - first start), as in ``bench/write_path.py``: both
+start their writers with ``bench.concurrent_writers``, which needs the standard
+library only.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import sys
-import time
 import uuid
 from urllib.parse import urlsplit
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+from bench.concurrent_writers import StartLine, race
 
 TABLE = "bench_es_stored_events"
 WARM_UP = 5
@@ -37,7 +39,7 @@ def _recorder(url: str) -> tuple[PostgresDatastore, PostgresApplicationRecorder]
     return datastore, PostgresApplicationRecorder(datastore, events_table_name=TABLE)
 
 
-def _writer(url: str, count: int, barrier, results) -> None:
+def _writer(url: str, count: int, start_line: StartLine) -> None:
     datastore, recorder = _recorder(url)
     state = json.dumps(
         {"name": "Bench Customer", "email": "x@bench.example", "address": "1 Road"}
@@ -57,10 +59,7 @@ def _writer(url: str, count: int, barrier, results) -> None:
             )
 
     append(WARM_UP)  # warm up the pool and prepared statements
-    barrier.wait()
-    started = time.perf_counter()
-    append(count)
-    results.put((started, time.perf_counter()))
+    start_line.run(lambda: append(count))
     datastore.close()
 
 
@@ -68,21 +67,7 @@ def main(url: str, count: int, writers: int) -> None:
     datastore, recorder = _recorder(url)
     recorder.create_table()  # once, before the writers race
     datastore.close()
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(writers)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_writer, args=(url, count, barrier, results))
-        for _ in range(writers)
-    ]
-    for process in processes:
-        process.start()
-    spans = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            raise RuntimeError(f"a library writer failed ({process.exitcode})")
-    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    elapsed = race(_writer, [(url, count)] * writers, name="library")
     print(json.dumps({"events_per_second": writers * count / elapsed}))
 
 

@@ -12,11 +12,12 @@ import statistics
 import time
 
 from bench.outbox_rows import clear_outbox, insert_pending, insert_published_history
-from bench.report import figure_row
+from bench.report import Figure
 from shared_events.outbox import relay_batch
 from shared_events.transport import NullPublisher
 
 BATCH = 100
+RELAY_BATCH_GROWTH = Figure("4 growth, relay batch", unit=f"ms/batch of {BATCH}")
 
 
 def _batch_times(batches: int) -> list[float]:
@@ -44,13 +45,12 @@ def run(*, runs: int, batches: int, histories: list[int]) -> list[dict]:
     rows = []
     for history in larger:
         rows.append(
-            figure_row(
-                figure="4 growth, relay batch",
-                subject=f"batch at {history:,} published rows",
-                baseline=f"batch at {base:,} published rows",
-                unit="ms/batch of 100",
-                subject_runs=_median_batch_ms(history, runs=runs, batches=batches),
-                baseline_runs=baseline,
+            RELAY_BATCH_GROWTH.row(
+                subject=(
+                    f"batch at {history:,} published rows",
+                    _median_batch_ms(history, runs=runs, batches=batches),
+                ),
+                baseline=(f"batch at {base:,} published rows", baseline),
                 target=("le", 1.2) if history >= 1_000_000 else None,
                 note=f"median of {batches} batches per run; NullPublisher",
             )

@@ -9,7 +9,8 @@ from django.db import connection
 from psycopg2.extras import execute_values
 
 from observe.tables import OUTBOX_TABLE
-from shared_events.events import encode, new_envelope
+from shared_events.events import encode
+from shared_events.testing import customer_events
 
 _COLUMNS = (
     "event_id, event_type, aggregate_type, aggregate_id, aggregate_version, body,"
@@ -21,19 +22,11 @@ def envelope_bodies(count: int) -> list[dict]:
     """``count`` valid CustomerRegistered envelopes, as JSON-ready dicts."""
     bodies = []
     for index in range(count):
-        customer_id = uuid.uuid4()
-        envelope = new_envelope(
-            event_type="CustomerRegistered",
-            aggregate_type="Customer",
-            aggregate_id=customer_id,
-            aggregate_version=1,
-            producer="customer",
-            payload={
-                "customer_id": str(customer_id),
-                "name": f"Bench Customer {index}",
-                "email": f"bench-{index}-{uuid.uuid4().hex[:8]}@bench.example",
-                "address": "1 Benchmark Road, Testville",
-            },
+        envelope = customer_events.registered(
+            uuid.uuid4(),
+            name=f"Bench Customer {index}",
+            email=f"bench-{index}-{uuid.uuid4().hex[:8]}@bench.example",
+            address="1 Benchmark Road, Testville",
         )
         bodies.append(json.loads(encode(envelope)))
     return bodies

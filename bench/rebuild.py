@@ -37,7 +37,7 @@ from django.db import connections
 from psycopg2.extras import execute_values
 
 from bench.outbox_rows import envelope_bodies
-from bench.report import figure_row
+from bench.report import Figure
 from customer_service.summaries.projections import PROJECTION_HANDLERS
 from observe.tables import (
     AGGREGATE_CURSOR_TABLE,
@@ -51,6 +51,9 @@ from shared_events.events import from_dict, new_traceparent
 from shared_events.read_side.bulk_writes import copy_rows
 from shared_events.read_side.rebuild import rebuild_read_models
 
+REBUILD = Figure("3 rebuild", unit="events/s")
+REBUILD_GROWTH = Figure("4 growth, rebuild", unit="events/s")
+BASELINE = "raw execute_values of the same rows"
 READ = "read"
 CONSUMER = "bench-rebuild"
 TABLES = (
@@ -359,35 +362,26 @@ def run(
     growth_runs = _growth([small, large], peer_url)
     _clear()
     return [
-        figure_row(
-            figure="3 rebuild",
-            subject="rebuild_read_models (bulk, chunks of 500)",
-            baseline="raw execute_values of the same rows",
-            unit="events/s",
-            subject_runs=rebuilt,
-            baseline_runs=raw_after_rebuild,
+        REBUILD.row(
+            subject=("rebuild_read_models (bulk, chunks of 500)", rebuilt),
+            baseline=(BASELINE, raw_after_rebuild),
             target=("ge", 0.5),
             note=(
                 f"{rebuild_events} CustomerRegistered events in the event store, "
                 "restart=True: shadow tables, replay, catch-up, switch, all timed"
             ),
         ),
-        figure_row(
-            figure="3 rebuild",
-            subject="apply_event + projections (the live consumer, per event)",
-            baseline="raw execute_values of the same rows",
-            unit="events/s",
-            subject_runs=replayed,
-            baseline_runs=raw,
+        REBUILD.row(
+            subject=(
+                "apply_event + projections (the live consumer, per event)",
+                replayed,
+            ),
+            baseline=(BASELINE, raw),
             note=f"{events} CustomerRegistered events per run; for comparison",
         ),
-        figure_row(
-            figure="4 growth, rebuild",
-            subject=f"rebuild_read_models of {large:,} events",
-            baseline=f"rebuild_read_models of {small:,} events",
-            unit="events/s",
-            subject_runs=growth_runs[large],
-            baseline_runs=growth_runs[small],
+        REBUILD_GROWTH.row(
+            subject=(f"rebuild_read_models of {large:,} events", growth_runs[large]),
+            baseline=(f"rebuild_read_models of {small:,} events", growth_runs[small]),
             note="one run each; both services' events, customers and orders mixed",
         ),
     ]

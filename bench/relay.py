@@ -19,13 +19,15 @@ import boto3
 import psycopg2
 
 from bench.outbox_rows import clear_outbox, insert_pending
-from bench.report import figure_row
+from bench.report import Figure
 from bench.write_path import _raw_dsn
 from observe.tables import OUTBOX_TABLE
 from shared_events.outbox import relay_outbox
 from shared_events.transport import AwsSettings, NullPublisher, SnsPublisher
 
 BATCH = 100
+RELAY_TO_BROKER = Figure("2 relay to broker", unit="events/s")
+RELAY_DATABASE_SIDE = Figure("2 relay, database side", unit="events/s")
 
 
 class Broker:
@@ -203,23 +205,15 @@ def run(*, runs: int, broker_batches: int, database_events: int) -> list[dict]:
         raw_database.append(_raw_database_side(database_events))
     clear_outbox()
     return [
-        figure_row(
-            figure="2 relay to broker",
-            subject="relay_outbox + SnsPublisher",
-            baseline="raw boto3 PublishBatch",
-            unit="events/s",
-            subject_runs=relayed,
-            baseline_runs=raw,
+        RELAY_TO_BROKER.row(
+            subject=("relay_outbox + SnsPublisher", relayed),
+            baseline=("raw boto3 PublishBatch", raw),
             target=("ge", 0.9),
             note=f"{broker_batches} batches of {BATCH} per run, queue purged between",
         ),
-        figure_row(
-            figure="2 relay, database side",
-            subject="relay_outbox + NullPublisher",
-            baseline="raw SQL claim-and-mark",
-            unit="events/s",
-            subject_runs=database,
-            baseline_runs=raw_database,
+        RELAY_DATABASE_SIDE.row(
+            subject=("relay_outbox + NullPublisher", database),
+            baseline=("raw SQL claim-and-mark", raw_database),
             note=f"{database_events} pending rows per run",
         ),
     ]

@@ -11,34 +11,44 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 
-def figure_row(
-    *,
-    figure: str,
-    subject: str,
-    baseline: str,
-    unit: str,
-    subject_runs: list[float],
-    baseline_runs: list[float],
-    target: tuple[str, float] | None = None,
-    note: str = "",
-) -> dict:
-    """One row; ``target`` is ("ge"|"le", value) against the median ratio, or
-    ("subject_le", value) against the subject's median itself (an absolute
-    bound, such as a latency)."""
-    return {
-        "figure": figure,
-        "subject": subject,
-        "baseline": baseline,
-        "unit": unit,
-        "subject_runs": subject_runs,
-        "baseline_runs": baseline_runs,
-        "target": list(target) if target else None,
-        "note": note,
-    }
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the report: its name, and the unit all its rows are in."""
+
+    name: str
+    unit: str
+
+    def row(
+        self,
+        *,
+        subject: tuple[str, list[float]],
+        baseline: tuple[str, list[float]],
+        target: tuple[str, float] | None = None,
+        note: str = "",
+    ) -> dict:
+        """One row; ``subject`` and ``baseline`` are each (what ran, its runs).
+
+        ``target`` is ("ge"|"le", value) against the median ratio, or
+        ("subject_le", value) against the subject's median itself (an absolute
+        bound, such as a latency).
+        """
+        subject_name, subject_runs = subject
+        baseline_name, baseline_runs = baseline
+        return {
+            "figure": self.name,
+            "subject": subject_name,
+            "baseline": baseline_name,
+            "unit": self.unit,
+            "subject_runs": subject_runs,
+            "baseline_runs": baseline_runs,
+            "target": list(target) if target else None,
+            "note": note,
+        }
 
 
 def summarise(row: dict) -> dict:

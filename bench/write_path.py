@@ -9,8 +9,6 @@ Both at 1 and at N concurrent writers (processes forked after Django setup).
 from __future__ import annotations
 
 import json
-import multiprocessing
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,12 +18,14 @@ import psycopg2
 from django.conf import settings
 from django.db import connections
 
-from bench.report import figure_row
+from bench.concurrent_writers import StartLine, race
+from bench.report import Figure
 from customer_service import bootstrap
 from customer_service.customers.services import customer_register
 from observe.tables import CUSTOMER_TABLE, EVENT_STORE_TABLE, OUTBOX_TABLE
 from shared_events.approaches import Approach
 
+WRITE_PATH = Figure("1 write path", unit="commands/s")
 WARM_UP = 5
 
 
@@ -98,13 +98,10 @@ def _raw_insert(connection, tag: str, index: int) -> None:
         )
 
 
-def _writer(loop, prepare, count, tag, barrier, results) -> None:
+def _writer(loop, prepare, count, tag, start_line: StartLine) -> None:
     loop(*prepare(WARM_UP, f"{tag}w"))
     work = prepare(count, tag)
-    barrier.wait()
-    started = time.perf_counter()
-    loop(*work)
-    results.put((started, time.perf_counter()))
+    start_line.run(lambda: loop(*work))
     connections.close_all()
 
 
@@ -128,24 +125,11 @@ def concurrent_throughput(
     operations / (last finish - first start).
     """
     connections.close_all()  # never share a connection with a forked child
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(writers)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_writer,
-            args=(loop, prepare, per_writer, f"{tag}x{n}", barrier, results),
-        )
-        for n in range(writers)
-    ]
-    for process in processes:
-        process.start()
-    spans = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            raise RuntimeError(f"a {tag} writer failed ({process.exitcode})")
-    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    elapsed = race(
+        _writer,
+        [(loop, prepare, per_writer, f"{tag}x{n}") for n in range(writers)],
+        name=tag,
+    )
     return writers * per_writer / elapsed
 
 
@@ -166,13 +150,9 @@ def run(*, runs: int, commands: int, writers: list[int]) -> list[dict]:
             service.append(_throughput("service", count, per_writer, run_number))
             raw.append(_throughput("raw", count, per_writer, run_number))
         rows.append(
-            figure_row(
-                figure="1 write path",
-                subject=f"customer_register, {count} writer(s)",
-                baseline=f"raw psycopg2 3 inserts, {count} writer(s)",
-                unit="commands/s",
-                subject_runs=service,
-                baseline_runs=raw,
+            WRITE_PATH.row(
+                subject=(f"customer_register, {count} writer(s)", service),
+                baseline=(f"raw psycopg2 3 inserts, {count} writer(s)", raw),
                 target=("ge", 0.35) if count == 1 else None,
                 note=f"{per_writer} commands per writer per run",
             )

@@ -8,13 +8,13 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from shared_events.events import new_envelope
 from shared_events.models import (
     AggregateCursor,
     OutboxMessage,
     ProcessedEvent,
     StoredEvent,
 )
+from shared_events.testing import customer_events
 from shared_events.write_side import event_store_append, outbox_append
 
 pytestmark = pytest.mark.django_db
@@ -47,29 +47,10 @@ def staff_client(client):
 def recorded():
     """One event, stored and queued, with a name that is also an XSS attempt."""
     customer_id = uuid.uuid4()
-    envelope = new_envelope(
-        event_type="CustomerRegistered",
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=1,
-        producer="customer",
-        payload={
-            "customer_id": str(customer_id),
-            "name": HOSTILE_NAME,
-            "email": "ada@example.com",
-            "address": "London",
-        },
-    )
+    envelope = customer_events.registered(customer_id, name=HOSTILE_NAME)
     (event,) = event_store_append(envelopes=[envelope], expected_version=0)
     (message,) = outbox_append(envelopes=[envelope])
-    renamed = new_envelope(
-        event_type="CustomerRenamed",
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=2,
-        producer="customer",
-        payload={"customer_id": str(customer_id), "name": "Ada"},
-    )
+    renamed = customer_events.renamed(customer_id, version=2, name="Ada")
     event_store_append(envelopes=[renamed], expected_version=1)
     outbox_append(envelopes=[renamed])
     OutboxMessage.objects.filter(event_id=renamed.event_id).update(
@@ -164,18 +145,8 @@ def test_the_changelists_search_by_aggregate_id_and_event_id(
     staff_client, recorded, model
 ):
     event, _ = recorded
-    other = new_envelope(
-        event_type="CustomerRegistered",
-        aggregate_type="Customer",
-        aggregate_id=uuid.uuid4(),
-        aggregate_version=1,
-        producer="customer",
-        payload={
-            "customer_id": str(uuid.uuid4()),
-            "name": "Grace",
-            "email": "grace@example.com",
-            "address": "Arlington",
-        },
+    other = customer_events.registered(
+        uuid.uuid4(), name="Grace", email="grace@example.com", address="Arlington"
     )
     event_store_append(envelopes=[other], expected_version=0)
     outbox_append(envelopes=[other])

@@ -218,18 +218,25 @@ def test_values_that_would_not_survive_json_are_refused(
     assert caught.value.reason == reason
 
 
+def _order_answer(
+    parent: EventEnvelope, event_type: str, *, version: int
+) -> EventEnvelope:
+    """The order service's example ``event_type``, caused by ``parent``."""
+    return caused_by(
+        parent,
+        event_type=event_type,
+        aggregate_type="Order",
+        aggregate_id=ORDER_ID,
+        aggregate_version=version,
+        producer="order",
+        payload=EXAMPLE_PAYLOADS[event_type],
+    )
+
+
 def test_caused_by_continues_the_conversation_and_the_trace() -> None:
     parent = example_envelope("CustomerDeleted")
 
-    child = caused_by(
-        parent,
-        event_type="OrderCancelled",
-        aggregate_type="Order",
-        aggregate_id=ORDER_ID,
-        aggregate_version=2,
-        producer="order",
-        payload=EXAMPLE_PAYLOADS["OrderCancelled"],
-    )
+    child = _order_answer(parent, "OrderCancelled", version=2)
 
     assert child.correlation_id == parent.correlation_id
     assert child.causation_id == parent.event_id
@@ -247,15 +254,7 @@ def test_caused_by_carries_tracestate_along() -> None:
             "tracestate": "vendor=abc",
         }
     )
-    child = caused_by(
-        parent,
-        event_type="OrderRejected",
-        aggregate_type="Order",
-        aggregate_id=ORDER_ID,
-        aggregate_version=1,
-        producer="order",
-        payload=EXAMPLE_PAYLOADS["OrderRejected"],
-    )
+    child = _order_answer(parent, "OrderRejected", version=1)
     assert child.trace_context["tracestate"] == "vendor=abc"
     assert child.traceparent.endswith("-00")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -70,25 +71,22 @@ def _blob_registry() -> EventSchemaRegistry:
     return registry
 
 
+def _blob_recorded(blob: str, **fields: Any) -> EventEnvelope:
+    return new_envelope(
+        event_type="BlobRecorded",
+        aggregate_type="Blob",
+        aggregate_id="blob-1",
+        aggregate_version=1,
+        producer="order",
+        payload={"blob": blob},
+        **fields,
+    )
+
+
 def _blob_envelope_of_size(size: int) -> EventEnvelope:
-    empty = new_envelope(
-        event_type="BlobRecorded",
-        aggregate_type="Blob",
-        aggregate_id="blob-1",
-        aggregate_version=1,
-        producer="order",
-        payload={"blob": ""},
-    )
+    empty = _blob_recorded("")
     padding = size - len(to_json(empty).encode("utf-8"))
-    envelope = new_envelope(
-        event_type="BlobRecorded",
-        aggregate_type="Blob",
-        aggregate_id="blob-1",
-        aggregate_version=1,
-        producer="order",
-        payload={"blob": "x" * padding},
-        occurred_at=empty.occurred_at,
-    )
+    envelope = _blob_recorded("x" * padding, occurred_at=empty.occurred_at)
     assert len(to_json(envelope).encode("utf-8")) == size
     return envelope
 

@@ -20,10 +20,12 @@ from urllib.parse import quote
 
 from django.db import connection, transaction
 
-from shared_events.events import EventEnvelope, EventType, new_envelope
+from shared_events.events import EventEnvelope
 from shared_events.models import OutboxMessage
 from shared_events.outbox.relay import RelayResult, relay_outbox
 from shared_events.outbox.store import outbox_pending_count
+from shared_events.testing import customer_events
+from shared_events.testing.queues import delete_received
 from shared_events.transport import (
     AwsSettings,
     EventPublisher,
@@ -44,19 +46,11 @@ CONSUMER = "order"  # the order service's inbox listens to customer events
 
 def customer_registered(number: int = 0) -> EventEnvelope:
     """A valid ``CustomerRegistered`` of a new customer."""
-    customer_id = uuid.uuid4()
-    return new_envelope(
-        event_type=EventType.CUSTOMER_REGISTERED,
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=1,
-        producer=PRODUCER,
-        payload={
-            "customer_id": str(customer_id),
-            "name": f"Customer {number}",
-            "email": f"customer{number}@example.com",
-            "address": f"{number} Relay Road",
-        },
+    return customer_events.registered(
+        uuid.uuid4(),
+        name=f"Customer {number}",
+        email=f"customer{number}@example.com",
+        address=f"{number} Relay Road",
     )
 
 
@@ -214,13 +208,7 @@ class QueueDrain:
                 if not messages:
                     self._stop.wait(0.02)
                     continue
-                deleted = self._sqs.delete_message_batch(
-                    QueueUrl=self._queue_url,
-                    Entries=[
-                        {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]}
-                        for index, m in enumerate(messages)
-                    ],
-                )
+                deleted = delete_received(self._sqs, self._queue_url, messages)
                 if deleted.get("Failed"):
                     # It would come back later and be counted as a duplicate.
                     raise RuntimeError(f"could not delete: {deleted['Failed']}")

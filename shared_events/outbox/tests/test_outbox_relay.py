@@ -16,7 +16,8 @@ from threading import Barrier
 import pytest
 from django.utils import timezone
 
-from shared_events.events import MAX_ENVELOPE_BYTES, EventTooLarge, new_envelope
+from shared_events.events import MAX_ENVELOPE_BYTES, EventTooLarge
+from shared_events.events.tests.examples import ORDER_ID, example_envelope
 from shared_events.models import OutboxMessage
 from shared_events.outbox.relay import (
     MAX_BACKOFF_SECONDS,
@@ -24,6 +25,7 @@ from shared_events.outbox.relay import (
     backoff_seconds,
     relay_outbox,
 )
+from shared_events.outbox.relay import message_of as relay_message
 from shared_events.outbox.store import outbox_pending_count, outbox_prune
 from shared_events.outbox.tests.relay_support import (
     Broker,
@@ -43,7 +45,6 @@ from shared_events.transport import (
     OutgoingMessage,
     PublishResult,
     RecordingPublisher,
-    outgoing_message,
 )
 from shared_events.write_side import outbox_append
 from stack.moto_server import MotoServer, start_moto_server
@@ -123,6 +124,8 @@ def test_control_a_high_water_mark_relay_loses_that_row() -> None:
     """The same scenario with the relay done wrong: T1's event is never published.
 
     This is why the test above can tell a correct relay from a high-water mark.
+    Only the claiming is done wrong: each row becomes a message as the real
+    relay makes it.
     """
     publisher = RecordingPublisher()
     last_seen = 0
@@ -131,7 +134,7 @@ def test_control_a_high_water_mark_relay_loses_that_row() -> None:
         nonlocal last_seen
         rows = list(OutboxMessage.objects.filter(id__gt=last_seen).order_by("id"))
         if rows:
-            publisher.publish_batch([_message(row) for row in rows])
+            publisher.publish_batch([relay_message(row) for row in rows])
             last_seen = rows[-1].id
 
     early, late = commit_out_of_order(high_water_mark_relay)
@@ -139,16 +142,6 @@ def test_control_a_high_water_mark_relay_loses_that_row() -> None:
     published = [message.id for message in publisher.published]
     assert published == late.event_ids
     assert early.event_ids[0] not in published
-
-
-def _message(row: OutboxMessage) -> OutgoingMessage:
-    return outgoing_message(
-        event_id=str(row.event_id),
-        body=row.body,
-        aggregate_id=str(row.aggregate_id),
-        event_type=row.event_type,
-        aggregate_type=row.aggregate_type,
-    )
 
 
 # --- several relays at once -----------------------------------------------------
@@ -339,14 +332,10 @@ def test_an_event_over_the_size_cap_is_refused_and_nothing_is_written() -> None:
         for number in range(5_000)
     ]
     customer = customer_registered()
-    too_large = new_envelope(
-        event_type="OrderPlaced",
-        aggregate_type="Order",
-        aggregate_id="9b2d3a52-7c1e-4f0a-8d55-2b1f6c0e4a10",
-        aggregate_version=1,
-        producer="order",
+    too_large = example_envelope(
+        "OrderPlaced",
         payload={
-            "order_id": "9b2d3a52-7c1e-4f0a-8d55-2b1f6c0e4a10",
+            "order_id": ORDER_ID,
             "customer_id": customer.aggregate_id,
             "lines": lines,
             "total": "5000.00",

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from shared_events.testing.queues import delete_received
 from shared_events.transport.publisher import OutgoingMessage
 
 
@@ -67,13 +68,7 @@ def receive_all(
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
         if batch:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(batch)
-                ],
-            )
+            delete_received(sqs, queue_url, batch)
         messages.extend(batch)
     return messages
 

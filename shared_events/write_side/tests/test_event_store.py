@@ -11,39 +11,13 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from shared_events.events import from_json, new_envelope
+from shared_events.events import from_json
 from shared_events.models import OutboxMessage, StoredEvent
+from shared_events.testing.customer_events import registered, renamed
 from shared_events.write_side.errors import ConcurrencyConflict
 from shared_events.write_side.event_store import event_store_append, event_store_load
 
 pytestmark = pytest.mark.django_db
-
-
-def registered(customer_id):
-    return new_envelope(
-        event_type="CustomerRegistered",
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=1,
-        producer="customer",
-        payload={
-            "customer_id": str(customer_id),
-            "name": "Ada",
-            "email": "ada@example.com",
-            "address": "London",
-        },
-    )
-
-
-def renamed(customer_id, *, version, name="Ada Lovelace"):
-    return new_envelope(
-        event_type="CustomerRenamed",
-        aggregate_type="Customer",
-        aggregate_id=customer_id,
-        aggregate_version=version,
-        producer="customer",
-        payload={"customer_id": str(customer_id), "name": name},
-    )
 
 
 @pytest.fixture
