@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import psycopg2
 import requests
 
 from lab.client import PlatformClient
 from observe.quiescence import Backlog, BacklogProbe, Quiescence
 from observe.tables import REPLICA_TABLE
+from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun
 
 # The shortest wait for the platform to go quiet after a scenario; a backlog
@@ -67,11 +67,7 @@ class ScenarioContext:
             if read
             else self.run.database_url(service)
         )
-        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        connection.close()
-        return rows
+        return fetch_rows(url, sql, params)
 
     def register(self, name: str) -> dict:
         customer = self.client.register_customer(
@@ -81,6 +77,12 @@ class ScenarioContext:
         )
         self.customers.append(customer["id"])
         self.commands_ok += 1
+        return customer
+
+    def register_known(self, name: str) -> dict:
+        """Register a customer and wait until the order service knows it."""
+        customer = self.register(name)
+        self.wait_replicated(customer["id"])
         return customer
 
     def wait_replicated(self, customer_id: str, timeout: float = 15.0) -> bool:

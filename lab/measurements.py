@@ -135,24 +135,10 @@ def replica_differences(ctx: ScenarioContext) -> list[str] | None:
     """
     if not ctx.keeps_replica or not ctx.customers:
         return None
-    upstream = {
-        row[0]: row[1:]
-        for row in ctx.query(
-            "customer",
-            f"SELECT id::text, name, email FROM {CUSTOMER_TABLE} "
-            "WHERE id::text = ANY(%s)",
-            [ctx.customers],
-        )
-    }
-    downstream = {
-        row[0]: row[1:]
-        for row in ctx.query(
-            "order",
-            f"SELECT id::text, name, email, deleted FROM {REPLICA_TABLE} "
-            "WHERE id::text = ANY(%s)",
-            [ctx.customers],
-        )
-    }
+    upstream = _scenario_customers(ctx, "customer", CUSTOMER_TABLE, "name, email")
+    downstream = _scenario_customers(
+        ctx, "order", REPLICA_TABLE, "name, email, deleted"
+    )
     differing = []
     for customer_id in ctx.customers:
         replica = downstream.get(customer_id)
@@ -162,6 +148,18 @@ def replica_differences(ctx: ScenarioContext) -> list[str] | None:
         elif replica is not None and not replica[2]:
             differing.append(customer_id)
     return differing
+
+
+def _scenario_customers(
+    ctx: ScenarioContext, service: str, table: str, columns: str
+) -> dict[str, tuple]:
+    """The scenario's customers in a service's ``table``: id -> ``columns``."""
+    rows = ctx.query(
+        service,
+        f"SELECT id::text, {columns} FROM {table} WHERE id::text = ANY(%s)",
+        [ctx.customers],
+    )
+    return {row[0]: row[1:] for row in rows}
 
 
 def duplicate_effects(ctx: ScenarioContext) -> int | None:

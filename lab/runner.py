@@ -57,14 +57,7 @@ def audit_verdict(run: PlatformRun, quiescence: Quiescence | None) -> str:
     events (an unpublished outbox row, a message in the inbox of the
     consumer that writes that table) is lag, reported as "in flight".
     """
-    read_side = run.info.read_side
-    databases = AuditDatabases(
-        customer=run.database_url("customer"),
-        order=run.database_url("order"),
-        customer_read=run.read_database_url("customer") if read_side else None,
-        order_read=run.read_database_url("order") if read_side else None,
-    )
-    report = audit_consistency(run.approach, databases)
+    report = audit_consistency(run.approach, AuditDatabases.of_platform(run))
     if report.consistent:
         return "consistent"
     busy: set[str] = set()

@@ -11,18 +11,20 @@ answers, not from what the code meant to do.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import psycopg2
 import requests
 
 from lab.client import PlatformClient
+from lab.context import wait_for
 from observe.consistency import orphan_orders_between
 from observe.tables import REPLICA_TABLE
 from shared_events.approaches import APPROACHES, Approach
 from stack import environment
+from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun, running_platform
 
 DEMO_PREFIX = "demo_"
@@ -127,29 +129,13 @@ class WalkthroughResult:
         return f"with the customer service down, orders were still placed {reason}"
 
 
-def _wait_for(condition: Callable[[], bool], *, timeout: float) -> float | None:
-    """Seconds until condition() held, or None if it never did in time."""
-    started = time.monotonic()
-    while True:
-        if condition():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            return None
-        time.sleep(0.1)
-
-
 def _replicated(run: PlatformRun, customer_id: str) -> bool:
-    with (
-        psycopg2.connect(run.database_url("order")) as connection,
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            f"SELECT 1 FROM {REPLICA_TABLE} WHERE id = %s AND NOT deleted",
-            [customer_id],
-        )
-        found = cursor.fetchone() is not None
-    connection.close()
-    return found
+    rows = fetch_rows(
+        run.database_url("order"),
+        f"SELECT 1 FROM {REPLICA_TABLE} WHERE id = %s AND NOT deleted",
+        [customer_id],
+    )
+    return bool(rows)
 
 
 def _orphans(run: PlatformRun) -> int:
@@ -195,7 +181,7 @@ def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
     )
     replica_lag = None
     if keeps_replica:
-        replica_lag = _wait_for(
+        replica_lag = wait_for(
             lambda: _replicated(run, alice["id"]), timeout=REPLICA_WAIT_SECONDS
         )
     for sku, quantity, price in [("BOOK-1", 1, "12.50"), ("PEN-2", 3, "1.99")]:
@@ -211,11 +197,11 @@ def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
         crashed = True  # the process died after its commit: the injected fault
     settled_after = None
     if run.uses_events:
-        settled_after = _wait_for(lambda: _orphans(run) == 0, timeout=SETTLE_SECONDS)
+        settled_after = wait_for(lambda: _orphans(run) == 0, timeout=SETTLE_SECONDS)
     orphans = _orphans(run)
     read_settled = None
     if run.info.read_side:
-        read_settled = _wait_for(
+        read_settled = wait_for(
             lambda: _read_models_show_deleted(run, client, alice["id"]),
             timeout=SETTLE_SECONDS,
         )
@@ -224,7 +210,7 @@ def run_scenario(run: PlatformRun, *, fault: str = "") -> WalkthroughResult:
         name="Bob Example", email="bob@example.com", address="2 Side Street"
     )
     if keeps_replica:
-        _wait_for(lambda: _replicated(run, bob["id"]), timeout=REPLICA_WAIT_SECONDS)
+        wait_for(lambda: _replicated(run, bob["id"]), timeout=REPLICA_WAIT_SECONDS)
     run.stop_service("customer")
     failed: dict[str, int] = {}
     try:
@@ -273,6 +259,21 @@ def fault_for(approach: str) -> str:
     return CRASH_ON_DELETE if info.uses_events else ""
 
 
+@contextmanager
+def walkthrough_platform(
+    approach: str, *, server_url: str, prefix: str
+) -> Iterator[PlatformRun]:
+    """A platform for the walkthrough, with the fault ``fault_for`` names."""
+    fault = fault_for(approach)
+    with running_platform(
+        approach=approach,
+        server_url=server_url,
+        prefix=prefix,
+        extra_env={"FAULT_INJECTION": fault} if fault else None,
+    ) as run:
+        yield run
+
+
 def run_walkthrough(*, approaches: list[str] | None = None) -> int:
     chosen = approaches or [a.value for a, info in APPROACHES.items() if info.built]
     for name in chosen:
@@ -287,11 +288,8 @@ def run_walkthrough(*, approaches: list[str] | None = None) -> int:
         info = APPROACHES[Approach(name)]
         fault = fault_for(name)
         print(f"[{index}/{len(chosen)}] {info.label}: starting the platform...")
-        with running_platform(
-            approach=name,
-            server_url=server_url,
-            prefix=DEMO_PREFIX,
-            extra_env={"FAULT_INJECTION": fault} if fault else None,
+        with walkthrough_platform(
+            name, server_url=server_url, prefix=DEMO_PREFIX
         ) as run:
             print(
                 f"      customer service {run.url('customer')}, "

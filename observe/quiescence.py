@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import psycopg2
-
 from observe.tables import OUTBOX_TABLE
 from shared_events.transport import platform_topology
+from stack.connections import fetch_rows, fetch_value
 from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
 
@@ -105,7 +104,7 @@ class BacklogProbe:
     def measure(self) -> Backlog:
         return Backlog(
             outboxes={
-                service: _count(url, PENDING_OUTBOX_ROWS)
+                service: fetch_value(url, PENDING_OUTBOX_ROWS, connect_timeout=5)
                 for service, url in self.outbox_urls.items()
             },
             inboxes={
@@ -118,17 +117,14 @@ class BacklogProbe:
         url = self.outbox_urls.get(service)
         if url is None or not aggregate_ids:
             return set()
-        connection = psycopg2.connect(url, connect_timeout=5)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT DISTINCT aggregate_id::text FROM {OUTBOX_TABLE} "
-                    "WHERE published_at IS NULL AND aggregate_id::text = ANY(%s)",
-                    [aggregate_ids],
-                )
-                return {row[0] for row in cursor.fetchall()}
-        finally:
-            connection.close()
+        rows = fetch_rows(
+            url,
+            f"SELECT DISTINCT aggregate_id::text FROM {OUTBOX_TABLE} "
+            "WHERE published_at IS NULL AND aggregate_id::text = ANY(%s)",
+            [aggregate_ids],
+            connect_timeout=5,
+        )
+        return {row[0] for row in rows}
 
     def _depth(self, queue_url: str) -> int:
         attributes = self.sqs.get_queue_attributes(
@@ -173,13 +169,3 @@ class BacklogProbe:
 
 
 PENDING_OUTBOX_ROWS = f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL"
-
-
-def _count(url: str, sql: str) -> int:
-    connection = psycopg2.connect(url, connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()

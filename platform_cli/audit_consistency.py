@@ -18,17 +18,14 @@ from stack import environment
 NAME = "audit_consistency"
 HELP = "compare every copy of the data with its source (exit 1 on differences)"
 
+SWITCHES = {
+    "json": "print the report as JSON instead of text",
+    "repair": "rebuild what differs (approach 5: replay the read models; approaches "
+    "3 and 4: rewrite the customer replica), then audit again",
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print the report as JSON instead of text"
-    )
-    parser.add_argument(
-        "--repair",
-        action="store_true",
-        help="rebuild what differs (approach 5: replay the read models; approaches "
-        "3 and 4: rewrite the customer replica), then audit again",
-    )
     parser.add_argument(
         "--wait",
         type=float,

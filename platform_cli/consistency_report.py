@@ -10,16 +10,10 @@ from stack import environment
 NAME = "consistency_report"
 HELP = "list orphan orders: open orders whose customer no longer exists"
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print JSON instead of text"
-    )
-    parser.add_argument(
-        "--fail-on-orphans",
-        action="store_true",
-        help="exit with status 1 when there are orphan orders",
-    )
+SWITCHES = {
+    "json": "print JSON instead of text",
+    "fail_on_orphans": "exit with status 1 when there are orphan orders",
+}
 
 
 def run(options: argparse.Namespace) -> int:

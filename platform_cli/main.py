@@ -18,6 +18,7 @@ from platform_cli import (
     migrate,
     up,
 )
+from platform_cli.arguments import add_switches
 from platform_cli.errors import PlatformError
 from platform_cli.services import run_service_command, split_service
 from shared_events.configuration import REPO_DIR
@@ -70,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(
             name, help=module.HELP, description=getattr(module, "DESCRIPTION", None)
         )
-        module.add_arguments(command)
+        add_switches(command, getattr(module, "SWITCHES", {}))
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(command)
     return parser
 
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 from platform_cli.errors import PlatformError
 from shared_events.configuration import REPO_DIR
 from stack import environment
-
-SETTINGS_MODULES = {
-    "customer": "customer_service.config.settings",
-    "order": "order_service.config.settings",
-}
+from stack.processes import SETTINGS_MODULES, manage_command
 
 
 def split_service(args: list[str]) -> tuple[str | None, list[str]]:
@@ -52,8 +47,7 @@ def service_subprocess(
     service: str, args: list[str], *, env: dict | None = None, check: bool = True
 ) -> subprocess.CompletedProcess:
     """Run ``manage.py --service SERVICE ARGS`` in a child process."""
-    command = [sys.executable, str(REPO_DIR / "manage.py"), "--service", service, *args]
-    completed = subprocess.run(command, env=env, cwd=REPO_DIR)
+    completed = subprocess.run(manage_command(service, *args), env=env, cwd=REPO_DIR)
     if check and completed.returncode != 0:
         raise PlatformError(
             f"'manage.py --service {service} {' '.join(args)}' failed "

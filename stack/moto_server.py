@@ -25,22 +25,21 @@ Things a learner should notice:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from stack.file_lock import exclusive_lock
+from stack.loopback import HOST, free_port, port_is_free
+
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 STATE_FILE_NAME = "moto.json"
@@ -123,6 +122,13 @@ class MotoServer:
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         return _log_tail(self.log_path, lines)
 
+    def __enter__(self) -> MotoServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """``with start_moto_server() as server:`` stops it however the block ends."""
+        self.stop()
+
     def _wait_exited(self, timeout: float) -> bool:
         if self._process is not None:
             try:
@@ -158,7 +164,7 @@ def start_moto_server(
     """
     attempts = 3 if port is None else 1
     for attempt in range(1, attempts + 1):
-        chosen = port if port is not None else _free_port()
+        chosen = port if port is not None else free_port()
         server = _spawn(chosen, log_path or _temporary_log(chosen))
         server._delete_log_on_exit = log_path is None
         try:
@@ -186,7 +192,7 @@ def ensure_moto_daemon(*, state_dir: Path) -> str:
     """
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(state_dir):
+    with exclusive_lock(state_dir / LOCK_FILE_NAME):
         recorded = _read_state(state_dir)
         if recorded is not None:
             pid, port = recorded
@@ -197,7 +203,7 @@ def ensure_moto_daemon(*, state_dir: Path) -> str:
                 # Alive but mute (hung, or still starting after a crash?): replace it.
                 recorded_server.kill()
         preferred = None
-        if recorded is not None and _port_is_free(recorded[1]):
+        if recorded is not None and port_is_free(recorded[1]):
             preferred = recorded[1]
         server = start_moto_server(port=preferred, log_path=state_dir / LOG_FILE_NAME)
         if server._process is not None:
@@ -215,7 +221,7 @@ def stop_moto_daemon(*, state_dir: Path) -> bool:
     state_dir = Path(state_dir).resolve()
     if not (state_dir / STATE_FILE_NAME).exists():
         return False
-    with _locked(state_dir):
+    with exclusive_lock(state_dir / LOCK_FILE_NAME):
         recorded = _read_state(state_dir)
         if recorded is None:
             return False
@@ -303,23 +309,6 @@ def _is_moto_process(pid: int) -> bool:
     return b"moto.server" in argv
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # werkzeug sets SO_REUSEADDR too, so TIME_WAIT leftovers do not count as busy.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def _log_tail(log_path: Path, lines: int) -> str:
     try:
         text = log_path.read_text(errors="replace")
@@ -346,13 +335,3 @@ def _write_state(state_dir: Path, *, pid: int, port: int) -> None:
     partial = target.with_suffix(".json.partial")
     partial.write_text(json.dumps({"pid": pid, "port": port}) + "\n")
     partial.replace(target)
-
-
-@contextlib.contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
-    with open(state_dir / LOCK_FILE_NAME, "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)

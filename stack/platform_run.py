@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,10 +30,12 @@ from shared_events.configuration import (
     database_name,
 )
 from stack import postgres
+from stack.connections import fetch_value, open_connection
+from stack.loopback import free_port
 from stack.moto_server import MotoServer, start_moto_server
 from stack.processes import (
     ServiceProcess,
-    free_port,
+    manage_command,
     service_environment,
     start_web,
     start_worker,
@@ -55,6 +56,15 @@ STUCK_RELAY_QUERY = (
     " AND NOT EXISTS (SELECT 1 FROM event_outbox"
     " WHERE published_at > now() - %s * interval '1 second')"
 )
+# Each kind of worker: its manage.py command, and what its log shows once ready.
+WORKER_KINDS: dict[str, tuple[list[str], str]] = {
+    "consumer": (["consume_events", "--wait-seconds", "1"], "consuming "),
+    "projector": (
+        ["consume_events", "--side", "read", "--wait-seconds", "1"],
+        "consuming ",
+    ),
+    "relay": (["relay_worker", "--loglevel", "INFO"], "ready."),
+}
 
 
 class PlatformStartError(RuntimeError):
@@ -72,7 +82,8 @@ class PlatformRun:
     # Every process reaches the local AWS through this proxy, so a lab
     # scenario can cut the broker off (stack.tcp_proxy).
     broker_proxy: TcpProxy | None = None
-    worker_specs: dict[str, tuple] = field(default_factory=dict)
+    # The worker under each key: (service, kind of worker), to restart it.
+    worker_specs: dict[str, tuple[str, str]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     liveness_kills: dict[str, int] = field(default_factory=dict)
     started_at: dict[str, float] = field(default_factory=dict)
@@ -93,43 +104,20 @@ class PlatformRun:
         self.services[service] = start_web(service, env=self.env, port=port)
         return self.services[service]
 
-    def _start_worker(
-        self, key: str, service: str, command: list[str], *, name: str, ready: str
-    ) -> ServiceProcess:
-        self.worker_specs[key] = (service, command, name, ready)
-        self.workers[key] = start_worker(
-            service, command, env=self.env, name=name, ready_text=ready
-        )
-        self.started_at[key] = time.monotonic()
-        return self.workers[key]
-
     def start_consumer(self, service: str) -> ServiceProcess:
-        return self._start_worker(
-            f"{service}-consumer",
-            service,
-            ["consume_events", "--wait-seconds", "1"],
-            name="consumer",
-            ready="consuming ",
-        )
+        return self._start_worker(service, "consumer")
 
     def start_projector(self, service: str) -> ServiceProcess:
         """The read-side consumer: projects every event into the read database."""
-        return self._start_worker(
-            f"{service}-projector",
-            service,
-            ["consume_events", "--side", "read", "--wait-seconds", "1"],
-            name="projector",
-            ready="consuming ",
-        )
+        return self._start_worker(service, "projector")
 
     def start_relay(self, service: str) -> ServiceProcess:
-        return self._start_worker(
-            f"{service}-relay",
-            service,
-            ["relay_worker", "--loglevel", "INFO"],
-            name="relay",
-            ready="ready.",
-        )
+        return self._start_worker(service, "relay")
+
+    def _start_worker(self, service: str, kind: str) -> ServiceProcess:
+        key = f"{service}-{kind}"
+        self.worker_specs[key] = (service, kind)
+        return self._restart_worker(key)
 
     def supervise(self, interval: float = 0.5) -> None:
         """Restart a worker that died, as systemd or Kubernetes would.
@@ -164,9 +152,11 @@ class PlatformRun:
         self._supervisor.start()
 
     def _restart_worker(self, key: str) -> ServiceProcess:
-        service, command, name, ready = self.worker_specs[key]
+        """Start the worker recorded under ``key`` (again, after the first time)."""
+        service, kind = self.worker_specs[key]
+        command, ready = WORKER_KINDS[kind]
         started = start_worker(
-            service, command, env=self.env, name=name, ready_text=ready
+            service, command, env=self.env, name=kind, ready_text=ready
         )
         self.workers[key] = started
         self.started_at[key] = time.monotonic()
@@ -215,16 +205,11 @@ class PlatformRun:
             if time.monotonic() - self.started_at.get(key, 0) < RELAY_LIVENESS_SECONDS:
                 continue
             try:
-                with (
-                    psycopg2.connect(self.database_url(service)) as connection,
-                    connection.cursor() as cursor,
-                ):
-                    cursor.execute(
-                        STUCK_RELAY_QUERY,
-                        [RELAY_LIVENESS_SECONDS, RELAY_PROGRESS_SECONDS],
-                    )
-                    stuck = cursor.fetchone()[0]
-                connection.close()
+                stuck = fetch_value(
+                    self.database_url(service),
+                    STUCK_RELAY_QUERY,
+                    [RELAY_LIVENESS_SECONDS, RELAY_PROGRESS_SECONDS],
+                )
             except psycopg2.Error:
                 continue
             if stuck:
@@ -285,9 +270,8 @@ class PlatformRun:
 
     def manage(self, service: str, *args: str) -> subprocess.CompletedProcess:
         """Run ``manage.py --service SERVICE ARGS`` with this run's environment."""
-        command = [sys.executable, str(REPO_DIR / "manage.py"), "--service", service]
         completed = subprocess.run(
-            [*command, *args],
+            manage_command(service, *args),
             cwd=REPO_DIR,
             env=service_environment(service, self.env),
             capture_output=True,
@@ -396,24 +380,20 @@ KEPT_TABLE_PREFIXES = ("django_", "auth_", "authtoken_")
 
 
 def _truncate_domain_tables(url: str) -> None:
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
+    with (
+        open_connection(url, autocommit=True) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = [
+            name
+            for (name,) in cursor.fetchall()
+            if not name.startswith(KEPT_TABLE_PREFIXES)
+        ]
+        if tables:
             cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"
             )
-            tables = [
-                name
-                for (name,) in cursor.fetchall()
-                if not name.startswith(KEPT_TABLE_PREFIXES)
-            ]
-            if tables:
-                cursor.execute(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"
-                )
-    finally:
-        connection.close()
 
 
 def _purge_queues(endpoint: str, prefix: str | None) -> None:

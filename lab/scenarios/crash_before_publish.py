@@ -12,8 +12,7 @@ class CrashBeforePublish(Scenario):
     def run(self, ctx: ScenarioContext) -> None:
         ctx.run.restart_web("customer", extra_env={"FAULT_INJECTION": FAULT})
         try:
-            customer = ctx.register("Crash Case")
-            ctx.wait_replicated(customer["id"])
+            customer = ctx.register_known("Crash Case")
             ctx.place_order(customer["id"])
             ctx.place_order(customer["id"])
             if not ctx.delete(customer["id"]):

@@ -10,8 +10,7 @@ class CustomerServiceDown(Scenario):
     title = "stop the customer service, place orders"
 
     def run(self, ctx: ScenarioContext) -> None:
-        customer = ctx.register("Outage Case")
-        ctx.wait_replicated(customer["id"])
+        customer = ctx.register_known("Outage Case")
         ctx.run.stop_service("customer")
         try:
             for index in range(PLACEMENTS):

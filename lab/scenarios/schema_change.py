@@ -7,15 +7,41 @@ an order service that reads the customer table itself can break.
 
 from __future__ import annotations
 
-import psycopg2
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import requests
 
 from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
 from observe.tables import CUSTOMER_TABLE
+from stack.connections import open_connection
 
 READS = 5
+
+
+@contextmanager
+def customer_column_renamed(customer_database_url: str) -> Iterator[None]:
+    """The customer table's ``name`` column is ``full_name`` meanwhile.
+
+    What a migration of the customer service does to a table it owns; the
+    column gets its name back afterwards. Each statement commits at once, so
+    every service process sees the new shape.
+    """
+    with (
+        open_connection(customer_database_url, autocommit=True) as connection,
+        connection.cursor() as cursor,
+    ):
+        try:
+            cursor.execute(
+                f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN name TO full_name"
+            )
+            yield
+        finally:
+            cursor.execute(
+                f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN full_name TO name"
+            )
 
 
 class SchemaChange(Scenario):
@@ -23,25 +49,12 @@ class SchemaChange(Scenario):
     title = "rename a customer-table column while orders are read"
 
     def run(self, ctx: ScenarioContext) -> None:
-        customer = ctx.register("Schema Case")
-        ctx.wait_replicated(customer["id"])
+        customer = ctx.register_known("Schema Case")
         ctx.place_order(customer["id"])
         order_id = ctx.orders[-1] if ctx.orders else None
-        connection = psycopg2.connect(ctx.run.database_url("customer"))
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN name TO full_name"
-                )
+        with customer_column_renamed(ctx.run.database_url("customer")):
             for _ in range(READS):
                 self._read_order(ctx, order_id)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN full_name TO name"
-                )
-            connection.close()
 
     def _read_order(self, ctx: ScenarioContext, order_id: str | None) -> None:
         url = f"{ctx.run.url('order')}/api/orders/"

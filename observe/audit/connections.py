@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
@@ -16,6 +16,9 @@ from shared_events.configuration import (
     load_env,
     read_database_url,
 )
+
+if TYPE_CHECKING:
+    from stack.platform_run import PlatformRun
 
 
 class AuditError(RuntimeError):
@@ -45,6 +48,17 @@ class AuditDatabases:
             order_read=(
                 read_database_url(env=env, service="order") if read_side else None
             ),
+        )
+
+    @classmethod
+    def of_platform(cls, run: PlatformRun) -> AuditDatabases:
+        """The databases of a platform started by ``stack.platform_run``."""
+        read_side = run.info.read_side
+        return cls(
+            customer=run.database_url("customer"),
+            order=run.database_url("order"),
+            customer_read=run.read_database_url("customer") if read_side else None,
+            order_read=run.read_database_url("order") if read_side else None,
         )
 
     def as_environment(self) -> dict[str, str]:

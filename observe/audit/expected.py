@@ -8,13 +8,16 @@ from typing import Any
 from observe.audit.fold import PLACED, CustomerFact, WriteSideFold
 
 
+def _contact_details(fact: CustomerFact) -> dict[str, Any]:
+    """The customer's details every copy keeps, as its latest event set them."""
+    return {"name": fact.name, "email": fact.email, "address": fact.address}
+
+
 def expected_replica(fold: WriteSideFold) -> dict[str, dict[str, Any]]:
     """orders_customer_replica as the customer events say it should be."""
     return {
         customer_id: {
-            "name": fact.name,
-            "email": fact.email,
-            "address": fact.address,
+            **_contact_details(fact),
             "version": fact.version,
             "deleted": fact.deleted,
         }
@@ -27,9 +30,7 @@ def expected_customer_summaries(fold: WriteSideFold) -> dict[str, dict[str, Any]
     rows = {}
     for customer_id, fact in fold.known_customers().items():
         rows[customer_id] = {
-            "name": fact.name,
-            "email": fact.email,
-            "address": fact.address,
+            **_contact_details(fact),
             "registered": fact.registered,
             "deleted": fact.deleted,
             "customer_version": fact.version,
@@ -85,9 +86,7 @@ def expected_order_view_customers(fold: WriteSideFold) -> dict[str, dict[str, An
     return {
         customer_id: {
             "customer_version": fact.version,
-            "name": fact.name,
-            "email": fact.email,
-            "address": fact.address,
+            **_contact_details(fact),
             "deleted": fact.deleted,
         }
         for customer_id, fact in fold.known_customers().items()

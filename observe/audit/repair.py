@@ -9,7 +9,6 @@ never cancelled: that is the order service's decision, made by its own command.
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from observe.audit.checks import audit_until_settled
 from observe.audit.connections import AuditDatabases, AuditError, connected
@@ -23,7 +22,7 @@ from observe.tables import (
 )
 from shared_events.approaches import Approach, approach_info
 from shared_events.configuration import REPO_DIR
-from stack.processes import service_environment
+from stack.processes import manage_command, service_environment
 
 # Which service's read database holds each read-model table, and so which
 # service's read models a repair rebuilds.
@@ -88,16 +87,8 @@ def rebuild_read_models(
     """Replay the events into fresh read models, one service after the other."""
     actions = []
     for service in services:
-        command = [
-            sys.executable,
-            str(REPO_DIR / "manage.py"),
-            "--service",
-            service,
-            "rebuild_read_models",
-            "--restart",
-        ]
         completed = subprocess.run(
-            command,
+            manage_command(service, "rebuild_read_models", "--restart"),
             cwd=REPO_DIR,
             env=service_environment(
                 service,

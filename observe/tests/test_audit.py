@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -40,6 +39,7 @@ from observe.audit import (
 from platform_cli.audit_consistency import run as command_audit_consistency
 from shared_events.configuration import REPO_DIR, all_database_names
 from stack import postgres
+from stack.processes import manage_command
 
 SERVER_URL = os.environ.get("DATABASE_SERVER_URL") or postgres.EXTERNAL_URL
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -227,6 +227,11 @@ class Platform:
     def url(self, name: str) -> str:
         return getattr(self.databases, name)
 
+    def tamper(self, name: str, statement: str, params=()) -> None:
+        """Change one copy behind the auditor's back, as a bug or lost event would."""
+        with connected(self.url(name)) as cursor:
+            cursor.execute(statement, params)
+
     def environment(self, approach: str) -> dict[str, str]:
         return {
             "ARCHITECTURE_APPROACH": approach,
@@ -240,22 +245,12 @@ def migrate_in_parallel(environment: dict[str, str]) -> None:
     env = {**os.environ, **environment}
     runs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO_DIR / "manage.py"),
-                "--service",
-                service,
-                "migrate",
-                "--no-input",
-                "-v",
-                "0",
-                *database,
-            ],
+            manage_command(service, "migrate", "--no-input", "-v", "0", *database),
             cwd=REPO_DIR,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         for service in ("customer", "order")
         for database in ([], ["--database", "read"])
     ]
@@ -359,14 +354,15 @@ def test_a_tampered_read_model_row_is_named_with_its_fields(
     story_platform, monkeypatch, capsys
 ):
     ids = story_platform.ids
-    with connected(story_platform.url("customer_read")) as cursor:
-        cursor.execute(
-            "UPDATE read_customer_summary SET name = 'Mallory', lifetime_value = 1 "
-            "WHERE customer_id = %s",
-            [ids["cy"]],
-        )
-    with connected(story_platform.url("order_read")) as cursor:
-        cursor.execute("DELETE FROM read_order_view WHERE order_id = %s", [ids["o1"]])
+    story_platform.tamper(
+        "customer_read",
+        "UPDATE read_customer_summary SET name = 'Mallory', lifetime_value = 1 "
+        "WHERE customer_id = %s",
+        [ids["cy"]],
+    )
+    story_platform.tamper(
+        "order_read", "DELETE FROM read_order_view WHERE order_id = %s", [ids["o1"]]
+    )
 
     code, text = run_audit_text(story_platform, monkeypatch, capsys, "cqrs_es")
 
@@ -394,11 +390,11 @@ def test_repair_replays_the_read_models_and_the_audit_passes_again(
     story_platform, monkeypatch, capsys
 ):
     ids = story_platform.ids
-    with connected(story_platform.url("customer_read")) as cursor:
-        cursor.execute(
-            "UPDATE read_customer_summary SET order_count = 99 WHERE customer_id = %s",
-            [ids["ada"]],
-        )
+    story_platform.tamper(
+        "customer_read",
+        "UPDATE read_customer_summary SET order_count = 99 WHERE customer_id = %s",
+        [ids["ada"]],
+    )
 
     code, report = run_audit(
         story_platform, monkeypatch, capsys, "cqrs_es", repair=True
@@ -428,8 +424,9 @@ def test_direct_publish_a_lost_deletion_is_a_live_replica_row_and_an_orphan(
 ):
     """Cy was deleted, and the CustomerDeleted never left the customer service."""
     ids = story_platform.ids
-    with connected(story_platform.url("customer")) as cursor:
-        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [ids["cy"]])
+    story_platform.tamper(
+        "customer", "DELETE FROM customers_customer WHERE id = %s", [ids["cy"]]
+    )
 
     code, report = run_audit(story_platform, monkeypatch, capsys, "direct_publish")
 
@@ -465,20 +462,19 @@ def test_event_sourcing_replica_drift_and_outbox_backlog(
     story_platform, monkeypatch, capsys
 ):
     ids = story_platform.ids
-    with connected(story_platform.url("order")) as cursor:
-        cursor.execute(
-            "UPDATE orders_customer_replica SET email = 'old@example.com' "
-            "WHERE id = %s",
-            [ids["ada"]],
-        )
-    with connected(story_platform.url("customer")) as cursor:
-        cursor.execute(
-            "INSERT INTO event_outbox (event_id, event_type, aggregate_type, "
-            "aggregate_id, aggregate_version, body, created_at, attempts, "
-            "last_error) VALUES (%s, 'CustomerRenamed', 'Customer', %s, 3, '{}', "
-            "now() - interval '7 seconds', 0, '')",
-            [str(uuid.uuid4()), ids["ada"]],
-        )
+    story_platform.tamper(
+        "order",
+        "UPDATE orders_customer_replica SET email = 'old@example.com' WHERE id = %s",
+        [ids["ada"]],
+    )
+    story_platform.tamper(
+        "customer",
+        "INSERT INTO event_outbox (event_id, event_type, aggregate_type, "
+        "aggregate_id, aggregate_version, body, created_at, attempts, "
+        "last_error) VALUES (%s, 'CustomerRenamed', 'Customer', %s, 3, '{}', "
+        "now() - interval '7 seconds', 0, '')",
+        [str(uuid.uuid4()), ids["ada"]],
+    )
 
     code, report = run_audit(story_platform, monkeypatch, capsys, "event_sourcing")
 
@@ -544,15 +540,16 @@ def test_wait_gives_lag_the_time_to_settle(story_platform, monkeypatch, capsys):
 
 def test_db_per_service_judges_orphan_orders_only(story_platform, monkeypatch, capsys):
     ids = story_platform.ids
-    with connected(story_platform.url("order")) as cursor:
-        cursor.execute("TRUNCATE orders_customer_replica")  # not used by approach 2
+    # The replica is not used by approach 2.
+    story_platform.tamper("order", "TRUNCATE orders_customer_replica")
 
     code, report = run_audit(story_platform, monkeypatch, capsys, "db_per_service")
     assert code == 0
     assert report["checks"] == ["orphan orders"]
 
-    with connected(story_platform.url("customer")) as cursor:
-        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [ids["ada"]])
+    story_platform.tamper(
+        "customer", "DELETE FROM customers_customer WHERE id = %s", [ids["ada"]]
+    )
 
     code, report = run_audit(story_platform, monkeypatch, capsys, "db_per_service")
     assert code == 1

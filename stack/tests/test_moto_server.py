@@ -8,8 +8,6 @@ process that started it.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,14 +24,7 @@ from stack.moto_server import (
     start_moto_server,
     stop_moto_daemon,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Run in a separate Python process that exits as soon as it has printed the URL.
-START_DAEMON_AND_PRINT_URL = (
-    "import sys; from pathlib import Path;"
-    " from stack.moto_server import ensure_moto_daemon;"
-    " print(ensure_moto_daemon(state_dir=Path(sys.argv[1])))"
-)
+from stack.tests.other_process import START_MOTO_DAEMON_PRINT_URL, run_to_the_end
 
 
 def sqs_client(endpoint_url: str):  # noqa: ANN201 (boto3 clients are generated)
@@ -51,11 +42,8 @@ def sqs_client(endpoint_url: str):  # noqa: ANN201 (boto3 clients are generated)
 
 @pytest.fixture
 def server() -> Iterator[MotoServer]:
-    started = start_moto_server()
-    try:
+    with start_moto_server() as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture
@@ -113,23 +101,12 @@ def test_a_fixed_port_is_honoured() -> None:
     port = first.port
     first.stop()
 
-    again = start_moto_server(port=port)
-    try:
+    with start_moto_server(port=port) as again:
         assert again.port == port and again.answers()
-    finally:
-        again.stop()
 
 
 def test_the_daemon_outlives_its_starter_and_is_reused(state_dir: Path) -> None:
-    starter = subprocess.run(
-        [sys.executable, "-c", START_DAEMON_AND_PRINT_URL, str(state_dir)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    endpoint_url = starter.stdout.strip()
+    endpoint_url = run_to_the_end(START_MOTO_DAEMON_PRINT_URL, state_dir, timeout=60)
 
     assert endpoint_url.startswith("http://127.0.0.1:")
     assert ensure_moto_daemon(state_dir=state_dir) == endpoint_url

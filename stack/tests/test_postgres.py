@@ -8,7 +8,6 @@ import os
 import pwd
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -18,7 +17,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from shared_events.configuration import REPO_DIR
 from stack import postgres
+from stack.connections import fetch_value
 from stack.postgres import (
     EXTERNAL_URL,
     EmbeddedPostgres,
@@ -30,12 +31,10 @@ from stack.postgres import (
     start_embedded,
     stop_embedded,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Run in a separate Python process, which exits as soon as it has printed the port.
-START_AND_PRINT_PORT = (
-    "import sys; from pathlib import Path; from stack.postgres import start_embedded;"
-    " print(start_embedded(data_dir=Path(sys.argv[1])).port)"
+from stack.tests.other_process import (
+    START_POSTGRES_PRINT_PORT,
+    python_command,
+    run_to_the_end,
 )
 
 
@@ -68,13 +67,7 @@ def server() -> Iterator[EmbeddedPostgres]:
 
 def query(url: str, statement: str, dbname: str = "postgres") -> object:
     """First column of the first row, on a connection that is closed afterwards."""
-    connection = psycopg2.connect(database_url(url, dbname), connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
+    return fetch_value(database_url(url, dbname), statement, connect_timeout=5)
 
 
 def postmaster_pid(server: EmbeddedPostgres) -> int:
@@ -118,15 +111,7 @@ def test_second_call_reuses_the_running_server(data_dir: Path) -> None:
 
 
 def test_server_outlives_the_process_that_started_it(data_dir: Path) -> None:
-    child = subprocess.run(
-        [sys.executable, "-c", START_AND_PRINT_PORT, str(data_dir)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    port = int(child.stdout.strip())
+    port = int(run_to_the_end(START_POSTGRES_PRINT_PORT, data_dir, timeout=120))
 
     assert server_reachable(f"postgres://postgres@127.0.0.1:{port}")
     assert start_embedded(data_dir=data_dir).port == port
@@ -135,8 +120,8 @@ def test_server_outlives_the_process_that_started_it(data_dir: Path) -> None:
 def test_commands_starting_at_the_same_time_share_one_server(data_dir: Path) -> None:
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", START_AND_PRINT_PORT, str(data_dir)],
-            cwd=REPO_ROOT,
+            python_command(START_POSTGRES_PRINT_PORT, data_dir),
+            cwd=REPO_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -16,10 +16,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import psycopg2
 import requests
 
 from observe.tables import EVENT_STORE_TABLE
+from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun
 from tests.reliability import faults
 from tests.reliability.history import Verdict, judge
@@ -92,17 +92,13 @@ def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
     )
     outcome.double_winners = sorted(v for v, count in winners.items() if count > 1)
     outcome.final_version = _session(run).get(url, timeout=15).json()["version"]
-    connection = psycopg2.connect(run.database_url("customer"))
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT aggregate_version FROM {EVENT_STORE_TABLE} "
-                "WHERE aggregate_id = %s ORDER BY aggregate_version",
-                [customer["id"]],
-            )
-            outcome.store_versions = [row[0] for row in cursor.fetchall()]
-    finally:
-        connection.close()
+    rows = fetch_rows(
+        run.database_url("customer"),
+        f"SELECT aggregate_version FROM {EVENT_STORE_TABLE} "
+        "WHERE aggregate_id = %s ORDER BY aggregate_version",
+        [customer["id"]],
+    )
+    outcome.store_versions = [row[0] for row in rows]
     print(
         f"\n[{run.approach}] expected_version race: {len(results)} attempts by "
         f"{WRITERS} writers, {outcome.wins} won (200), {outcome.conflicts} lost "

@@ -33,13 +33,13 @@ import signal
 import time
 from collections import Counter
 
-import psycopg2
 import requests
 
 from observe.quiescence import Backlog, BacklogProbe
 from observe.tables import OUTBOX_TABLE
 from observe.tap import EventTap
 from stack import postgres
+from stack.connections import fetch_value
 from stack.platform_run import PlatformRun
 
 
@@ -127,17 +127,13 @@ RESTART_GRACE_SECONDS = 20
 
 
 def overdue(run: PlatformRun, service: str) -> int:
-    connection = psycopg2.connect(run.database_url(service), connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL AND "
-                "next_attempt_at < now() - %s * interval '1 second'",
-                [OVERDUE_SECONDS],
-            )
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
+    return fetch_value(
+        run.database_url(service),
+        f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL AND "
+        "next_attempt_at < now() - %s * interval '1 second'",
+        [OVERDUE_SECONDS],
+        connect_timeout=5,
+    )
 
 
 def wait_for_quiescence(

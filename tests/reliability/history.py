@@ -19,14 +19,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import psycopg2
-
 from observe.audit import AuditDatabases, audit_consistency
 from observe.tables import (
     AGGREGATE_CURSOR_TABLE,
     EVENT_STORE_TABLE,
     PROCESSED_EVENT_TABLE,
 )
+from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun
 
 # consumer name -> (service whose database holds it, read side?, producers)
@@ -202,13 +201,7 @@ def subscriptions(run: PlatformRun) -> dict[str, tuple[str, ...]]:
 
 
 def _query(url: str, sql: str, params=()) -> list[tuple]:
-    connection = psycopg2.connect(url, connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        connection.close()
+    return fetch_rows(url, sql, params, connect_timeout=5)
 
 
 def read_committed(run: PlatformRun) -> list[Committed]:
@@ -275,14 +268,7 @@ def cursor_mismatches(run: PlatformRun) -> list[str]:
 
 
 def audit(run: PlatformRun):
-    read = run.info.read_side
-    databases = AuditDatabases(
-        customer=run.database_url("customer"),
-        order=run.database_url("order"),
-        customer_read=run.read_database_url("customer") if read else None,
-        order_read=run.read_database_url("order") if read else None,
-    )
-    return audit_consistency(run.approach, databases)
+    return audit_consistency(run.approach, AuditDatabases.of_platform(run))
 
 
 def judge(run: PlatformRun, commands: Iterable[Command] = ()) -> Verdict:
