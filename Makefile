@@ -41,11 +41,10 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 up: $(STAMP)
-	$(PY) manage.py migrate
-	$(PY) manage.py up
+	$(PY) manage.py up $(UP_ARGS)
 
 stop: $(STAMP)
-	$(PY) manage.py database stop
+	$(PY) manage.py stop
 
 clean: stop
 	rm -rf var reports

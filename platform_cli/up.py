@@ -1,21 +1,104 @@
-"""``manage.py up``: both services' web servers in the foreground."""
+"""``manage.py up``: the whole platform for the chosen approach, in the foreground.
+
+Prepares what the processes need (the database server, the migrations, the
+local AWS and its topics and queues, the demo user), then starts every
+process of the approach's process table (``stack.process_table``) and keeps
+them running (``stack.platform_up``) until Ctrl-C or SIGTERM, which stop
+everything this command started.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
-from stack.processes import run_services_foreground
+from platform_cli import create_demo_user, migrate
+from platform_cli.errors import PlatformError
+from platform_cli.services import service_subprocess
+from shared_events.approaches import approach_info
+from shared_events.configuration import current_approach, load_env
+from stack import environment, postgres
+from stack.moto_server import stop_moto_daemon
+from stack.platform_up import PlatformUp, UpStopped, raise_on_stop_signals, read_status
+from stack.process_table import DEFAULT_PORTS
+from stack.processes import ProcessStartError
 
 NAME = "up"
-HELP = "run both services' web servers in the foreground (Ctrl-C stops)"
+HELP = "run every process of the chosen approach, supervised (Ctrl-C stops all)"
+DESCRIPTION = (
+    "Start the whole platform for the approach set with 'manage.py approach "
+    "set': both web servers and, as the approach needs them, the consumers, "
+    "relays, read-side projectors and query servers. A process that dies is "
+    "restarted with backoff; 'manage.py status' lists them; Ctrl-C, SIGTERM or "
+    "'make stop' stop everything, the local AWS included."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customer-port", type=int, default=8001, help="default 8001")
-    parser.add_argument("--order-port", type=int, default=8002, help="default 8002")
+    for name, port in DEFAULT_PORTS.items():
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=port,
+            help=f"port of the {name.replace('-', ' ')} server (default {port})",
+        )
 
 
 def run(options: argparse.Namespace) -> int:
-    return run_services_foreground(
-        customer_port=options.customer_port, order_port=options.order_port
+    if (running := read_status()) is not None:
+        raise PlatformError(
+            f"the platform already runs (manage.py up, pid {running['pid']}, "
+            f"{running['approach']}): 'manage.py status' shows it, 'make stop' "
+            "stops it"
+        )
+    ports = {
+        name: getattr(options, f"{name.replace('-', '_')}_port")
+        for name in DEFAULT_PORTS
+    }
+    approach = current_approach(load_env()).value
+    info = approach_info(approach)
+    database_was_running = postgres.embedded_running(environment.EMBEDDED_DATA_DIR)
+    aws_is_ours = not environment.configured_aws()
+    environment.prepare()
+    up = PlatformUp(
+        approach=approach,
+        env={"CUSTOMER_SERVICE_URL": f"http://127.0.0.1:{ports['customer-web']}"},
+        ports=ports,
     )
+    raise_on_stop_signals()
+    try:
+        migrate.run(["--no-input", "-v", "0"])
+        if info.uses_events:
+            service_subprocess("customer", ["aws_bootstrap"])
+        token = create_demo_user.ensure_demo_user("demo")
+        up.start_all()
+        _describe(up, approach, token)
+        up.run_forever()
+    except (KeyboardInterrupt, UpStopped):
+        print("\nstopping every process...", flush=True)
+    except ProcessStartError as error:
+        raise PlatformError(str(error)) from None
+    finally:
+        up.stop_all()
+        if (
+            info.uses_events
+            and aws_is_ours
+            and stop_moto_daemon(state_dir=environment.MOTO_STATE_DIR)
+        ):
+            print("local AWS (moto) stopped: its topics and queues are gone")
+        if not database_was_running and postgres.stop_embedded(
+            data_dir=environment.EMBEDDED_DATA_DIR
+        ):
+            print("embedded PostgreSQL stopped (its data stays in var/postgres)")
+    return 0
+
+
+def _describe(up: PlatformUp, approach: str, token: str) -> None:
+    print(f"\n{approach_info(approach).label}: {len(up.supervised)} processes")
+    for entry in up.supervised:
+        where = f"  {entry.url}/api/docs/" if entry.url else ""
+        print(f"  {entry.spec.name:<18} {entry.spec.what}{where}")
+    if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+        print(f"  local AWS (moto) at {endpoint}")
+    print(f'Demo token: {token}   (curl -H "Authorization: Token {token}" ...)')
+    print("Ctrl-C stops everything; 'manage.py status' lists what runs.\n", flush=True)

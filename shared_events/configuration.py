@@ -22,7 +22,10 @@ from shared_events.approaches import (
 )
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = REPO_DIR / "var"
+# Where the platform keeps its state (secrets, logs, the embedded database,
+# the local AWS daemon, what ``manage.py up`` runs); PLATFORM_VAR_DIR moves it,
+# so a test can run a whole platform without touching the learner's.
+VAR_DIR = Path(os.environ.get("PLATFORM_VAR_DIR") or REPO_DIR / "var")
 PLATFORM_ENV_FILE = VAR_DIR / "platform.env"
 
 SERVICES = ("customer", "order")

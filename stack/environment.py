@@ -78,6 +78,13 @@ def approach_uses_events() -> bool:
     return info.uses_events
 
 
+def configured_aws() -> bool:
+    """The learner chose an AWS endpoint (or real AWS): not ours to stop."""
+    return bool(_configured("AWS_ENDPOINT_URL")) or _configured(
+        "AWS_USE_REAL"
+    ).lower() in ("1", "true", "yes")
+
+
 def ensure_aws_endpoint() -> str | None:
     """Point AWS_ENDPOINT_URL at the local moto server, unless configured.
 
@@ -87,7 +94,7 @@ def ensure_aws_endpoint() -> str | None:
     if _configured("AWS_ENDPOINT_URL"):
         os.environ["AWS_ENDPOINT_URL"] = _configured("AWS_ENDPOINT_URL")
         return os.environ["AWS_ENDPOINT_URL"]
-    if _configured("AWS_USE_REAL").lower() in ("1", "true", "yes"):
+    if configured_aws():
         return None
     os.environ["AWS_ENDPOINT_URL"] = ensure_moto_daemon(state_dir=MOTO_STATE_DIR)
     return os.environ["AWS_ENDPOINT_URL"]

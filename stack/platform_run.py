@@ -33,6 +33,11 @@ from stack import postgres
 from stack.connections import fetch_value, open_connection
 from stack.loopback import free_port
 from stack.moto_server import MotoServer, start_moto_server
+from stack.process_table import (
+    Kind,
+    PlatformProcess,
+    worker_processes,
+)
 from stack.processes import (
     ServiceProcess,
     manage_command,
@@ -56,15 +61,6 @@ STUCK_RELAY_QUERY = (
     " AND NOT EXISTS (SELECT 1 FROM event_outbox"
     " WHERE published_at > now() - %s * interval '1 second')"
 )
-# Each kind of worker: its manage.py command, and what its log shows once ready.
-WORKER_KINDS: dict[str, tuple[list[str], str]] = {
-    "consumer": (["consume_events", "--wait-seconds", "1"], "consuming "),
-    "projector": (
-        ["consume_events", "--side", "read", "--wait-seconds", "1"],
-        "consuming ",
-    ),
-    "relay": (["relay_worker", "--loglevel", "INFO"], "ready."),
-}
 
 
 class PlatformStartError(RuntimeError):
@@ -82,8 +78,8 @@ class PlatformRun:
     # Every process reaches the local AWS through this proxy, so a lab
     # scenario can cut the broker off (stack.tcp_proxy).
     broker_proxy: TcpProxy | None = None
-    # The worker under each key: (service, kind of worker), to restart it.
-    worker_specs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The worker under each key (its process-table name), to restart it.
+    worker_specs: dict[str, PlatformProcess] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     liveness_kills: dict[str, int] = field(default_factory=dict)
     started_at: dict[str, float] = field(default_factory=dict)
@@ -104,20 +100,10 @@ class PlatformRun:
         self.services[service] = start_web(service, env=self.env, port=port)
         return self.services[service]
 
-    def start_consumer(self, service: str) -> ServiceProcess:
-        return self._start_worker(service, "consumer")
-
-    def start_projector(self, service: str) -> ServiceProcess:
-        """The read-side consumer: projects every event into the read database."""
-        return self._start_worker(service, "projector")
-
-    def start_relay(self, service: str) -> ServiceProcess:
-        return self._start_worker(service, "relay")
-
-    def _start_worker(self, service: str, kind: str) -> ServiceProcess:
-        key = f"{service}-{kind}"
-        self.worker_specs[key] = (service, kind)
-        return self._restart_worker(key)
+    def start_worker(self, spec: PlatformProcess) -> ServiceProcess:
+        """Start one of the process table's workers, kept under its name."""
+        self.worker_specs[spec.name] = spec
+        return self._restart_worker(spec.name)
 
     def supervise(self, interval: float = 0.5) -> None:
         """Restart a worker that died, as systemd or Kubernetes would.
@@ -153,10 +139,13 @@ class PlatformRun:
 
     def _restart_worker(self, key: str) -> ServiceProcess:
         """Start the worker recorded under ``key`` (again, after the first time)."""
-        service, kind = self.worker_specs[key]
-        command, ready = WORKER_KINDS[kind]
+        spec = self.worker_specs[key]
         started = start_worker(
-            service, command, env=self.env, name=kind, ready_text=ready
+            spec.service,
+            list(spec.command()),
+            env={**self.env, **dict(spec.environment)},
+            name=spec.kind.value,
+            ready_text=spec.ready_text or "",
         )
         self.workers[key] = started
         self.started_at[key] = time.monotonic()
@@ -165,7 +154,7 @@ class PlatformRun:
     def consumer_keys(self) -> list[str]:
         """Every process that applies events: consumers and read-side projectors."""
         return sorted(
-            key for key in self.workers if key.endswith(("-consumer", "-projector"))
+            key for key, spec in self.worker_specs.items() if spec.applies_events
         )
 
     def pause_workers(self, keys: list[str]) -> None:
@@ -197,8 +186,10 @@ class PlatformRun:
         restart it) the rows it inherits are long overdue, and killing it for
         them would kill every new relay in turn.
         """
-        for service in SERVICES:
-            key = f"{service}-relay"
+        for key, spec in list(self.worker_specs.items()):
+            if spec.kind is not Kind.RELAY:
+                continue
+            service = spec.service
             process = self.workers.get(key)
             if process is None or not process.running():
                 continue
@@ -364,12 +355,10 @@ def running_platform(
         run.start_web("customer", port=customer_port)
         run.start_web("order")
         if run.uses_events and start_event_workers:
-            for service in SERVICES:
-                run.start_consumer(service)
-                if run.info.read_side:
-                    run.start_projector(service)
-            for service in run.info.outbox_services:
-                run.start_relay(service)
+            # The query side's own web servers are left to ``manage.py up``:
+            # the lab reads the query API from the full process.
+            for spec in worker_processes(approach):
+                run.start_worker(spec)
             run.supervise()
         yield run
     finally:

@@ -170,6 +170,14 @@ def start_embedded(*, data_dir: Path) -> EmbeddedPostgres:
         return _describe(data_dir, port)
 
 
+def embedded_running(data_dir: Path) -> bool:
+    """Whether the embedded server of ``data_dir`` runs now."""
+    data_dir = Path(data_dir).resolve()
+    if not (data_dir / PGDATA_DIR_NAME / "PG_VERSION").exists():
+        return False
+    return _postmaster_is_running(data_dir)
+
+
 def stop_embedded(*, data_dir: Path) -> bool:
     """Stop the embedded server (``pg_ctl stop -m fast``). True if it was running.
 

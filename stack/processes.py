@@ -22,10 +22,6 @@ from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
 from stack.loopback import free_port
 
-WSGI_APPLICATIONS = {
-    "customer": "customer_service.config.wsgi:application",
-    "order": "order_service.config.wsgi:application",
-}
 SETTINGS_MODULES = {
     "customer": "customer_service.config.settings",
     "order": "order_service.config.settings",
@@ -100,31 +96,15 @@ def start_web(
     workers: int = 2,
     ready_timeout: float = 30.0,
 ) -> ServiceProcess:
-    """Start a service's web server and wait until its health check answers."""
+    """Start a service's web server (``manage.py serve``, gunicorn) and wait
+    until its health check answers."""
     port = port or free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log_path = LOG_DIR / f"{service}-web-{port}.log"
     log_file = open(log_path, "w")  # noqa: SIM115 (closed by ServiceProcess.stop)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        WSGI_APPLICATIONS[service],
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "4",
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "2",
-        "--keep-alive",
-        "1",
-        "--access-logfile",
-        "-",
-    ]
+    command = manage_command(
+        service, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)
+    )
     process = subprocess.Popen(
         command,
         cwd=REPO_DIR,

@@ -26,22 +26,34 @@ class Command(BaseCommand):
             help="the token key to set, 40 characters at most (default: a new one)",
         )
         parser.add_argument("--quiet", action="store_true", help="print nothing")
+        parser.add_argument(
+            "--print-token",
+            action="store_true",
+            help="print the token key alone (for the platform command)",
+        )
 
     @transaction.atomic
-    def handle(self, *args, username, token, quiet, **options):
+    def handle(self, *args, username, token, quiet, print_token, **options):
         if token and len(token) > 40:
             raise CommandError("--token must be 40 characters or fewer")
         user, created = get_user_model().objects.get_or_create(username=username)
         user.is_staff = True
         user.set_unusable_password()
         user.save()
-        Token.objects.filter(user=user).delete()
-        if token:
+        existing = Token.objects.filter(user=user).first()
+        if token and (existing is None or existing.key != token):
+            Token.objects.filter(user=user).delete()
             key = Token.objects.create(user=user, key=token).key
+        elif existing is not None:
+            # Kept: a token printed before keeps working, here and in the
+            # other service, which holds the same key.
+            key = existing.key
         else:
             key = Token.objects.create(user=user).key
-        if not quiet:
-            verb = "Created" if created else "Reset"
+        if print_token:
+            self.stdout.write(key)
+        elif not quiet:
+            verb = "Created" if created else "Updated"
             self.stdout.write(self.style.SUCCESS(f"{verb} user {username!r}."))
             self.stdout.write(f"Token: {key}")
             self.stdout.write(

@@ -1,0 +1,152 @@
+"""Which processes each approach runs: the one table everything starts from.
+
+``manage.py up``, the lab's platform runs, ``docker-compose.yml`` and the
+CloudFormation templates in ``deploy/`` all derive their processes from
+``platform_processes(approach)``, so a learner reads here, once, what each
+approach costs to run:
+
+- every approach: one web server per service (the command API);
+- approaches 3 to 5 (events cross the boundary): one consumer per service,
+  applying the other service's events from its SQS inbox;
+- approaches 4 and 5 (an outbox): one relay per event-sourced service,
+  publishing its outbox to SNS;
+- approach 5 (CQRS): one projector per service (the read-side consumer,
+  writing the read models) and one query web server per service, serving
+  the query API from the read database only (the paper's query service).
+
+Each process is ``manage.py --service <service> <arguments>``; a web
+server's arguments take its bind address last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared_events.approaches import Approach, approach_info
+from shared_events.configuration import SERVICES
+
+
+class Kind(StrEnum):
+    WEB = "web"
+    QUERY = "query"
+    CONSUMER = "consumer"
+    PROJECTOR = "projector"
+    RELAY = "relay"
+
+
+# The ports ``manage.py up`` serves on unless told otherwise.
+DEFAULT_PORTS: dict[str, int] = {
+    "customer-web": 8001,
+    "order-web": 8002,
+    "customer-query": 8011,
+    "order-query": 8012,
+}
+
+
+@dataclass(frozen=True)
+class PlatformProcess:
+    service: str
+    kind: Kind
+    # ``manage.py --service <service>`` arguments (a web server's bind follows).
+    arguments: tuple[str, ...]
+    # Settings of this process on top of the platform's (the query side's).
+    environment: tuple[tuple[str, str], ...] = ()
+    # What its log shows once it is ready (a web server answers its health check).
+    ready_text: str | None = None
+    what: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-{self.kind.value}"
+
+    @property
+    def serves_http(self) -> bool:
+        return self.kind in (Kind.WEB, Kind.QUERY)
+
+    @property
+    def applies_events(self) -> bool:
+        return self.kind in (Kind.CONSUMER, Kind.PROJECTOR)
+
+    def command(self, *, bind: str | None = None) -> tuple[str, ...]:
+        """The ``manage.py --service`` arguments; a web server's bind last."""
+        if self.serves_http:
+            return (*self.arguments, "--bind", bind or "127.0.0.1:8000")
+        return self.arguments
+
+
+def web(service: str) -> PlatformProcess:
+    return PlatformProcess(
+        service=service,
+        kind=Kind.WEB,
+        arguments=("serve",),
+        what=f"the {service} service's API (gunicorn)",
+    )
+
+
+def query_web(service: str) -> PlatformProcess:
+    return PlatformProcess(
+        service=service,
+        kind=Kind.QUERY,
+        arguments=("serve",),
+        environment=(("QUERY_SIDE_ONLY", "true"),),
+        what=f"the {service} service's query API alone, on the read models",
+    )
+
+
+def consumer(service: str) -> PlatformProcess:
+    return PlatformProcess(
+        service=service,
+        kind=Kind.CONSUMER,
+        arguments=("consume_events", "--wait-seconds", "1"),
+        ready_text="consuming ",
+        what=f"applies the events in the {service} service's SQS inbox",
+    )
+
+
+def projector(service: str) -> PlatformProcess:
+    return PlatformProcess(
+        service=service,
+        kind=Kind.PROJECTOR,
+        arguments=("consume_events", "--side", "read", "--wait-seconds", "1"),
+        ready_text="consuming ",
+        what=f"projects every event into the {service} service's read models",
+    )
+
+
+def relay(service: str) -> PlatformProcess:
+    return PlatformProcess(
+        service=service,
+        kind=Kind.RELAY,
+        arguments=("relay_worker", "--loglevel", "INFO"),
+        ready_text="ready.",
+        what=f"publishes the {service} service's outbox to SNS (Celery)",
+    )
+
+
+MAKERS = {
+    Kind.WEB: web,
+    Kind.QUERY: query_web,
+    Kind.CONSUMER: consumer,
+    Kind.PROJECTOR: projector,
+    Kind.RELAY: relay,
+}
+
+
+def platform_processes(approach: Approach | str) -> list[PlatformProcess]:
+    """Every process ``approach`` needs, and nothing else, in start order."""
+    info = approach_info(approach)
+    table = [web(service) for service in SERVICES]
+    if info.read_side:
+        table += [query_web(service) for service in SERVICES]
+    if info.uses_events:
+        table += [consumer(service) for service in SERVICES]
+    if info.read_side:
+        table += [projector(service) for service in SERVICES]
+    table += [relay(service) for service in info.outbox_services]
+    return table
+
+
+def worker_processes(approach: Approach | str) -> list[PlatformProcess]:
+    """The processes of ``approach`` that serve no HTTP (consumers, relays...)."""
+    return [p for p in platform_processes(approach) if not p.serves_http]
