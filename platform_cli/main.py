@@ -9,6 +9,7 @@ import sys
 from platform_cli import (
     approach,
     audit_consistency,
+    compose,
     consistency_report,
     create_demo_user,
     database,
@@ -16,6 +17,8 @@ from platform_cli import (
     event_lag,
     lab,
     migrate,
+    status,
+    stop,
     up,
 )
 from platform_cli.arguments import add_switches
@@ -59,7 +62,10 @@ COMMANDS = {
         event_lag,
         lab,
         up,
+        status,
+        stop,
         database,
+        compose,
     ]
 }
 

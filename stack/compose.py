@@ -1,0 +1,330 @@
+"""``docker-compose.yml``, generated from the process table.
+
+One compose service per process that some approach runs
+(``stack.process_table.platform_processes``), plus the infrastructure every
+approach starts: PostgreSQL, the local AWS (a moto server) and a one-shot
+``setup`` (migrations, the messaging topology, the demo user) that every
+process waits for. A process that only some approaches run carries those
+approaches' compose profiles; one that every approach runs carries none, so
+it always starts:
+
+    ARCHITECTURE_APPROACH=cqrs_es docker compose --profile cqrs_es up --build
+
+``python manage.py compose`` writes the file and ``--check`` fails when it is
+out of date, so the containers cannot drift from what ``manage.py up``, the
+lab and ``deploy/`` run.
+
+Every container of the platform gets the settings of the README's
+configuration table (``PLATFORM_ENVIRONMENT``): fixed where compose decides
+them (the database server, the AWS endpoint), required secrets written as
+``${NAME:?message}`` so compose refuses to start without them, and the
+optional settings passed through from the shell or ``.env`` only when set,
+so their defaults stay in the settings modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared_events.approaches import DEFAULT_APPROACH, Approach
+from shared_events.configuration import REPO_DIR, SERVICES
+from stack.process_table import (
+    DEFAULT_PORTS,
+    Kind,
+    PlatformProcess,
+    platform_processes,
+)
+
+COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
+PROJECT_NAME = "microservices-lab"
+IMAGE = "microservices-lab:local"
+POSTGRES_IMAGE = "postgres:16"
+POSTGRES_VOLUME = "postgres-data"
+# Inside the compose network every web server listens on the same port; the
+# host reaches it on the port ``manage.py up`` uses (``DEFAULT_PORTS``).
+HTTP_PORT = 8000
+MOTO_PORT = 5000
+HEALTH_PATH = "/api/health/"
+MOTO_PROBE_PATH = "/moto-api/config"
+
+POSTGRES = "postgres"
+MOTO = "moto"
+SETUP = "setup"
+INFRASTRUCTURE = (POSTGRES, MOTO, SETUP)
+
+SETUP_COMMANDS = (
+    # Creates every database an approach may need (stack.environment.prepare)
+    # and migrates both services, and the read databases under cqrs_es.
+    "python manage.py migrate",
+    "python manage.py --service customer aws_bootstrap",
+    "python manage.py create_demo_user",
+)
+
+
+def _required(name: str) -> str:
+    """``${NAME:?message}``: compose refuses to start while NAME is unset."""
+    return f"${{{name}:?set it in the environment or in .env}}"
+
+
+# How each setting reaches the platform's containers. ``None`` passes the
+# value through from the shell or .env when it is set there, and leaves it
+# unset otherwise (compose's ``NAME:`` with no value).
+PLATFORM_ENVIRONMENT: dict[str, str | None] = {
+    "ARCHITECTURE_APPROACH": f"${{ARCHITECTURE_APPROACH:-{DEFAULT_APPROACH.value}}}",
+    # The compose PostgreSQL; database names follow the approach. The
+    # password goes into a URL: choose one without URL-reserved characters.
+    "DATABASE_SERVER_URL": (
+        f"postgres://postgres:{_required('POSTGRES_PASSWORD')}@{POSTGRES}:5432"
+    ),
+    "DATABASE_NAME_PREFIX": None,
+    "DJANGO_SECRET_KEY": _required("DJANGO_SECRET_KEY"),
+    "CUSTOMER_SERVICE_TOKEN": _required("CUSTOMER_SERVICE_TOKEN"),
+    "JWT_SIGNING_KEY": _required("JWT_SIGNING_KEY"),
+    "CUSTOMER_SERVICE_TIMEOUT": None,
+    # The moto server; boto3 then uses moto's local credentials.
+    "AWS_ENDPOINT_URL": f"http://{MOTO}:{MOTO_PORT}",
+    "AWS_REGION": None,
+    "EVENT_TOPOLOGY_PREFIX": None,
+    "EVENT_DELIVERY": None,
+    "EVENT_FIFO": None,
+    "EVENT_MAX_RECEIVE_COUNT": None,
+    "EVENT_RELAY_WAKE": None,
+    "EVENT_RELAY_SWEEP_SECONDS": None,
+    "API_THROTTLE_USER": None,
+    "API_THROTTLE_ANON": None,
+    "API_MAX_BODY_BYTES": None,
+    "API_NUM_PROXIES": None,
+    "CACHE_URL": None,
+    "FAULT_INJECTION": None,
+}
+
+# Only the order service calls the customer service (db_per_service).
+ORDER_ENVIRONMENT = {"CUSTOMER_SERVICE_URL": f"http://customer-web:{HTTP_PORT}"}
+
+# Settings of the configuration table no container receives, and why.
+NOT_PASSED = {
+    "CUSTOMER_DATABASE_URL": "the databases are the compose PostgreSQL's, "
+    "named from DATABASE_SERVER_URL",
+    "ORDER_DATABASE_URL": "as CUSTOMER_DATABASE_URL",
+    "SHARED_DATABASE_URL": "as CUSTOMER_DATABASE_URL",
+}
+
+
+def all_processes() -> dict[str, tuple[PlatformProcess, list[Approach]]]:
+    """Every process some approach runs, by name, with the approaches that run it."""
+    processes: dict[str, tuple[PlatformProcess, list[Approach]]] = {}
+    for approach in Approach:
+        for process in platform_processes(approach):
+            if process.name not in processes:
+                processes[process.name] = (process, [])
+            processes[process.name][1].append(approach)
+    # In the table's start order: web servers, query servers, consumers...
+    kinds = list(Kind)
+    return dict(
+        sorted(
+            processes.items(),
+            key=lambda item: (
+                kinds.index(item[1][0].kind),
+                SERVICES.index(item[1][0].service),
+            ),
+        )
+    )
+
+
+def container_command(process: PlatformProcess) -> list[str]:
+    """What a process's container runs (a web server binds every interface)."""
+    return [
+        "python",
+        "manage.py",
+        "--service",
+        process.service,
+        *process.command(bind=f"0.0.0.0:{HTTP_PORT}"),
+    ]
+
+
+def allowed_hosts() -> str:
+    """The host names a web server answers to: loopback (its health check) and
+    every web server's compose name (the order service calls customer-web)."""
+    names = [name for name, (p, _) in all_processes().items() if p.serves_http]
+    return ",".join(["localhost", "127.0.0.1", *names])
+
+
+def platform_environment(service: str) -> dict[str, str | None]:
+    environment = dict(PLATFORM_ENVIRONMENT)
+    environment["DJANGO_ALLOWED_HOSTS"] = (
+        f"${{DJANGO_ALLOWED_HOSTS:-{allowed_hosts()}}}"
+    )
+    if service == "order":
+        environment.update(ORDER_ENVIRONMENT)
+    return environment
+
+
+def _http_check(url: str) -> list[str]:
+    # The image has Python but no curl; urlopen fails on any answer but 2xx.
+    return [
+        "CMD",
+        "python",
+        "-c",
+        f'import urllib.request; urllib.request.urlopen("{url}", timeout=3)',
+    ]
+
+
+def _build() -> dict[str, Any]:
+    return {"context": ".", "dockerfile": "Dockerfile"}
+
+
+def process_service(
+    process: PlatformProcess, approaches: list[Approach], published_port: int | None
+) -> dict[str, Any]:
+    service: dict[str, Any] = {"image": IMAGE, "build": _build()}
+    if set(approaches) != set(Approach):
+        service["profiles"] = [approach.value for approach in approaches]
+    service["command"] = container_command(process)
+    environment = platform_environment(process.service)
+    environment.update(dict(process.environment))
+    service["environment"] = environment
+    service["depends_on"] = {SETUP: {"condition": "service_completed_successfully"}}
+    if process.serves_http:
+        if published_port is not None:
+            service["ports"] = [f"127.0.0.1:{published_port}:{HTTP_PORT}"]
+        service["healthcheck"] = {
+            "test": _http_check(f"http://127.0.0.1:{HTTP_PORT}{HEALTH_PATH}"),
+            "interval": "10s",
+            "timeout": "5s",
+            "retries": 5,
+            "start_period": "20s",
+        }
+    # tini as PID 1: a consumer's Python stops on SIGTERM, zombies are reaped.
+    service["init"] = True
+    service["restart"] = "unless-stopped"
+    return service
+
+
+def infrastructure_services() -> dict[str, dict[str, Any]]:
+    return {
+        POSTGRES: {
+            "image": POSTGRES_IMAGE,
+            "environment": {"POSTGRES_PASSWORD": _required("POSTGRES_PASSWORD")},
+            "volumes": [f"{POSTGRES_VOLUME}:/var/lib/postgresql/data"],
+            "healthcheck": {
+                "test": ["CMD", "pg_isready", "--username", "postgres"],
+                "interval": "5s",
+                "timeout": "5s",
+                "retries": 10,
+            },
+            "restart": "unless-stopped",
+        },
+        MOTO: {
+            "image": IMAGE,
+            "build": _build(),
+            "command": [
+                "python",
+                "-m",
+                "moto.server",
+                "-H",
+                "0.0.0.0",
+                "-p",
+                str(MOTO_PORT),
+            ],
+            "healthcheck": {
+                "test": _http_check(f"http://127.0.0.1:{MOTO_PORT}{MOTO_PROBE_PATH}"),
+                "interval": "5s",
+                "timeout": "5s",
+                "retries": 10,
+            },
+            "init": True,
+            "restart": "unless-stopped",
+        },
+        SETUP: {
+            "image": IMAGE,
+            "build": _build(),
+            "command": ["sh", "-c", " && ".join(SETUP_COMMANDS)],
+            "environment": platform_environment("customer"),
+            "depends_on": {
+                POSTGRES: {"condition": "service_healthy"},
+                MOTO: {"condition": "service_healthy"},
+            },
+            "restart": "no",
+        },
+    }
+
+
+def compose_document() -> dict[str, Any]:
+    """The compose file as data: infrastructure first, then the process table."""
+    services = infrastructure_services()
+    for name, (process, approaches) in all_processes().items():
+        services[name] = process_service(process, approaches, DEFAULT_PORTS.get(name))
+    return {
+        "name": PROJECT_NAME,
+        "services": services,
+        "volumes": {POSTGRES_VOLUME: {}},
+    }
+
+
+HEADER = """\
+# GENERATED by `python manage.py compose` from stack/process_table.py (the
+# processes) and stack/compose.py (the rest): do not edit by hand. Change
+# those and run `python manage.py compose` again; `python manage.py compose
+# --check` fails while this file is out of date.
+#
+# The whole platform in containers: one service per process of the process
+# table, PostgreSQL, the local AWS (moto) and a one-shot setup (migrate,
+# aws_bootstrap, create_demo_user) the processes wait for. The processes an
+# approach adds carry that approach's profile; run one approach with:
+#
+#   ARCHITECTURE_APPROACH=cqrs_es docker compose --profile cqrs_es up --build
+#
+# (or set ARCHITECTURE_APPROACH and COMPOSE_PROFILES in .env). With neither,
+# db_per_service runs. POSTGRES_PASSWORD, DJANGO_SECRET_KEY,
+# CUSTOMER_SERVICE_TOKEN and JWT_SIGNING_KEY must be set: there are no
+# defaults. The demo user's token: `docker compose logs setup`.
+"""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Plain YAML: every mapping written out in full, no anchors or aliases;
+    a list of plain values on one line; a value passed through left empty."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    flow = all(isinstance(item, str | int) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _represent_none(dumper: yaml.SafeDumper, data: None) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:null", "")
+
+
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(type(None), _represent_none)
+
+
+def render_compose(document: dict[str, Any] | None = None) -> str:
+    """The compose file's text: the header comment, then the document as YAML."""
+    body = yaml.dump(
+        document if document is not None else compose_document(),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=120,
+    )
+    return HEADER + "\n" + body
+
+
+def write_compose(path: Path = COMPOSE_FILE) -> bool:
+    """Write the compose file; return whether its content changed."""
+    text = render_compose()
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def compose_is_current(path: Path = COMPOSE_FILE) -> bool:
+    return path.exists() and path.read_text() == render_compose()
