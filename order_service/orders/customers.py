@@ -28,6 +28,9 @@ class CustomerSnapshot:
 class CustomerDirectory(abc.ABC):
     """Where the order service learns about customers."""
 
+    # Said after "no customer with id ..." when an order is refused.
+    unknown_hint = ""
+
     @abc.abstractmethod
     def get(self, customer_id: UUID) -> CustomerSnapshot | None:
         """The customer, None if unknown; DependencyUnavailable if it cannot tell."""
@@ -147,6 +150,11 @@ class ReplicaCustomerDirectory(CustomerDirectory):
     down. The price is eventual consistency: a customer registered a moment
     ago may not be in the replica yet, and a deleted one may linger briefly.
     """
+
+    unknown_hint = (
+        " (the order service knows customers from their events: one registered "
+        "a moment ago may not have arrived yet; try again in a moment)"
+    )
 
     def get(self, customer_id: UUID) -> CustomerSnapshot | None:
         return self.get_many([customer_id]).get(customer_id)

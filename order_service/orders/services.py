@@ -84,7 +84,9 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> PlacedOrd
         saved = adapters.order_repository.save(order)
     if not known:
         raise ApplicationError(
-            f"no customer with id {customer_id}", field="customer_id"
+            f"no customer with id {customer_id}"
+            + adapters.customer_directory.unknown_hint,
+            field="customer_id",
         )
     row = saved.row
     if row is None:  # a table that does not hand its new row back

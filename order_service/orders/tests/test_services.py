@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from order_service import bootstrap
+from order_service.orders.customers import ReplicaCustomerDirectory
 from order_service.orders.models import Order, OrderLine, OrderStatus
 from order_service.orders.selectors import order_customers
 from order_service.orders.services import LineRequest, order_cancel, order_place
@@ -100,3 +102,19 @@ def test_order_customers_of_no_orders_asks_nobody(customer_directory):
 
     assert order_customers(orders=[]) == {}
     assert asked == []
+
+
+@pytest.mark.django_db
+def test_a_customer_not_in_the_replica_yet_is_refused_saying_why():
+    """Approaches 3 to 5: the replica may lag a registration by a moment."""
+    unknown = uuid.uuid4()
+
+    with (
+        bootstrap.overridden(customer_directory=ReplicaCustomerDirectory()),
+        pytest.raises(ApplicationError) as refused,
+    ):
+        order_place(customer_id=unknown, lines=[book()])
+
+    assert refused.value.field == "customer_id"
+    assert refused.value.message.startswith(f"no customer with id {unknown} (")
+    assert "may not have arrived yet" in refused.value.message
