@@ -94,43 +94,35 @@ def query_web(service: str) -> PlatformProcess:
     )
 
 
-def consumer(service: str) -> PlatformProcess:
-    return PlatformProcess(
-        service=service,
-        kind=Kind.CONSUMER,
-        arguments=("consume_events", "--wait-seconds", "1"),
-        ready_text="consuming ",
-        what=f"applies the events in the {service} service's SQS inbox",
-    )
-
-
-def projector(service: str) -> PlatformProcess:
-    return PlatformProcess(
-        service=service,
-        kind=Kind.PROJECTOR,
-        arguments=("consume_events", "--side", "read", "--wait-seconds", "1"),
-        ready_text="consuming ",
-        what=f"projects every event into the {service} service's read models",
-    )
-
-
-def relay(service: str) -> PlatformProcess:
-    return PlatformProcess(
-        service=service,
-        kind=Kind.RELAY,
-        arguments=("relay_worker", "--loglevel", "INFO"),
-        ready_text="ready.",
-        what=f"publishes the {service} service's outbox to SNS (Celery)",
-    )
-
-
-MAKERS = {
-    Kind.WEB: web,
-    Kind.QUERY: query_web,
-    Kind.CONSUMER: consumer,
-    Kind.PROJECTOR: projector,
-    Kind.RELAY: relay,
+# Each kind of worker: its arguments, what its log shows once ready, what it does.
+WORKERS: dict[Kind, tuple[tuple[str, ...], str, str]] = {
+    Kind.CONSUMER: (
+        ("consume_events", "--wait-seconds", "1"),
+        "consuming ",
+        "applies the events in the {service} service's SQS inbox",
+    ),
+    Kind.PROJECTOR: (
+        ("consume_events", "--side", "read", "--wait-seconds", "1"),
+        "consuming ",
+        "projects every event into the {service} service's read models",
+    ),
+    Kind.RELAY: (
+        ("relay_worker", "--loglevel", "INFO"),
+        "ready.",
+        "publishes the {service} service's outbox to SNS (Celery)",
+    ),
 }
+
+
+def worker(service: str, kind: Kind) -> PlatformProcess:
+    arguments, ready_text, what = WORKERS[kind]
+    return PlatformProcess(
+        service=service,
+        kind=kind,
+        arguments=arguments,
+        ready_text=ready_text,
+        what=what.format(service=service),
+    )
 
 
 def platform_processes(approach: Approach | str) -> list[PlatformProcess]:
@@ -140,10 +132,10 @@ def platform_processes(approach: Approach | str) -> list[PlatformProcess]:
     if info.read_side:
         table += [query_web(service) for service in SERVICES]
     if info.uses_events:
-        table += [consumer(service) for service in SERVICES]
+        table += [worker(service, Kind.CONSUMER) for service in SERVICES]
     if info.read_side:
-        table += [projector(service) for service in SERVICES]
-    table += [relay(service) for service in info.outbox_services]
+        table += [worker(service, Kind.PROJECTOR) for service in SERVICES]
+    table += [worker(service, Kind.RELAY) for service in info.outbox_services]
     return table
 
 
