@@ -14,6 +14,7 @@ from platform_cli import (
     create_demo_user,
     database,
     demo,
+    deploy,
     event_lag,
     lab,
     migrate,
@@ -66,6 +67,7 @@ COMMANDS = {
         stop,
         database,
         compose,
+        deploy,
     ]
 }
 
@@ -93,9 +95,14 @@ def _platform_help(parser: argparse.ArgumentParser) -> str:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO_DIR))
-    service, args = split_service(argv[1:])
-    if service is None:
-        service = os.environ.get("SERVICE") or None
+    args = argv[1:]
+    if args and getattr(COMMANDS.get(args[0]), "OWN_SERVICE_OPTION", False):
+        # A platform command named first whose --service is its own (deploy).
+        service = None
+    else:
+        service, args = split_service(args)
+        if service is None:
+            service = os.environ.get("SERVICE") or None
     parser = build_parser()
     try:
         if service is not None:

@@ -1,0 +1,863 @@
+"""The CloudFormation templates in deploy/ and ``manage.py deploy``.
+
+The templates lint clean; deployed to a moto server with Target=local, every
+resource the local target keeps really exists (described through its own
+API, since moto answers CREATE_COMPLETE for resources it skipped); the
+platform's own provisioning finds the stack's topology exactly as it would
+have made it; an event published through the platform's publisher to the
+stack's topic arrives in the subscribed inbox; the task definitions are the
+process table's processes; and every IAM policy names its resources.
+
+Platform lane (``-p no:django``). One moto server for the module; every
+deployment uses its own prefix, so two runs (or two tests) never collide.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from cfnlint.api import lint_file
+
+from platform_cli.deploy import DEPLOYABLE, platform_name_for
+from platform_cli.main import main
+from shared_events.approaches import approach_info
+from shared_events.configuration import (
+    READ_DATABASE_NAMES,
+    REPO_DIR,
+    SERVICE_DATABASE_NAMES,
+    SERVICES,
+)
+from shared_events.events import encode, new_envelope
+from shared_events.transport import (
+    AwsSettings,
+    SnsPublisher,
+    TopologyReport,
+    ensure_topology,
+    outgoing_message,
+    platform_topology,
+    resolve_routes,
+)
+from stack.cloudformation import (
+    MAX_TEMPLATE_BODY_BYTES,
+    DeployError,
+    StackResult,
+    Target,
+    delete_stack,
+    deploy_stack,
+    deployed_stack,
+)
+from stack.cloudformation_templates import (
+    SERVICE_TEMPLATE,
+    SHARED_TEMPLATE,
+    TEMPLATES,
+    TemplateResolver,
+    load_template,
+)
+from stack.moto_server import MotoServer, start_moto_server
+from stack.process_table import DEFAULT_PORTS, platform_processes
+
+APPROACHES = ["db_per_service", "direct_publish", "event_sourcing", "cqrs_es"]
+
+#: What the local target leaves out, and why: moto cannot create these (it
+#: answers CREATE_COMPLETE and makes nothing, or it needs a VPC and a running
+#: engine) and nothing local would use them.
+AWS_ONLY_TYPES = {
+    "AWS::ECS::Service",  # moto does not run containers
+    "AWS::RDS::DBCluster",  # Aurora: moto's CloudFormation skips it
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBSubnetGroup",
+    "AWS::SecretsManager::Secret",  # skipped by moto's CloudFormation
+    "AWS::EC2::SecurityGroup",  # these need a VPC and subnets
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+}
+#: ... and the one policy that grants reading those secrets.
+AWS_ONLY_POLICIES = {"ReadSecretsPolicy"}
+
+#: IAM actions AWS authorizes on "*" only (no resource type exists for them).
+ACTIONS_ON_ANY_RESOURCE = {
+    "sns:ListTopics",
+    "sns:GetSubscriptionAttributes",
+    "sqs:ListQueues",
+    "ecr:GetAuthorizationToken",
+}
+
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::StackName": "a-stack",
+    "AWS::StackId": "arn:aws:cloudformation:eu-west-1:111122223333:stack/a/1",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+# --- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    with start_moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def target(moto: MotoServer) -> Target:
+    return Target(region="us-east-1", endpoint_url=moto.endpoint_url)
+
+
+@functools.cache
+def template_of(path: Path) -> dict:
+    """A template, read once (nothing here changes it)."""
+    return load_template(path)
+
+
+def run_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}-"
+
+
+def common_parameters(prefix: str, approach: str, *, fifo: bool = False) -> dict:
+    return {
+        "Target": "local",
+        "PlatformName": f"lab-{prefix.strip('-')}",
+        "Approach": approach,
+        "EventTopologyPrefix": prefix,
+        "EventFifo": "true" if fifo else "false",
+    }
+
+
+class Deployment:
+    """The shared stack and both service stacks of one approach, on moto."""
+
+    def __init__(self, target: Target, approach: str, *, fifo: bool = False):
+        self.target = target
+        self.approach = approach
+        self.fifo = fifo
+        self.prefix = run_prefix()
+        self.parameters = common_parameters(self.prefix, approach, fifo=fifo)
+        name = self.parameters["PlatformName"]
+        self.names = {"shared": f"{name}-shared"} | {
+            service: f"{name}-{service}" for service in SERVICES
+        }
+        self.results: dict[str, StackResult] = {}
+
+    def deploy(self) -> Deployment:
+        shared = deploy_stack(
+            self.target,
+            name=self.names["shared"],
+            template_path=SHARED_TEMPLATE,
+            parameters=self.parameters,
+        )
+        self.results["shared"] = shared
+        for service in SERVICES:
+            self.results[service] = deploy_stack(
+                self.target,
+                name=self.names[service],
+                template_path=SERVICE_TEMPLATE,
+                parameters={
+                    **shared.outputs,
+                    **self.parameters,
+                    "ServiceName": service,
+                },
+            )
+        return self
+
+    def delete(self) -> None:
+        for part in [*SERVICES, "shared"]:
+            delete_stack(self.target, self.names[part])
+
+    def stack_parameters(self, part: str) -> dict:
+        if part == "shared":
+            return self.parameters
+        shared = self.results["shared"].outputs
+        return {**shared, **self.parameters, "ServiceName": part}
+
+    def topology(self):
+        return platform_topology(
+            prefix=self.prefix,
+            fifo=self.fifo,
+            read_side=approach_info(self.approach).read_side,
+            max_receive_count=8,
+            visibility_timeout=30,
+        )
+
+
+@pytest.fixture(scope="module")
+def cqrs(target: Target) -> Iterator[Deployment]:
+    """Approach 5, the most resources: deployed once for the module."""
+    deployment = Deployment(target, "cqrs_es").deploy()
+    yield deployment
+    deployment.delete()
+
+
+# --- the templates ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_templates_are_cfn_lint_clean(template: Path):
+    assert [str(match) for match in lint_file(template)] == []
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_templates_fit_in_one_request(template: Path):
+    """CloudFormation takes 51,200 bytes inline; past that a template needs S3."""
+    assert len(template.read_bytes()) < MAX_TEMPLATE_BODY_BYTES
+
+
+def test_the_service_template_knows_the_platform_ports_and_database_names():
+    services = template_of(SERVICE_TEMPLATE)["Mappings"]["Services"]
+    for service in SERVICES:
+        assert services[service]["WebPort"] == DEFAULT_PORTS[f"{service}-web"]
+        assert services[service]["QueryPort"] == DEFAULT_PORTS[f"{service}-query"]
+        assert services[service]["DatabaseName"] == SERVICE_DATABASE_NAMES[service]
+        assert services[service]["ReadDatabaseName"] == READ_DATABASE_NAMES[service]
+
+
+def test_the_templates_take_the_approaches_the_command_deploys():
+    for template in TEMPLATES:
+        approach = template_of(template)["Parameters"]["Approach"]
+        assert approach["AllowedValues"] == DEPLOYABLE == APPROACHES
+
+
+def test_the_event_defaults_are_the_services_defaults():
+    """What a stack deployed with its defaults names is what a service computes."""
+    source = (REPO_DIR / "service_kit/settings/events.py").read_text()
+    defaults = {
+        node.args[0].value: node.keywords[0].value.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.keywords
+        and isinstance(node.keywords[0].value, ast.Constant)
+    }
+    expected = {
+        "EventMaxReceiveCount": defaults["EVENT_MAX_RECEIVE_COUNT"],
+        "EventVisibilityTimeout": defaults["EVENT_VISIBILITY_TIMEOUT"],
+        "EventTopologyPrefix": defaults["EVENT_TOPOLOGY_PREFIX"],
+    }
+    for template in TEMPLATES:
+        parameters = template_of(template)["Parameters"]
+        assert {name: parameters[name]["Default"] for name in expected} == expected
+
+
+def resolver_for(template: dict, parameters: dict) -> TemplateResolver:
+    """Reads a template without a stack: resources stand for themselves."""
+    return TemplateResolver(
+        template=template,
+        parameters=parameters,
+        pseudo=PSEUDO,
+        ref=lambda logical: f"<{logical}>",
+        get_att=lambda logical, attribute: f"<{logical}.{attribute}>",
+    )
+
+
+def aws_parameters(approach: str, service: str, *, fifo: bool = False) -> dict:
+    return {
+        **common_parameters("p-", approach, fifo=fifo),
+        "Target": "aws",
+        "ServiceName": service,
+        "ClusterName": "cluster",
+        "ImageRepositoryUri": "repository",
+        "ImageRepositoryArn": "arn:aws:ecr:eu-west-1:111122223333:repository/r",
+    }
+
+
+@pytest.mark.parametrize("approach", APPROACHES)
+@pytest.mark.parametrize("service", SERVICES)
+def test_task_definitions_and_ecs_services_are_the_process_table(approach, service):
+    """One task definition and one ECS service per process, with its command."""
+    resolver = resolver_for(
+        template_of(SERVICE_TEMPLATE), aws_parameters(approach, service)
+    )
+    kept = resolver.kept()
+    containers = {}
+    for resource in kept.values():
+        if resource["Type"] == "AWS::ECS::TaskDefinition":
+            properties = resolver.resolve(resource["Properties"])
+            (container,) = properties["ContainerDefinitions"]
+            containers[container["Name"]] = container
+    ecs_services = {
+        resolver.resolve(resource["Properties"]["ServiceName"])
+        for resource in kept.values()
+        if resource["Type"] == "AWS::ECS::Service"
+    }
+    processes = [p for p in platform_processes(approach) if p.service == service]
+    assert set(containers) == {process.name for process in processes}
+    assert ecs_services == {process.name for process in processes}
+    for process in processes:
+        container = containers[process.name]
+        assert container["EntryPoint"] == ["python", "manage.py"]
+        assert container["Command"] == [
+            "--service",
+            service,
+            *process.command(bind="0.0.0.0:8000"),
+        ]
+        environment = {item["Name"]: item["Value"] for item in container["Environment"]}
+        assert dict(process.environment).items() <= environment.items()
+        query_side = "QUERY_SIDE_ONLY" in dict(process.environment)
+        assert ("QUERY_SIDE_ONLY" in environment) == query_side
+        assert environment["ARCHITECTURE_APPROACH"] == approach
+        assert environment["EVENT_TOPOLOGY_PREFIX"] == "p-"
+        secrets = {item["Name"] for item in container["Secrets"]}
+        assert {
+            "DJANGO_SECRET_KEY",
+            "JWT_SIGNING_KEY",
+            "CUSTOMER_SERVICE_TOKEN",
+            f"{service.upper()}_DATABASE_URL",
+        } <= secrets
+        has_read_side = approach_info(approach).read_side
+        assert (f"{service.upper()}_READ_DATABASE_URL" in secrets) == has_read_side
+
+
+# --- least privilege --------------------------------------------------------------
+
+
+def policy_documents(resolver: TemplateResolver) -> Iterator[tuple[str, dict]]:
+    """Every permissions policy the kept resources carry, resolved."""
+    for logical, resource in resolver.kept().items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy":
+            yield logical, resolver.resolve(properties["PolicyDocument"])
+        for inline in properties.get("Policies", []):
+            yield (
+                f"{logical}/{inline['PolicyName']}",
+                resolver.resolve(inline["PolicyDocument"]),
+            )
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def own_queue_arns(service: str, topology) -> set[str]:
+    consumers = [service, f"{service}-read"]
+    arn = "arn:aws:sqs:eu-west-1:111122223333:{}"
+    return {
+        arn.format(name)
+        for consumer in consumers
+        if consumer in topology.consumers
+        for name in (
+            topology.queue_name(consumer),
+            topology.dead_letter_queue_name(consumer),
+        )
+    } | {"<RelayQueue.Arn>"}
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+@pytest.mark.parametrize("approach", APPROACHES)
+def test_every_iam_policy_names_its_resources(approach, fifo):
+    """No "*" action; "*" resources only for actions that take nothing else; a
+    service publishes only to its own topic, and receives from, deletes from
+    and sends to only its own queues."""
+    topology = platform_topology(
+        prefix="p-", fifo=fifo, read_side=approach_info(approach).read_side
+    )
+    checked = 0
+    for service in SERVICES:
+        for template in TEMPLATES:
+            resolver = resolver_for(
+                template_of(template), aws_parameters(approach, service, fifo=fifo)
+            )
+            for name, document in policy_documents(resolver):
+                for statement in as_list(document["Statement"]):
+                    actions = as_list(statement["Action"])
+                    resources = as_list(statement["Resource"])
+                    where = f"{template.name} {name} ({service}, {approach})"
+                    assert not any("*" in action for action in actions), where
+                    if "*" in resources:
+                        assert resources == ["*"], where
+                        assert set(actions) <= ACTIONS_ON_ANY_RESOURCE, where
+                    else:
+                        for resource in resources:
+                            # A log group's streams are its ARN followed by ":*".
+                            assert "*" not in resource.removesuffix(":*"), where
+                    if "sns:Publish" in actions:
+                        topic = topology.topic_name(service)
+                        assert resources == [
+                            f"arn:aws:sns:eu-west-1:111122223333:{topic}"
+                        ], where
+                    moves_messages = {
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:SendMessage",
+                    }
+                    if moves_messages & set(actions):
+                        own = own_queue_arns(service, topology)
+                        assert set(resources) <= own, where
+                    checked += 1
+    assert checked > 0
+
+
+# --- deployed to moto -------------------------------------------------------------
+
+
+def physical_ids(target: Target, stack_name: str) -> dict[str, str]:
+    summaries = target.client("cloudformation").list_stack_resources(
+        StackName=stack_name
+    )["StackResourceSummaries"]
+    return {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in summaries
+        if summary["LogicalResourceId"]
+    }
+
+
+def stack_resolver(
+    target: Target, deployment: Deployment, part: str
+) -> tuple[TemplateResolver, dict[str, str]]:
+    """Reads a deployed stack's template with the stack's own values."""
+    template = template_of(SHARED_TEMPLATE if part == "shared" else SERVICE_TEMPLATE)
+    physical = physical_ids(target, deployment.names[part])
+
+    def get_att(logical: str, attribute: str) -> str:
+        kind, name = template["Resources"][logical]["Type"], physical[logical]
+        if kind == "AWS::SQS::Queue":
+            attributes = target.client("sqs").get_queue_attributes(
+                QueueUrl=name, AttributeNames=["QueueArn"]
+            )
+            return attributes["Attributes"]["QueueArn"]
+        if kind == "AWS::IAM::Role":
+            return target.client("iam").get_role(RoleName=name)["Role"]["Arn"]
+        if kind == "AWS::Logs::LogGroup":
+            (group,) = target.client("logs").describe_log_groups(
+                logGroupNamePrefix=name
+            )["logGroups"]
+            return group["arn"]
+        raise AssertionError(f"no reader for {kind}.{attribute}")
+
+    pseudo = {**PSEUDO, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+    resolver = TemplateResolver(
+        template=template,
+        parameters=deployment.stack_parameters(part),
+        pseudo=pseudo,
+        ref=lambda logical: physical[logical],
+        get_att=get_att,
+    )
+    return resolver, physical
+
+
+def describe(target: Target, kind: str, physical: str, properties: dict) -> None:
+    """Describe one resource through its own API; fail unless it is as declared."""
+    if kind == "AWS::SNS::Topic":
+        attributes = target.client("sns").get_topic_attributes(TopicArn=physical)
+        assert attributes["Attributes"]["TopicArn"].endswith(properties["TopicName"])
+    elif kind == "AWS::SQS::Queue":
+        attributes = target.client("sqs").get_queue_attributes(
+            QueueUrl=physical, AttributeNames=["All"]
+        )["Attributes"]
+        assert attributes["QueueArn"].endswith(":" + properties["QueueName"])
+    elif kind == "AWS::SQS::QueuePolicy":
+        for queue in properties["Queues"]:
+            attributes = target.client("sqs").get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["Policy"]
+            )["Attributes"]
+            assert json.loads(attributes["Policy"]) == properties["PolicyDocument"]
+    elif kind == "AWS::SNS::Subscription":
+        sns = target.client("sns")
+        subscriptions = sns.list_subscriptions_by_topic(
+            TopicArn=properties["TopicArn"]
+        )["Subscriptions"]
+        (subscription,) = [
+            s for s in subscriptions if s["Endpoint"] == properties["Endpoint"]
+        ]
+        attributes = sns.get_subscription_attributes(
+            SubscriptionArn=subscription["SubscriptionArn"]
+        )["Attributes"]
+        assert attributes["RawMessageDelivery"].lower() == "true"
+    elif kind == "AWS::Logs::LogGroup":
+        groups = target.client("logs").describe_log_groups(logGroupNamePrefix=physical)[
+            "logGroups"
+        ]
+        assert [group["logGroupName"] for group in groups] == [physical]
+        assert groups[0]["retentionInDays"] == int(properties["RetentionInDays"])
+    elif kind == "AWS::IAM::Role":
+        target.client("iam").get_role(RoleName=physical)
+    elif kind == "AWS::IAM::Policy":
+        iam = target.client("iam")
+        for role in properties["Roles"]:
+            document = iam.get_role_policy(
+                RoleName=role, PolicyName=properties["PolicyName"]
+            )["PolicyDocument"]
+            assert document == properties["PolicyDocument"]
+    elif kind == "AWS::ECS::Cluster":
+        (cluster,) = target.client("ecs").describe_clusters(clusters=[physical])[
+            "clusters"
+        ]
+        assert cluster["status"] == "ACTIVE"
+    elif kind == "AWS::ECS::TaskDefinition":
+        definition = target.client("ecs").describe_task_definition(
+            taskDefinition=physical
+        )["taskDefinition"]
+        assert definition["family"] == properties["Family"]
+        (container,) = definition["containerDefinitions"]
+        (declared,) = properties["ContainerDefinitions"]
+        assert container["name"] == declared["Name"]
+        assert container["image"] == declared["Image"]
+        assert container["entryPoint"] + container["command"] == (
+            declared["EntryPoint"] + declared["Command"]
+        )
+        assert container["environment"] == [
+            {"name": item["Name"], "value": item["Value"]}
+            for item in declared["Environment"]
+        ]
+    elif kind == "AWS::ECR::Repository":
+        target.client("ecr").describe_repositories(repositoryNames=[physical])
+    else:
+        raise AssertionError(f"no description for {kind}: add one to this test")
+
+
+@pytest.mark.parametrize("part", ["shared", *SERVICES])
+def test_every_resource_the_local_target_keeps_exists(target, cqrs, part):
+    resolver, physical = stack_resolver(target, cqrs, part)
+    kept = resolver.kept()
+    on_aws = resolver_for(
+        resolver.template, {**cqrs.stack_parameters(part), "Target": "aws"}
+    ).kept()
+    # The local target drops only what only AWS can make, nothing else.
+    left_out = set(on_aws) - set(kept)
+    assert set(kept) <= set(on_aws)
+    for logical in left_out - AWS_ONLY_POLICIES:
+        assert resolver.template["Resources"][logical]["Type"] in AWS_ONLY_TYPES
+    skipped_by_moto = set(cqrs.results[part].applied)
+    for logical, resource in kept.items():
+        properties = resolver.resolve(resource.get("Properties", {}))
+        if logical not in skipped_by_moto:
+            assert physical.get(logical), f"{logical} was not created"
+        describe(target, resource["Type"], physical.get(logical, ""), properties)
+
+
+@pytest.mark.parametrize(
+    ("approach", "fifo"),
+    [("cqrs_es", False), ("event_sourcing", True), ("direct_publish", False)],
+)
+def test_the_platform_finds_the_stack_topology_and_changes_nothing(
+    target, cqrs, approach, fifo
+):
+    """The services need no aws_bootstrap: their own provisioning, run against
+    the stack, finds every topic, queue, policy and subscription as it wants."""
+    if approach == "cqrs_es" and not fifo:
+        deployment = cqrs
+    else:
+        deployment = Deployment(target, approach, fifo=fifo)
+        deployment.results["shared"] = deploy_stack(
+            target,
+            name=deployment.names["shared"],
+            template_path=SHARED_TEMPLATE,
+            parameters=deployment.parameters,
+        )
+    try:
+        report = ensure_topology(
+            deployment.topology(), AwsSettings(endpoint_url=target.endpoint_url)
+        )
+        assert report.changes == ()
+        shared = deployment.results["shared"].outputs
+        for producer in deployment.topology().producers:
+            key = f"{producer.capitalize()}EventsTopicArn"
+            assert report.topic_arns[producer] == shared[key]
+    finally:
+        if deployment is not cqrs:
+            delete_stack(target, deployment.names["shared"])
+
+
+def test_a_redeploy_keeps_the_values_it_is_not_given(target):
+    """Like ``aws cloudformation deploy``: an update names only what changes."""
+    deployment = Deployment(target, "event_sourcing")
+    name = deployment.names["shared"]
+    try:
+        first = deploy_stack(
+            target,
+            name=name,
+            template_path=SHARED_TEMPLATE,
+            parameters=deployment.parameters,
+        )
+        again = deploy_stack(
+            target,
+            name=name,
+            template_path=SHARED_TEMPLATE,
+            parameters={"Target": "local", "EventFifo": "false"},
+        )
+        # Nothing to change: CloudFormation says so, and the stack stays as it was.
+        assert again.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+        assert again.outputs == first.outputs
+        report = ensure_topology(
+            deployment.topology(), AwsSettings(endpoint_url=target.endpoint_url)
+        )
+        assert report.changes == ()
+    finally:
+        delete_stack(target, name)
+
+
+def report_from_outputs(topology, outputs: dict[str, str], sqs) -> TopologyReport:
+    """What aws_bootstrap would report, read from the shared stack's outputs."""
+
+    def key(consumer: str) -> str:
+        return "".join(part.capitalize() for part in consumer.split("-"))
+
+    queue_urls = {c: outputs[f"{key(c)}InboxUrl"] for c in topology.consumers}
+    return TopologyReport(
+        topic_arns={p: outputs[f"{key(p)}EventsTopicArn"] for p in topology.producers},
+        queue_urls=queue_urls,
+        queue_arns={
+            consumer: sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            for consumer, url in queue_urls.items()
+        },
+        dead_letter_queue_urls={
+            c: outputs[f"{key(c)}InboxDeadLetterQueueUrl"] for c in topology.consumers
+        },
+        subscription_arns={},
+    )
+
+
+def test_an_event_published_to_the_stack_topic_reaches_the_subscribed_inboxes(
+    target, cqrs
+):
+    """The relay's publisher, routed by the stack's outputs instead of
+    aws_bootstrap: the envelope arrives as published in every subscribed inbox,
+    whose redrive policy is the platform's."""
+    topology = cqrs.topology()
+    sqs = target.client("sqs")
+    outputs = cqrs.results["shared"].outputs
+    routes = resolve_routes(topology, report_from_outputs(topology, outputs, sqs))
+    envelope = new_envelope(
+        event_type="CustomerRegistered",
+        aggregate_type="Customer",
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=1,
+        producer="customer",
+        payload={
+            "customer_id": str(uuid.uuid4()),
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "address": "12 St James's Square, London",
+        },
+    )
+    body = encode(envelope)
+    route = routes.producer("customer")
+    publisher = SnsPublisher(
+        route.topic_arn, AwsSettings(endpoint_url=target.endpoint_url), route.fifo
+    )
+    result = publisher.publish_batch(
+        [
+            outgoing_message(
+                event_id=str(envelope.event_id),
+                body=body,
+                aggregate_id=str(envelope.aggregate_id),
+                event_type=envelope.event_type,
+                aggregate_type=envelope.aggregate_type,
+            )
+        ]
+    )
+    assert result.all_accepted, result.failed
+    for consumer in topology.subscribers_of("customer"):
+        inbox = routes.consumer(consumer)
+        messages = sqs.receive_message(
+            QueueUrl=inbox.queue_url, WaitTimeSeconds=2, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        assert [message["Body"] for message in messages] == [body], consumer
+        assert messages[0]["MessageAttributes"]["event_type"]["StringValue"] == (
+            "CustomerRegistered"
+        )
+        sqs.delete_message(
+            QueueUrl=inbox.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"]
+        )
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=inbox.queue_url, AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        dead_letter_arn = sqs.get_queue_attributes(
+            QueueUrl=inbox.dead_letter_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        assert json.loads(attributes["RedrivePolicy"]) == {
+            "deadLetterTargetArn": dead_letter_arn,
+            "maxReceiveCount": topology.max_receive_count,
+        }
+    # The customer service's own inbox listens to the order service's topic only.
+    customer_inbox = routes.consumer("customer").queue_url
+    assert "Messages" not in sqs.receive_message(
+        QueueUrl=customer_inbox, WaitTimeSeconds=0
+    )
+
+
+# --- manage.py deploy -------------------------------------------------------------
+
+
+@pytest.fixture
+def unconfigured(monkeypatch, tmp_path):
+    """No approach or event settings from the environment or the learner's .env."""
+    monkeypatch.setenv("PLATFORM_DOTENV", str(tmp_path / "empty.env"))
+    for name in [
+        "ARCHITECTURE_APPROACH",
+        "EVENT_DELIVERY",
+        "EVENT_FIFO",
+        "EVENT_MAX_RECEIVE_COUNT",
+        "EVENT_VISIBILITY_TIMEOUT",
+        "EVENT_TOPOLOGY_PREFIX",
+        "AWS_ENDPOINT_URL",
+    ]:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_command_deploys_prints_the_outputs_and_deletes(target, capsys):
+    prefix = run_prefix()
+    arguments = [
+        "manage.py",
+        "deploy",
+        "--target",
+        "local",
+        "--endpoint-url",
+        target.endpoint_url,
+        "--prefix",
+        prefix,
+        "--approach",
+        "event_sourcing",
+    ]
+    name = f"microservices-lab-{prefix.strip('-')}"
+    try:
+        assert main(arguments) == 0
+        out = capsys.readouterr().out
+        for stack in ("shared", "customer", "order"):
+            assert f"stack {name}-{stack}: CREATE_COMPLETE" in out
+        shared = deployed_stack(target, f"{name}-shared").outputs
+        assert shared["CustomerEventsTopicArn"].endswith(f":{prefix}customer-events")
+        assert "CustomerEventsTopicArn" in out and shared["OrderInboxUrl"] in out
+        assert "OrderInboxFromCustomerEvents" in out  # made through the SNS API
+
+        # A service's own --service is the command's, not "run a Django command".
+        assert main([*arguments, "--delete", "--service", "order"]) == 0
+        assert deployed_stack(target, f"{name}-order") is None
+        assert deployed_stack(target, f"{name}-shared") is not None
+
+        # Without --approach and with no ARCHITECTURE_APPROACH configured (a
+        # pipeline's case), a deploy keeps the approach the stacks have.
+        assert main([*arguments[:-2], "--service", "order"]) == 0
+        order = deployed_stack(target, f"{name}-order")
+        assert order.parameters["Approach"] == "event_sourcing"
+    finally:
+        assert main([*arguments, "--delete"]) == 0
+    out = capsys.readouterr().out
+    assert f"stack {name}-shared: deleted" in out
+    assert deployed_stack(target, f"{name}-shared") is None
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_command_fails_with_a_clear_error_and_no_traceback(target, capsys):
+    arguments = ["manage.py", "deploy", "--prefix", run_prefix(), "--service", "shared"]
+    assert main([*arguments, "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack microservices-lab-")
+    assert "Could not connect" in err and "Traceback" not in err
+
+    with pytest.raises(DeployError, match="no value for the parameters Approach"):
+        deploy_stack(
+            target, name="incomplete", template_path=SHARED_TEMPLATE, parameters={}
+        )
+
+
+class RolledBackStack:
+    """A CloudFormation client whose new stack rolls back, as AWS reports it."""
+
+    created = False
+
+    def describe_stacks(self, StackName):
+        if not self.created:
+            error = {"Code": "ValidationError", "Message": "Stack does not exist"}
+            raise ClientError({"Error": error}, "DescribeStacks")
+        reason = "The following resource(s) failed to create: [Database]."
+        stack = {
+            "StackName": "lab-shared",
+            "StackStatus": "ROLLBACK_COMPLETE",
+            "StackStatusReason": reason,
+        }
+        return {"Stacks": [stack]}
+
+    def create_stack(self, **request):
+        self.created = True
+        return {"StackId": "stack-id"}
+
+    def describe_stack_events(self, StackName):
+        failed = {
+            "LogicalResourceId": "Database",
+            "ResourceType": "AWS::RDS::DBCluster",
+            "ResourceStatus": "CREATE_FAILED",
+            "ResourceStatusReason": "Cannot find version 9.6 for aurora-postgresql",
+        }
+        fine = {"LogicalResourceId": "Cluster", "ResourceStatus": "CREATE_COMPLETE"}
+        return {"StackEvents": [failed, fine]}
+
+
+def test_a_failed_stack_reports_each_failed_resource_and_why(monkeypatch):
+    client = RolledBackStack()
+    monkeypatch.setattr(Target, "client", lambda target, service: client)
+    with pytest.raises(DeployError) as failure:
+        deploy_stack(
+            Target(region="eu-west-1"),
+            name="lab-shared",
+            template_path=SHARED_TEMPLATE,
+            parameters={"Approach": "cqrs_es"},
+            poll_seconds=0.01,
+        )
+    assert str(failure.value) == (
+        "stack lab-shared ended ROLLBACK_COMPLETE: The following resource(s) "
+        "failed to create: [Database].\n"
+        "  Database (AWS::RDS::DBCluster): Cannot find version 9.6 for "
+        "aurora-postgresql"
+    )
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_aws_target_refuses_without_credentials(monkeypatch, capsys, tmp_path):
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    arguments = ["manage.py", "deploy", "--target", "aws", "--region", "eu-west-1"]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert "found no AWS credentials" in err and "Nothing was deployed" in err
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_command_refuses_what_it_does_not_deploy(monkeypatch, capsys, target):
+    monkeypatch.setenv("ARCHITECTURE_APPROACH", "shared_db")
+    arguments = ["manage.py", "deploy", "--endpoint-url", target.endpoint_url]
+    assert main(arguments) == 2
+    assert "shared_db is not deployed" in capsys.readouterr().err
+
+    monkeypatch.setenv("ARCHITECTURE_APPROACH", "event_sourcing")
+    monkeypatch.setenv("EVENT_DELIVERY", "sqs")
+    assert main(arguments) == 2
+    assert "EVENT_DELIVERY=sqs" in capsys.readouterr().err
+
+    monkeypatch.delenv("ARCHITECTURE_APPROACH")
+    monkeypatch.delenv("EVENT_DELIVERY")
+    assert main([*arguments, "--prefix", run_prefix()]) == 2
+    assert "name the approach to deploy" in capsys.readouterr().err
+
+
+def test_platform_names_are_stack_safe():
+    assert platform_name_for("") == "microservices-lab"
+    assert platform_name_for("Demo_Run-1-") == "microservices-lab-demo-run-1"
+    assert re.fullmatch(r"[a-z][a-z0-9-]*", platform_name_for("__x__"))
