@@ -1,8 +1,9 @@
 """``make test``: lint, each service's tests, then platform and cross-service tests.
 
 The services are separate Django projects, so each runs in its own pytest
-process with its own settings. Two lanes run side by side: the lab's tests,
-and everything else in order; each step's output is shown when it ends.
+process with its own settings. Two lanes run side by side: the read sides'
+and the lab's tests, and everything else in order; each step's output is
+shown when it ends.
 Every run uses PostgreSQL: the server on 127.0.0.1:5432 when one answers,
 else the embedded one. The closing line adds up all runs.
 """
@@ -49,7 +50,12 @@ READ_SIDE_TESTS = {
     ],
     "order": ["order_service/order_views"],
 }
-CQRS = {"ARCHITECTURE_APPROACH": "cqrs_es"}
+# They run beside the services' own steps (another lane), so their test
+# databases carry a prefix of their own.
+CQRS = {
+    "ARCHITECTURE_APPROACH": "cqrs_es",
+    "DATABASE_NAME_PREFIX": os.environ.get("TEST_DATABASE_PREFIX", "") + "rs_",
+}
 # The lab's tests run every scenario on real platforms and spend most of their
 # time waiting for processes and queues; they run in a lane of their own, beside
 # every other step, so the whole suite takes the longer lane, not the sum.
@@ -101,6 +107,18 @@ def steps(pytest_args: list[str]) -> list[Step]:
 
 def lab_steps(pytest_args: list[str]) -> list[Step]:
     return [_pytest("lab", [LAB_TESTS], ["-p", "no:django", *pytest_args])]
+
+
+# The read sides' steps run in the lab's lane: it is the shorter of the two.
+SIDE_LANE_STEPS = {"customer-read-side", "order-read-side"}
+
+
+def lanes_of(pytest_args: list[str]) -> tuple[list[Step], list[Step]]:
+    """Every step, in two lanes of about the same length."""
+    every = steps(pytest_args)
+    side = [step for step in every if step.name in SIDE_LANE_STEPS]
+    main = [step for step in every if step.name not in SIDE_LANE_STEPS]
+    return main, [*side, *lab_steps(pytest_args)]
 
 
 def _ignored(paths: list[str]) -> list[str]:
@@ -196,7 +214,7 @@ def main(argv: list[str]) -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     print(f"PostgreSQL: {env['DATABASE_SERVER_URL']}", flush=True)
     output = threading.Lock()
-    lanes = [Lane(steps(argv), env, output), Lane(lab_steps(argv), env, output)]
+    lanes = [Lane(lane, env, output) for lane in lanes_of(argv)]
     started = time.monotonic()
     threads = [threading.Thread(target=lane.run) for lane in lanes]
     signal.signal(signal.SIGTERM, _interrupted)
