@@ -113,4 +113,13 @@ def test_workflow_deploys_only_from_main_with_oidc_credentials(service):
     assert "secrets.AWS_DEPLOY_ROLE_ARN" in credentials[0]["with"]["role-to-assume"]
     assert "aws-access-key-id" not in credentials[0]["with"]
     runs = [s["run"].strip() for s in deploy["steps"] if "run" in s]
-    assert f"python manage.py deploy --target aws --service {service}" in runs
+    tag = "${{ github.sha }}"
+    deploy_run = f"python manage.py deploy --target aws --service {service}"
+    assert f"{deploy_run} --image-tag {tag}" in runs
+    # The image the stack names is the one this commit pushed, before it.
+    pushes = [s for s in deploy["steps"] if s.get("with", {}).get("push") is True]
+    assert len(pushes) == 1 and pushes[0]["with"]["tags"].endswith(f":{tag}")
+    names = [s.get("name", s.get("uses", "")) for s in deploy["steps"]]
+    assert names.index(pushes[0]["name"]) < names.index(
+        f"Deploy the {service} service's stack"
+    )
