@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(extra: list[str]) -> int:
     environment.prepare()
+    migrate_services(extra)
+    return 0
+
+
+def migrate_services(extra: list[str]) -> None:
+    """Migrate every service's databases (the environment already prepared)."""
     # The customer service goes first: under shared_db the order service's
     # foreign key needs the customer table to exist.
     read_side = approach_info(current_approach(load_env())).read_side
@@ -31,4 +37,3 @@ def run(extra: list[str]) -> int:
         if read_side:
             print(f"== migrating the {service} service's read database")
             service_subprocess(service, ["migrate", "--database", "read", *extra])
-    return 0

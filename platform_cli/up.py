@@ -67,7 +67,7 @@ def run(options: argparse.Namespace) -> int:
     )
     raise_on_stop_signals()
     try:
-        migrate.run(["--no-input", "-v", "0"])
+        migrate.migrate_services(["--no-input", "-v", "0"])
         if info.uses_events:
             service_subprocess("customer", ["aws_bootstrap"])
         token = create_demo_user.ensure_demo_user("demo")

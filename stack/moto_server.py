@@ -39,6 +39,7 @@ from pathlib import Path
 
 from stack.file_lock import exclusive_lock
 from stack.loopback import HOST, free_port, port_is_free
+from stack.process_state import running
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -83,7 +84,7 @@ class MotoServer:
         """Is the process still alive (a zombie does not count)?"""
         if self._process is not None:
             return self._process.poll() is None
-        return _alive(self.pid)
+        return running(self.pid)
 
     def answers(self, *, timeout: float = 1.0) -> bool:
         """Does a moto server answer on our port right now?"""
@@ -137,7 +138,7 @@ class MotoServer:
                 return False
             return True
         deadline = time.monotonic() + timeout
-        while _alive(self.pid):
+        while running(self.pid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
@@ -285,22 +286,9 @@ def _answers(port: int, *, timeout: float) -> bool:
         return False
 
 
-def _process_state(pid: int) -> str | None:
-    """Linux process state letter ("S", "R", "Z" for zombie, ...), None if gone."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat_line.rsplit(")", 1)[-1].split()[0]
-
-
-def _alive(pid: int) -> bool:
-    return _process_state(pid) not in (None, "Z", "X")
-
-
 def _is_moto_process(pid: int) -> bool:
     """Is ``pid`` a live ``moto.server``? A recycled pid belongs to someone else."""
-    if not _alive(pid):
+    if not running(pid):
         return False
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")

@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 
 from shared_events.configuration import VAR_DIR
+from stack.process_state import running
 from stack.process_table import DEFAULT_PORTS, PlatformProcess, platform_processes
 from stack.processes import (
     ProcessStartError,
@@ -238,7 +239,7 @@ def read_status() -> dict | None:
         status = json.loads(STATUS_FILE.read_text())
     except (OSError, ValueError):
         return None
-    if not _alive(status.get("pid")):
+    if not running(status.get("pid")):
         return None
     return status
 
@@ -261,34 +262,17 @@ def stop_running_up(*, timeout: float = 60.0) -> bool:
     except (OSError, ValueError):
         return False
     pid = status.get("pid")
-    was_running = _alive(pid)
+    was_running = running(pid)
     if was_running:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while running(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
     # Whatever outlived it (an ``up`` killed with SIGKILL leaves its children).
     for process in status.get("processes", []):
-        if _alive(process.get("pid")):
+        if running(process.get("pid")):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process["pid"], signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         STATUS_FILE.unlink()
     return was_running
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped) is not running.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"

@@ -51,6 +51,7 @@ from psycopg2 import errors, sql
 
 from stack.file_lock import exclusive_lock
 from stack.loopback import HOST, free_port, port_is_free
+from stack.process_state import process_state
 
 with warnings.catch_warnings():
     # Importing the wheel computes a per-user runtime dir for its own (unused here)
@@ -571,23 +572,6 @@ def _postmaster_pid(data_dir: Path) -> int | None:
         return None
 
 
-def _process_state(pid: int) -> str | None:
-    """Linux process state letter ("S", "R", "Z" for zombie, ...), None if gone."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        if Path("/proc/self").exists():
-            return None
-        try:  # no /proc (macOS): existence is all we can learn
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return "?"
-    return stat_line.rsplit(")", 1)[-1].split()[0]
-
-
 def _postmaster_is_running(data_dir: Path) -> bool:
     """Is the process named in ``postmaster.pid`` a live (non-zombie) postgres?
 
@@ -598,12 +582,12 @@ def _postmaster_is_running(data_dir: Path) -> bool:
     its own data directory, so its working directory identifies it.
     """
     pid = _postmaster_pid(data_dir)
-    if pid is None or _process_state(pid) in (None, "Z", "X"):
+    if pid is None or process_state(pid) in (None, "Z", "X"):
         return False
     try:
         cwd = os.readlink(f"/proc/{pid}/cwd")
     except FileNotFoundError:  # exited just now, or no /proc at all (macOS)
-        return not Path("/proc/self").exists() and _process_state(pid) is not None
+        return not Path("/proc/self").exists() and process_state(pid) is not None
     except OSError:
         return True  # not allowed to look: assume it is ours, never touch its locks
     return Path(cwd) == (data_dir / PGDATA_DIR_NAME).resolve()
@@ -617,7 +601,7 @@ def _remove_stale_lock_files(data_dir: Path) -> None:
     ``postmaster.pid`` and the socket's ``.s.PGSQL.<port>.lock`` carry the pid.
     """
     pid = _postmaster_pid(data_dir)
-    if pid is None or _process_state(pid) is None:
+    if pid is None or process_state(pid) is None:
         return
     logger.warning(
         "Removing stale lock files in %s (pid %s is not a live server)", data_dir, pid
@@ -634,7 +618,7 @@ def _remove_stale_lock_files(data_dir: Path) -> None:
 def _wait_until_exited(pid: int, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _process_state(pid) in (None, "Z", "X"):
+        if process_state(pid) in (None, "Z", "X"):
             return
         time.sleep(0.05)
 
