@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
+from dataclasses import dataclass
 
 from platform_cli.errors import PlatformError
 from platform_cli.services import service_subprocess
@@ -24,40 +26,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class DemoCredentials:
+    """The demo user's API token (every service's command API) and a JWT
+    (every API, the query processes included: they accept nothing else)."""
+
+    token: str
+    jwt: str
+
+
 def run(options: argparse.Namespace) -> int:
     environment.prepare()
-    token = ensure_demo_user(options.username, token=options.token)
+    credentials = ensure_demo_user(options.username, token=options.token)
     print(f"Demo user {options.username!r} exists in both services.")
-    print(f"Token: {token}")
-    print(f'Use it as:  curl -H "Authorization: Token {token}" ...')
+    print(f"Token: {credentials.token}")
+    print(f'Use it as:  curl -H "Authorization: Token {credentials.token}" ...')
+    print(f"JWT (every API, the query side's too): {credentials.jwt}")
     return 0
 
 
-def ensure_demo_user(username: str, *, token: str = "") -> str:
+def ensure_demo_user(username: str, *, token: str = "") -> DemoCredentials:
     """The demo user in every service with one token (``token``, or the one it
-    has); returns the token."""
-    services = list(SERVICES)
-    if not token:
-        # Asking the customer service made (or kept) its user and token.
-        token = _customer_service_token(username)
-        services.remove("customer")
-    for service in services:
+    has), and a JWT issued by the customer service."""
+    credentials = _customer_service_credentials(username, token)
+    for service in SERVICES:
+        if service == "customer":
+            continue
         service_subprocess(
             service,
-            ["create_demo_user", "--username", username, "--token", token, "--quiet"],
+            [
+                "create_demo_user",
+                *("--username", username, "--token", credentials.token, "--quiet"),
+            ],
         )
-    return token
+    return credentials
 
 
-def _customer_service_token(username: str) -> str:
-    """The demo user's token in the customer service, made there if it has none.
+def _customer_service_credentials(username: str, token: str) -> DemoCredentials:
+    """The demo user's token in the customer service (``token``, the one it has,
+    or a new one), and a JWT for it.
 
     Every service then gets this same key: a token printed by an earlier run
     keeps working everywhere.
     """
+    chosen = ("--token", token) if token else ()
     completed = subprocess.run(
         manage_command(
-            "customer", "create_demo_user", "--username", username, "--print-token"
+            "customer",
+            "create_demo_user",
+            *("--username", username, *chosen, "--print-credentials"),
         ),
         cwd=REPO_DIR,
         capture_output=True,
@@ -68,4 +85,5 @@ def _customer_service_token(username: str) -> str:
             "could not read the demo user's token in the customer service:\n"
             + completed.stderr[-2000:]
         )
-    return completed.stdout.strip().splitlines()[-1]
+    printed = json.loads(completed.stdout.strip().splitlines()[-1])
+    return DemoCredentials(token=printed["token"], jwt=printed["jwt"])

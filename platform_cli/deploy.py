@@ -146,6 +146,7 @@ def run(options: argparse.Namespace) -> int:
                 name=name,
                 template_path=SERVICE_TEMPLATE,
                 parameters={**shared.outputs, **parameters, "ServiceName": service},
+                template_bucket=shared.outputs["TemplateBucketName"],
             )
             _print(result, target)
     except DeployError as error:
@@ -279,6 +280,6 @@ def _print(result: StackResult, target: Target) -> None:
         print(f"  {key:<{width}}  {value}")
     if result.applied:
         print(
-            "  made through the SNS and SQS APIs (moto's CloudFormation skips them): "
-            + ", ".join(result.applied)
+            "  completed through the SNS, SQS and S3 APIs (moto's CloudFormation "
+            "skips them): " + ", ".join(result.applied)
         )

@@ -20,7 +20,7 @@ from shared_events.configuration import current_approach, load_env
 from stack import environment, postgres
 from stack.moto_server import stop_moto_daemon
 from stack.platform_up import PlatformUp, UpStopped, raise_on_stop_signals, read_status
-from stack.process_table import DEFAULT_PORTS
+from stack.process_table import DEFAULT_PORTS, Kind
 from stack.processes import ProcessStartError
 
 NAME = "up"
@@ -70,9 +70,9 @@ def run(options: argparse.Namespace) -> int:
         migrate.migrate_services(["--no-input", "-v", "0"])
         if info.uses_events:
             service_subprocess("customer", ["aws_bootstrap"])
-        token = create_demo_user.ensure_demo_user("demo")
+        credentials = create_demo_user.ensure_demo_user("demo")
         up.start_all()
-        _describe(up, approach, token)
+        _describe(up, approach, credentials)
         up.run_forever()
     except (KeyboardInterrupt, UpStopped):
         print("\nstopping every process...", flush=True)
@@ -93,12 +93,20 @@ def run(options: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(up: PlatformUp, approach: str, token: str) -> None:
+def _describe(
+    up: PlatformUp, approach: str, credentials: create_demo_user.DemoCredentials
+) -> None:
     print(f"\n{approach_info(approach).label}: {len(up.supervised)} processes")
     for entry in up.supervised:
         where = f"  {entry.url}/api/docs/" if entry.url else ""
         print(f"  {entry.spec.name:<18} {entry.spec.what}{where}")
     if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
         print(f"  local AWS (moto) at {endpoint}")
+    token = credentials.token
     print(f'Demo token: {token}   (curl -H "Authorization: Token {token}" ...)')
+    if any(entry.spec.kind is Kind.QUERY for entry in up.supervised):
+        # The query processes never open the write database, where API
+        # tokens live: they take a JWT.
+        print(f"Demo JWT (the query side): {credentials.jwt}")
+        print('  curl -H "Authorization: Bearer <that JWT>" .../api/query/...')
     print("Ctrl-C stops everything; 'manage.py status' lists what runs.\n", flush=True)

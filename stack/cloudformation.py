@@ -8,10 +8,11 @@ Things a learner should notice:
   returns its outputs; a failure raises :class:`DeployError` with the reasons
   CloudFormation gave for each failed resource.
 * moto's CloudFormation answers CREATE_COMPLETE while silently skipping some
-  resource types (``MOTO_SKIPPED_TYPES``: SNS subscriptions and SQS queue
-  policies). On the local target :func:`deploy_stack` then makes those
-  resources itself, through the SNS and SQS APIs, from the template's own
-  properties: the stack ends up as AWS would have built it.
+  resource types, or some of their properties (``MOTO_SKIPPED_TYPES``: SNS
+  subscriptions, SQS queue policies, an S3 bucket's public access block,
+  ownership and lifecycle). On the local target :func:`deploy_stack` then
+  completes them itself, through the SNS, SQS and S3 APIs, from the
+  template's own properties: the stack ends up as AWS would have built it.
 * ``stack.cloudformation_templates`` reads the templates and evaluates
   their conditions and properties for some parameters: that is how the
   local target fills moto's gaps.
@@ -19,6 +20,7 @@ Things a learner should notice:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -41,8 +43,10 @@ from stack.cloudformation_templates import (
 #: A local endpoint accepts any credentials; boto3 needs some to sign with.
 LOCAL_CREDENTIALS = ("testing", "testing")
 CAPABILITIES = ["CAPABILITY_IAM"]
-#: The most CloudFormation takes as TemplateBody; a larger one goes through S3.
+#: The most CloudFormation takes as TemplateBody; a larger one goes through S3,
+#: which takes up to 1 MB (TemplateURL).
 MAX_TEMPLATE_BODY_BYTES = 51_200
+MAX_TEMPLATE_URL_BYTES = 1_000_000
 
 # What a call to an endpoint can raise: an answer (ClientError), no answer
 # (BotoCoreError), or an answer that is no AWS answer at all (a server error page).
@@ -144,25 +148,37 @@ def deploy_stack(
     name: str,
     template_path: Path,
     parameters: Mapping[str, str],
+    template_bucket: str | None = None,
     poll_seconds: float | None = None,
     timeout: float | None = None,
 ) -> StackResult:
     """Create the stack, or update it; wait until it settles; return its outputs.
 
-    A stack left in ROLLBACK_COMPLETE by a failed first creation is deleted
-    and created again, which is what CloudFormation requires.
+    The template goes inline, or with ``template_bucket`` through that S3
+    bucket (CloudFormation takes 51,200 bytes inline, 1 MB from S3). A stack
+    left in ROLLBACK_COMPLETE by a failed first creation is deleted and
+    created again, which is what CloudFormation requires.
     """
     poll_seconds = poll_seconds or (0.2 if target.local else 10.0)
     timeout = timeout or (120.0 if target.local else 3 * 3600.0)
     body = Path(template_path).read_text()
-    if len(body.encode()) > MAX_TEMPLATE_BODY_BYTES:
+    if template_bucket is None and len(body.encode()) > MAX_TEMPLATE_BODY_BYTES:
         raise DeployError(
             f"{template_path} is over CloudFormation's {MAX_TEMPLATE_BODY_BYTES} "
-            "bytes for a template sent inline: upload it to S3 (TemplateURL)"
+            "bytes for a template sent inline: deploy it through S3 (template_bucket)"
+        )
+    if len(body.encode()) > MAX_TEMPLATE_URL_BYTES:
+        raise DeployError(
+            f"{template_path} is over CloudFormation's {MAX_TEMPLATE_URL_BYTES} "
+            "bytes for a template read from S3: split it into nested stacks"
         )
     template = load_template(template_path)
     cloudformation = target.client("cloudformation")
     try:
+        if template_bucket is None:
+            source = {"TemplateBody": body}
+        else:
+            source = {"TemplateURL": upload_template(target, template_bucket, body)}
         existing = _describe(cloudformation, name)
         if existing is not None and existing["StackStatus"] == "ROLLBACK_COMPLETE":
             _delete_and_wait(cloudformation, existing["StackId"], poll_seconds, timeout)
@@ -171,7 +187,7 @@ def deploy_stack(
         values = template_parameters(template, parameters, previous)
         request = {
             "StackName": name,
-            "TemplateBody": body,
+            **source,
             # A kept value goes as itself rather than as UsePreviousValue: the
             # same for templates without NoEcho parameters, and moto fails on
             # UsePreviousValue for a parameter that took its default.
@@ -199,6 +215,35 @@ def deploy_stack(
     return StackResult.of(stack, applied)
 
 
+def upload_template(target: Target, bucket: str, body: str) -> str:
+    """Put a template in ``bucket`` under its content hash; its HTTPS URL.
+
+    Named by content, an unchanged template is the same object: an update
+    that changes nothing finds nothing to do.
+    """
+    key = f"templates/{hashlib.sha256(body.encode()).hexdigest()}.yaml"
+    target.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/yaml"
+    )
+    return f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"
+
+
+def empty_bucket(target: Target, bucket: str) -> int:
+    """Delete every object (and every version) in ``bucket``, so that its
+    stack can delete it; how many were deleted."""
+    s3 = target.client("s3")
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        ]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+            deleted += len(objects)
+    return deleted
+
+
 def delete_stack(
     target: Target,
     name: str,
@@ -206,7 +251,11 @@ def delete_stack(
     poll_seconds: float | None = None,
     timeout: float | None = None,
 ) -> bool:
-    """Delete the stack and wait until it is gone; False if there was none."""
+    """Delete the stack and wait until it is gone; False if there was none.
+
+    Its S3 buckets are emptied first: CloudFormation deletes no bucket that
+    holds objects (the shared stack's holds the uploaded templates).
+    """
     poll_seconds = poll_seconds or (0.2 if target.local else 10.0)
     timeout = timeout or (120.0 if target.local else 3600.0)
     cloudformation = target.client("cloudformation")
@@ -214,10 +263,26 @@ def delete_stack(
         existing = _describe(cloudformation, name)
         if existing is None:
             return False
+        for bucket in _stack_buckets(cloudformation, existing["StackId"]):
+            empty_bucket(target, bucket)
         _delete_and_wait(cloudformation, existing["StackId"], poll_seconds, timeout)
     except _AWS_ERRORS as error:
         raise DeployError(f"stack {name}: {_reason(error)}") from None
     return True
+
+
+def _stack_buckets(cloudformation: Any, stack_id: str) -> list[str]:
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(
+        StackName=stack_id
+    )
+    return [
+        resource["PhysicalResourceId"]
+        for page in pages
+        for resource in page["StackResourceSummaries"]
+        if resource["ResourceType"] == "AWS::S3::Bucket"
+        and resource.get("PhysicalResourceId")
+        and resource["ResourceStatus"] != "DELETE_COMPLETE"
+    ]
 
 
 def deployed_stack(target: Target, name: str) -> StackResult | None:
@@ -297,14 +362,18 @@ def _reason(error: Exception) -> str:
 # --- What moto's CloudFormation skips, made through the services' own APIs -------
 
 
-def _apply_queue_policy(target: Target, properties: Mapping[str, Any]) -> None:
+def _apply_queue_policy(
+    target: Target, properties: Mapping[str, Any], physical_id: str
+) -> None:
     sqs = target.client("sqs")
     policy = json.dumps(properties["PolicyDocument"])
     for queue_url in properties["Queues"]:
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
 
 
-def _apply_subscription(target: Target, properties: Mapping[str, Any]) -> None:
+def _apply_subscription(
+    target: Target, properties: Mapping[str, Any], physical_id: str
+) -> None:
     attributes = {
         key: _attribute_text(properties[key])
         for key in (
@@ -325,6 +394,36 @@ def _apply_subscription(target: Target, properties: Mapping[str, Any]) -> None:
     )
 
 
+def _apply_bucket_settings(
+    target: Target, properties: Mapping[str, Any], physical_id: str
+) -> None:
+    """What moto's CloudFormation drops from a bucket it makes (it keeps only
+    the encryption and the tags): public access, ownership, lifecycle."""
+    s3 = target.client("s3")
+    if "PublicAccessBlockConfiguration" in properties:
+        s3.put_public_access_block(
+            Bucket=physical_id,
+            PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"],
+        )
+    if "OwnershipControls" in properties:
+        s3.put_bucket_ownership_controls(
+            Bucket=physical_id, OwnershipControls=properties["OwnershipControls"]
+        )
+    if "LifecycleConfiguration" in properties:
+        rules = [
+            {
+                "ID": rule["Id"],
+                "Status": rule["Status"],
+                "Filter": {"Prefix": rule.get("Prefix", "")},
+                "Expiration": {"Days": int(rule["ExpirationInDays"])},
+            }
+            for rule in properties["LifecycleConfiguration"]["Rules"]
+        ]
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=physical_id, LifecycleConfiguration={"Rules": rules}
+        )
+
+
 def _attribute_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -333,11 +432,14 @@ def _attribute_text(value: Any) -> str:
     return str(value)
 
 
-#: Resource types moto's CloudFormation reports as created but never makes, in
-#: the order to make them in (a queue's policy before the subscriptions to it).
-MOTO_SKIPPED_TYPES: dict[str, Callable[[Target, Mapping[str, Any]], None]] = {
+#: Resource types moto's CloudFormation reports as created but never makes (or
+#: makes only in part), in the order to complete them in (a queue's policy
+#: before the subscriptions to it). Each is called with the resource's
+#: resolved properties and its physical id.
+MOTO_SKIPPED_TYPES: dict[str, Callable[[Target, Mapping[str, Any], str], None]] = {
     "AWS::SQS::QueuePolicy": _apply_queue_policy,
     "AWS::SNS::Subscription": _apply_subscription,
+    "AWS::S3::Bucket": _apply_bucket_settings,
 }
 
 
@@ -373,7 +475,11 @@ def apply_moto_skipped_resources(
     for resource_type, apply in MOTO_SKIPPED_TYPES.items():
         for logical, resource in kept.items():
             if resource["Type"] == resource_type:
-                apply(target, resolver.resolve(resource.get("Properties", {})))
+                apply(
+                    target,
+                    resolver.resolve(resource.get("Properties", {})),
+                    physical.get(logical, ""),
+                )
                 applied.append(logical)
     return tuple(applied)
 
@@ -412,4 +518,6 @@ def _local_attribute(
         return physical_id
     if resource_type == "AWS::SNS::Topic" and attribute == "TopicName":
         return physical_id.rsplit(":", 1)[-1]
+    if resource_type == "AWS::S3::Bucket" and attribute == "Arn":
+        return f"arn:aws:s3:::{physical_id}"
     raise DeployError(f"cannot read {resource_type} attribute {attribute} locally")

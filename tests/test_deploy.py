@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cfnlint.data.AdditionalSpecs
 import pytest
 from botocore.exceptions import ClientError
 from cfnlint.api import lint_file
@@ -48,6 +49,7 @@ from shared_events.transport import (
 )
 from stack.cloudformation import (
     MAX_TEMPLATE_BODY_BYTES,
+    MAX_TEMPLATE_URL_BYTES,
     DeployError,
     StackResult,
     Target,
@@ -80,17 +82,26 @@ AWS_ONLY_TYPES = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ElasticLoadBalancingV2::Listener",
     "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::S3::BucketPolicy",  # TLS only: the local endpoint is plain HTTP
 }
 #: ... and the one policy that grants reading those secrets.
 AWS_ONLY_POLICIES = {"ReadSecretsPolicy"}
 
-#: IAM actions AWS authorizes on "*" only (no resource type exists for them).
-ACTIONS_ON_ANY_RESOURCE = {
-    "sns:ListTopics",
-    "sns:GetSubscriptionAttributes",
-    "sqs:ListQueues",
-    "ecr:GetAuthorizationToken",
-}
+
+def takes_no_resource(action: str) -> bool:
+    """Whether AWS authorizes ``action`` on "*" only: no resource type exists
+    for it in the Service Authorization Reference (as cfn-lint ships it)."""
+    service, name = action.lower().split(":")
+    actions = iam_reference()[service]["Actions"]
+    assert name in actions, f"{action} is not an IAM action"
+    return not actions[name].get("Resources")
+
+
+@functools.cache
+def iam_reference() -> dict:
+    folder = Path(cfnlint.data.AdditionalSpecs.__file__).parent
+    return json.loads((folder / "Policies.json").read_text())
+
 
 PSEUDO = {
     "AWS::Partition": "aws",
@@ -169,6 +180,7 @@ class Deployment:
                     **self.parameters,
                     "ServiceName": service,
                 },
+                template_bucket=shared.outputs["TemplateBucketName"],
             )
         return self
 
@@ -208,10 +220,20 @@ def test_templates_are_cfn_lint_clean(template: Path):
     assert [str(match) for match in lint_file(template)] == []
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
-def test_templates_fit_in_one_request(template: Path):
-    """CloudFormation takes 51,200 bytes inline; past that a template needs S3."""
-    assert len(template.read_bytes()) < MAX_TEMPLATE_BODY_BYTES
+def test_the_shared_template_fits_in_one_request():
+    """CloudFormation takes 51,200 bytes inline: the shared stack, which makes
+    the bucket the service stacks' templates go through, must fit."""
+    assert len(SHARED_TEMPLATE.read_bytes()) < MAX_TEMPLATE_BODY_BYTES
+
+
+def test_service_stacks_are_made_from_the_template_uploaded_to_s3(target, cqrs):
+    """The service template goes through the shared stack's bucket (up to 1 MB)."""
+    bucket = cqrs.results["shared"].outputs["TemplateBucketName"]
+    s3 = target.client("s3")
+    (uploaded,) = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    body = s3.get_object(Bucket=bucket, Key=uploaded["Key"])["Body"].read()
+    assert body == SERVICE_TEMPLATE.read_bytes()
+    assert len(body) < MAX_TEMPLATE_URL_BYTES
 
 
 def test_the_service_template_knows_the_platform_ports_and_database_names():
@@ -283,11 +305,13 @@ def test_task_definitions_and_ecs_services_are_the_process_table(approach, servi
     )
     kept = resolver.kept()
     containers = {}
+    properties_of = {}
     for resource in kept.values():
         if resource["Type"] == "AWS::ECS::TaskDefinition":
             properties = resolver.resolve(resource["Properties"])
             (container,) = properties["ContainerDefinitions"]
             containers[container["Name"]] = container
+            properties_of[container["Name"]] = properties
     ecs_services = {
         resolver.resolve(resource["Properties"]["ServiceName"])
         for resource in kept.values()
@@ -311,14 +335,15 @@ def test_task_definitions_and_ecs_services_are_the_process_table(approach, servi
         assert environment["ARCHITECTURE_APPROACH"] == approach
         assert environment["EVENT_TOPOLOGY_PREFIX"] == "p-"
         secrets = {item["Name"] for item in container["Secrets"]}
-        assert {
-            "DJANGO_SECRET_KEY",
-            "JWT_SIGNING_KEY",
-            "CUSTOMER_SERVICE_TOKEN",
-            f"{service.upper()}_DATABASE_URL",
-        } <= secrets
+        assert {"DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "CUSTOMER_SERVICE_TOKEN"} <= (
+            secrets
+        )
         has_read_side = approach_info(approach).read_side
         assert (f"{service.upper()}_READ_DATABASE_URL" in secrets) == has_read_side
+        # The query side never opens the write database nor calls AWS: it
+        # gets neither the write database's credentials nor a task role.
+        assert (f"{service.upper()}_DATABASE_URL" in secrets) != query_side
+        assert ("TaskRoleArn" in properties_of[process.name]) != query_side
 
 
 # --- least privilege --------------------------------------------------------------
@@ -378,7 +403,7 @@ def test_every_iam_policy_names_its_resources(approach, fifo):
                     assert not any("*" in action for action in actions), where
                     if "*" in resources:
                         assert resources == ["*"], where
-                        assert set(actions) <= ACTIONS_ON_ANY_RESOURCE, where
+                        assert all(map(takes_no_resource, actions)), where
                     else:
                         for resource in resources:
                             # A log group's streams are its ARN followed by ":*".
@@ -435,6 +460,8 @@ def stack_resolver(
                 logGroupNamePrefix=name
             )["logGroups"]
             return group["arn"]
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{name}"
         raise AssertionError(f"no reader for {kind}.{attribute}")
 
     pseudo = {**PSEUDO, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
@@ -514,6 +541,14 @@ def describe(target: Target, kind: str, physical: str, properties: dict) -> None
         ]
     elif kind == "AWS::ECR::Repository":
         target.client("ecr").describe_repositories(repositoryNames=[physical])
+    elif kind == "AWS::S3::Bucket":
+        s3 = target.client("s3")
+        (rule,) = s3.get_bucket_encryption(Bucket=physical)[
+            "ServerSideEncryptionConfiguration"
+        ]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        blocked = s3.get_public_access_block(Bucket=physical)
+        assert all(blocked["PublicAccessBlockConfiguration"].values())
     else:
         raise AssertionError(f"no description for {kind}: add one to this test")
 

@@ -29,8 +29,8 @@ DATABASES = service_databases(SERVICE_NAME)
 # The read-model app is installed under every approach; only approach 5 gives
 # it a read database, elsewhere its query API answers 404 saying why.
 READ_MODEL_APPS = {"order_views"}
-# QUERY_SIDE_ONLY=true serves only the query API (the paper's query service).
-QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)
+# QUERY_SIDE_ONLY=true (service_kit.settings.approach) serves only the query
+# API, the paper's query service.
 ROOT_URLCONF = (
     "order_service.config.query_urls"
     if QUERY_SIDE_ONLY

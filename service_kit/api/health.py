@@ -11,8 +11,10 @@ from rest_framework.views import APIView
 
 class HealthApi(APIView):
     """Open without authentication or throttling, for load balancers; answers
-    503 "degraded" when a database (the service's own, or its read database
-    under cqrs_es) cannot be reached."""
+    503 "degraded" when a database the process opens (the service's own, its
+    read database under cqrs_es; the query process opens only the read one)
+    cannot be reached. ``database`` is the state of the process's own: the
+    write database, or the read database in the query process."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -31,18 +33,28 @@ class HealthApi(APIView):
         )
     )
     def get(self, request):
-        databases = {alias: _reachable(alias) for alias in settings.DATABASES}
+        databases = {alias: _reachable(alias) for alias in _opened_databases()}
         healthy = all(state == "ok" for state in databases.values())
         return Response(
             {
                 "status": "ok" if healthy else "degraded",
                 "service": settings.SERVICE_NAME,
                 "approach": settings.ARCHITECTURE_APPROACH,
-                "database": databases["default"],
+                "database": next(iter(databases.values())),
                 "databases": databases,
             },
             status=200 if healthy else 503,
         )
+
+
+def _opened_databases() -> list[str]:
+    """The aliases this process uses: not the query process's dummy default."""
+    return [
+        alias
+        for alias, config in settings.DATABASES.items()
+        if config.get("ENGINE", "django.db.backends.dummy")
+        != "django.db.backends.dummy"
+    ]
 
 
 def _reachable(alias: str) -> str:

@@ -12,3 +12,9 @@ ARCHITECTURE_APPROACH = current_approach(env).value
 APPROACH_SHARES_DATABASE = approach_info(ARCHITECTURE_APPROACH).shares_database
 APPROACH_HAS_READ_SIDE = approach_info(ARCHITECTURE_APPROACH).read_side
 READ_DATABASE = "read"
+
+# THE QUERY PROCESS (approach 5)
+# ------------------------------------------------------------------------------
+# QUERY_SIDE_ONLY=true runs the paper's query service: the query API alone,
+# on the read database alone (no write database, no database-backed login).
+QUERY_SIDE_ONLY = env.bool("QUERY_SIDE_ONLY", default=False)

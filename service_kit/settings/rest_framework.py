@@ -2,18 +2,26 @@
 
 from datetime import timedelta
 
+from service_kit.settings.approach import QUERY_SIDE_ONLY
 from service_kit.settings.base import env
+
+# Stateless: a JWT signed with the shared JWT_SIGNING_KEY is verified without
+# a database read. The query process (QUERY_SIDE_ONLY) accepts nothing else:
+# API tokens and sessions live in the write database, which it never opens.
+JWT_AUTHENTICATION = (
+    "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"
+)
+DATABASE_AUTHENTICATION = [
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
 
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-        # Stateless: a JWT signed with the shared JWT_SIGNING_KEY is verified
-        # without a database read, which lets the query side serve requests
-        # without touching the write database at all.
-        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+        *([] if QUERY_SIDE_ONLY else DATABASE_AUTHENTICATION),
+        JWT_AUTHENTICATION,
     ],
     # Signed in, and staff or a customer's own user (service_kit.access);
     # each API then narrows what it reads to the caller's customers.

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -27,13 +29,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--quiet", action="store_true", help="print nothing")
         parser.add_argument(
-            "--print-token",
+            "--print-credentials",
             action="store_true",
-            help="print the token key alone (for the platform command)",
+            help='print {"token": ..., "jwt": ...} as JSON (for the platform command)',
         )
 
     @transaction.atomic
-    def handle(self, *args, username, token, quiet, print_token, **options):
+    def handle(self, *args, username, token, quiet, print_credentials, **options):
         if token and len(token) > 40:
             raise CommandError("--token must be 40 characters or fewer")
         user, created = get_user_model().objects.get_or_create(username=username)
@@ -50,8 +52,8 @@ class Command(BaseCommand):
             key = existing.key
         else:
             key = Token.objects.create(user=user).key
-        if print_token:
-            self.stdout.write(key)
+        if print_credentials:
+            self.stdout.write(json.dumps({"token": key, "jwt": access_token_for(user)}))
         elif not quiet:
             verb = "Created" if created else "Updated"
             self.stdout.write(self.style.SUCCESS(f"{verb} user {username!r}."))
