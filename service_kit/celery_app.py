@@ -13,9 +13,15 @@ AMQP broker.
 
 from __future__ import annotations
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+# Celery's lines per task and per timer tick. The sweep runs every two seconds,
+# so at INFO they would drown what matters; the relay task logs what it
+# published itself.
+ROUTINE_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat")
 
 
 def service_celery_app(package: str) -> Celery:
@@ -25,3 +31,10 @@ def service_celery_app(package: str) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks(["shared_events"])
     return app
+
+
+@signals.after_setup_logger.connect
+def quiet_routine_task_logs(loglevel=logging.INFO, **kwargs) -> None:
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
+    for name in ROUTINE_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

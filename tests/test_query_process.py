@@ -135,6 +135,7 @@ def test_an_api_token_is_refused_by_the_query_process(
     )
 
     assert response.status_code == 401, response.text
+    assert "takes a JWT" in response.json()["detail"]
 
 
 def _query_list(query_processes: dict, service: str) -> str:
@@ -152,3 +153,16 @@ def _placed_when_replicated(client: PlatformClient, customer_id: str) -> dict:
             return response.json()
         time.sleep(0.3)
     raise AssertionError(f"the order service never learned of {customer_id}")
+
+
+@pytest.mark.parametrize("service", list(QUERY_LISTS))
+def test_the_schema_documents_the_jwt_alone(query_processes, jwt, service):
+    response = requests.get(
+        f"{query_processes[service].base_url}/api/schema/",
+        headers={"Authorization": f"Bearer {jwt}", "Accept": "application/json"},
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text[-2000:]
+    schemes = response.json()["components"]["securitySchemes"]
+    assert set(schemes) == {"jwtAuth"}

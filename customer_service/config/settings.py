@@ -55,7 +55,12 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
-        "customer_service.authentication.ServiceTokenAuthentication",
+        # Not on the query process: the order service calls the command side.
+        *(
+            []
+            if QUERY_SIDE_ONLY
+            else ["customer_service.authentication.ServiceTokenAuthentication"]
+        ),
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],

@@ -22,6 +22,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         *([] if QUERY_SIDE_ONLY else DATABASE_AUTHENTICATION),
         JWT_AUTHENTICATION,
+        # The query process says why it refuses an API token.
+        *(
+            ["service_kit.api.query_side_auth.ApiTokenRefused"]
+            if QUERY_SIDE_ONLY
+            else []
+        ),
     ],
     # Signed in, and staff or a customer's own user (service_kit.access);
     # each API then narrows what it reads to the caller's customers.
