@@ -6,7 +6,7 @@ import pytest
 from customer_service import bootstrap
 from service_kit.testing.wiring import wired_for_event_sourcing
 
-pytest_plugins = ["service_kit.testing.fixtures"]
+pytest_plugins = ["service_kit.testing.fixtures", "stack.moto_fixtures"]
 
 
 @pytest.fixture

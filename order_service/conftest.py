@@ -8,7 +8,7 @@ from order_service import bootstrap
 from order_service.orders.tests.fakes import FakeCustomerDirectory
 from service_kit.testing.wiring import wired_for_event_sourcing
 
-pytest_plugins = ["service_kit.testing.fixtures"]
+pytest_plugins = ["service_kit.testing.fixtures", "stack.moto_fixtures"]
 
 
 @pytest.fixture(autouse=True)

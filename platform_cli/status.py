@@ -16,7 +16,14 @@ def run(options: argparse.Namespace) -> int:
     if status is None:
         print("Nothing runs: start the platform with 'make up' (or 'manage.py up').")
         return 1
-    print(f"manage.py up (pid {status['pid']}), approach {status['approach']}")
+    backends = (
+        f"EVENT_DELIVERY={status.get('delivery', 'sns')}, "
+        f"EVENT_STORE={status.get('store', 'postgres')}"
+    )
+    print(
+        f"manage.py up (pid {status['pid']}), approach {status['approach']} "
+        f"({backends})"
+    )
     if status.get("aws_endpoint"):
         print(f"local AWS (moto) at {status['aws_endpoint']}")
     print(f"{'process':<18} {'pid':>7} {'uptime':>9} {'restarts':>8}  health")

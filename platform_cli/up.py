@@ -55,7 +55,8 @@ def run(options: argparse.Namespace) -> int:
         name: getattr(options, f"{name.replace('-', '_')}_port")
         for name in DEFAULT_PORTS
     }
-    approach = current_approach(load_env()).value
+    env = load_env()
+    approach = current_approach(env).value
     info = approach_info(approach)
     database_was_running = postgres.embedded_running(environment.EMBEDDED_DATA_DIR)
     aws_is_ours = not environment.configured_aws()
@@ -64,6 +65,8 @@ def run(options: argparse.Namespace) -> int:
         approach=approach,
         env={"CUSTOMER_SERVICE_URL": f"http://127.0.0.1:{ports['customer-web']}"},
         ports=ports,
+        delivery=env.str("EVENT_DELIVERY", default="sns"),
+        store=env.str("EVENT_STORE", default="postgres"),
     )
     raise_on_stop_signals()
     try:

@@ -31,6 +31,16 @@ class Persistence(StrEnum):
     EVENT_SOURCED = "event_sourced"  # event store + transactional outbox
 
 
+class EventStoreBackend(StrEnum):
+    """Where an event-sourced service keeps its events (``EVENT_STORE``).
+
+    Only meaningful where a service is event-sourced (approaches 4 and 5).
+    """
+
+    POSTGRES = "postgres"  # the event_store table, with a transactional outbox
+    DYNAMODB = "dynamodb"  # one DynamoDB item per commit; its stream is the outbox
+
+
 class CustomerLookup(StrEnum):
     """How the order service learns about a customer."""
 

@@ -1,4 +1,4 @@
-"""System checks: an approach not built, a relay wake-up not known.
+"""System checks: an approach not built; a relay wake-up, delivery or store not known.
 
 A service's own configuration is checked in ``service_kit.checks``.
 """
@@ -6,7 +6,20 @@ A service's own configuration is checked in ``service_kit.checks``.
 from django.conf import settings
 from django.core import checks
 
-from shared_events.approaches import ApproachNotBuilt, parse_approach, require_built
+from shared_events.approaches import (
+    APPROACHES,
+    ApproachNotBuilt,
+    EventStoreBackend,
+    UnknownApproach,
+    approach_info,
+    parse_approach,
+    require_built,
+)
+from shared_events.transport.topology import (
+    DELIVERIES,
+    TopologyError,
+    platform_topology,
+)
 
 
 @checks.register()
@@ -34,3 +47,66 @@ def check_relay_wake(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register()
+def check_event_delivery(app_configs, **kwargs):
+    """An unknown EVENT_DELIVERY, FIFO on Kinesis or a shard count out of range
+    would only fail at the first publish; say so at start-up instead."""
+    delivery = getattr(settings, "EVENT_DELIVERY", "sns")
+    if delivery not in DELIVERIES:
+        return [
+            checks.Error(
+                f"EVENT_DELIVERY={delivery!r} is not one of {', '.join(DELIVERIES)}",
+                hint="sns: a topic per producer fanning out to SQS inboxes (the "
+                "default); sqs: the producer sends to every inbox itself; kinesis: "
+                "a stream per producer, read by the event source mapping runner",
+                id="shared_events.E004",
+            )
+        ]
+    try:
+        platform_topology(
+            fifo=getattr(settings, "EVENT_FIFO", False),
+            delivery=delivery,
+            kinesis_shards=getattr(settings, "EVENT_KINESIS_SHARDS", 2),
+        )
+    except TopologyError as error:
+        return [checks.Error(str(error), id="shared_events.E004")]
+    return []
+
+
+@checks.register()
+def check_event_store(app_configs, **kwargs):
+    """EVENT_STORE: a known store, and dynamodb only where events are sourced."""
+    store = getattr(settings, "EVENT_STORE", EventStoreBackend.POSTGRES.value)
+    known = [backend.value for backend in EventStoreBackend]
+    if store not in known:
+        return [
+            checks.Error(
+                f"EVENT_STORE={store!r} is not one of {', '.join(known)}",
+                hint="postgres: the event_store table with an outbox and its relay "
+                "(the default); dynamodb: one DynamoDB item per commit, whose "
+                "stream is the outbox",
+                id="shared_events.E005",
+            )
+        ]
+    if store != EventStoreBackend.DYNAMODB:
+        return []
+    try:
+        info = approach_info(settings.ARCHITECTURE_APPROACH)
+    except UnknownApproach:
+        return []  # check_approach_is_built says so
+    if info.outbox_services:
+        return []
+    sourced = [
+        other.value for other, kept in APPROACHES.items() if kept.outbox_services
+    ]
+    return [
+        checks.Error(
+            f"EVENT_STORE=dynamodb needs an event-sourced approach; approach "
+            f"{info.label} keeps no events",
+            hint=f"set EVENT_STORE=postgres, or ARCHITECTURE_APPROACH to one of "
+            f"{', '.join(sourced)}",
+            id="shared_events.E006",
+        )
+    ]

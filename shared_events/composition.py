@@ -17,6 +17,10 @@ This module holds the parts of that which do not depend on the service:
 - the builders both roots use: a service's write side (its aggregates'
   repository, their history, the outbox relay's publisher) and its read side
   (the projection handlers, or why the approach keeps no read models).
+
+The event store is chosen here too, from ``EVENT_STORE``: PostgreSQL's
+``event_store`` with its outbox and relay, or a DynamoDB table whose stream
+is the outbox (no relay: ``outbox_publisher`` answers None).
 """
 
 from __future__ import annotations
@@ -28,16 +32,19 @@ from functools import partial
 from typing import Generic, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from shared_events.approaches import (
     APPROACHES,
     Approach,
     ApproachInfo,
+    EventStoreBackend,
     Persistence,
+    approach_info,
     parse_approach,
 )
 from shared_events.consume import Handler
-from shared_events.transport import EventPublisher, messaging
+from shared_events.transport import EventPublisher, client, messaging
 from shared_events.write_side import (
     Aggregate,
     AggregateHistory,
@@ -49,6 +56,11 @@ from shared_events.write_side import (
     StateTable,
     StateTableRepository,
     state_only_reason,
+)
+from shared_events.write_side.dynamodb import (
+    DynamoDBEventSourcedRepository,
+    DynamoDBEventStoreHistory,
+    EventTable,
 )
 
 A = TypeVar("A", bound=Aggregate)
@@ -161,8 +173,9 @@ def write_side(
 
     ``wake_relay`` is what an event-sourced save calls after commit (the
     relay worker's wake-up); a test or a benchmark without a relay passes a
-    no-op.
+    no-op. ``EVENT_STORE`` says where an event-sourced service's events go.
     """
+    store = event_store_backend()
     repository = aggregate_repository(
         persistence=info.persistence(service),
         aggregate_class=aggregate_class,
@@ -170,12 +183,42 @@ def write_side(
         producer=service,
         wake_relay=wake_relay,
         fault=settings.FAULT_INJECTION,
+        store=store,
     )
     return WriteSide(
         repository=repository,
         history=aggregate_history(info=info, service=service, repository=repository),
-        publisher_factory=outbox_publisher(info=info, service=service),
+        publisher_factory=outbox_publisher(info=info, service=service, store=store),
     )
+
+
+def event_store_backend() -> EventStoreBackend:
+    """The ``EVENT_STORE`` setting (``shared_events.checks`` explains a bad one)."""
+    try:
+        return EventStoreBackend(settings.EVENT_STORE)
+    except ValueError:
+        known = ", ".join(backend.value for backend in EventStoreBackend)
+        raise ImproperlyConfigured(
+            f"EVENT_STORE={settings.EVENT_STORE!r} is not one of {known}"
+        ) from None
+
+
+def event_table(service: str) -> EventTable:
+    """``service``'s DynamoDB event table, on the configured AWS endpoint."""
+    return EventTable(
+        name=messaging.topology().event_table_name(service),
+        client=client("dynamodb", messaging.aws_settings()),
+    )
+
+
+def event_tables() -> list[EventTable]:
+    """The event tables the running configuration needs: one per event-sourced
+    service under ``EVENT_STORE=dynamodb``, none otherwise (``aws_bootstrap``
+    creates them)."""
+    if event_store_backend() != EventStoreBackend.DYNAMODB:
+        return []
+    info = approach_info(settings.ARCHITECTURE_APPROACH)
+    return [event_table(service) for service in info.outbox_services]
 
 
 def read_side(*, info: ApproachInfo, handlers: Mapping[str, Sequence[Handler]]) -> dict:
@@ -204,8 +247,9 @@ def aggregate_repository(
     producer: str,
     wake_relay: Callable[[], None],
     fault: str,
+    store: EventStoreBackend = EventStoreBackend.POSTGRES,
 ) -> Repository[A]:
-    """Where a service's aggregates go under ``persistence``."""
+    """Where a service's aggregates go under ``persistence`` (and ``store``)."""
     match persistence:
         case Persistence.STATE:
             return StateTableRepository(table=table, producer=producer)
@@ -214,6 +258,14 @@ def aggregate_repository(
                 table=table,
                 producer=producer,
                 publish=partial(messaging.publish_now, producer),
+                fault=fault,
+            )
+        case Persistence.EVENT_SOURCED if store == EventStoreBackend.DYNAMODB:
+            return DynamoDBEventSourcedRepository(
+                aggregate_class=aggregate_class,
+                table=table,
+                events=event_table(producer),
+                producer=producer,
                 fault=fault,
             )
         case Persistence.EVENT_SOURCED:
@@ -231,6 +283,8 @@ def aggregate_history(
     *, info: ApproachInfo, service: str, repository: Repository[A]
 ) -> AggregateHistory[A]:
     """The event store where ``service`` keeps one; else NoHistory, saying why."""
+    if isinstance(repository, DynamoDBEventSourcedRepository):
+        return DynamoDBEventStoreHistory(repository=repository)
     if info.event_sourced(service):
         return EventStoreHistory(repository=repository)
     keeping = [
@@ -246,9 +300,16 @@ def aggregate_history(
 
 
 def outbox_publisher(
-    *, info: ApproachInfo, service: str
+    *,
+    info: ApproachInfo,
+    service: str,
+    store: EventStoreBackend = EventStoreBackend.POSTGRES,
 ) -> Callable[[], EventPublisher] | None:
-    """What the outbox relay publishes with; None where there is no outbox."""
-    if service not in info.outbox_services:
+    """What the outbox relay publishes with; None where there is no outbox.
+
+    Under ``EVENT_STORE=dynamodb`` the table's stream is the outbox, and its
+    handler (``<service>.functions.publish_committed``) publishes: no relay.
+    """
+    if service not in info.outbox_services or store == EventStoreBackend.DYNAMODB:
         return None
     return partial(messaging.event_publisher, service)

@@ -91,6 +91,8 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     "EVENT_DELIVERY": None,
     "EVENT_FIFO": None,
     "EVENT_MAX_RECEIVE_COUNT": None,
+    "EVENT_KINESIS_SHARDS": None,
+    "EVENT_STORE": None,
     "EVENT_RELAY_WAKE": None,
     "EVENT_RELAY_SWEEP_SECONDS": None,
     "API_THROTTLE_USER": None,

@@ -357,7 +357,11 @@ def running_platform(
         if run.uses_events and start_event_workers:
             # The query side's own web servers are left to ``manage.py up``:
             # the lab reads the query API from the full process.
-            for spec in worker_processes(approach):
+            for spec in worker_processes(
+                approach,
+                delivery=env.get("EVENT_DELIVERY", "sns"),
+                store=env.get("EVENT_STORE", "postgres"),
+            ):
                 run.start_worker(spec)
             run.supervise()
         yield run

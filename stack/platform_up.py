@@ -82,6 +82,9 @@ class PlatformUp:
     approach: str
     env: dict[str, str]
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    # The backends (EVENT_DELIVERY, EVENT_STORE): they change which workers run.
+    delivery: str = "sns"
+    store: str = "postgres"
     output: object = sys.stdout
     supervised: list[Supervised] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -91,7 +94,9 @@ class PlatformUp:
     def __post_init__(self) -> None:
         self.supervised = [
             Supervised(spec, self.ports.get(spec.name) if spec.serves_http else None)
-            for spec in platform_processes(self.approach)
+            for spec in platform_processes(
+                self.approach, delivery=self.delivery, store=self.store
+            )
         ]
 
     # Starting and restarting ------------------------------------------------
@@ -199,6 +204,8 @@ class PlatformUp:
         return {
             "pid": os.getpid(),
             "approach": self.approach,
+            "delivery": self.delivery,
+            "store": self.store,
             "aws_endpoint": self.env.get("AWS_ENDPOINT_URL"),
             "processes": [
                 {

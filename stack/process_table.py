@@ -14,6 +14,12 @@ approach costs to run:
   writing the read models) and one query web server per service, serving
   the query API from the read database only (the paper's query service).
 
+The AWS backends change who does the event work (``shared_events.functions``):
+under ``EVENT_DELIVERY=kinesis`` no inbox is long-polled, and under
+``EVENT_STORE=dynamodb`` the event table's stream replaces the outbox and its
+relay. A service with Lambda functions runs one ``functions`` process: the
+local event source mapping runner, calling its handlers in-process.
+
 Each process is ``manage.py --service <service> <arguments>``; a web
 server's arguments take its bind address last.
 """
@@ -23,8 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared_events.approaches import Approach, approach_info
+from shared_events.approaches import Approach, ApproachInfo, approach_info
 from shared_events.configuration import SERVICES
+from shared_events.functions import platform_mappings
+from shared_events.transport.topology import platform_topology
 
 
 class Kind(StrEnum):
@@ -33,6 +41,7 @@ class Kind(StrEnum):
     CONSUMER = "consumer"
     PROJECTOR = "projector"
     RELAY = "relay"
+    FUNCTIONS = "functions"
 
 
 # The ports ``manage.py up`` serves on unless told otherwise.
@@ -66,7 +75,7 @@ class PlatformProcess:
 
     @property
     def applies_events(self) -> bool:
-        return self.kind in (Kind.CONSUMER, Kind.PROJECTOR)
+        return self.kind in (Kind.CONSUMER, Kind.PROJECTOR, Kind.FUNCTIONS)
 
     def command(self, *, bind: str | None = None) -> tuple[str, ...]:
         """The ``manage.py --service`` arguments; a web server's bind last."""
@@ -111,6 +120,12 @@ WORKERS: dict[Kind, tuple[tuple[str, ...], str, str]] = {
         "ready.",
         "publishes the {service} service's outbox to SNS (Celery)",
     ),
+    Kind.FUNCTIONS: (
+        ("run_event_source_mappings",),
+        "running ",
+        "runs the {service} service's Lambda handlers from their streams "
+        "(the local event source mapping runner)",
+    ),
 }
 
 
@@ -125,20 +140,53 @@ def worker(service: str, kind: Kind) -> PlatformProcess:
     )
 
 
-def platform_processes(approach: Approach | str) -> list[PlatformProcess]:
-    """Every process ``approach`` needs, and nothing else, in start order."""
+def platform_processes(
+    approach: Approach | str, *, delivery: str = "sns", store: str = "postgres"
+) -> list[PlatformProcess]:
+    """Every process ``approach`` needs with these backends, and nothing else,
+    in start order."""
     info = approach_info(approach)
+    long_polls = delivery != "kinesis"
     table = [web(service) for service in SERVICES]
     if info.read_side:
         table += [query_web(service) for service in SERVICES]
-    if info.uses_events:
+    if info.uses_events and long_polls:
         table += [worker(service, Kind.CONSUMER) for service in SERVICES]
-    if info.read_side:
+    if info.read_side and long_polls:
         table += [worker(service, Kind.PROJECTOR) for service in SERVICES]
-    table += [worker(service, Kind.RELAY) for service in info.outbox_services]
+    if store != "dynamodb":
+        table += [worker(service, Kind.RELAY) for service in info.outbox_services]
+    table += [
+        worker(service, Kind.FUNCTIONS)
+        for service in SERVICES
+        if has_functions(service, info=info, delivery=delivery, store=store)
+    ]
     return table
 
 
-def worker_processes(approach: Approach | str) -> list[PlatformProcess]:
+def has_functions(
+    service: str, *, info: ApproachInfo, delivery: str, store: str
+) -> bool:
+    """Whether ``service`` has Lambda functions with these backends."""
+    topology = platform_topology(delivery=delivery, read_side=info.read_side)
+    return bool(
+        platform_mappings(
+            service=service,
+            approach=info,
+            delivery=delivery,
+            store=store,
+            topology=topology,
+            retries=1,
+        )
+    )
+
+
+def worker_processes(
+    approach: Approach | str, *, delivery: str = "sns", store: str = "postgres"
+) -> list[PlatformProcess]:
     """The processes of ``approach`` that serve no HTTP (consumers, relays...)."""
-    return [p for p in platform_processes(approach) if not p.serves_http]
+    return [
+        p
+        for p in platform_processes(approach, delivery=delivery, store=store)
+        if not p.serves_http
+    ]

@@ -49,3 +49,41 @@ def test_the_readme_lists_each_approachs_processes():
     for approach in Approach:
         listed = {name.strip() for name in rows[approach.value].split(",")}
         assert listed == names(approach), approach
+
+
+def kinds_with(approach, **backends) -> dict[str, set[Kind]]:
+    found: dict[str, set[Kind]] = {}
+    for process in platform_processes(approach, **backends):
+        found.setdefault(process.service, set()).add(process.kind)
+    return found
+
+
+@pytest.mark.parametrize("approach", [a for a in Approach if APPROACHES[a].uses_events])
+def test_under_kinesis_the_runner_replaces_the_long_polling_workers(approach):
+    for service, kinds in kinds_with(approach, delivery="kinesis").items():
+        assert Kind.CONSUMER not in kinds, service
+        assert Kind.PROJECTOR not in kinds, service
+        assert Kind.FUNCTIONS in kinds, service
+        # The outbox, where there is one, is still relayed by Celery.
+        outbox = service in APPROACHES[approach].outbox_services
+        assert (Kind.RELAY in kinds) == outbox, service
+
+
+@pytest.mark.parametrize("approach", [Approach.EVENT_SOURCING, Approach.CQRS_ES])
+def test_under_dynamodb_the_stream_replaces_the_outbox_relay(approach):
+    for service, kinds in kinds_with(approach, store="dynamodb").items():
+        assert Kind.RELAY not in kinds, service
+        assert Kind.FUNCTIONS in kinds, service
+        assert Kind.CONSUMER in kinds, service  # SNS to SQS still delivers
+
+
+def test_the_runner_is_started_like_the_other_workers():
+    (runner, *_) = [
+        p
+        for p in platform_processes(Approach.CQRS_ES, delivery="kinesis")
+        if p.kind is Kind.FUNCTIONS
+    ]
+
+    assert runner.arguments == ("run_event_source_mappings",)
+    assert runner.ready_text == "running "
+    assert runner.applies_events and not runner.serves_http

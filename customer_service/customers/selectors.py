@@ -3,7 +3,7 @@
 A customer outside the scope is not found (404), in lists as in details.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.db.models import QuerySet, Value
@@ -40,7 +40,7 @@ def customer_get(*, scope: CustomerScope, customer_id: UUID) -> Customer:
 
 def customer_history(
     *, scope: CustomerScope, customer_id: UUID
-) -> QuerySet[StoredEvent]:
+) -> Sequence[StoredEvent]:
     """The events the customer recorded, oldest first, deleted customers too.
 
     Http404 for a customer that recorded none; ``HistoryNotKept`` (404 with

@@ -3,6 +3,7 @@
 Another customer's order is not found (404), in lists as in details.
 """
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -50,7 +51,7 @@ def order_customers(*, orders: list[Order]) -> dict[UUID, CustomerSnapshot]:
         return {}
 
 
-def order_history(*, scope: CustomerScope, order_id: UUID) -> QuerySet[StoredEvent]:
+def order_history(*, scope: CustomerScope, order_id: UUID) -> Sequence[StoredEvent]:
     """The events the order recorded, oldest first, a rejected placement's too.
 
     Http404 for an order that recorded none; ``HistoryNotKept`` (404 with
@@ -74,13 +75,15 @@ def order_as_of(
     return history.state_as_of(order_id, version)
 
 
-def _require_in_scope(scope: CustomerScope, events: QuerySet[StoredEvent]) -> None:
+def _require_in_scope(scope: CustomerScope, events: Sequence[StoredEvent]) -> None:
     """Http404 unless the order's customer is in scope.
 
     The first event (OrderPlaced or OrderRejected) names the customer; a
-    rejected placement has no order row to check, only its events.
+    rejected placement has no order row to check, only its events. (A
+    QuerySet from PostgreSQL or a list from DynamoDB: the history's events
+    are never empty, an order without events is Http404 already.)
     """
     if scope.everyone:
         return
-    first = events.only("payload").first()
-    scope.require(first.payload.get("customer_id") if first else None, "events")
+    first = events[0]
+    scope.require(first.payload.get("customer_id"), "events")

@@ -18,7 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from shared_events.errors import ApplicationError, DependencyUnavailable
-from shared_events.write_side import ConcurrencyConflict, NotRecorded
+from shared_events.write_side import (
+    ConcurrencyConflict,
+    EventStoreUnavailable,
+    NotRecorded,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,16 @@ def exception_handler(exc, context):
                 "command cut off at its commit may have been applied: read "
                 "before repeating it (expected_version makes a repeat safe)."
             },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+    elif isinstance(exc, EventStoreUnavailable):
+        # DynamoDB throttled or did not answer the commit (EVENT_STORE=dynamodb);
+        # the transaction rolled back, and the reason says if the commit may
+        # have gone in anyway.
+        logger.warning("event store unavailable: %s", exc.message)
+        return Response(
+            {"detail": exc.message},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )

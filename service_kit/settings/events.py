@@ -12,8 +12,20 @@ from service_kit.settings.base import env
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 EVENT_TOPOLOGY_PREFIX = env.str("EVENT_TOPOLOGY_PREFIX", default="")
-EVENT_DELIVERY = env.str("EVENT_DELIVERY", default="sns")  # or "sqs": no SNS
+# How events travel (approaches 3-5): "sns" (a topic per producer fanning out
+# to SQS inboxes), "sqs" (the producer sends to every inbox itself, no SNS) or
+# "kinesis" (a stream per producer, partition key = aggregate id, read by the
+# event source mapping runner; EVENT_FIFO does not apply).
+EVENT_DELIVERY = env.str("EVENT_DELIVERY", default="sns")
+# Shards per Kinesis stream, fixed when the stream is created: the platform
+# never reshards (an existing stream with another count is refused).
+EVENT_KINESIS_SHARDS = env.int("EVENT_KINESIS_SHARDS", default=2)
 EVENT_FIFO = env.bool("EVENT_FIFO", default=False)
+# Where an event-sourced service (approaches 4 and 5) keeps its events:
+# "postgres" (the event_store table, an outbox and its relay) or "dynamodb"
+# (one item per commit in <prefix><service>-events-store; the table's stream
+# is the outbox, published by <service>.functions.publish_committed).
+EVENT_STORE = env.str("EVENT_STORE", default="postgres")
 # Receives before the dead-letter queue. With the consumer's backoff (1, 2, 4,
 # 8, 16, 30, 30 s) eight receives hold an early event ~90 s: longer than the
 # visibility timeout a crashed consumer leaves on its predecessor.

@@ -12,6 +12,11 @@ What a learner should notice in this stage:
 * On a read database (approach 5) the same core runs projections, under the
   guards of ``projection_guard``: the permit to write read models and the
   read-model swap lock a rebuild's switch waits for.
+* A Lambda handler (``lambda_handler``, behind each service's
+  ``functions/`` modules) feeds the same core from AWS's event documents (SQS,
+  Kinesis, DynamoDB Streams) and answers ``batchItemFailures``; the event
+  source mapping retries what failed. What is poison, and how a dead letter
+  looks, is decided once for both (``dead_letter``).
 
 Depends on ``events`` and ``transport`` (the consumer's settings).
 """
@@ -22,6 +27,8 @@ from shared_events.consume.consumer import (
     InfrastructureDown,
     retry_delay,
 )
+from shared_events.consume.dead_letter import read_event, send_dead_letter
+from shared_events.consume.lambda_handler import process_batch, source_of
 from shared_events.consume.projection_guard import (
     SWAP_LOCK,
     hold_read_model_swap_lock,
@@ -45,7 +52,11 @@ __all__ = [
     "apply_event",
     "cursor_standing",
     "hold_read_model_swap_lock",
+    "process_batch",
     "projecting",
     "projection_database",
+    "read_event",
     "retry_delay",
+    "send_dead_letter",
+    "source_of",
 ]

@@ -30,13 +30,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from shared_events.consume.dead_letter import read_event, send_dead_letter
 from shared_events.consume.tracking import Handler, Outcome, apply_event
-from shared_events.events import InvalidEvent, from_json
+from shared_events.events import InvalidEvent
 from shared_events.transport import ConsumerSettings
 
 logger = logging.getLogger(__name__)
@@ -134,20 +134,9 @@ class EventConsumer:
             message.get("Attributes", {}).get("ApproximateReceiveCount", 1)
         )
         try:
-            envelope = from_json(message["Body"])
+            envelope = read_event(message["Body"])
         except InvalidEvent as error:
             return self._failed(message, receive_count, f"invalid event: {error}")
-        try:
-            # The envelope schema allows any string; the consumer's records
-            # key aggregates by UUID, so anything else is a bad event, not a
-            # handler failure.
-            UUID(envelope.aggregate_id)
-        except ValueError:
-            return self._failed(
-                message,
-                receive_count,
-                f"invalid event: aggregate_id: {envelope.aggregate_id!r} is not a UUID",
-            )
         handlers = self.handlers.get(envelope.event_type, ())
         try:
             outcome = apply_event(
@@ -206,30 +195,14 @@ class EventConsumer:
             # Leave it to the queue's redrive policy.
             self._retry_later(message, self.settings.max_receive_count)
             return Outcome.RETRY
-        attributes = {
-            key: value
-            for key, value in message.get("MessageAttributes", {}).items()
-            if key != "failure_reason"
-        }
-        while len(attributes) >= 10:  # SQS allows ten attributes a message
-            attributes.pop(sorted(attributes)[-1])
-        attributes["failure_reason"] = {
-            "DataType": "String",
-            "StringValue": reason[:1000],
-        }
-        extra = {}
-        if self.settings.dead_letter_queue_url.endswith(".fifo"):
-            extra = {
-                "MessageGroupId": message.get("Attributes", {}).get(
-                    "MessageGroupId", "dead-letter"
-                ),
-                "MessageDeduplicationId": message["MessageId"],
-            }
-        self.sqs.send_message(
-            QueueUrl=self.settings.dead_letter_queue_url,
-            MessageBody=message["Body"],
-            MessageAttributes=attributes,
-            **extra,
+        send_dead_letter(
+            self.sqs,
+            queue_url=self.settings.dead_letter_queue_url,
+            body=message["Body"],
+            reason=reason,
+            deduplication_id=message["MessageId"],
+            attributes=message.get("MessageAttributes", {}),
+            group_id=message.get("Attributes", {}).get("MessageGroupId"),
         )
         self._delete(message)
         logger.error("message %s dead-lettered: %s", message.get("MessageId"), reason)

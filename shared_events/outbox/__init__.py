@@ -11,6 +11,9 @@ What a learner should notice in this stage:
 * A relay worker wakes the moment a row commits, through PostgreSQL
   ``LISTEN``/``NOTIFY`` (``listener``); a periodic sweep is the guarantee
   behind the wake-up.
+* Under ``EVENT_STORE=dynamodb`` the event table's stream is the outbox:
+  ``stream_relay.publish_committed`` (a Lambda function's core) publishes
+  each commit, stopping at the first record not wholly accepted.
 
 The rows are written by the write side (``write_side.outbox_queue``); the
 relay publishes through the transport's publisher port. Depends on
@@ -32,6 +35,7 @@ from shared_events.outbox.store import (
     outbox_pending_count,
     outbox_prune,
 )
+from shared_events.outbox.stream_relay import publish_committed
 
 __all__ = [
     "CHANNEL",
@@ -44,6 +48,7 @@ __all__ = [
     "outbox_mark_published",
     "outbox_pending_count",
     "outbox_prune",
+    "publish_committed",
     "relay_batch",
     "relay_outbox",
     "start_listener",

@@ -21,6 +21,7 @@ STAGES: dict[str, set[str]] = {
     "outbox": {"transport", "events"},
     "consume": {"transport", "events"},
     "read_side": {"consume", "events"},
+    "event_source_mapping": {"transport"},
 }
 LEAVES = {"models", "correlation"}
 

@@ -1,11 +1,12 @@
-"""Transport: the broker between services, SNS topics and SQS queues.
+"""Transport: the broker between services, SNS topics, SQS queues, Kinesis streams.
 
 What a learner should notice in this stage:
 
 * The relay publishes through a port (``publisher.EventPublisher``) that
   answers *exactly* which messages the broker accepted and never raises for
-  an outage; the SNS and SQS adapters (``aws_publishers``) and two stand-ins
-  (``NullPublisher``, ``RecordingPublisher``) subclass it.
+  an outage; the SNS and SQS adapters (``aws_publishers``), the Kinesis
+  adapter (``kinesis_publisher``) and two stand-ins (``NullPublisher``,
+  ``RecordingPublisher``) subclass it.
 * The topology is data (``topology``), created idempotently
   (``provisioning``) and read back as routes (``routes``): every process
   derives the same names, and local moto and real AWS differ only by
@@ -23,6 +24,7 @@ from shared_events.transport import messaging
 from shared_events.transport.aws_publishers import SnsPublisher, SqsPublisher
 from shared_events.transport.clients import AwsSettings, client
 from shared_events.transport.dead_letters import DeadLetter, DeadLetterQueue
+from shared_events.transport.kinesis_publisher import KinesisPublisher
 from shared_events.transport.provisioning import TopologyReport, ensure_topology
 from shared_events.transport.publisher import (
     EventPublisher,
@@ -48,6 +50,7 @@ __all__ = [
     "DeadLetter",
     "DeadLetterQueue",
     "EventPublisher",
+    "KinesisPublisher",
     "NullPublisher",
     "OutgoingMessage",
     "ProducerRoute",

@@ -233,17 +233,19 @@ def chunk_messages(
     *,
     max_entries: int = MAX_BATCH_ENTRIES,
     max_bytes: int = MAX_BATCH_BYTES,
+    size_of: Callable[[OutgoingMessage], int] = message_size,
 ) -> list[list[OutgoingMessage]]:
     """Split into consecutive batches of at most ``max_entries`` and ``max_bytes``.
 
     Order is kept. A message larger than ``max_bytes`` on its own travels alone,
-    and the broker decides about it, so it can only fail by itself.
+    and the broker decides about it, so it can only fail by itself. ``size_of``
+    is how the broker counts a message's bytes (SNS and SQS by default).
     """
     batches: list[list[OutgoingMessage]] = []
     current: list[OutgoingMessage] = []
     current_bytes = 0
     for message in messages:
-        size = message_size(message)
+        size = size_of(message)
         if current and (
             len(current) >= max_entries or current_bytes + size > max_bytes
         ):
@@ -308,7 +310,7 @@ def _call_batch(
     try:
         response = call()
     except ClientError as error:
-        reason = _client_error_reason(error)
+        reason = client_error_reason(error)
         return {message.id: reason for message in batch}, None
     except BotoCoreError as error:
         reason = f"{type(error).__name__}: {error}"
@@ -329,7 +331,7 @@ def _call_batch(
     return outcome, None
 
 
-def _client_error_reason(error: ClientError) -> str:
+def client_error_reason(error: ClientError) -> str:
     details = error.response.get("Error", {})
     code = details.get("Code", "Unknown")
     return f"{code}: {details.get('Message', str(error))}"

@@ -18,10 +18,11 @@ from django.conf import settings
 from shared_events.events import encode
 from shared_events.transport.aws_publishers import SnsPublisher, SqsPublisher
 from shared_events.transport.clients import AwsSettings, client
+from shared_events.transport.kinesis_publisher import KinesisPublisher
 from shared_events.transport.provisioning import TopologyReport, ensure_topology
 from shared_events.transport.publisher import EventPublisher, outgoing_message
 from shared_events.transport.routes import ConsumerSettings, Routes, resolve_routes
-from shared_events.transport.topology import Topology, platform_topology
+from shared_events.transport.topology import Topology, TopologyError, platform_topology
 
 _lock = threading.Lock()
 _routes: dict[tuple, Routes] = {}
@@ -42,11 +43,13 @@ def topology() -> Topology:
         max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,
         visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
         read_side=settings.APPROACH_HAS_READ_SIDE,
+        kinesis_shards=settings.EVENT_KINESIS_SHARDS,
     )
 
 
 def bootstrap_topology() -> TopologyReport:
-    """Create or repair the SNS topics, SQS queues and subscriptions."""
+    """Create or repair the SNS topics (or Kinesis streams), SQS queues and
+    subscriptions."""
     return ensure_topology(topology(), aws_settings())
 
 
@@ -64,6 +67,8 @@ def event_publisher(producer: str) -> EventPublisher:
     route = routes().producer(producer)
     if route.delivery == "sns":
         return SnsPublisher(route.topic_arn, aws_settings(), route.fifo)
+    if route.delivery == "kinesis":
+        return KinesisPublisher(route.stream_name, aws_settings())
     return SqsPublisher(route.queue_urls, aws_settings(), route.fifo)
 
 
@@ -71,6 +76,13 @@ def consumer_settings(consumer: str) -> ConsumerSettings:
     """Where a consumer reads: ``customer``/``order`` (the service's inbox) or
     ``customer-read``/``order-read`` (its read side, approach 5)."""
     route = routes().consumer(consumer)
+    if route.queue_url is None:
+        raise TopologyError(
+            f"EVENT_DELIVERY={route.delivery}: {consumer} has no SQS inbox to consume; "
+            "its events are on the Kinesis streams "
+            f"{', '.join(route.stream_arns) or '(none)'}, read by the event source "
+            "mapping runner (run_event_source_mappings), not by consume_events"
+        )
     return ConsumerSettings(
         name=f"{consumer}-inbox",
         queue_url=route.queue_url,

@@ -1,4 +1,4 @@
-"""Creating the topology in AWS, idempotently: queues, topics, subscriptions.
+"""Creating the topology in AWS, idempotently: queues, topics, subscriptions, streams.
 
 Things a learner should notice:
 
@@ -14,11 +14,19 @@ Things a learner should notice:
   Lambda, or a service in another language) reads the same JSON either way.
 * A queue policy lets the topics (and only them) send to the inbox. moto does not
   enforce policies; real AWS silently drops the deliveries without one.
+* Kinesis (``delivery="kinesis"``): one stream per producer, created with the
+  topology's shard count and waited for until ACTIVE (a new stream cannot take
+  records before). A stream that exists with another number of open shards is
+  refused, never resharded: resharding splits or merges shards, and a consumer
+  must then finish every parent shard before its children to keep per-key order
+  (moto even keeps routing records to the closed parent). Consumers get only their
+  dead-letter queue here: an event source mapping sends it a note of what failed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +43,11 @@ from shared_events.transport.topology import (
 class TopologyReport:
     """What exists after :func:`ensure_topology`: ARNs and URLs, by service name.
 
-    ``subscription_arns`` is keyed by ``(producer, consumer)``. ``changes`` lists
-    what this particular run created or updated; it is left out of equality, so two
-    runs over the same topology compare equal even though only the first one made
-    changes.
+    ``subscription_arns`` is keyed by ``(producer, consumer)``; ``stream_arns``
+    (by producer) is filled only for ``delivery="kinesis"``, where ``queue_urls``
+    stays empty. ``changes`` lists what this particular run created or updated; it
+    is left out of equality, so two runs over the same topology compare equal even
+    though only the first one made changes.
     """
 
     topic_arns: dict[str, str]
@@ -46,14 +55,17 @@ class TopologyReport:
     queue_arns: dict[str, str]
     dead_letter_queue_urls: dict[str, str]
     subscription_arns: dict[tuple[str, str], str]
+    stream_arns: dict[str, str] = field(default_factory=dict)
     changes: tuple[str, ...] = field(default=(), compare=False)
 
     def describe(self) -> str:
         """A few readable lines for a management command or a log."""
         lines = [f"topic   {p}: {arn}" for p, arn in self.topic_arns.items()]
-        for consumer, url in self.queue_urls.items():
-            lines.append(f"queue   {consumer}: {url}")
-            lines.append(f"  dlq   {consumer}: {self.dead_letter_queue_urls[consumer]}")
+        lines += [f"stream  {p}: {arn}" for p, arn in self.stream_arns.items()]
+        for consumer, dlq_url in self.dead_letter_queue_urls.items():
+            if consumer in self.queue_urls:
+                lines.append(f"queue   {consumer}: {self.queue_urls[consumer]}")
+            lines.append(f"  dlq   {consumer}: {dlq_url}")
         lines += [
             f"subscription {producer} -> {consumer}: {arn}"
             for (producer, consumer), arn in self.subscription_arns.items()
@@ -70,7 +82,6 @@ def ensure_topology(topology: Topology, settings: AwsSettings) -> TopologyReport
     delivery is allowed.
     """
     sqs = client("sqs", settings)
-    sns = client("sns", settings)
     changes: list[str] = []
 
     queue_urls: dict[str, str] = {}
@@ -83,19 +94,22 @@ def ensure_topology(topology: Topology, settings: AwsSettings) -> TopologyReport
             _dead_letter_queue_attributes(topology),
             changes,
         )
+        dead_letter_queue_urls[consumer] = dlq_url
+        if topology.delivery == "kinesis":
+            continue  # a stream's consumer has no inbox, only the on-failure queue
         url, arn = _ensure_queue(
             sqs,
             topology.queue_name(consumer),
             _inbox_attributes(topology, dead_letter_arn=dlq_arn),
             changes,
         )
-        dead_letter_queue_urls[consumer] = dlq_url
         queue_urls[consumer] = url
         queue_arns[consumer] = arn
 
     topic_arns: dict[str, str] = {}
     subscription_arns: dict[tuple[str, str], str] = {}
     if topology.delivery == "sns":
+        sns = client("sns", settings)
         existing_topics = _topic_arns_by_name(sns)
         for producer in topology.producers:
             topic_arns[producer] = _ensure_topic(
@@ -124,12 +138,24 @@ def ensure_topology(topology: Topology, settings: AwsSettings) -> TopologyReport
                     sns, topic_arns[producer], queue_arns[consumer], changes
                 )
 
+    stream_arns: dict[str, str] = {}
+    if topology.delivery == "kinesis":
+        kinesis = client("kinesis", settings)
+        for producer in topology.producers:
+            stream_arns[producer] = _ensure_stream(
+                kinesis,
+                topology.stream_name(producer),
+                topology.kinesis_shards,
+                changes,
+            )
+
     return TopologyReport(
         topic_arns=topic_arns,
         queue_urls=queue_urls,
         queue_arns=queue_arns,
         dead_letter_queue_urls=dead_letter_queue_urls,
         subscription_arns=subscription_arns,
+        stream_arns=stream_arns,
         changes=tuple(changes),
     )
 
@@ -324,3 +350,65 @@ def _ensure_subscription(
     )["SubscriptionArn"]
     changes.append(f"subscribed {queue_name} to {topic_name}")
     return arn
+
+
+# --- Kinesis --------------------------------------------------------------------
+
+#: How long a new stream may stay CREATING (real AWS: usually under 30 seconds).
+STREAM_ACTIVE_TIMEOUT_SECONDS = 120.0
+_STREAM_POLL_SECONDS = 0.5
+
+
+def _ensure_stream(kinesis: Any, name: str, shards: int, changes: list[str]) -> str:
+    """Create the stream with ``shards`` shards, or check an existing one: its ARN.
+
+    Never reshards: an existing stream with another open shard count is refused.
+    """
+    try:
+        summary = _stream_summary(kinesis, name)
+    except kinesis.exceptions.ResourceNotFoundException:
+        try:
+            kinesis.create_stream(
+                StreamName=name,
+                ShardCount=shards,
+                StreamModeDetails={"StreamMode": "PROVISIONED"},
+            )
+            changes.append(f"created stream {name} with {shards} shards")
+        except kinesis.exceptions.ResourceInUseException:
+            pass  # another process created it first; it is checked below
+        summary = _stream_summary(kinesis, name)
+    summary = _wait_until_active(kinesis, name, summary)
+    mode = summary.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
+    if mode != "PROVISIONED":
+        raise TopologyError(
+            f"stream {name} exists in {mode} mode, which adds shards by itself; the "
+            "platform needs a fixed shard count: delete it, or use another prefix"
+        )
+    if summary["OpenShardCount"] != shards:
+        raise TopologyError(
+            f"stream {name} exists with {summary['OpenShardCount']} open shards, the "
+            f"topology wants {shards}; the platform never reshards (a resharded "
+            "stream must be read parents first, and moto keeps writing to the closed "
+            "parent): delete the stream, use another prefix, or set "
+            f"EVENT_KINESIS_SHARDS={summary['OpenShardCount']}"
+        )
+    return str(summary["StreamARN"])
+
+
+def _stream_summary(kinesis: Any, name: str) -> dict[str, Any]:
+    return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+
+
+def _wait_until_active(
+    kinesis: Any, name: str, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """A stream takes records only once ACTIVE (``PutRecords`` fails before)."""
+    deadline = time.monotonic() + STREAM_ACTIVE_TIMEOUT_SECONDS
+    while summary["StreamStatus"] != "ACTIVE":
+        if summary["StreamStatus"] == "DELETING" or time.monotonic() > deadline:
+            raise TopologyError(
+                f"stream {name} is {summary['StreamStatus']}, not ACTIVE"
+            )
+        time.sleep(_STREAM_POLL_SECONDS)
+        summary = _stream_summary(kinesis, name)
+    return summary

@@ -1,9 +1,10 @@
 """What a producer or consumer needs to know of the topology at run time.
 
 ``resolve_routes`` turns a provisioning report into per-service routes,
-without calling AWS: a producer's topic (``sns``) or inboxes (``sqs``), a
-consumer's inbox and dead-letter queue. ``ConsumerSettings`` adds how a
-consumer reads its inbox (batch, long poll, visibility) and where it writes.
+without calling AWS: a producer's topic (``sns``), inboxes (``sqs``) or
+stream (``kinesis``), a consumer's inbox (or, under ``kinesis``, the streams it
+reads) and dead-letter queue. ``ConsumerSettings`` adds how a consumer reads
+its inbox (batch, long poll, visibility) and where it writes.
 """
 
 from __future__ import annotations
@@ -16,23 +17,33 @@ from shared_events.transport.topology import Delivery, Topology, TopologyError
 
 @dataclass(frozen=True)
 class ProducerRoute:
-    """Where a producer publishes: its topic (``sns``) or the inboxes (``sqs``)."""
+    """Where a producer publishes: its topic (``sns``), the inboxes (``sqs``) or
+    its stream (``kinesis``)."""
 
     producer: str
     delivery: Delivery
     fifo: bool
     topic_arn: str | None
     queue_urls: tuple[str, ...]
+    stream_name: str | None = None
+    stream_arn: str | None = None
 
 
 @dataclass(frozen=True)
 class ConsumerRoute:
-    """Where a consumer reads, and where its failed messages end up."""
+    """Where a consumer reads, and where its failed messages end up.
+
+    Under ``kinesis`` there is no inbox (``queue_url`` is None): the consumer's
+    event source mappings read ``stream_arns`` (one per producer it listens to)
+    and send what finally failed to ``dead_letter_queue_url``.
+    """
 
     consumer: str
     fifo: bool
-    queue_url: str
+    queue_url: str | None
     dead_letter_queue_url: str
+    delivery: Delivery = "sns"
+    stream_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,21 +70,26 @@ class Routes:
 
 def resolve_routes(topology: Topology, report: TopologyReport) -> Routes:
     """Turn a report into per-service routes (no AWS calls)."""
+    delivery = topology.delivery
     try:
         producers = {
             producer: ProducerRoute(
                 producer=producer,
-                delivery=topology.delivery,
+                delivery=delivery,
                 fifo=topology.fifo,
-                topic_arn=(
-                    report.topic_arns[producer] if topology.delivery == "sns" else None
-                ),
+                topic_arn=report.topic_arns[producer] if delivery == "sns" else None,
                 queue_urls=(
                     tuple(
                         report.queue_urls[c] for c in topology.subscribers_of(producer)
                     )
-                    if topology.delivery == "sqs"
+                    if delivery == "sqs"
                     else ()
+                ),
+                stream_name=(
+                    topology.stream_name(producer) if delivery == "kinesis" else None
+                ),
+                stream_arn=(
+                    report.stream_arns[producer] if delivery == "kinesis" else None
                 ),
             )
             for producer in topology.producers
@@ -82,10 +98,18 @@ def resolve_routes(topology: Topology, report: TopologyReport) -> Routes:
             consumer: ConsumerRoute(
                 consumer=consumer,
                 fifo=topology.fifo,
-                queue_url=report.queue_urls[consumer],
+                queue_url=(
+                    None if delivery == "kinesis" else report.queue_urls[consumer]
+                ),
                 dead_letter_queue_url=report.dead_letter_queue_urls[consumer],
+                delivery=delivery,
+                stream_arns=(
+                    tuple(report.stream_arns[p] for p in producers_of_consumer)
+                    if delivery == "kinesis"
+                    else ()
+                ),
             )
-            for consumer in topology.consumers
+            for consumer, producers_of_consumer in topology.consumers.items()
         }
     except KeyError as missing:
         raise TopologyError(

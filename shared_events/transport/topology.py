@@ -4,6 +4,8 @@ The paper's AWS mapping: each *producing* service publishes its events to one SN
 topic; each *consuming* service reads one SQS queue (its inbox), which is
 subscribed to the topics of the services it listens to. SNS fans one event out to
 every subscribed inbox, so the producer never needs to know who is listening.
+The paper's other picture, ``delivery="kinesis"``: each producing service writes
+to one Kinesis Data Stream and each consumer reads the streams it listens to.
 
 Things a learner should notice:
 
@@ -17,6 +19,13 @@ Things a learner should notice:
 * ``delivery="sqs"`` is the smaller setup without SNS: no topics, and a producer
   sends to every subscribing inbox itself. It works, but the producer now has to
   know its consumers, and one publish becomes several non-atomic sends.
+* ``delivery="kinesis"``: one stream per producer (``<prefix><producer>-events``,
+  the topic's name), partition key = aggregate id, so one aggregate's events stay
+  in one shard, in order. No topics and no inboxes: a consumer reads the stream
+  through an event source mapping, which keeps its own position per shard. Each
+  consumer keeps its dead-letter queue, the mapping's on-failure destination.
+  The shard count is fixed when the stream is created (``kinesis_shards``), and
+  ``fifo`` is refused: a stream is ordered per key already, and has no FIFO mode.
 
 Creating it in AWS is ``provisioning``'s job; what a running producer or
 consumer needs to know of it, ``routes``'.
@@ -29,7 +38,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Delivery = Literal["sns", "sqs"]
+Delivery = Literal["sns", "sqs", "kinesis"]
+DELIVERIES: tuple[Delivery, ...] = ("sns", "sqs", "kinesis")
 
 PLATFORM_PRODUCERS: tuple[str, ...] = ("customer", "order")
 #: consuming service -> the producing services it subscribes to.
@@ -39,12 +49,16 @@ PLATFORM_CONSUMERS: Mapping[str, tuple[str, ...]] = {
 }
 
 LONG_POLL_SECONDS = 20
+#: Shards per stream. Kinesis allows far more; this range keeps a local stream
+#: cheap, and a learner who needs more changes the limit on purpose.
+KINESIS_SHARDS_RANGE = range(1, 17)
 #: The longest SQS allows. A message's age counts from its first enqueue, so the
 #: dead-letter queue keeps messages longer than the inbox (default 4 days) does.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 _FIFO_SUFFIX = ".fifo"
 _NAME_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+_STREAM_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
 def _valid_name(name: str, *, max_length: int) -> bool:
@@ -64,6 +78,7 @@ class Topology:
     ``consumers`` maps a consuming service to the producing services it subscribes
     to. ``receive_wait_seconds`` is the queues' default long poll (20 seconds, the
     maximum): a ``ReceiveMessage`` waits for messages instead of returning empty.
+    ``kinesis_shards`` is the shard count of every stream (``delivery="kinesis"``).
     """
 
     prefix: str
@@ -74,11 +89,17 @@ class Topology:
     visibility_timeout: int = 30
     delivery: Delivery = "sns"
     receive_wait_seconds: int = LONG_POLL_SECONDS
+    kinesis_shards: int = 2
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        if self.delivery not in ("sns", "sqs"):
-            problems.append(f"delivery must be 'sns' or 'sqs', not {self.delivery!r}")
+        if self.delivery not in DELIVERIES:
+            problems.append(
+                f"delivery must be one of {', '.join(DELIVERIES)}, "
+                f"not {self.delivery!r}"
+            )
+        if self.delivery == "kinesis":
+            problems += self._kinesis_problems()
         if len(set(self.producers)) != len(self.producers):
             problems.append(f"producers are listed twice: {self.producers}")
         for consumer, producers in self.consumers.items():
@@ -104,8 +125,35 @@ class Topology:
         if problems:
             raise TopologyError("invalid topology: " + "; ".join(problems))
 
+    def _kinesis_problems(self) -> list[str]:
+        problems = []
+        if self.fifo:
+            problems.append(
+                "fifo does not apply to kinesis: a stream keeps order per partition "
+                "key (the aggregate id) already, and has no FIFO mode"
+            )
+        if self.kinesis_shards not in KINESIS_SHARDS_RANGE:
+            problems.append(
+                f"kinesis_shards must be between {KINESIS_SHARDS_RANGE.start} and "
+                f"{KINESIS_SHARDS_RANGE.stop - 1}, not {self.kinesis_shards}"
+            )
+        for producer in self.producers:
+            name = self.stream_name(producer)
+            if not _STREAM_NAME.fullmatch(name):
+                problems.append(f"invalid Kinesis stream name {name!r}")
+        return problems
+
     def topic_name(self, producer: str) -> str:
         return self._named(f"{producer}-events")
+
+    def stream_name(self, producer: str) -> str:
+        """The producer's Kinesis stream: the topic's name (never ``.fifo``)."""
+        return f"{self.prefix}{producer}-events"
+
+    def event_table_name(self, service: str) -> str:
+        """The service's DynamoDB event table (``EVENT_STORE=dynamodb``), whose
+        stream is its outbox."""
+        return f"{self.prefix}{service}-events-store"
 
     def queue_name(self, consumer: str) -> str:
         return self._named(f"{consumer}-inbox")
@@ -136,6 +184,7 @@ def platform_topology(
     max_receive_count: int = 5,
     visibility_timeout: int = 30,
     read_side: bool = False,
+    kinesis_shards: int = 2,
 ) -> Topology:
     """The platform's topology: Customer and Order each produce and consume.
 
@@ -153,4 +202,5 @@ def platform_topology(
         delivery=delivery,
         max_receive_count=max_receive_count,
         visibility_timeout=visibility_timeout,
+        kinesis_shards=kinesis_shards,
     )

@@ -14,6 +14,8 @@ What a learner should notice in this stage:
 * The outbox rows are queued here, in the writer's transaction
   (``outbox_queue``); relaying them is the next stage's job.
 * Any past state is one fold away (``history``); nothing stores it.
+* The paper's write store (``dynamodb``, ``EVENT_STORE=dynamodb``): one
+  conditional DynamoDB item per commit, whose stream is the outbox.
 
 Depends on ``events`` only.
 """
@@ -21,6 +23,7 @@ Depends on ``events`` only.
 from shared_events.write_side.aggregates import Aggregate, RecordedEvent
 from shared_events.write_side.errors import (
     ConcurrencyConflict,
+    EventStoreUnavailable,
     HistoryNotKept,
     NotRecorded,
     VersionNotRecorded,
@@ -57,6 +60,7 @@ __all__ = [
     "AggregateHistory",
     "ConcurrencyConflict",
     "DirectPublishRepository",
+    "EventStoreUnavailable",
     "EventSourcedRepository",
     "EventStoreHistory",
     "HistoryNotKept",

@@ -53,7 +53,7 @@ def event_store_append(
             f"{first.aggregate_type} {first.aggregate_id} expected at version "
             f"{expected_version}, events start at {first.aggregate_version}"
         )
-    rows = [_stored_event(envelope) for envelope in envelopes]
+    rows = [stored_event_of(envelope) for envelope in envelopes]
     statement = _APPEND.format(rows=", ".join([_ROW] * len(rows)))
     parameters = [value for row in rows for value in _values(row)]
     if outbox:
@@ -78,7 +78,8 @@ def event_store_append(
     return rows
 
 
-def _stored_event(envelope: EventEnvelope) -> StoredEvent:
+def stored_event_of(envelope: EventEnvelope) -> StoredEvent:
+    """The event store's row for ``envelope`` (unsaved): what the history shows."""
     return StoredEvent(
         event_id=envelope.event_id,
         aggregate_type=envelope.aggregate_type,

@@ -15,6 +15,7 @@ past state is one fold away; nothing stores it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -34,8 +35,12 @@ class AggregateHistory(abc.ABC, Generic[A]):
     """Where a service reads the history of one aggregate type."""
 
     @abc.abstractmethod
-    def events(self, aggregate_id: UUID) -> QuerySet[StoredEvent]:
-        """The aggregate's stored events, oldest first; Http404 if it has none."""
+    def events(self, aggregate_id: UUID) -> Sequence[StoredEvent]:
+        """The aggregate's stored events, oldest first; Http404 if it has none.
+
+        A QuerySet from the PostgreSQL event store, a list of unsaved rows
+        from another store (``dynamodb.DynamoDBEventStoreHistory``).
+        """
 
     @abc.abstractmethod
     def state_as_of(self, aggregate_id: UUID, version: int) -> A:
@@ -88,7 +93,7 @@ class NoHistory(AggregateHistory[A]):
     def __init__(self, *, reason: str) -> None:
         self.reason = reason
 
-    def events(self, aggregate_id: UUID) -> QuerySet[StoredEvent]:
+    def events(self, aggregate_id: UUID) -> Sequence[StoredEvent]:
         raise HistoryNotKept(self.reason)
 
     def state_as_of(self, aggregate_id: UUID, version: int) -> A:

@@ -62,6 +62,9 @@ class Command(BaseCommand):
             str(KEEP_ALIVE_SECONDS),
             "--access-logfile",
             "-",
+            # gunicorn's control socket has one default path per user: the
+            # platform's four servers would take it from one another.
+            "--no-control-socket",
         ]
         sys.stdout.flush()
         os.execv(sys.executable, command)

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from shared_events.composition import event_tables
 from shared_events.transport import TopologyError, messaging
+from shared_events.write_side.dynamodb import EventTableMismatch
 
 
 class Command(BaseCommand):
@@ -11,8 +13,12 @@ class Command(BaseCommand):
         "SNS topic per producing service, one SQS inbox per consuming service "
         "subscribed with raw message delivery, a dead-letter queue per inbox with "
         "a redrive policy (EVENT_MAX_RECEIVE_COUNT), FIFO variants when EVENT_FIFO "
-        "is set, and no topics when EVENT_DELIVERY=sqs. Running it again changes "
-        "nothing."
+        "is set, and no topics when EVENT_DELIVERY=sqs. With EVENT_DELIVERY=kinesis: "
+        "one Kinesis stream per producing service (EVENT_KINESIS_SHARDS shards) and "
+        "each consumer's dead-letter queue, no topics and no inboxes. Under "
+        "EVENT_STORE=dynamodb also each event-sourced service's event table "
+        "(<prefix><service>-events-store, with its stream). Running it again "
+        "changes nothing."
     )
 
     def handle(self, *args, **options):
@@ -23,3 +29,9 @@ class Command(BaseCommand):
         except TopologyError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(report.describe())
+        for table in event_tables():
+            try:
+                changes = table.ensure()
+            except EventTableMismatch as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(f"event table {table.name}: {'; '.join(changes) or 'ok'}")

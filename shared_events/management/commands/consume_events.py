@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from shared_events.composition import service_wiring
 from shared_events.consume import EventConsumer
-from shared_events.transport import messaging
+from shared_events.transport import TopologyError, messaging
 
 
 class Command(BaseCommand):
@@ -61,12 +61,12 @@ class Command(BaseCommand):
                     "it is approach 5 (cqrs_es) that keeps read databases"
                 )
             consumer_settings = replace(
-                messaging.consumer_settings(f"{service}-read"),
+                _consumer_settings(f"{service}-read"),
                 database=settings.READ_DATABASE,
             )
             handlers = wiring.projection_handlers
         else:
-            consumer_settings = messaging.consumer_settings(service)
+            consumer_settings = _consumer_settings(service)
             handlers = wiring.event_handlers
         if wait_seconds is not None:
             if not 0 <= wait_seconds <= 20:
@@ -88,3 +88,11 @@ class Command(BaseCommand):
             return
         stats = consumer.run(stop, idle_exit=until_idle)
         self.stdout.write(self.style.SUCCESS(f"stopped; outcomes: {stats}"))
+
+
+def _consumer_settings(consumer: str):
+    """The inbox ``consumer`` reads; a clear error where it has none (Kinesis)."""
+    try:
+        return messaging.consumer_settings(consumer)
+    except TopologyError as error:
+        raise CommandError(str(error)) from None

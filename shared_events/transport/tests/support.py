@@ -97,3 +97,25 @@ def count_calls(aws_client: Any, operation: str) -> Iterator[list[str]]:
         yield calls
     finally:
         aws_client.meta.events.unregister(event, record)
+
+
+def stream_records(kinesis: Any, stream_name: str) -> list[dict[str, Any]]:
+    """Every record on the stream, read from TRIM_HORIZON over all its shards.
+
+    Each record as boto3 returns it, plus its ``ShardId``. Shards are read one
+    after the other: order between shards means nothing, only within one.
+    """
+    records: list[dict[str, Any]] = []
+    for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream_name,
+            ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON",
+        )["ShardIterator"]
+        while iterator:
+            answer = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            if not answer["Records"]:
+                break
+            records += [{**r, "ShardId": shard["ShardId"]} for r in answer["Records"]]
+            iterator = answer.get("NextShardIterator")
+    return records

@@ -168,3 +168,101 @@ def test_a_message_received_too_often_moves_to_the_dead_letter_queue(
     assert receive_counts == [1, 2]
     dead = receive_all(sqs, inbox.dead_letter_queue_url, expected=1)
     assert [m["Body"] for m in dead] == [message.body]
+
+
+# --- delivery="kinesis" -------------------------------------------------------------
+
+
+def test_kinesis_delivery_creates_streams_and_dead_letter_queues_only(
+    aws: AwsSettings,
+) -> None:
+    topology = platform_topology(
+        prefix="kx-", delivery="kinesis", kinesis_shards=3, read_side=True
+    )
+
+    first = ensure_topology(topology, aws)
+    second = ensure_topology(topology, aws)
+
+    assert second == first and second.changes == ()
+    assert "created stream kx-customer-events with 3 shards" in first.changes
+    kinesis = client("kinesis", aws)
+    for producer in ("customer", "order"):
+        summary = kinesis.describe_stream_summary(StreamName=f"kx-{producer}-events")[
+            "StreamDescriptionSummary"
+        ]
+        assert summary["OpenShardCount"] == 3
+        assert summary["StreamStatus"] == "ACTIVE"
+        assert first.stream_arns[producer] == summary["StreamARN"]
+    # No topics, no inboxes: each consumer keeps only its dead-letter queue,
+    # the on-failure destination of its event source mappings.
+    assert first.topic_arns == {} and first.subscription_arns == {}
+    assert first.queue_urls == {} and first.queue_arns == {}
+    assert client("sns", aws).list_topics()["Topics"] == []
+    queues = client("sqs", aws).list_queues(QueueNamePrefix="kx-")["QueueUrls"]
+    consumers = ("customer", "order", "customer-read", "order-read")
+    assert sorted(queues) == sorted(first.dead_letter_queue_urls.values())
+    assert sorted(q.rsplit("/", 1)[-1] for q in queues) == sorted(
+        f"kx-{c}-inbox-dlq" for c in consumers
+    )
+    assert "stream  customer: arn:aws:kinesis:" in first.describe()
+
+
+def test_kinesis_routes_name_the_stream_to_write_and_the_streams_to_read(
+    aws: AwsSettings,
+) -> None:
+    topology = platform_topology(prefix="kx-", delivery="kinesis", read_side=True)
+    report = ensure_topology(topology, aws)
+
+    routes = resolve_routes(topology, report)
+
+    customer = routes.producer("customer")
+    assert customer.delivery == "kinesis"
+    assert customer.stream_name == "kx-customer-events"
+    assert customer.stream_arn == report.stream_arns["customer"]
+    assert customer.topic_arn is None and customer.queue_urls == ()
+    order = routes.consumer("order")
+    assert order.queue_url is None
+    assert order.stream_arns == (report.stream_arns["customer"],)
+    assert order.dead_letter_queue_url.endswith("/kx-order-inbox-dlq")
+    assert routes.consumer("order-read").stream_arns == (
+        report.stream_arns["customer"],
+        report.stream_arns["order"],
+    )
+
+
+def test_a_stream_with_another_shard_count_is_refused_not_resharded(
+    aws: AwsSettings,
+) -> None:
+    kinesis = client("kinesis", aws)
+    kinesis.create_stream(StreamName="kx-customer-events", ShardCount=3)
+
+    with pytest.raises(TopologyError, match="3 open shards, the topology wants 2"):
+        ensure_topology(platform_topology(prefix="kx-", delivery="kinesis"), aws)
+
+    summary = kinesis.describe_stream_summary(StreamName="kx-customer-events")
+    assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 3
+
+
+def test_an_on_demand_stream_is_refused(aws: AwsSettings) -> None:
+    client("kinesis", aws).create_stream(
+        StreamName="kx-customer-events", StreamModeDetails={"StreamMode": "ON_DEMAND"}
+    )
+
+    with pytest.raises(TopologyError, match="ON_DEMAND"):
+        ensure_topology(platform_topology(prefix="kx-", delivery="kinesis"), aws)
+
+
+def test_invalid_kinesis_topologies_are_refused() -> None:
+    with pytest.raises(TopologyError, match="fifo does not apply to kinesis"):
+        platform_topology(delivery="kinesis", fifo=True)
+    with pytest.raises(TopologyError, match="kinesis_shards must be between 1 and 16"):
+        platform_topology(delivery="kinesis", kinesis_shards=0)
+    with pytest.raises(TopologyError, match="kinesis_shards"):
+        platform_topology(delivery="kinesis", kinesis_shards=17)
+    with pytest.raises(TopologyError, match="delivery must be one of"):
+        platform_topology(delivery="carrier-pigeon")  # type: ignore[arg-type]
+    assert platform_topology(delivery="kinesis").stream_name("order") == (
+        "order-events"
+    )
+    # The shard count means nothing to the other deliveries, so it is not checked.
+    assert platform_topology(delivery="sns", kinesis_shards=0).kinesis_shards == 0
