@@ -93,7 +93,7 @@ class DeadLetter:
 class DeadLetterQueue:
     """A consumer's dead-letter queue and the inbox its letters go back to."""
 
-    def __init__(self, *, sqs: Any, queue_url: str, inbox_url: str) -> None:
+    def __init__(self, *, sqs: Any, queue_url: str, inbox_url: str | None) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.inbox_url = inbox_url
@@ -143,6 +143,8 @@ class DeadLetterQueue:
         Sent first, deleted second: a crash in between leaves it in both
         queues, and the consumer's processed-event record absorbs the double.
         """
+        if self.inbox_url is None:
+            raise ValueError("no inbox to redrive to (EVENT_DELIVERY=kinesis)")
         extra = {}
         if self.inbox_url.endswith(".fifo"):
             attributes = letter.message.get("Attributes", {})

@@ -172,3 +172,32 @@ def test_redrive_of_an_unknown_id_moves_nothing(service_queues):
 def test_the_read_side_needs_approach_5(service_queues):
     with pytest.raises(CommandError, match="has no read side"):
         dead_letters("list", "--side", "read")
+
+
+def test_under_kinesis_letters_are_listed_and_a_redrive_is_refused(
+    moto_server, settings
+):
+    """The mappings' on-failure queue holds the letters; there is no inbox."""
+    settings.AWS_ENDPOINT_URL = moto_server.endpoint_url
+    settings.EVENT_TOPOLOGY_PREFIX = f"k{uuid.uuid4().hex[:8]}-"
+    settings.EVENT_DELIVERY = "kinesis"
+    settings.EVENT_FIFO = False
+    messaging._routes.clear()
+    try:
+        route = messaging.routes().consumer("order")
+        assert route.queue_url is None
+        sqs = messaging.sqs_client()
+        letter = sqs.send_message(
+            QueueUrl=route.dead_letter_queue_url,
+            MessageBody=body(registered(uuid.uuid4())),
+            MessageAttributes={
+                FAILURE_REASON: {"DataType": "String", "StringValue": "bad"}
+            },
+        )["MessageId"]
+
+        assert letter in listed_ids(dead_letters("list"))
+        with pytest.raises(CommandError, match="no inbox to send letters back to"):
+            dead_letters("redrive", "--all")
+        assert letter in listed_ids(dead_letters("list"))
+    finally:
+        messaging._routes.clear()

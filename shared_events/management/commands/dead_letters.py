@@ -78,6 +78,14 @@ class Command(BaseCommand):
         if limit < 1:
             raise CommandError("--limit must be at least 1")
         queue = self._queue(side)
+        if action == "redrive" and queue.inbox_url is None:
+            raise CommandError(
+                f"EVENT_DELIVERY={settings.EVENT_DELIVERY}: there is no inbox to send "
+                "letters back to. A letter here is either a poison event (its body "
+                "is the envelope; fix the cause, then publish it again) or AWS's "
+                "on-failure record of a batch (shard and sequence range; the "
+                "records are still on the stream). Nothing was redriven."
+            )
         letters = queue.hold_all(limit=limit)
         if action == "list":
             queue.release(letters)
@@ -119,15 +127,18 @@ class Command(BaseCommand):
                     f"approach {settings.ARCHITECTURE_APPROACH} has no read side; "
                     "it is approach 5 (cqrs_es) that keeps read databases"
                 )
-            consumer = messaging.consumer_settings(f"{service}-read")
+            consumer = f"{service}-read"
         else:
-            consumer = messaging.consumer_settings(service)
-        if not consumer.dead_letter_queue_url:
-            raise CommandError(f"{consumer.name} has no dead-letter queue")
+            consumer = service
+        # The route, not the consumer's settings: under Kinesis a consumer has
+        # a dead-letter queue (its mappings' on-failure queue) but no inbox.
+        route = messaging.routes().consumer(consumer)
+        if not route.dead_letter_queue_url:
+            raise CommandError(f"{consumer}-inbox has no dead-letter queue")
         return DeadLetterQueue(
             sqs=messaging.sqs_client(),
-            queue_url=consumer.dead_letter_queue_url,
-            inbox_url=consumer.queue_url,
+            queue_url=route.dead_letter_queue_url,
+            inbox_url=route.queue_url,
         )
 
     def _list(self, queue: DeadLetterQueue, letters: list[DeadLetter]) -> None:
