@@ -29,6 +29,10 @@ What a learner should notice:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
 from shared_events.approaches import (
     ApproachInfo,
     EventStoreBackend,
@@ -44,6 +48,10 @@ from shared_events.transport.topology import Topology
 
 #: Records per invocation, as AWS's default for streams.
 STREAM_BATCH_SIZE = 100
+#: The handler modules every service has, in ``<service>_service/functions/``.
+FUNCTIONS = ("consume_events", "project_events", "publish_committed")
+
+LambdaHandler = Callable[[dict, Any], dict]
 
 
 def function_path(service: str, function: str) -> str:
@@ -153,3 +161,50 @@ def service_mappings(service: str) -> list[EventSourceMapping]:
         topology=messaging.topology(),
         retries=settings.EVENT_MAX_RECEIVE_COUNT,
     )
+
+
+def lambda_entry(*, service: str, function: str) -> LambdaHandler:
+    """The ``handler(event, context)`` of one of ``service``'s function modules.
+
+    Called once, when the module is imported (a Lambda's cold start): it starts
+    Django with the service's settings, so the composition root installs the
+    service's wiring. Each call then hands AWS's event document to the shared
+    core: the idempotent consumer core (``consume_events``: the service's
+    inbox handlers; ``project_events``: the read side's projections, in the
+    read database) or the stream-as-outbox publisher (``publish_committed``).
+    """
+    if function not in FUNCTIONS:
+        raise ValueError(f"unknown function {function!r}; one of {FUNCTIONS}")
+    settings_module = f"{service}_service.config.settings"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    import django
+
+    django.setup()
+    # Imported once Django is set up: the wiring's models need the app registry.
+    from shared_events.composition import service_wiring
+    from shared_events.consume.lambda_handler import process_batch, read_side_database
+    from shared_events.outbox.stream_relay import publish_committed
+    from shared_events.transport import messaging
+
+    def consume_events(event: dict, context: Any) -> dict:
+        return process_batch(
+            event, context, consumer=service, handlers=service_wiring().event_handlers
+        )
+
+    def project_events(event: dict, context: Any) -> dict:
+        return process_batch(
+            event,
+            context,
+            consumer=f"{service}-read",
+            handlers=service_wiring().projection_handlers,
+            database=read_side_database(),
+        )
+
+    def publish(event: dict, context: Any) -> dict:
+        return publish_committed(event, publisher=messaging.event_publisher(service))
+
+    return {
+        "consume_events": consume_events,
+        "project_events": project_events,
+        "publish_committed": publish,
+    }[function]

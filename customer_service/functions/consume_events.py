@@ -8,26 +8,6 @@ stream of the order service's event table; the event itself says which
 ``handler`` in-process with the same documents.
 """
 
-import os
-from typing import Any
+from shared_events.functions import lambda_entry
 
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_service.config.settings")
-django.setup()
-
-# Imported once Django is set up: the wiring's models need the app registry.
-from customer_service import wiring  # noqa: E402
-from shared_events.consume.lambda_handler import process_batch  # noqa: E402
-
-CONSUMER = "customer"
-
-
-def handler(event: dict, context: Any) -> dict:
-    """Apply each record's events; answer which records failed."""
-    return process_batch(
-        event,
-        context,
-        consumer=CONSUMER,
-        handlers=wiring.current().event_handlers,
-    )
+handler = lambda_entry(service="customer", function="consume_events")

@@ -8,30 +8,6 @@ other approach there are no read models, and each invocation fails with
 ``ReadSideMissing`` saying so.
 """
 
-import os
-from typing import Any
+from shared_events.functions import lambda_entry
 
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_service.config.settings")
-django.setup()
-
-# Imported once Django is set up: the wiring's models need the app registry.
-from customer_service import wiring  # noqa: E402
-from shared_events.consume.lambda_handler import (  # noqa: E402
-    process_batch,
-    read_side_database,
-)
-
-CONSUMER = "customer-read"
-
-
-def handler(event: dict, context: Any) -> dict:
-    """Project each record's events; answer which records failed."""
-    return process_batch(
-        event,
-        context,
-        consumer=CONSUMER,
-        handlers=wiring.current().projection_handlers,
-        database=read_side_database(),
-    )
+handler = lambda_entry(service="customer", function="project_events")

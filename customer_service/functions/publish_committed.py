@@ -10,21 +10,6 @@ platform's event source mapping runner calls ``handler`` in-process with
 the same documents.
 """
 
-import os
-from typing import Any
+from shared_events.functions import lambda_entry
 
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_service.config.settings")
-django.setup()
-
-# Imported once Django is set up: the publisher reads the service's settings.
-from shared_events.outbox.stream_relay import publish_committed  # noqa: E402
-from shared_events.transport import messaging  # noqa: E402
-
-PRODUCER = "customer"
-
-
-def handler(event: dict, context: Any) -> dict:
-    """Publish each committed record's events; answer the first that failed."""
-    return publish_committed(event, publisher=messaging.event_publisher(PRODUCER))
+handler = lambda_entry(service="customer", function="publish_committed")

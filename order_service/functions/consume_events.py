@@ -8,26 +8,6 @@ the customer service's event table; the event itself says which
 ``handler`` in-process with the same documents.
 """
 
-import os
-from typing import Any
+from shared_events.functions import lambda_entry
 
-import django
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "order_service.config.settings")
-django.setup()
-
-# Imported once Django is set up: the wiring's models need the app registry.
-from order_service import wiring  # noqa: E402
-from shared_events.consume.lambda_handler import process_batch  # noqa: E402
-
-CONSUMER = "order"
-
-
-def handler(event: dict, context: Any) -> dict:
-    """Apply each record's events; answer which records failed."""
-    return process_batch(
-        event,
-        context,
-        consumer=CONSUMER,
-        handlers=wiring.current().event_handlers,
-    )
+handler = lambda_entry(service="order", function="consume_events")

@@ -98,5 +98,11 @@ def test_every_function_named_is_a_handler_module(service):
         spec = importlib.util.find_spec(module)
         assert spec is not None, f"{mapping.name}: no module {module}"
         tree = ast.parse(Path(spec.origin).read_text())
-        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-        assert attribute in defined, f"{module} defines no {attribute}()"
+        defined = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        assert attribute in defined, f"{module} defines no {attribute}"
