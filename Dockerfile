@@ -2,7 +2,10 @@
 # servers, query servers, consumers, projectors and relays, the one-shot
 # setup, and the local AWS (moto). Which process a container runs is its
 # command, `python manage.py --service <service> <arguments>`, taken from
-# the process table (stack/process_table.py) by docker-compose.yml.
+# the process table (stack/process_table.py) by docker-compose.yml. On AWS
+# the services' Lambda functions run it too (deploy/service.yaml), with the
+# entry point `python -m awslambdaric` and a handler's dotted path as the
+# command, e.g. order_service.functions.consume_events.handler.
 #
 # No secret is baked in: DJANGO_SECRET_KEY, CUSTOMER_SERVICE_TOKEN and
 # JWT_SIGNING_KEY come from the environment at run time. Health is checked
@@ -22,10 +25,12 @@ RUN groupadd --system --gid 10001 lab \
 WORKDIR /app
 
 # The pinned dependencies first, from pyproject.toml alone: this layer is
-# rebuilt only when they change, not on every change of the code.
+# rebuilt only when they change, not on every change of the code. Plus the
+# Lambda runtime interface client, which only the image needs: it answers
+# Lambda's runtime API and calls the handler (a wheel, nothing to compile).
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt awslambdaric==4.2.2 \
     && rm /tmp/requirements.txt
 
 # Then the project itself, installed in place: manage.py, the services and

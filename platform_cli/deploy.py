@@ -5,6 +5,10 @@ then one stack per service, each given the shared stack's outputs; ``--delete``
 removes them in the reverse order. ``--target local`` deploys to the
 platform's moto server (started if need be), ``--target aws`` to AWS with
 boto3's default credentials.
+
+``EVENT_DELIVERY`` (sns or kinesis) and ``EVENT_STORE`` (postgres or
+dynamodb) choose which of the paper's AWS pictures the stacks make, like the
+other settings: given or configured, else the deployed shared stack's.
 """
 
 from __future__ import annotations
@@ -47,11 +51,21 @@ PLATFORM_NAME = r"[a-z][a-z0-9-]{0,39}"  # the templates' PlatformName
 SETTING_PARAMETERS = {
     "EVENT_MAX_RECEIVE_COUNT": "EventMaxReceiveCount",
     "EVENT_VISIBILITY_TIMEOUT": "EventVisibilityTimeout",
+    "EVENT_KINESIS_SHARDS": "EventKinesisShards",
+}
+# The backends the stacks deploy, by setting: the paper's AWS pictures.
+# EVENT_DELIVERY=sqs (a producer sending to every inbox itself) is local only.
+DEPLOYED_BACKENDS = {
+    "EVENT_DELIVERY": ("EventDelivery", ("sns", "kinesis")),
+    "EVENT_STORE": ("EventStore", ("postgres", "dynamodb")),
 }
 # What every stack of a platform must agree on with its shared stack.
 SHARED_SETTINGS = (
     "Approach",
+    "EventDelivery",
+    "EventStore",
     "EventFifo",
+    "EventKinesisShards",
     "EventMaxReceiveCount",
     "EventVisibilityTimeout",
 )
@@ -216,7 +230,8 @@ def _parameters(options: argparse.Namespace, env, platform_name: str) -> dict[st
     A setting neither given nor configured (in the environment or .env) is
     left out: the deployed shared stack's value is used, else the template's
     default, which is the services' own. So a pipeline without the platform's
-    .env cannot flip a deployed stack's approach or FIFO queues by accident.
+    .env cannot flip a deployed stack's approach, backends or FIFO queues by
+    accident.
     """
     values = {
         "Target": options.target,
@@ -243,18 +258,27 @@ def _parameters(options: argparse.Namespace, env, platform_name: str) -> dict[st
             values[parameter] = str(env.int(setting))
     if options.image_tag:
         values["ImageTag"] = options.image_tag
-    delivery = env.str("EVENT_DELIVERY", default="sns")
-    if delivery != "sns":
-        raise PlatformError(
-            f"EVENT_DELIVERY={delivery}: the stacks deploy SNS topics fanned out to "
-            "SQS inboxes (EVENT_DELIVERY=sns); direct SQS delivery is local only"
-        )
+    for setting, (parameter, deployed) in DEPLOYED_BACKENDS.items():
+        if setting in os.environ:
+            values[parameter] = _deployed_backend(setting, env.str(setting), deployed)
     for item in options.parameter:
         key, separator, value = item.partition("=")
         if not separator or not key:
             raise PlatformError(f"--parameter takes KEY=VALUE, not {item!r}")
         values[key] = value
     return values
+
+
+def _deployed_backend(setting: str, value: str, deployed: tuple[str, ...]) -> str:
+    if value in deployed:
+        return value
+    if setting == "EVENT_DELIVERY" and value == "sqs":
+        raise PlatformError(
+            "EVENT_DELIVERY=sqs: the stacks deploy SNS topics fanned out to SQS "
+            "inboxes (sns) or Kinesis streams (kinesis), the paper's pictures; "
+            "direct SQS delivery is local only"
+        )
+    raise PlatformError(f"{setting}={value}: the stacks deploy {' or '.join(deployed)}")
 
 
 def _agree_with_the_shared_stack(
@@ -269,6 +293,15 @@ def _agree_with_the_shared_stack(
         raise PlatformError(
             "name the approach to deploy: --approach, or ARCHITECTURE_APPROACH "
             "(or deploy over a stack that has one)"
+        )
+    # moto checks no template Rules, so the command refuses this itself.
+    if parameters.get("EventDelivery") == "kinesis" and (
+        parameters.get("EventFifo") == "true"
+    ):
+        raise PlatformError(
+            "EVENT_DELIVERY=kinesis with EVENT_FIFO=true: FIFO applies to SNS and "
+            "SQS only; a stream keeps order per partition key (the aggregate id) "
+            "already. Unset EVENT_FIFO."
         )
 
 

@@ -18,7 +18,9 @@ The AWS backends change who does the event work (``shared_events.functions``):
 under ``EVENT_DELIVERY=kinesis`` no inbox is long-polled, and under
 ``EVENT_STORE=dynamodb`` the event table's stream replaces the outbox and its
 relay. A service with Lambda functions runs one ``functions`` process: the
-local event source mapping runner, calling its handlers in-process.
+local event source mapping runner, calling its handlers in-process. On AWS
+Lambda itself runs them, so the templates deploy ``deployed_processes``: the
+same table without that process.
 
 Each process is ``manage.py --service <service> <arguments>``; a web
 server's arguments take its bind address last.
@@ -179,6 +181,23 @@ def has_functions(
             retries=1,
         )
     )
+
+
+def deployed_processes(
+    approach: Approach | str, *, delivery: str = "sns", store: str = "postgres"
+) -> list[PlatformProcess]:
+    """The processes the ``deploy/`` templates run on AWS as ECS services.
+
+    The table's processes minus the ``functions`` process: on AWS, Lambda runs
+    the handlers from the event source mappings the templates declare (one
+    ``AWS::Lambda::EventSourceMapping`` per entry of
+    ``shared_events.functions.platform_mappings``), so nothing polls locally.
+    """
+    return [
+        p
+        for p in platform_processes(approach, delivery=delivery, store=store)
+        if p.kind is not Kind.FUNCTIONS
+    ]
 
 
 def worker_processes(

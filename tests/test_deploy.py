@@ -3,10 +3,14 @@
 The templates lint clean; deployed to a moto server with Target=local, every
 resource the local target keeps really exists (described through its own
 API, since moto answers CREATE_COMPLETE for resources it skipped); the
-platform's own provisioning finds the stack's topology exactly as it would
-have made it; an event published through the platform's publisher to the
-stack's topic arrives in the subscribed inbox; the task definitions are the
-process table's processes; and every IAM policy names its resources.
+platform's own provisioning finds the stack's topology (and, under the
+paper's Kinesis and DynamoDB picture, its streams and event tables) exactly
+as it would have made it; an event published through the platform's
+publisher to the stack's topic arrives in the subscribed inbox; the task
+definitions are the process table's processes and the Lambda functions and
+event source mappings the function table's entries, for every approach and
+backend; no event source mapping is ever made on moto; and every IAM policy
+names its resources.
 
 Platform lane (``-p no:django``). One moto server for the module; every
 deployment uses its own prefix, so two runs (or two tests) never collide.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import json
 import re
 import uuid
@@ -28,7 +33,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cfnlint.api import lint_file
 
-from platform_cli.deploy import DEPLOYABLE, platform_name_for
+from platform_cli.deploy import DEPLOYABLE, DEPLOYED_BACKENDS, platform_name_for
 from platform_cli.main import main
 from shared_events.approaches import approach_info
 from shared_events.configuration import (
@@ -37,7 +42,9 @@ from shared_events.configuration import (
     SERVICE_DATABASE_NAMES,
     SERVICES,
 )
+from shared_events.event_source_mapping.mappings import SourceKind
 from shared_events.events import encode, new_envelope
+from shared_events.functions import platform_mappings
 from shared_events.transport import (
     AwsSettings,
     SnsPublisher,
@@ -47,6 +54,7 @@ from shared_events.transport import (
     platform_topology,
     resolve_routes,
 )
+from shared_events.transport.topology import KINESIS_SHARDS_RANGE, PLATFORM_CONSUMERS
 from stack.cloudformation import (
     MAX_TEMPLATE_BODY_BYTES,
     MAX_TEMPLATE_URL_BYTES,
@@ -65,9 +73,34 @@ from stack.cloudformation_templates import (
     load_template,
 )
 from stack.moto_server import MotoServer, start_moto_server
-from stack.process_table import DEFAULT_PORTS, platform_processes
+from stack.process_table import (
+    DEFAULT_PORTS,
+    Kind,
+    deployed_processes,
+    platform_processes,
+)
 
 APPROACHES = ["db_per_service", "direct_publish", "event_sourcing", "cqrs_es"]
+#: (EVENT_DELIVERY, EVENT_STORE): the paper's pictures the stacks deploy.
+BACKENDS = [
+    ("sns", "postgres"),
+    ("sns", "dynamodb"),
+    ("kinesis", "postgres"),
+    ("kinesis", "dynamodb"),
+]
+#: Every combination the command deploys, FIFO only where it applies (SNS).
+COMBINATIONS = [
+    (approach, delivery, store, fifo)
+    for approach in APPROACHES
+    for delivery, store in BACKENDS
+    for fifo in ([False, True] if delivery == "sns" else [False])
+]
+
+
+def combination_id(combination: tuple) -> str:
+    approach, delivery, store, fifo = combination
+    return f"{approach}-{delivery}-{store}" + ("-fifo" if fifo else "")
+
 
 #: What the local target leaves out, and why: moto cannot create these (it
 #: answers CREATE_COMPLETE and makes nothing, or it needs a VPC and a running
@@ -83,6 +116,9 @@ AWS_ONLY_TYPES = {
     "AWS::ElasticLoadBalancingV2::Listener",
     "AWS::ElasticLoadBalancingV2::TargetGroup",
     "AWS::S3::BucketPolicy",  # TLS only: the local endpoint is plain HTTP
+    # moto's own mappings delete SQS messages and drain streams: never on moto
+    # (locally the platform's event source mapping runner polls instead).
+    "AWS::Lambda::EventSourceMapping",
 }
 #: ... and the one policy that grants reading those secrets.
 AWS_ONLY_POLICIES = {"ReadSecretsPolicy"}
@@ -101,6 +137,17 @@ def takes_no_resource(action: str) -> bool:
 def iam_reference() -> dict:
     folder = Path(cfnlint.data.AdditionalSpecs.__file__).parent
     return json.loads((folder / "Policies.json").read_text())
+
+
+def event_table_provisioning():
+    """``shared_events.write_side.dynamodb.provisioning``, plain boto3, loaded
+    from its file: importing it by name would run the ``write_side`` package's
+    ``__init__``, which needs Django, and this lane runs without it."""
+    path = REPO_DIR / "shared_events/write_side/dynamodb/provisioning.py"
+    spec = importlib.util.spec_from_file_location("event_table_provisioning", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 PSEUDO = {
@@ -137,25 +184,50 @@ def run_prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}-"
 
 
-def common_parameters(prefix: str, approach: str, *, fifo: bool = False) -> dict:
+def common_parameters(
+    prefix: str,
+    approach: str,
+    *,
+    fifo: bool = False,
+    delivery: str = "sns",
+    store: str = "postgres",
+) -> dict:
     return {
         "Target": "local",
         "PlatformName": f"lab-{prefix.strip('-')}",
         "Approach": approach,
         "EventTopologyPrefix": prefix,
         "EventFifo": "true" if fifo else "false",
+        "EventDelivery": delivery,
+        "EventStore": store,
     }
 
 
 class Deployment:
     """The shared stack and both service stacks of one approach, on moto."""
 
-    def __init__(self, target: Target, approach: str, *, fifo: bool = False):
+    def __init__(
+        self,
+        target: Target,
+        approach: str,
+        *,
+        fifo: bool = False,
+        delivery: str = "sns",
+        store: str = "postgres",
+        kinesis_shards: int = 2,
+    ):
         self.target = target
         self.approach = approach
         self.fifo = fifo
+        self.delivery = delivery
+        self.store = store
+        self.kinesis_shards = kinesis_shards
         self.prefix = run_prefix()
-        self.parameters = common_parameters(self.prefix, approach, fifo=fifo)
+        self.parameters = common_parameters(
+            self.prefix, approach, fifo=fifo, delivery=delivery, store=store
+        )
+        if kinesis_shards != 2:
+            self.parameters["EventKinesisShards"] = str(kinesis_shards)
         name = self.parameters["PlatformName"]
         self.names = {"shared": f"{name}-shared"} | {
             service: f"{name}-{service}" for service in SERVICES
@@ -198,9 +270,11 @@ class Deployment:
         return platform_topology(
             prefix=self.prefix,
             fifo=self.fifo,
+            delivery=self.delivery,
             read_side=approach_info(self.approach).read_side,
             max_receive_count=8,
             visibility_timeout=30,
+            kinesis_shards=self.kinesis_shards,
         )
 
 
@@ -208,6 +282,18 @@ class Deployment:
 def cqrs(target: Target) -> Iterator[Deployment]:
     """Approach 5, the most resources: deployed once for the module."""
     deployment = Deployment(target, "cqrs_es").deploy()
+    yield deployment
+    deployment.delete()
+
+
+@pytest.fixture(scope="module")
+def aws_picture(target: Target) -> Iterator[Deployment]:
+    """The paper's AWS figure: cqrs_es on a DynamoDB event store whose stream
+    feeds Lambda, events on Kinesis. Three shards, so a stream made with the
+    default count would show."""
+    deployment = Deployment(
+        target, "cqrs_es", delivery="kinesis", store="dynamodb", kinesis_shards=3
+    ).deploy()
     yield deployment
     deployment.delete()
 
@@ -243,12 +329,21 @@ def test_the_service_template_knows_the_platform_ports_and_database_names():
         assert services[service]["QueryPort"] == DEFAULT_PORTS[f"{service}-query"]
         assert services[service]["DatabaseName"] == SERVICE_DATABASE_NAMES[service]
         assert services[service]["ReadDatabaseName"] == READ_DATABASE_NAMES[service]
+        # The producer whose stream the service's consumer reads (kinesis).
+        assert [services[service]["ConsumesFrom"]] == list(PLATFORM_CONSUMERS[service])
 
 
-def test_the_templates_take_the_approaches_the_command_deploys():
+def test_the_templates_take_the_approaches_and_backends_the_command_deploys():
     for template in TEMPLATES:
-        approach = template_of(template)["Parameters"]["Approach"]
-        assert approach["AllowedValues"] == DEPLOYABLE == APPROACHES
+        parameters = template_of(template)["Parameters"]
+        assert parameters["Approach"]["AllowedValues"] == DEPLOYABLE == APPROACHES
+        for parameter, values in DEPLOYED_BACKENDS.values():
+            assert parameters[parameter]["AllowedValues"] == list(values)
+        assert {delivery for delivery, _ in BACKENDS} == {"sns", "kinesis"}
+        shards = parameters["EventKinesisShards"]
+        assert range(shards["MinValue"], shards["MaxValue"] + 1) == (
+            KINESIS_SHARDS_RANGE
+        )
 
 
 def test_the_event_defaults_are_the_services_defaults():
@@ -268,6 +363,9 @@ def test_the_event_defaults_are_the_services_defaults():
         "EventMaxReceiveCount": defaults["EVENT_MAX_RECEIVE_COUNT"],
         "EventVisibilityTimeout": defaults["EVENT_VISIBILITY_TIMEOUT"],
         "EventTopologyPrefix": defaults["EVENT_TOPOLOGY_PREFIX"],
+        "EventDelivery": defaults["EVENT_DELIVERY"],
+        "EventStore": defaults["EVENT_STORE"],
+        "EventKinesisShards": defaults["EVENT_KINESIS_SHARDS"],
     }
     for template in TEMPLATES:
         parameters = template_of(template)["Parameters"]
@@ -285,9 +383,16 @@ def resolver_for(template: dict, parameters: dict) -> TemplateResolver:
     )
 
 
-def aws_parameters(approach: str, service: str, *, fifo: bool = False) -> dict:
+def aws_parameters(
+    approach: str,
+    service: str,
+    *,
+    fifo: bool = False,
+    delivery: str = "sns",
+    store: str = "postgres",
+) -> dict:
     return {
-        **common_parameters("p-", approach, fifo=fifo),
+        **common_parameters("p-", approach, fifo=fifo, delivery=delivery, store=store),
         "Target": "aws",
         "ServiceName": service,
         "ClusterName": "cluster",
@@ -297,11 +402,43 @@ def aws_parameters(approach: str, service: str, *, fifo: bool = False) -> dict:
 
 
 @pytest.mark.parametrize("approach", APPROACHES)
+@pytest.mark.parametrize(("delivery", "store"), BACKENDS)
+def test_deployed_processes_are_the_table_without_the_local_runner(
+    approach, delivery, store
+):
+    """On AWS Lambda runs the handlers: every process of the table but the
+    local event source mapping runner, which a service runs exactly when the
+    function table gives it mappings."""
+    table = platform_processes(approach, delivery=delivery, store=store)
+    deployed = deployed_processes(approach, delivery=delivery, store=store)
+    assert deployed == [p for p in table if p.kind is not Kind.FUNCTIONS]
+    topology = platform_topology(
+        prefix="p-", delivery=delivery, read_side=approach_info(approach).read_side
+    )
+    for service in SERVICES:
+        mappings = platform_mappings(
+            service=service,
+            approach=approach,
+            delivery=delivery,
+            store=store,
+            topology=topology,
+            retries=8,
+        )
+        runner = [p for p in table if p.kind is Kind.FUNCTIONS and p.service == service]
+        assert len(runner) == (1 if mappings else 0)
+
+
+@pytest.mark.parametrize("approach", APPROACHES)
+@pytest.mark.parametrize(("delivery", "store"), BACKENDS)
 @pytest.mark.parametrize("service", SERVICES)
-def test_task_definitions_and_ecs_services_are_the_process_table(approach, service):
-    """One task definition and one ECS service per process, with its command."""
+def test_task_definitions_and_ecs_services_are_the_process_table(
+    approach, delivery, store, service
+):
+    """One task definition and one ECS service per deployed process, with its
+    command and the platform's settings."""
     resolver = resolver_for(
-        template_of(SERVICE_TEMPLATE), aws_parameters(approach, service)
+        template_of(SERVICE_TEMPLATE),
+        aws_parameters(approach, service, delivery=delivery, store=store),
     )
     kept = resolver.kept()
     containers = {}
@@ -317,7 +454,11 @@ def test_task_definitions_and_ecs_services_are_the_process_table(approach, servi
         for resource in kept.values()
         if resource["Type"] == "AWS::ECS::Service"
     }
-    processes = [p for p in platform_processes(approach) if p.service == service]
+    processes = [
+        p
+        for p in deployed_processes(approach, delivery=delivery, store=store)
+        if p.service == service
+    ]
     assert set(containers) == {process.name for process in processes}
     assert ecs_services == {process.name for process in processes}
     for process in processes:
@@ -334,6 +475,9 @@ def test_task_definitions_and_ecs_services_are_the_process_table(approach, servi
         assert ("QUERY_SIDE_ONLY" in environment) == query_side
         assert environment["ARCHITECTURE_APPROACH"] == approach
         assert environment["EVENT_TOPOLOGY_PREFIX"] == "p-"
+        assert environment["EVENT_DELIVERY"] == delivery
+        assert environment["EVENT_STORE"] == store
+        assert environment["EVENT_KINESIS_SHARDS"] == "2"
         secrets = {item["Name"] for item in container["Secrets"]}
         assert {"DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "CUSTOMER_SERVICE_TOKEN"} <= (
             secrets
@@ -346,6 +490,173 @@ def test_task_definitions_and_ecs_services_are_the_process_table(approach, servi
         assert ("TaskRoleArn" in properties_of[process.name]) != query_side
 
 
+# --- Lambda: the function table ---------------------------------------------------
+
+
+def cfn_value(value: Any) -> Any:
+    """A property as CloudFormation reads it: numbers and booleans as text
+    (a parameter's value is text, a YAML literal is not)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return [cfn_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: cfn_value(item) for key, item in value.items()}
+    return value
+
+
+def kept_of_type(resolver: TemplateResolver, kind: str) -> dict[str, dict]:
+    return {
+        logical: resource
+        for logical, resource in resolver.kept().items()
+        if resource["Type"] == kind
+    }
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=combination_id)
+@pytest.mark.parametrize("service", SERVICES)
+def test_functions_and_event_source_mappings_are_the_function_table(
+    combination, service
+):
+    """One Lambda function per handler module the table names, and one event
+    source mapping per entry: its settings exactly the entry's
+    ``aws_properties()``, reading the entry's source into the entry's handler,
+    with the entry's dead-letter queue as its on-failure destination."""
+    approach, delivery, store, fifo = combination
+    template = template_of(SERVICE_TEMPLATE)
+    resolver = resolver_for(
+        template,
+        aws_parameters(approach, service, fifo=fifo, delivery=delivery, store=store),
+    )
+    topology = platform_topology(
+        prefix="p-",
+        fifo=fifo,
+        delivery=delivery,
+        read_side=approach_info(approach).read_side,
+    )
+    table = platform_mappings(
+        service=service,
+        approach=approach,
+        delivery=delivery,
+        store=store,
+        topology=topology,
+        retries=8,  # EventMaxReceiveCount's default, EVENT_MAX_RECEIVE_COUNT's
+    )
+    functions = {
+        f"<{logical}>": resolver.resolve(resource["Properties"])
+        for logical, resource in kept_of_type(resolver, "AWS::Lambda::Function").items()
+    }
+    handlers = {}
+    for ref, properties in functions.items():
+        assert properties["PackageType"] == "Image"
+        assert properties["Code"] == {"ImageUri": "repository:latest"}
+        assert properties["ImageConfig"]["EntryPoint"] == [
+            "python",
+            "-m",
+            "awslambdaric",
+        ]
+        (handlers[ref],) = properties["ImageConfig"]["Command"]
+    assert sorted(handlers.values()) == sorted({m.function for m in table})
+
+    arn = "arn:aws:{}:eu-west-1:111122223333:{}"
+    tables = kept_of_type(resolver, "AWS::DynamoDB::Table")
+    declared = []
+    for resource in kept_of_type(resolver, "AWS::Lambda::EventSourceMapping").values():
+        properties = resolver.resolve(resource["Properties"])
+        destination = properties.pop("DestinationConfig", {}).get("OnFailure", {})
+        declared.append(
+            (
+                handlers[properties.pop("FunctionName")],
+                properties.pop("EventSourceArn"),
+                destination.get("Destination"),
+                cfn_value(properties),
+            )
+        )
+    expected = []
+    for mapping in table:
+        if mapping.source_kind is SourceKind.KINESIS:
+            source = arn.format("kinesis", f"stream/{mapping.source_name}")
+        else:
+            assert mapping.source_kind is SourceKind.DYNAMODB_STREAM
+            (logical,) = tables
+            name = resolver.resolve(tables[logical]["Properties"]["TableName"])
+            assert name == mapping.source_name
+            source = f"<{logical}.StreamArn>"
+        on_failure = mapping.on_failure_queue
+        expected.append(
+            (
+                mapping.function,
+                source,
+                on_failure and arn.format("sqs", on_failure),
+                cfn_value(mapping.aws_properties()),
+            )
+        )
+    assert sorted(declared, key=repr) == sorted(expected, key=repr)
+    # The table has the event table's stream as a source exactly where the
+    # template makes the event table.
+    uses_table = any(m.source_kind is SourceKind.DYNAMODB_STREAM for m in table)
+    assert bool(tables) == uses_table
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=combination_id)
+@pytest.mark.parametrize("service", SERVICES)
+def test_functions_run_with_the_web_tasks_settings(combination, service):
+    """A handler starts the service's Django settings: the web task's
+    environment and secrets, but AWS_REGION, which Lambda sets itself."""
+    approach, delivery, store, fifo = combination
+    resolver = resolver_for(
+        template_of(SERVICE_TEMPLATE),
+        aws_parameters(approach, service, fifo=fifo, delivery=delivery, store=store),
+    )
+    (web,) = resolver.resolve(resolver.template["Resources"]["WebTask"]["Properties"])[
+        "ContainerDefinitions"
+    ]
+    expected = {item["Name"]: item["Value"] for item in web["Environment"]}
+    del expected["AWS_REGION"]
+    secrets = {item["Name"]: item["ValueFrom"] for item in web["Secrets"]}
+    for resource in kept_of_type(resolver, "AWS::Lambda::Function").values():
+        properties = resolver.resolve(resource["Properties"])
+        variables = properties["Environment"]["Variables"]
+        assert {k: variables[k] for k in expected} == expected
+        assert set(variables) == set(expected) | set(secrets)
+        for name, secret in secrets.items():
+            assert variables[name] == "{{resolve:secretsmanager:" + secret + "}}"
+        # In the tasks' subnets, with the tasks' security group (the databases
+        # admit that group only).
+        assert properties["VpcConfig"] == {
+            "SubnetIds": [],
+            "SecurityGroupIds": ["<TaskSecurityGroup>"],
+        }
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=combination_id)
+def test_the_local_target_makes_no_event_source_mapping(combination):
+    """moto's own mappings delete SQS messages and drain streams: on the local
+    target the platform's runner polls, and the templates make none. The
+    functions themselves stay (moto makes them, and runs nothing)."""
+    approach, delivery, store, fifo = combination
+    for service in SERVICES:
+        parameters = {
+            **aws_parameters(
+                approach, service, fifo=fifo, delivery=delivery, store=store
+            ),
+            "Target": "local",
+        }
+        for template in TEMPLATES:
+            resolver = resolver_for(template_of(template), parameters)
+            kinds = {resource["Type"] for resource in resolver.kept().values()}
+            assert "AWS::Lambda::EventSourceMapping" not in kinds
+        on_aws = resolver_for(
+            template_of(SERVICE_TEMPLATE), {**parameters, "Target": "aws"}
+        )
+        local = resolver_for(template_of(SERVICE_TEMPLATE), parameters)
+        assert kept_of_type(local, "AWS::Lambda::Function").keys() == (
+            kept_of_type(on_aws, "AWS::Lambda::Function").keys()
+        )
+
+
 # --- least privilege --------------------------------------------------------------
 
 
@@ -355,11 +666,8 @@ def policy_documents(resolver: TemplateResolver) -> Iterator[tuple[str, dict]]:
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Policy":
             yield logical, resolver.resolve(properties["PolicyDocument"])
-        for inline in properties.get("Policies", []):
-            yield (
-                f"{logical}/{inline['PolicyName']}",
-                resolver.resolve(inline["PolicyDocument"]),
-            )
+        for inline in resolver.resolve(properties.get("Policies", [])) or []:
+            yield f"{logical}/{inline['PolicyName']}", inline["PolicyDocument"]
 
 
 def as_list(value: Any) -> list:
@@ -380,26 +688,64 @@ def own_queue_arns(service: str, topology) -> set[str]:
     } | {"<RelayQueue.Arn>"}
 
 
-@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
-@pytest.mark.parametrize("approach", APPROACHES)
-def test_every_iam_policy_names_its_resources(approach, fifo):
+#: Resources named by pattern, and why: the ids are AWS's to choose.
+NAMED_BY_PATTERN = {
+    # The network interfaces Lambda makes for a function in the VPC.
+    ":network-interface/*": None,
+    # The subnets a function's interfaces go in: any of the VPC's (the subnet
+    # list is a parameter, which a policy cannot map to ARNs), and only with
+    # the condition that names the VPC.
+    ":subnet/*": "ec2:Vpc",
+}
+
+
+def pattern_allowed(resource: str, statement: dict) -> bool:
+    for suffix, condition_key in NAMED_BY_PATTERN.items():
+        if resource.endswith(suffix) and "*" not in resource.removesuffix(suffix):
+            conditions = statement.get("Condition", {}).get("ArnEquals", {})
+            return condition_key is None or "*" not in conditions.get(
+                condition_key, "*"
+            )
+    return False
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=combination_id)
+def test_every_iam_policy_names_its_resources(combination):
     """No "*" action; "*" resources only for actions that take nothing else; a
-    service publishes only to its own topic, and receives from, deletes from
-    and sends to only its own queues."""
+    service publishes only to its own topic or stream, receives from, deletes
+    from and sends to only its own queues, reads only the streams it consumes,
+    and writes and reads only its own event table and that table's stream."""
+    approach, delivery, store, fifo = combination
     topology = platform_topology(
-        prefix="p-", fifo=fifo, read_side=approach_info(approach).read_side
+        prefix="p-",
+        fifo=fifo,
+        delivery=delivery,
+        read_side=approach_info(approach).read_side,
     )
+    arn = "arn:aws:{}:eu-west-1:111122223333:{}"
     checked = 0
     for service in SERVICES:
+        parameters = aws_parameters(
+            approach, service, fifo=fifo, delivery=delivery, store=store
+        )
+        read = [service] + (
+            [f"{service}-read"] if f"{service}-read" in topology.consumers else []
+        )
+        readable_streams = {
+            arn.format("kinesis", f"stream/{topology.stream_name(producer)}")
+            for consumer in read
+            for producer in topology.consumers[consumer]
+        }
         for template in TEMPLATES:
-            resolver = resolver_for(
-                template_of(template), aws_parameters(approach, service, fifo=fifo)
-            )
+            resolver = resolver_for(template_of(template), parameters)
             for name, document in policy_documents(resolver):
                 for statement in as_list(document["Statement"]):
                     actions = as_list(statement["Action"])
                     resources = as_list(statement["Resource"])
-                    where = f"{template.name} {name} ({service}, {approach})"
+                    where = (
+                        f"{template.name} {name} ({service}, "
+                        f"{combination_id(combination)})"
+                    )
                     assert not any("*" in action for action in actions), where
                     if "*" in resources:
                         assert resources == ["*"], where
@@ -407,12 +753,19 @@ def test_every_iam_policy_names_its_resources(approach, fifo):
                     else:
                         for resource in resources:
                             # A log group's streams are its ARN followed by ":*".
-                            assert "*" not in resource.removesuffix(":*"), where
+                            assert "*" not in resource.removesuffix(":*") or (
+                                pattern_allowed(resource, statement)
+                            ), where
                     if "sns:Publish" in actions:
                         topic = topology.topic_name(service)
+                        assert resources == [arn.format("sns", topic)], where
+                    if "kinesis:PutRecords" in actions:
+                        stream = topology.stream_name(service)
                         assert resources == [
-                            f"arn:aws:sns:eu-west-1:111122223333:{topic}"
+                            arn.format("kinesis", f"stream/{stream}")
                         ], where
+                    if "kinesis:GetRecords" in actions:
+                        assert set(resources) <= readable_streams, where
                     moves_messages = {
                         "sqs:ReceiveMessage",
                         "sqs:DeleteMessage",
@@ -421,6 +774,15 @@ def test_every_iam_policy_names_its_resources(approach, fifo):
                     if moves_messages & set(actions):
                         own = own_queue_arns(service, topology)
                         assert set(resources) <= own, where
+                    table = {a for a in actions if a.startswith("dynamodb:")} - {
+                        "dynamodb:ListStreams"
+                    }
+                    if table:
+                        assert store == "dynamodb", where
+                        assert set(resources) <= {
+                            "<EventTable.Arn>",
+                            "<EventTable.StreamArn>",
+                        }, where
                     checked += 1
     assert checked > 0
 
@@ -462,6 +824,13 @@ def stack_resolver(
             return group["arn"]
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{name}"
+        if kind == "AWS::Kinesis::Stream" and attribute == "Arn":
+            return target.client("kinesis").describe_stream_summary(StreamName=name)[
+                "StreamDescriptionSummary"
+            ]["StreamARN"]
+        if kind == "AWS::DynamoDB::Table":
+            table = target.client("dynamodb").describe_table(TableName=name)["Table"]
+            return table["TableArn" if attribute == "Arn" else "LatestStreamArn"]
         raise AssertionError(f"no reader for {kind}.{attribute}")
 
     pseudo = {**PSEUDO, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
@@ -510,7 +879,15 @@ def describe(target: Target, kind: str, physical: str, properties: dict) -> None
         assert [group["logGroupName"] for group in groups] == [physical]
         assert groups[0]["retentionInDays"] == int(properties["RetentionInDays"])
     elif kind == "AWS::IAM::Role":
-        target.client("iam").get_role(RoleName=physical)
+        iam = target.client("iam")
+        iam.get_role(RoleName=physical)
+        # The role's own policies, by name (AWS::IAM::Policy resources add
+        # theirs to the same list): moto's CloudFormation stores their
+        # documents as Python's repr of the template's, not as JSON.
+        names = iam.list_role_policies(RoleName=physical)["PolicyNames"]
+        assert {inline["PolicyName"] for inline in properties.get("Policies", [])} <= (
+            set(names)
+        )
     elif kind == "AWS::IAM::Policy":
         iam = target.client("iam")
         for role in properties["Roles"]:
@@ -549,12 +926,51 @@ def describe(target: Target, kind: str, physical: str, properties: dict) -> None
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         blocked = s3.get_public_access_block(Bucket=physical)
         assert all(blocked["PublicAccessBlockConfiguration"].values())
+    elif kind == "AWS::Kinesis::Stream":
+        summary = target.client("kinesis").describe_stream_summary(StreamName=physical)[
+            "StreamDescriptionSummary"
+        ]
+        assert summary["StreamName"] == properties["Name"]
+        assert summary["StreamStatus"] == "ACTIVE"
+        assert summary["StreamModeDetails"] == properties["StreamModeDetails"]
+        assert summary["OpenShardCount"] == int(properties["ShardCount"])
+        assert summary["RetentionPeriodHours"] == properties["RetentionPeriodHours"]
+    elif kind == "AWS::DynamoDB::Table":
+        table = target.client("dynamodb").describe_table(TableName=physical)["Table"]
+        assert table["TableName"] == properties["TableName"]
+        assert table["KeySchema"] == properties["KeySchema"]
+        assert table["AttributeDefinitions"] == properties["AttributeDefinitions"]
+        assert table["BillingModeSummary"]["BillingMode"] == properties["BillingMode"]
+        assert table["StreamSpecification"] == {
+            "StreamEnabled": True,
+            **properties["StreamSpecification"],
+        }
+    elif kind == "AWS::Lambda::Function":
+        function = target.client("lambda").get_function(FunctionName=physical)
+        configuration = function["Configuration"]
+        assert configuration["FunctionName"] == properties["FunctionName"]
+        assert configuration["Role"] == properties["Role"]
+        assert configuration["MemorySize"] == int(properties["MemorySize"])
+        assert configuration["Timeout"] == properties["Timeout"]
+        # moto hands a Number parameter back as a number (AWS: text).
+        variables = configuration["Environment"]["Variables"]
+        assert {name: str(value) for name, value in variables.items()} == {
+            name: str(value)
+            for name, value in properties["Environment"]["Variables"].items()
+        }
+        # moto keeps the image, but reports PackageType Zip and drops the
+        # ImageConfig: the handler's path is checked against the template.
+        assert function["Code"]["ImageUri"] == properties["Code"]["ImageUri"]
     else:
         raise AssertionError(f"no description for {kind}: add one to this test")
 
 
 @pytest.mark.parametrize("part", ["shared", *SERVICES])
-def test_every_resource_the_local_target_keeps_exists(target, cqrs, part):
+@pytest.mark.parametrize("picture", ["cqrs", "aws_picture"])
+def test_every_resource_the_local_target_keeps_exists(request, target, picture, part):
+    """Under approach 5 with the default backends (SNS, PostgreSQL), and with
+    the paper's AWS figure (Kinesis, DynamoDB and its stream, Lambda)."""
+    cqrs = request.getfixturevalue(picture)
     resolver, physical = stack_resolver(target, cqrs, part)
     kept = resolver.kept()
     on_aws = resolver_for(
@@ -604,6 +1020,41 @@ def test_the_platform_finds_the_stack_topology_and_changes_nothing(
     finally:
         if deployment is not cqrs:
             delete_stack(target, deployment.names["shared"])
+
+
+def test_the_platform_finds_the_streams_and_event_tables_and_changes_nothing(
+    target, aws_picture
+):
+    """The paper's AWS figure needs no provisioning either: the platform's own
+    (``ensure_topology`` for the streams and dead-letter queues,
+    ``ensure_event_table`` for each event table) finds all of it as it wants,
+    with the stack's shard count."""
+    topology = aws_picture.topology()
+    assert topology.delivery == "kinesis" and topology.kinesis_shards == 3
+    report = ensure_topology(topology, AwsSettings(endpoint_url=target.endpoint_url))
+    assert report.changes == ()
+    assert report.queue_urls == {}
+    shared = aws_picture.results["shared"].outputs
+    for producer in topology.producers:
+        key = f"{producer.capitalize()}EventsStreamArn"
+        assert report.stream_arns[producer] == shared[key]
+    for consumer, url in report.dead_letter_queue_urls.items():
+        key = "".join(part.capitalize() for part in consumer.split("-"))
+        # moto's CloudFormation writes AWS's host into the URL: compare names.
+        output = shared[f"{key}InboxDeadLetterQueueUrl"]
+        assert url.rsplit("/", 1)[-1] == output.rsplit("/", 1)[-1]
+    dynamodb = target.client("dynamodb")
+    ensure_event_table = event_table_provisioning().ensure_event_table
+    for service in SERVICES:
+        name = topology.event_table_name(service)
+        assert ensure_event_table(dynamodb, name) == []
+        outputs = aws_picture.results[service].outputs
+        assert outputs["EventTableName"] == name
+        latest = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        assert outputs["EventTableStreamArn"] == latest
+    # No mapping on moto: the platform's runner reads these streams locally.
+    lambda_client = target.client("lambda")
+    assert lambda_client.list_event_source_mappings()["EventSourceMappings"] == []
 
 
 def test_a_redeploy_keeps_the_values_it_is_not_given(target):
@@ -736,6 +1187,8 @@ def unconfigured(monkeypatch, tmp_path):
     for name in [
         "ARCHITECTURE_APPROACH",
         "EVENT_DELIVERY",
+        "EVENT_STORE",
+        "EVENT_KINESIS_SHARDS",
         "EVENT_FIFO",
         "EVENT_MAX_RECEIVE_COUNT",
         "EVENT_VISIBILITY_TIMEOUT",
@@ -886,10 +1339,69 @@ def test_the_command_refuses_what_it_does_not_deploy(monkeypatch, capsys, target
     assert main(arguments) == 2
     assert "EVENT_DELIVERY=sqs" in capsys.readouterr().err
 
+    monkeypatch.setenv("EVENT_DELIVERY", "pigeon")
+    assert main(arguments) == 2
+    assert "EVENT_DELIVERY=pigeon: the stacks deploy sns or kinesis" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setenv("EVENT_DELIVERY", "kinesis")
+    monkeypatch.setenv("EVENT_STORE", "sqlite")
+    assert main(arguments) == 2
+    assert "EVENT_STORE=sqlite: the stacks deploy postgres or dynamodb" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.delenv("EVENT_STORE")
+    monkeypatch.setenv("EVENT_FIFO", "true")
+    assert main([*arguments, "--prefix", run_prefix()]) == 2
+    assert "EVENT_DELIVERY=kinesis with EVENT_FIFO=true" in capsys.readouterr().err
+
     monkeypatch.delenv("ARCHITECTURE_APPROACH")
     monkeypatch.delenv("EVENT_DELIVERY")
+    monkeypatch.delenv("EVENT_FIFO")
     assert main([*arguments, "--prefix", run_prefix()]) == 2
     assert "name the approach to deploy" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_command_deploys_the_configured_backends_and_keeps_them(
+    monkeypatch, target, capsys
+):
+    """EVENT_DELIVERY, EVENT_STORE and EVENT_KINESIS_SHARDS become the stacks'
+    parameters; a later deploy without them (a pipeline's) keeps them."""
+    prefix = run_prefix()
+    name = f"microservices-lab-{prefix.strip('-')}"
+    arguments = [
+        "manage.py",
+        "deploy",
+        "--endpoint-url",
+        target.endpoint_url,
+        "--prefix",
+        prefix,
+        "--service",
+        "shared",
+    ]
+    monkeypatch.setenv("ARCHITECTURE_APPROACH", "event_sourcing")
+    monkeypatch.setenv("EVENT_DELIVERY", "kinesis")
+    monkeypatch.setenv("EVENT_STORE", "dynamodb")
+    monkeypatch.setenv("EVENT_KINESIS_SHARDS", "1")
+    try:
+        assert main(arguments) == 0
+        out = capsys.readouterr().out
+        assert "CustomerEventsStreamArn" in out and "CustomerEventsTopicArn" not in out
+        kinesis = target.client("kinesis")
+        summary = kinesis.describe_stream_summary(StreamName=f"{prefix}order-events")
+        assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 1
+
+        for setting in ("EVENT_DELIVERY", "EVENT_STORE", "EVENT_KINESIS_SHARDS"):
+            monkeypatch.delenv(setting)
+        assert main(arguments) == 0
+        shared = deployed_stack(target, f"{name}-shared")
+        assert shared.parameters["EventDelivery"] == "kinesis"
+        assert shared.parameters["EventStore"] == "dynamodb"
+        assert shared.parameters["EventKinesisShards"] == "1"
+        assert shared.outputs["EventStore"] == "dynamodb"
+    finally:
+        assert main([*arguments, "--delete"]) == 0
 
 
 def test_platform_names_are_stack_safe():
