@@ -91,6 +91,12 @@ class OutboxMessage(models.Model):
                 name="event_outbox_published",
                 condition=models.Q(published_at__isnull=False),
             ),
+            # The claim's look for an earlier version still waiting (store.py).
+            models.Index(
+                fields=["aggregate_id", "aggregate_version"],
+                name="event_outbox_pending_versions",
+                condition=models.Q(published_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,10 @@ Two rules a learner should notice:
   relayed; a high-water mark would skip it forever.
 - Rows are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``: several relays
   can run at once, each gets disjoint rows, and none waits for another.
+- A row is not claimed while an earlier version of its aggregate waits out
+  a failure (unpublished, due later): publishing it would let it overtake
+  the failed one, which a stream (Kinesis) keeps in that order for good, and
+  the consumer would wait for the earlier version behind it in vain.
 
 A row is marked published only once the broker accepted it; a row the broker
 did not accept gets its attempt counted, the reason, and a later due time.
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -29,11 +33,20 @@ def outbox_claim_due(*, batch_size: int) -> list[OutboxMessage]:
     """Lock up to ``batch_size`` due, unpublished rows, oldest first.
 
     Call it inside a transaction: the rows stay claimed until it ends, and
-    rows another relay holds are skipped, not waited for.
+    rows another relay holds are skipped, not waited for. A row behind an
+    earlier version of its aggregate that failed and is not due yet stays
+    where it is; once that one is due, both are claimed, in order.
     """
+    behind_a_failure = OutboxMessage.objects.filter(
+        aggregate_id=OuterRef("aggregate_id"),
+        aggregate_version__lt=OuterRef("aggregate_version"),
+        published_at__isnull=True,
+        next_attempt_at__gt=Now(),
+    )
     return list(
         OutboxMessage.objects.select_for_update(skip_locked=True)
         .filter(published_at__isnull=True, next_attempt_at__lte=Now())
+        .exclude(Exists(behind_a_failure))
         .order_by("id")[:batch_size]
     )
 

@@ -7,6 +7,7 @@ was published once.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from shared_events.events import MAX_ENVELOPE_BYTES, EventTooLarge
@@ -349,3 +351,34 @@ def test_an_event_over_the_size_cap_is_refused_and_nothing_is_written() -> None:
     assert refused.value.limit == MAX_ENVELOPE_BYTES
     # Not even the valid event that came first: the batch is refused as a whole.
     assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_later_version_waits_while_an_earlier_one_is_in_backoff() -> None:
+    """A stream keeps what it is given in that order for good: a later version
+    published while an earlier one waits out a failure would overtake it."""
+    customer = uuid.uuid4()
+    first = example_envelope(
+        "CustomerRegistered", aggregate_id=str(customer), aggregate_version=1
+    )
+    with transaction.atomic():
+        outbox_append(envelopes=[first])
+    publisher = RecordingPublisher(failures={str(first.event_id): "Throttling"})
+    assert relay_outbox(publisher=publisher).failed == 1
+
+    second = example_envelope(
+        "CustomerRenamed", aggregate_id=str(customer), aggregate_version=2
+    )
+    other = example_envelope("CustomerRegistered", aggregate_id=str(uuid.uuid4()))
+    with transaction.atomic():
+        outbox_append(envelopes=[second, other])
+    publisher.failures.clear()
+    early = relay_outbox(publisher=publisher)
+    if timezone.now() < outbox_rows()[str(first.event_id)].next_attempt_at:
+        # The first version is still in backoff: only the other aggregate goes.
+        assert [m.id for m in publisher.published] == [str(other.event_id)]
+        assert early.claimed == 1
+
+    relay_until_done(publisher, timeout=5)
+    mine = [m.id for m in publisher.published if m.group_id == str(customer)]
+    assert mine == [str(first.event_id), str(second.event_id)]
