@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shared_events', '0003_outbox_notify'),
+        ("shared_events", "0003_outbox_notify"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='outboxmessage',
-            index=models.Index(condition=models.Q(('published_at__isnull', True)), fields=['aggregate_id', 'aggregate_version'], name='event_outbox_pending_versions'),
+            model_name="outboxmessage",
+            index=models.Index(
+                condition=models.Q(("published_at__isnull", True)),
+                fields=["aggregate_id", "aggregate_version"],
+                name="event_outbox_pending_versions",
+            ),
         ),
     ]
