@@ -12,6 +12,8 @@ difference on a path that still carries events (the customer outbox, the
 order service's inbox) is "not yet applied"; a queue's messages cannot be
 read without disturbing its consumer, so every difference behind a busy
 inbox counts as not yet applied, and only a path gone quiet can show a loss.
+The same holds for a stream (``EVENT_DELIVERY=kinesis``): a difference behind
+a consumer's stream that still holds records is not yet applied.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from lab.context import ScenarioContext
+from observe.event_tables import EventTables
 from observe.tables import (
     CUSTOMER_TABLE,
     EVENT_STORE_TABLE,
@@ -95,9 +98,9 @@ def orphan_orders(ctx: ScenarioContext) -> int:
     )[0][0]
 
 
-# The consumer whose inbox feeds each table the lab and the audit compare: the
-# order service's replica is built from customer events in its inbox, each
-# read model from its read-side inbox.
+# The consumer whose inbox (or stream, under EVENT_DELIVERY=kinesis) feeds each
+# table the lab and the audit compare: the order service's replica is built
+# from customer events in its inbox, each read model from its read-side inbox.
 FEEDING_INBOX = {
     REPLICA_TABLE: "order",
     SUMMARY_TABLE: "customer-read",
@@ -121,7 +124,7 @@ def still_on_the_way(ctx: ScenarioContext, customer_ids: list[str]) -> set[str]:
     quiescence = ctx.quiescence
     if not customer_ids or quiescence is None or quiescence.quiet:
         return set()
-    if quiescence.left.inboxes.get(FEEDING_INBOX[REPLICA_TABLE]):
+    if quiescence.left.waiting_for(FEEDING_INBOX[REPLICA_TABLE]):
         return set(customer_ids)
     return ctx.probe.pending_aggregates("customer", customer_ids)
 
@@ -211,8 +214,13 @@ def lag_samples(ctx: ScenarioContext) -> list[float]:
 
 
 def events_stored(ctx: ScenarioContext) -> int | None:
+    """Events the write sides stored during the scenario: PostgreSQL's event
+    stores, or the DynamoDB event tables under ``EVENT_STORE=dynamodb``."""
     if "customer" not in ctx.run.info.outbox_services:
         return None
+    tables = EventTables.of_platform(ctx.run)
+    if tables is not None:
+        return tables.events_committed_since(ctx.started_at)
     return sum(
         ctx.query(
             service,

@@ -1,6 +1,9 @@
 """The lab's outputs: a terminal table, JSON, Markdown and HTML with charts.
 
-All four are rendered from the same list of results, so they agree.
+All four are rendered from the same list of results, so they agree. Each
+row names its approach and, when they are not the default ones, its
+backends (``cqrs_es (Kinesis + DynamoDB Streams)``); a scenario skipped on a
+backend shows the reason instead of numbers.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ COLUMNS = [
 ]
 
 
+BACKENDS_NOTE = (
+    "A row whose approach names no backends ran on the defaults: SNS fanning out "
+    "to SQS, and (approaches 4, 5) PostgreSQL's event store with its outbox."
+)
+
+
 def _n(value) -> str:
     return "n/a" if value is None else str(value)
 
@@ -41,6 +50,13 @@ def _ms(value) -> str:
 
 def row_values(result: ScenarioResult) -> list[str]:
     m = result.measurements
+    if m is None:
+        return [
+            result.scenario,
+            result.label,
+            *["-"] * (len(COLUMNS) - 3),
+            "skipped",
+        ]
     failed = str(m.failed_request_count)
     if m.failed_requests:
         failed += (
@@ -53,7 +69,7 @@ def row_values(result: ScenarioResult) -> list[str]:
         )
     return [
         result.scenario,
-        result.approach,
+        result.label,
         str(m.orphan_orders),
         _n(m.events_lost),
         _n(m.not_yet_applied),
@@ -79,6 +95,8 @@ def _drained(m) -> str:
 
 
 def lesson_text(result: ScenarioResult) -> str:
+    if result.measurements is None:
+        return result.lesson
     surprise = contradiction(result.scenario, result.approach, result.measurements)
     if surprise:
         return f"{result.lesson} [CONTRADICTS THE PAPER: {surprise}]"
@@ -96,6 +114,8 @@ def render_table(results: list[ScenarioResult]) -> str:
     for result, row in zip(results, rows, strict=True):
         out.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
         out.append(" " * 4 + "lesson: " + lesson_text(result))
+    if any(not result.backend.is_default for result in results):
+        out.append(BACKENDS_NOTE)
     return "\n".join(out)
 
 
@@ -105,11 +125,14 @@ def render_markdown(results: list[ScenarioResult], *, title: str) -> str:
     for result in results:
         values = [*row_values(result), lesson_text(result)]
         out.append("| " + " | ".join(v.replace("|", "/") for v in values) + " |")
+    if any(not result.backend.is_default for result in results):
+        out += ["", BACKENDS_NOTE]
     return "\n".join(out) + "\n"
 
 
 def _bar_chart(title: str, bars: list[tuple[str, float]], unit: str) -> str:
-    width, bar_height, gap, label_width = 640, 18, 6, 220
+    # Wide labels: "cqrs_es (Kinesis + DynamoDB Streams) / duplicate-delivery".
+    width, bar_height, gap, label_width = 820, 18, 6, 400
     top = max((value for _, value in bars), default=0) or 1
     height = 30 + len(bars) * (bar_height + gap)
     parts = [
@@ -133,6 +156,10 @@ def _bar_chart(title: str, bars: list[tuple[str, float]], unit: str) -> str:
 
 def render_html(results: list[ScenarioResult], *, title: str) -> str:
     header = "".join(f"<th>{html.escape(c)}</th>" for c in [*COLUMNS, "lesson"])
+    measured = [r for r in results if r.measurements is not None]
+    note = ""
+    if any(not result.backend.is_default for result in results):
+        note = f"<p>{html.escape(BACKENDS_NOTE)}</p>"
     body = []
     for result in results:
         cells = [*row_values(result), lesson_text(result)]
@@ -141,14 +168,14 @@ def render_html(results: list[ScenarioResult], *, title: str) -> str:
         )
     failures = _bar_chart(
         "Failed requests per approach (all scenarios)",
-        _per_approach(results, lambda r: r.measurements.failed_request_count),
+        _per_approach(measured, lambda r: r.measurements.failed_request_count),
         "failed",
     )
     lag = _bar_chart(
         "Consistency lag p99 per approach and scenario",
         [
-            (f"{r.approach} / {r.scenario}", round(r.measurements.lag_p99_ms, 1))
-            for r in results
+            (f"{r.label} / {r.scenario}", round(r.measurements.lag_p99_ms, 1))
+            for r in measured
             if r.measurements.lag_p99_ms is not None
         ],
         "ms",
@@ -160,6 +187,7 @@ td,th{{border:1px solid #ccc;padding:4px 6px;font-size:13px;vertical-align:top}}
 th{{background:#eee}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <table><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>
+{note}
 <h2>Failures</h2>{failures}
 <h2>Lag distribution</h2>{lag}
 </body></html>
@@ -167,9 +195,10 @@ th{{background:#eee}}</style></head><body>
 
 
 def _per_approach(results, value) -> list[tuple[str, float]]:
+    """Totals per row name: an approach, or an approach on other backends."""
     totals: dict[str, float] = {}
     for result in results:
-        totals[result.approach] = totals.get(result.approach, 0) + value(result)
+        totals[result.label] = totals.get(result.label, 0) + value(result)
     return list(totals.items())
 
 
@@ -190,8 +219,10 @@ def write_reports(results: list[ScenarioResult], *, title: str) -> dict[str, Pat
             {
                 **result.as_dict(),
                 "lesson": lesson_text(result),
-                "contradiction": contradiction(
-                    result.scenario, result.approach, result.measurements
+                "contradiction": (
+                    contradiction(result.scenario, result.approach, result.measurements)
+                    if result.measurements is not None
+                    else None
                 ),
             }
             for result in results

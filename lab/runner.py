@@ -1,8 +1,11 @@
 """Run scenarios under approaches on real processes, and measure each run.
 
-One platform is started per approach (fresh databases, local AWS, web
-servers, consumers, relays) and every chosen scenario runs on it in turn,
-each with its own customers, so its measurements count only what it did.
+One platform is started per approach and backend (fresh databases, local
+AWS, web servers, consumers, relays or the event source mapping runner) and
+every chosen scenario runs on it in turn, each with its own customers, so
+its measurements count only what it did. A scenario whose fault does not
+exist on a backend (``Scenario.skip_reason``) is reported as skipped, with
+the reason, and not run.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lab.backends import Backend
 from lab.client import PlatformClient
 from lab.context import ScenarioContext
 from lab.measurements import FEEDING_INBOX, Measurements, measure
+from lab.reset import reset_between_scenarios
 from lab.scenarios import SCENARIOS, Scenario
 from observe.audit import AuditDatabases, audit_consistency
 from observe.quiescence import BacklogProbe, Quiescence
@@ -23,26 +28,42 @@ from stack import environment
 from stack.platform_run import PlatformRun, running_platform
 
 LAB_PREFIX = "lab_"
-# How long a scenario's leftovers (a consumer that was stopped) get to arrive
-# before the next scenario resets the data.
-CATCH_UP_SECONDS = 120.0
 
 
 @dataclass
 class ScenarioResult:
     scenario: str
     approach: str
-    measurements: Measurements
+    # None when the scenario was skipped on this backend (``skipped`` says why).
+    measurements: Measurements | None
     lesson: str
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    delivery: str = "sns"
+    store: str = "postgres"
+    skipped: str = ""
+
+    @property
+    def backend(self) -> Backend:
+        return Backend(self.approach, self.delivery, self.store)
+
+    @property
+    def label(self) -> str:
+        """The row's name in a report: the approach, and its backends if not
+        the default ones."""
+        return self.backend.label
 
     def as_dict(self) -> dict:
+        m = self.measurements
         return {
             "scenario": self.scenario,
             "approach": self.approach,
-            "measurements": self.measurements.as_dict(),
-            "lag_samples_ms": [round(v, 1) for v in self.measurements.lag_samples_ms],
+            "backend": self.label,
+            "delivery": self.delivery,
+            "store": self.store,
+            "skipped": self.skipped or None,
+            "measurements": m.as_dict() if m is not None else None,
+            "lag_samples_ms": [round(v, 1) for v in m.lag_samples_ms] if m else [],
             "lesson": self.lesson,
             "notes": self.notes,
             "seconds": round(self.seconds, 2),
@@ -106,6 +127,7 @@ def run_scenario_on(
     finally:
         ctx.clean_up()
     lesson = scenario.lesson(run.approach, measured)
+    backend = backend_of(run)
     return ScenarioResult(
         scenario=scenario.name,
         approach=run.approach,
@@ -113,58 +135,96 @@ def run_scenario_on(
         lesson=lesson,
         notes=ctx.notes,
         seconds=time.monotonic() - started,
+        delivery=backend.delivery,
+        store=backend.store,
     )
 
 
-def catch_up(run: PlatformRun, progress: Callable[[str], None]) -> None:
-    """Let what the last scenario left on its way arrive before the data is reset,
-    so it cannot land in the next scenario's tables."""
-    outcome = BacklogProbe(run).wait_until_quiet(timeout=CATCH_UP_SECONDS)
-    if not outcome.quiet:
-        progress(
-            f"      still not quiet after {outcome.waited_seconds:.0f}s: "
-            f"{outcome.left.describe()} left; the next scenario starts anyway"
-        )
+def backend_of(run: PlatformRun) -> Backend:
+    return Backend(
+        run.approach,
+        run.env.get("EVENT_DELIVERY", "sns"),
+        run.env.get("EVENT_STORE", "postgres"),
+    )
+
+
+def skipped_result(scenario: Scenario, backend: Backend, reason: str) -> ScenarioResult:
+    return ScenarioResult(
+        scenario=scenario.name,
+        approach=backend.approach,
+        measurements=None,
+        lesson=f"skipped: {reason}",
+        delivery=backend.delivery,
+        store=backend.store,
+        skipped=reason,
+    )
 
 
 def run_lab(
     *,
     scenarios: list[str | Scenario],
-    approaches: list[str],
+    approaches: list[str] = (),
+    backends: list[Backend] = (),
     progress: Callable[[str], None] = print,
 ) -> list[ScenarioResult]:
+    """Every scenario under every approach (on the default backends), then under
+    every backend named; one platform each."""
     scenarios = [SCENARIOS[s] if isinstance(s, str) else s for s in scenarios]
+    chosen = [Backend(approach) for approach in approaches] + list(backends)
     environment.ensure_local_secrets()
     server_url = environment.ensure_database_server()
     results: list[ScenarioResult] = []
-    total = len(scenarios) * len(approaches)
+    total = len(scenarios) * len(chosen)
     done = 0
-    for approach in approaches:
-        info = APPROACHES[Approach(approach)]
-        progress(f"[{info.label}] starting the platform...")
+
+    def skip(scenario: Scenario, backend: Backend, reason: str) -> None:
+        nonlocal done
+        done += 1
+        progress(f"[{done}/{total}] {scenario.name} under {backend.label}: skipped")
+        progress(f"      {reason}")
+        results.append(skipped_result(scenario, backend, reason))
+
+    for backend in chosen:
+        skips = {scenario.name: scenario.skip_reason(backend) for scenario in scenarios}
+        if all(skips.values()):
+            for scenario in scenarios:
+                skip(scenario, backend, skips[scenario.name])
+            continue
+        info = APPROACHES[Approach(backend.approach)]
+        title = info.label if backend.is_default else backend.label
+        progress(f"[{title}] starting the platform...")
         started = time.monotonic()
         with running_platform(
-            approach=approach, server_url=server_url, prefix=LAB_PREFIX
+            approach=backend.approach,
+            server_url=server_url,
+            prefix=LAB_PREFIX,
+            # Always named, so a learner's .env cannot change the lab's rows.
+            extra_env=backend.environment(),
         ) as run:
-            progress(f"[{approach}] platform up in {time.monotonic() - started:.1f}s")
-            for index, scenario in enumerate(scenarios):
-                if index:
-                    if (
-                        run.uses_events
-                        and results[-1].measurements.drain_seconds is None
-                    ):
-                        catch_up(run, progress)
-                    run.reset_data()
+            progress(
+                f"[{backend.label}] platform up in {time.monotonic() - started:.1f}s"
+            )
+            last: ScenarioResult | None = None
+            for scenario in scenarios:
+                if skips[scenario.name]:
+                    skip(scenario, backend, skips[scenario.name])
+                    continue
+                if last is not None:
+                    reset_between_scenarios(
+                        run,
+                        drained=last.measurements.drain_seconds is not None,
+                        progress=progress,
+                    )
                 done += 1
-                progress(f"[{done}/{total}] {scenario.name} under {approach}...")
-                result = run_scenario_on(run, scenario, progress)
-                results.append(result)
-                m = result.measurements
+                progress(f"[{done}/{total}] {scenario.name} under {backend.label}...")
+                last = run_scenario_on(run, scenario, progress)
+                results.append(last)
+                m = last.measurements
                 progress(
                     f"      orphans {m.orphan_orders}, lost {_n(m.events_lost)}, "
                     f"not yet applied {_n(m.not_yet_applied)}, duplicates "
                     f"{_n(m.duplicate_effects)}, failed {m.failed_request_count}, "
-                    f"audit {m.audit} ({result.seconds:.1f}s)"
+                    f"audit {m.audit} ({last.seconds:.1f}s)"
                 )
     return results
 

@@ -6,6 +6,7 @@ import abc
 import time
 from collections.abc import Callable
 
+from lab.backends import Backend
 from lab.context import SETTLE_SECONDS, ScenarioContext
 from lab.measurements import Measurements
 from observe.quiescence import Backlog
@@ -35,15 +36,20 @@ class Scenario(abc.ABC):
     def run(self, ctx: ScenarioContext) -> None:
         """Drive the platform through its real APIs and processes."""
 
+    def skip_reason(self, backend: Backend) -> str | None:
+        """Why this scenario's fault does not exist on ``backend`` (then it is
+        reported as skipped, not run), or None: it applies."""
+        return None
+
     def settle(
         self, ctx: ScenarioContext, progress: Callable[[str], None] = print
     ) -> None:
         """Wait until the platform is quiet, so lag is never measured as loss.
 
-        Quiet means every outbox published and every inbox empty
-        (``observe.quiescence``). The wait is bounded by a deadline that grows
-        with the backlog; what is still on its way then is reported as not
-        yet applied, never as lost.
+        Quiet means every outbox published, every inbox empty and every
+        stream read past by its functions (``observe.quiescence``). The wait
+        is bounded by a deadline that grows with the backlog; what is still on
+        its way then is reported as not yet applied, never as lost.
         """
         if ctx.probe is None:
             return

@@ -4,12 +4,18 @@ Every process reaches the local AWS through a proxy (stack.tcp_proxy); the
 scenario cuts it for a few seconds while a customer is deleted and another
 registered. A dual write loses what it could not publish; an outbox keeps
 it and the relay publishes it once the broker is back.
+
+Skipped under ``EVENT_STORE=dynamodb``: there the event store is on the
+local AWS too, so the same cut refuses the commands themselves (503 before
+anything is committed) instead of testing what an outbox keeps. The
+reliability suite injects that backend's own faults (a throttled ``PutItem``).
 """
 
 from __future__ import annotations
 
 import time
 
+from lab.backends import Backend
 from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
@@ -23,6 +29,15 @@ class BrokerOutage(Scenario):
     # The relay backs off while the broker refuses, and may have to be
     # restarted by the supervisor: give the recovery time.
     settle_seconds = 30.0
+
+    def skip_reason(self, backend: Backend) -> str | None:
+        if backend.store == "dynamodb":
+            return (
+                "under EVENT_STORE=dynamodb the event store is on the AWS side too: "
+                "cutting it off refuses the commands (503) before anything commits, "
+                "so there is no outbox whose events could wait"
+            )
+        return None
 
     def run(self, ctx: ScenarioContext) -> None:
         before = ctx.register_known("Outage Before")

@@ -3,7 +3,10 @@
 Measured while they are still down: every change is committed upstream and
 absent downstream, and none of it is lost. The events wait in the order
 service's queue (an SQS queue keeps a message for up to 14 days) and are
-applied once the consumers are back. A learner should notice the two
+applied once the consumers are back. Under ``EVENT_DELIVERY=kinesis`` they
+wait on the stream, past the stopped functions' checkpoints; under
+``EVENT_STORE=dynamodb`` the stopped runner also publishes, so they wait on
+the event table's stream before that. A learner should notice the two
 figures side by side: "not yet applied" is lag, "lost" is what no amount of
 waiting brings back (see crash-before-publish under direct_publish).
 """
@@ -43,7 +46,8 @@ class ConsumersDown(Scenario):
         lost = (
             f"{measured.events_lost} lost"
             if measured.events_lost
-            else "nothing lost: the events wait in the queue until a consumer is back"
+            else "nothing lost: the events wait in the queue (or on the stream) "
+            "until a consumer is back"
         )
         refused = measured.failed_request_count
         refusal = (

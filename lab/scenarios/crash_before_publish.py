@@ -29,8 +29,9 @@ class CrashBeforePublish(Scenario):
             )
         if measured.events_lost == 0:
             return (
-                "the same crash lost nothing: the event waited in the outbox and "
-                "the relay published it"
+                "the same crash lost nothing: the event was committed with the "
+                "change (an outbox row, or a DynamoDB item whose stream is the "
+                "outbox) and published from there"
             )
         return "no event to lose: this approach publishes none" + (
             f", but {measured.orphan_orders} orders are orphaned"

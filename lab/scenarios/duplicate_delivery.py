@@ -2,29 +2,41 @@
 
 A tap queue, subscribed to both topics like any other inbox, sees every event
 the services publish; the lab then sends each one again to every inbox that
-subscribes to its producer. The consumers must notice and apply it once.
+subscribes to its producer. Under ``EVENT_DELIVERY=kinesis`` the tap reads
+the streams instead and puts each record on its stream again, where every
+function reading the stream meets it twice. The consumers must notice and
+apply it once.
 """
 
 from __future__ import annotations
 
+from lab.backends import Backend
 from lab.context import ScenarioContext, wait_for
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
-from observe.tap import EventTap
+from observe.tap import EventTap, StreamTap, open_tap
 
 
 class DuplicateDelivery(Scenario):
     name = "duplicate-delivery"
     title = "every event is delivered twice"
 
+    def skip_reason(self, backend: Backend) -> str | None:
+        if backend.delivery == "sqs":
+            return (
+                "under EVENT_DELIVERY=sqs producers send to each inbox themselves: "
+                "there is no topic for the tap to subscribe to"
+            )
+        return None
+
     def run(self, ctx: ScenarioContext) -> None:
-        tap = _Tap(ctx) if ctx.run.uses_events else None
+        tap = open_tap(ctx.run, name="lab-tap") if ctx.run.uses_events else None
         customer = ctx.register_known("Duplicate Case")
         ctx.place_order(customer["id"])
         ctx.place_order(customer["id"])
         ctx.delete(customer["id"])
         if tap is not None:
-            ctx.notes.append(f"redelivered {tap.redeliver()} messages")
+            ctx.notes.append(f"redelivered {redeliver(tap)} messages")
             tap.close()
 
     def lesson(self, approach: str, measured: Measurements) -> str:
@@ -38,16 +50,12 @@ class DuplicateDelivery(Scenario):
         )
 
 
-class _Tap(EventTap):
-    def __init__(self, ctx: ScenarioContext) -> None:
-        super().__init__(ctx.run, name="lab-tap")
+def redeliver(tap: EventTap | StreamTap) -> int:
+    """Send every tapped event again; waits for the delete and what follows."""
 
-    def redeliver(self) -> int:
-        """Send every tapped event again; waits for the delete and what follows."""
+    def drained() -> bool:
+        tap.drain(wait_seconds=1)
+        return any('"CustomerDeleted"' in m["Body"] for m in tap.seen)
 
-        def drained() -> bool:
-            self.drain(wait_seconds=1)
-            return any('"CustomerDeleted"' in m["Body"] for m in self.seen)
-
-        wait_for(drained, timeout=15)
-        return self.send_again(self.seen)
+    wait_for(drained, timeout=15)
+    return tap.send_again(tap.seen)

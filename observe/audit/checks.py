@@ -2,7 +2,10 @@
 
 Approaches 1 and 2: orphan orders. Approach 3: the replica against the
 customer table. Approaches 4 and 5: the replica and the read models against
-the fold of the event stores, and the outbox backlog.
+the fold of the event stores, and the outbox backlog. Under
+``EVENT_STORE=dynamodb`` the fold reads the DynamoDB event tables, and there
+is no outbox to check: the tables' streams are the outbox (their backlog is
+``observe.quiescence``'s to count).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from observe.audit.expected import (
     expected_replica,
     expected_summary_orders,
 )
-from observe.audit.fold import WriteSideFold, fold_event_stores
+from observe.audit.fold import WriteSideFold, fold_event_stores, fold_event_tables
 from observe.audit.report import AuditReport, OutboxBacklog
 from observe.consistency import orphan_orders_between
 from observe.tables import (
@@ -177,7 +180,7 @@ def audit_consistency(
     customer table, plus orphans. Approach 4: the replica against the fold
     of the customer event store, orphans, the outbox backlog. Approach 5:
     the read models against the fold of both event stores, plus approach 4's
-    checks.
+    checks. With ``databases.event_tables`` the event stores are DynamoDB's.
     """
     info: ApproachInfo = approach_info(approach)
     report = AuditReport(approach=info.approach.value)
@@ -187,7 +190,11 @@ def audit_consistency(
         if info.event_sourced(service)
     ]
     fold = None
-    if event_stores:
+    if databases.event_tables is not None:
+        fold = fold_event_tables(databases.event_tables)
+        report.events_folded = fold.events
+        report.event_store = "dynamodb"
+    elif event_stores:
         fold = fold_event_stores(event_stores)
         report.events_folded = fold.events
     if info.read_side:
@@ -198,7 +205,7 @@ def audit_consistency(
         else:
             _check_replica_against_table(report, databases)
     _check_orphans(report, databases)
-    if info.outbox_services:
+    if info.outbox_services and databases.event_tables is None:
         _check_outbox(report, databases)
     return report
 

@@ -1,4 +1,9 @@
-"""Where the auditor looks, and how it reads: read-only psycopg2, no models."""
+"""Where the auditor looks, and how it reads: read-only psycopg2, no models.
+
+Under ``EVENT_STORE=dynamodb`` the upstream truth is not in PostgreSQL: the
+auditor then also reads the DynamoDB event tables (``event_tables``), with a
+Scan, as it reads the ``event_store`` table otherwise.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
+from observe.event_tables import EventTables
 from shared_events.approaches import Approach, approach_info
 from shared_events.configuration import (
     current_approach,
@@ -27,12 +33,14 @@ class AuditError(RuntimeError):
 
 @dataclass(frozen=True)
 class AuditDatabases:
-    """Where the auditor looks: each service's write database, and read database."""
+    """Where the auditor looks: each service's write database, and read database;
+    and the DynamoDB event tables when the events are there (``event_tables``)."""
 
     customer: str
     order: str
     customer_read: str | None = None
     order_read: str | None = None
+    event_tables: EventTables | None = None
 
     @classmethod
     def from_environment(cls, *, env=None, approach: Approach | str | None = None):
@@ -40,6 +48,7 @@ class AuditDatabases:
         approach = approach or current_approach(env)
         read_side = approach_info(approach).read_side
         return cls(
+            event_tables=EventTables.from_environment(env=env, approach=approach),
             customer=database_url(env=env, service="customer", approach=approach),
             order=database_url(env=env, service="order", approach=approach),
             customer_read=(
@@ -55,6 +64,7 @@ class AuditDatabases:
         """The databases of a platform started by ``stack.platform_run``."""
         read_side = run.info.read_side
         return cls(
+            event_tables=EventTables.of_platform(run),
             customer=run.database_url("customer"),
             order=run.database_url("order"),
             customer_read=run.read_database_url("customer") if read_side else None,

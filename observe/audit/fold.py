@@ -2,7 +2,10 @@
 
 A few lines of plain Python that share no code with the projections the
 auditor judges, so a bug in a projection shows up as a difference instead of
-being repeated by the check.
+being repeated by the check. The events come from PostgreSQL's
+``event_store`` table, or, under ``EVENT_STORE=dynamodb``, from the DynamoDB
+event tables (``observe.event_tables``): wherever the write side keeps its
+truth.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from observe.audit.connections import connected
+from observe.audit.connections import AuditError, connected
+from observe.event_tables import EventTableError, EventTables
 from observe.tables import EVENT_STORE_TABLE
 
 PLACED = "placed"
@@ -152,4 +156,25 @@ def fold_event_stores(urls: list[str]) -> WriteSideFold:
             ]
             for row in cursor:
                 fold.apply(dict(zip(names, row, strict=True)))
+    return fold
+
+
+def fold_event_tables(tables: EventTables) -> WriteSideFold:
+    """Fold the DynamoDB event tables (``EVENT_STORE=dynamodb``) the same way:
+    each commit's envelopes, aggregate by aggregate, version by version."""
+    fold = WriteSideFold()
+    try:
+        for envelope in tables.envelopes():
+            fold.apply(
+                {
+                    "aggregate_type": envelope.aggregate_type,
+                    "aggregate_id": envelope.aggregate_id,
+                    "aggregate_version": envelope.aggregate_version,
+                    "event_type": envelope.event_type,
+                    "payload": envelope.payload,
+                    "occurred_at": envelope.occurred_at,
+                }
+            )
+    except EventTableError as error:
+        raise AuditError(str(error)) from None
     return fold

@@ -121,7 +121,15 @@ def repair(report: AuditReport, databases: AuditDatabases) -> list[str]:
             if difference.table in READ_MODEL_SERVICE
         }
     )
-    if services:
+    if services and databases.event_tables is not None:
+        # The replay reads PostgreSQL's event_store, empty under this store:
+        # it would rebuild the read models from nothing.
+        actions.append(
+            f"{', '.join(services)} read models not rebuilt: the replay reads "
+            "PostgreSQL's event store, and under EVENT_STORE=dynamodb the events "
+            "are in DynamoDB"
+        )
+    elif services:
         actions += rebuild_read_models(report.approach, services, databases)
     actions += repair_replica(report, databases)
     if report.orphan_orders:

@@ -29,6 +29,8 @@ class AuditReport:
     lost_events: int = 0
     outbox: list[OutboxBacklog] = field(default_factory=list)
     events_folded: int | None = None
+    # Where the folded events were: "postgres" (event_store) or "dynamodb".
+    event_store: str = "postgres"
     waited_seconds: float = 0.0
     repairs: list[str] = field(default_factory=list)
     before_repair: AuditReport | None = None
@@ -59,6 +61,7 @@ class AuditReport:
                 for backlog in self.outbox
             ],
             "events_folded": self.events_folded,
+            "event_store": self.event_store,
             "waited_seconds": round(self.waited_seconds, 3),
         }
         if self.before_repair is not None:
@@ -80,7 +83,12 @@ def render_audit(report: AuditReport, *, as_json: bool = False) -> str:
     lines.append(f"Verdict: {verdict}")
     lines.append("Checks: " + "; ".join(report.checks))
     if report.events_folded is not None:
-        lines.append(f"Events folded from the event stores: {report.events_folded}")
+        where = (
+            "DynamoDB event tables"
+            if report.event_store == "dynamodb"
+            else ("event stores")
+        )
+        lines.append(f"Events folded from the {where}: {report.events_folded}")
     if report.waited_seconds >= 0.05:
         lines.append(f"Waited for lag to settle: {report.waited_seconds:.1f} s")
     for table, count in report.rows_checked.items():

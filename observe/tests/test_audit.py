@@ -14,6 +14,7 @@ migrated platform it is told on (a module-scoped fixture).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -29,16 +30,23 @@ import pytest
 
 from observe.audit import (
     AuditDatabases,
+    AuditError,
     WriteSideFold,
+    audit_and_repair,
     audit_consistency,
     expected_customer_summaries,
     expected_order_views,
     rebuild_read_models,
+    render_audit,
     repair_replica,
 )
+from observe.event_tables import EventTables
 from platform_cli.audit_consistency import run as command_audit_consistency
 from shared_events.configuration import REPO_DIR, all_database_names
+from shared_events.events import encode, format_timestamp, new_envelope
 from stack import postgres
+from stack.local_aws import local_client
+from stack.moto_server import start_moto_server
 from stack.processes import manage_command
 
 SERVER_URL = os.environ.get("DATABASE_SERVER_URL") or postgres.EXTERNAL_URL
@@ -533,6 +541,147 @@ def test_wait_gives_lag_the_time_to_settle(story_platform, monkeypatch, capsys):
 
     assert code == 0
     assert 0.3 < report["waited_seconds"] < 5
+
+
+# EVENT_STORE=dynamodb: the events are in DynamoDB ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto():
+    server = start_moto_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def event_tables_holding(moto, events_by_service: dict[str, list[dict]]) -> EventTables:
+    """DynamoDB event tables on moto, one commit item per event, in the fixed
+    item format the write side uses."""
+    dynamodb = local_client("dynamodb", moto.endpoint_url)
+    prefix = f"audit-{uuid.uuid4().hex[:8]}-"  # an EVENT_TOPOLOGY_PREFIX
+    names = {}
+    for service, events in events_by_service.items():
+        name = f"{prefix}{service}-events-store"
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "aggregate_id", "KeyType": "HASH"},
+                {"AttributeName": "version", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "aggregate_id", "AttributeType": "S"},
+                {"AttributeName": "version", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        for event in events:
+            envelope = new_envelope(
+                event_type=event["event_type"],
+                aggregate_type=event["aggregate_type"],
+                aggregate_id=event["aggregate_id"],
+                aggregate_version=event["aggregate_version"],
+                producer=service,
+                payload=event["payload"],
+                occurred_at=event["occurred_at"],
+            )
+            version = {"N": str(event["aggregate_version"])}
+            dynamodb.put_item(
+                TableName=name,
+                Item={
+                    "aggregate_id": {"S": event["aggregate_id"]},
+                    "version": version,
+                    "last_version": version,
+                    "aggregate_type": {"S": event["aggregate_type"]},
+                    "producer": {"S": service},
+                    "committed_at": {"S": format_timestamp(event["occurred_at"])},
+                    "events": {"L": [{"S": encode(envelope)}]},
+                },
+            )
+        names[service] = name
+    return EventTables(names=names, endpoint_url=moto.endpoint_url)
+
+
+def test_under_dynamodb_the_auditor_folds_the_event_tables(
+    story_platform, moto, monkeypatch, capsys
+):
+    """The same story in DynamoDB: consistent. Without Bob's deletion there (the
+    PostgreSQL event store still has it), the copies that show it differ: the
+    auditor took its truth from DynamoDB."""
+    ids = story_platform.ids
+    customer_events, order_events = story(ids)
+    whole = event_tables_holding(
+        moto, {"customer": customer_events, "order": order_events}
+    )
+    databases = dataclasses.replace(story_platform.databases, event_tables=whole)
+
+    report = audit_consistency("cqrs_es", databases)
+
+    assert report.consistent, [d.describe() for d in report.differences]
+    assert (report.events_folded, report.event_store) == (14, "dynamodb")
+    assert "outbox backlog" not in report.checks  # the table's stream is the outbox
+    assert "Events folded from the DynamoDB event tables: 14" in render_audit(report)
+
+    # The command finds the same tables from the services' settings.
+    settings = {
+        **story_platform.environment("cqrs_es"),
+        "EVENT_STORE": "dynamodb",
+        "AWS_ENDPOINT_URL": moto.endpoint_url,
+        "EVENT_TOPOLOGY_PREFIX": whole.names["order"].removesuffix(
+            "order-events-store"
+        ),
+    }
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    code = command_audit_consistency(
+        argparse.Namespace(json=True, repair=False, wait=0.0)
+    )
+    audited = json.loads(capsys.readouterr().out)
+    assert (code, audited["event_store"], audited["events_folded"]) == (
+        0,
+        "dynamodb",
+        14,
+    )
+
+    without_deletion = [
+        event
+        for event in customer_events
+        if (event["aggregate_id"], event["event_type"])
+        != (ids["bob"], "CustomerDeleted")
+    ]
+    partial = event_tables_holding(
+        moto, {"customer": without_deletion, "order": order_events}
+    )
+    databases = dataclasses.replace(story_platform.databases, event_tables=partial)
+
+    report = audit_consistency("event_sourcing", databases)
+
+    assert report.events_folded == 13
+    assert [(d.table, d.row_id, list(d.fields)) for d in report.differences] == [
+        ("orders_customer_replica", ids["bob"], ["version", "deleted"])
+    ]
+
+    # The replay reads PostgreSQL's event store: it must not rebuild from there.
+    repaired = audit_and_repair("cqrs_es", databases)
+    assert any("read models not rebuilt" in action for action in repaired.repairs)
+    assert f"replica {ids['bob']}: set as expected" in repaired.repairs
+    assert {d.table for d in repaired.differences} == {
+        "read_customer_summary",
+        "read_order_view",
+        "read_order_view_customer",
+    }
+
+
+def test_a_malformed_commit_is_an_audit_error_naming_the_table(story_platform, moto):
+    tables = event_tables_holding(moto, {"customer": [], "order": []})
+    local_client("dynamodb", moto.endpoint_url).put_item(
+        TableName=tables.names["customer"],
+        Item={"aggregate_id": {"S": "x"}, "version": {"N": "1"}},
+    )
+    databases = dataclasses.replace(story_platform.databases, event_tables=tables)
+    with pytest.raises(AuditError, match=tables.names["customer"]):
+        audit_consistency("event_sourcing", databases)
 
 
 # Approaches 1 and 2: orphans only -------------------------------------------------
