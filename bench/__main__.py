@@ -31,6 +31,14 @@ FULL = {
     "growth": {"runs": 3, "batches": 10, "histories": [10_000, 100_000, 1_000_000]},
     "eventstore": {"runs": 5, "events": 500, "writers": [1, 8]},
     "endtoend": {"rates": [20, 50], "seconds": 60, "baseline_seconds": 20},
+    "kinesis": {"runs": 5, "batches": 10},
+    "dynamodb": {"runs": 5, "commits": 200},
+    "backends": {
+        "rate": 20,
+        "seconds": 60,
+        "baseline_seconds": 20,
+        "backends": list(end_to_end.BACKENDS),
+    },
 }
 QUICK = {
     "write": {"runs": 3, "commands": 100, "writers": [1, 8]},
@@ -39,6 +47,14 @@ QUICK = {
     "growth": {"runs": 3, "batches": 5, "histories": [10_000, 100_000]},
     "eventstore": {"runs": 3, "events": 200, "writers": [1, 8]},
     "endtoend": {"rates": [20], "seconds": 20, "baseline_seconds": 10},
+    "kinesis": {"runs": 3, "batches": 2},
+    "dynamodb": {"runs": 3, "commits": 100},
+    "backends": {
+        "rate": 20,
+        "seconds": 20,
+        "baseline_seconds": 10,
+        "backends": list(end_to_end.BACKENDS),
+    },
 }
 APPROACH = {
     "write": "event_sourcing",
@@ -47,6 +63,9 @@ APPROACH = {
     "rebuild": "cqrs_es",
     "eventstore": "event_sourcing",
     "endtoend": "cqrs_es",
+    "kinesis": "event_sourcing",
+    "dynamodb": "event_sourcing",
+    "backends": "cqrs_es",
 }
 # Figure 5 compares with the eventsourcing library, installed for the benchmark
 # only, in a throwaway venv (never in the project's dependencies).
@@ -127,6 +146,9 @@ def main(argv: list[str]) -> int:
             if figure == "endtoend":
                 # A whole platform of processes, run from here (bench.end_to_end).
                 rows += end_to_end.run(bench, **options, log=log)
+            elif figure == "backends":
+                # One platform per backend combination (bench.end_to_end).
+                rows += end_to_end.run_backends(bench, **options, log=log)
             else:
                 rows += run_figure(
                     bench, figure=figure, approach=APPROACH[figure], options=options

@@ -21,6 +21,16 @@ long-polls the queue as the consumers do: publish-to-receive latency.
 
 The backlog is flat when its least-squares slope over the load is under 5 %
 of the offered event rate (the pipeline keeps up), stated in the row's note.
+
+Figure 9 offers the same load (20 commands/s) to one ``cqrs_es`` platform per
+backend combination of issue 14 (``run_backends``): SNS or Kinesis delivery,
+PostgreSQL or DynamoDB event store. Its backlog is the quiescence probe's
+(``observe.quiescence``: outboxes, inboxes, and the stream records past the
+event source mappings' checkpoints). Its baseline is the broker alone on the
+backend's first hop: SNS to SQS as above, or a stream (Kinesis, or the
+DynamoDB table's stream) read the way the local event source mapping runner
+reads it, polled with the runner's sleep after an empty round: the part of
+each hop that is the poll.
 """
 
 from __future__ import annotations
@@ -37,10 +47,16 @@ import requests
 
 from bench.report import Figure
 from observe.lag import LagStats, measure_lag
+from observe.quiescence import BacklogProbe
 from observe.tables import OUTBOX_TABLE
+from shared_events.configuration import VAR_DIR, all_database_names
+from shared_events.event_source_mapping.runner import (
+    DEFAULT_POLL_INTERVAL_SECONDS as RUNNER_POLL_SECONDS,
+)
 from shared_events.testing.queues import delete_received
 from stack.local_aws import local_client
 from stack.platform_run import running_platform
+from stack.postgres import drop_databases
 
 END_TO_END = Figure("6 end to end", unit="ms")
 PREFIX = "bench_e2e_"
@@ -100,7 +116,18 @@ def _rows(rate: int, seconds: int, subject: dict, baseline: LagStats) -> list[di
 # ------------------------------------------------------------------------------
 
 
-def _offer_load(platform, *, rate: int, seconds: int, log) -> dict:
+def _offer_load(platform, *, rate: int, seconds: int, log, measure=None) -> dict:
+    """The paced load, the backlog sampled every second, the lag afterwards.
+
+    ``measure`` answers the backlog by place (a dict); by default the outboxes
+    and the SQS inboxes (``_backlog_parts``).
+    """
+    if measure is None:
+        sqs = local_client("sqs", platform.moto.endpoint_url)
+
+        def measure() -> dict[str, int]:
+            return _backlog_parts(platform, sqs)
+
     local = threading.local()
     registered: list[tuple[float, str]] = []
     outcomes: dict[str, int] = {}
@@ -124,7 +151,7 @@ def _offer_load(platform, *, rate: int, seconds: int, log) -> dict:
     backlog: list[tuple[float, int]] = []
     stop = threading.Event()
     sampler = threading.Thread(
-        target=_sample_backlog, args=(platform, backlog, stop), daemon=True
+        target=_sample_backlog, args=(measure, backlog, stop), daemon=True
     )
     started = time.monotonic()
     wall_started = time.time()
@@ -140,7 +167,7 @@ def _offer_load(platform, *, rate: int, seconds: int, log) -> dict:
     during_load = [(at, total) for at, total, _ in backlog]
     if backlog:
         log(f"end to end {rate} cmd/s: backlog at the end of the load {backlog[-1][2]}")
-    drained = _drain(platform)
+    drained = _drain(measure)
     stop.set()
     sampler.join()
     window = time.time() - wall_started + 1
@@ -170,7 +197,7 @@ def _offer_load(platform, *, rate: int, seconds: int, log) -> dict:
         f"{'' if drained else '; did not drain in time'}"
     )
     log(f"end to end {rate} cmd/s: {note}")
-    return {"lag": report.overall, "note": note}
+    return {"lag": report.overall, "note": note, "consumers": report.consumers}
 
 
 def _one_command(number, session, platform, registered, lock) -> requests.Response:
@@ -206,10 +233,6 @@ def _outcomes(outcomes: dict[str, int]) -> str:
     return ", ".join(f"{code}: {count}" for code, count in sorted(outcomes.items()))
 
 
-def _backlog(platform, sqs) -> int:
-    return sum(_backlog_parts(platform, sqs).values())
-
-
 def _backlog_parts(platform, sqs) -> dict[str, int]:
     """Waiting work by place: each outbox, each inbox (waiting + in flight)."""
     parts: dict[str, int] = {}
@@ -240,21 +263,19 @@ def _backlog_parts(platform, sqs) -> dict[str, int]:
     return parts
 
 
-def _sample_backlog(platform, samples: list, stop: threading.Event) -> None:
-    sqs = local_client("sqs", platform.moto.endpoint_url)
+def _sample_backlog(measure, samples: list, stop: threading.Event) -> None:
     started = time.monotonic()
     while not stop.is_set():
-        parts = _backlog_parts(platform, sqs)
+        parts = measure()
         samples.append((time.monotonic() - started, sum(parts.values()), parts))
         stop.wait(1.0)
 
 
-def _drain(platform) -> bool:
-    sqs = local_client("sqs", platform.moto.endpoint_url)
+def _drain(measure) -> bool:
     deadline = time.monotonic() + DRAIN_TIMEOUT
     empty = 0
     while time.monotonic() < deadline:
-        empty = empty + 1 if _backlog(platform, sqs) == 0 else 0
+        empty = empty + 1 if sum(measure().values()) == 0 else 0
         if empty >= 2:
             return True
         time.sleep(1.0)
@@ -327,4 +348,244 @@ def _broker_alone(platform, *, rate: float, seconds: int) -> LagStats:
     receiver.join(timeout=30)
     sns.delete_topic(TopicArn=topic)
     sqs.delete_queue(QueueUrl=queue_url)
+    return LagStats.of(latencies)
+
+
+# FIGURE 9: THE SAME LOAD ON EACH BACKEND
+# ------------------------------------------------------------------------------
+
+BACKEND_END_TO_END = Figure("9 end to end per backend", unit="ms")
+# cqrs_es with each delivery + store of issue 14: the default picture, Kinesis
+# behind the PostgreSQL outbox, DynamoDB fanned out by SNS, the paper's whole
+# AWS figure.
+BACKENDS = ("sns+postgres", "kinesis+postgres", "sns+dynamodb", "kinesis+dynamodb")
+BACKENDS_PREFIX = "bench_aws_"
+CHECKPOINT_DIR = VAR_DIR / "event-source-mappings"
+# Event source mapping runners between a commit and the read models: each
+# polls, and sleeps RUNNER_POLL_SECONDS after a round that found nothing.
+RUNNER_HOPS = {
+    "sns+postgres": "no runner (the relay is woken by NOTIFY, consumers long-poll SQS)",
+    "kinesis+postgres": "1 runner hop (consumers and projectors poll Kinesis)",
+    "sns+dynamodb": "1 runner hop (publish_committed polls the table's stream; "
+    "each service's own projector reads it directly)",
+    "kinesis+dynamodb": "2 runner hops to the other service (publish_committed, "
+    "then the consumer or projector on Kinesis), 1 to a service's own projector "
+    "(it reads its table's stream)",
+}
+
+
+def run_backends(
+    bench,
+    *,
+    rate: int,
+    seconds: int,
+    baseline_seconds: int,
+    backends: list[str],
+    log,
+) -> list:
+    """One ``cqrs_es`` platform per backend, the same paced load on each."""
+    rows: list[dict] = []
+    for backend in backends:
+        floor_name, floor, subject = _measure_backend(
+            bench,
+            backend=backend,
+            rate=rate,
+            seconds=seconds,
+            baseline_seconds=baseline_seconds,
+            log=log,
+        )
+        lag: LagStats = subject["lag"]
+        consumers = "; ".join(
+            f"{c.database} p50 {c.stats.p50_ms or 0:.0f} p99 {c.stats.p99_ms or 0:.0f}"
+            for c in subject["consumers"]
+        )
+        note = f"{RUNNER_HOPS[backend]}; {consumers}; {subject['note']}"
+        log(
+            f"backends {backend}: p99 {lag.p99_ms:.0f} ms, "
+            f"floor p99 {floor.p99_ms:.0f} ms"
+        )
+        for name in ("p50", "p99"):
+            rows.append(
+                BACKEND_END_TO_END.row(
+                    subject=(
+                        f"cqrs_es {backend}: commit to read model {name}, "
+                        f"{rate} cmd/s for {seconds} s",
+                        [getattr(lag, f"{name}_ms")],
+                    ),
+                    baseline=(f"{floor_name} {name}", [getattr(floor, f"{name}_ms")]),
+                    target=("subject_le", 1000.0) if name == "p99" else None,
+                    note=note,
+                )
+            )
+    return rows
+
+
+def _measure_backend(
+    bench, *, backend: str, rate: int, seconds: int, baseline_seconds: int, log
+) -> tuple[str, LagStats, dict]:
+    """The floor and the load on a fresh platform with ``backend``; its
+    databases are dropped afterwards."""
+    delivery, store = backend.split("+")
+    topology_prefix = BACKENDS_PREFIX.replace("_", "-")
+    # A checkpoint of an earlier run's stream must not apply to this one's.
+    for stale in CHECKPOINT_DIR.glob(f"{topology_prefix}*.json"):
+        stale.unlink(missing_ok=True)
+    try:
+        with running_platform(
+            approach=APPROACH,
+            server_url=bench.server_url,
+            prefix=BACKENDS_PREFIX,
+            broker_proxy=False,
+            extra_env={"EVENT_DELIVERY": delivery, "EVENT_STORE": store},
+        ) as platform:
+            log(f"backends: platform up ({APPROACH}, {backend})")
+            floor_name, floor = _floor(
+                platform,
+                delivery=delivery,
+                store=store,
+                rate=rate,
+                seconds=baseline_seconds,
+            )
+            probe = BacklogProbe(platform)
+            subject = _offer_load(
+                platform,
+                rate=rate,
+                seconds=seconds,
+                log=log,
+                measure=lambda: probe.measure().as_dict(),
+            )
+    finally:
+        drop_databases(
+            server_url=bench.server_url, names=all_database_names(BACKENDS_PREFIX)
+        )
+    return floor_name, floor, subject
+
+
+def _floor(platform, *, delivery: str, store: str, rate: int, seconds: int):
+    """The broker alone on the backend's first hop, at the same rate: SNS to a
+    long-polled SQS queue, or a stream read as the runner reads it (polled,
+    with its sleep after an empty round: that is the poll's part of a hop)."""
+    if delivery == "kinesis":
+        return (
+            f"Kinesis put to GetRecords polled every {RUNNER_POLL_SECONDS} s",
+            _stream_alone(platform, kind="kinesis", rate=rate, seconds=seconds),
+        )
+    if store == "dynamodb":
+        return (
+            f"DynamoDB PutItem to its stream polled every {RUNNER_POLL_SECONDS} s",
+            _stream_alone(platform, kind="dynamodb", rate=rate, seconds=seconds),
+        )
+    return (
+        "SNS publish to SQS receive (broker alone)",
+        _broker_alone(platform, rate=rate, seconds=seconds),
+    )
+
+
+class _KinesisFloor:
+    def __init__(self, endpoint: str) -> None:
+        self.kinesis = local_client("kinesis", endpoint)
+        self.name = f"floor-{uuid.uuid4().hex[:8]}"
+        self.kinesis.create_stream(StreamName=self.name, ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName=self.name)
+        self.iterators = {
+            shard["ShardId"]: self.kinesis.get_shard_iterator(
+                StreamName=self.name,
+                ShardId=shard["ShardId"],
+                ShardIteratorType="LATEST",
+            )["ShardIterator"]
+            for shard in self.kinesis.list_shards(StreamName=self.name)["Shards"]
+        }
+
+    def put(self, number: int, body: str) -> None:
+        self.kinesis.put_record(
+            StreamName=self.name, Data=body.encode(), PartitionKey=str(number)
+        )
+
+    def read(self) -> list[str]:
+        bodies = []
+        for shard, iterator in self.iterators.items():
+            page = self.kinesis.get_records(ShardIterator=iterator)
+            self.iterators[shard] = page["NextShardIterator"]
+            bodies += [record["Data"].decode() for record in page["Records"]]
+        return bodies
+
+    def close(self) -> None:
+        self.kinesis.delete_stream(StreamName=self.name)
+
+
+class _DynamoDBStreamFloor:
+    def __init__(self, endpoint: str) -> None:
+        self.dynamodb = local_client("dynamodb", endpoint)
+        self.streams = local_client("dynamodbstreams", endpoint)
+        self.name = f"floor-{uuid.uuid4().hex[:8]}"
+        table = self.dynamodb.create_table(
+            TableName=self.name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        arn = table["LatestStreamArn"]
+        shards = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]
+        self.iterators = {
+            shard["ShardId"]: self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+            for shard in shards["Shards"]
+        }
+
+    def put(self, number: int, body: str) -> None:
+        self.dynamodb.put_item(
+            TableName=self.name, Item={"id": {"S": str(number)}, "body": {"S": body}}
+        )
+
+    def read(self) -> list[str]:
+        bodies = []
+        for shard, iterator in self.iterators.items():
+            page = self.streams.get_records(ShardIterator=iterator)
+            self.iterators[shard] = page["NextShardIterator"]
+            bodies += [
+                record["dynamodb"]["NewImage"]["body"]["S"]
+                for record in page["Records"]
+            ]
+        return bodies
+
+    def close(self) -> None:
+        self.dynamodb.delete_table(TableName=self.name)
+
+
+def _stream_alone(platform, *, kind: str, rate: float, seconds: int) -> LagStats:
+    """Put-to-read latency of a stream read the runner's way: every shard in
+    turn, and RUNNER_POLL_SECONDS of sleep after a round that found nothing."""
+    endpoint = platform.moto.endpoint_url
+    floor = (
+        _KinesisFloor(endpoint) if kind == "kinesis" else _DynamoDBStreamFloor(endpoint)
+    )
+    total = max(1, int(rate * seconds))
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        idle_after_done = 0
+        while len(latencies) < total and idle_after_done < 3:
+            bodies = floor.read()
+            arrived = time.time()
+            latencies.extend((arrived - json.loads(b)["at"]) * 1000 for b in bodies)
+            if not bodies:
+                idle_after_done += done.is_set()
+                time.sleep(RUNNER_POLL_SECONDS)
+
+    reader = threading.Thread(target=poll, daemon=True)
+    reader.start()
+    started = time.monotonic()
+    for number in range(total):
+        delay = started + number / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        floor.put(
+            number, json.dumps({"at": time.time(), "n": number, "pad": "x" * 400})
+        )
+    done.set()
+    reader.join(timeout=30)
+    floor.close()
     return LagStats.of(latencies)

@@ -19,6 +19,8 @@ FIGURES = {
     "growth": "bench.growth",
     "rebuild": "bench.rebuild",
     "eventstore": "bench.event_store_library",
+    "kinesis": "bench.kinesis_relay",
+    "dynamodb": "bench.dynamodb_append",
     "profile": "bench.profiling",
 }
 

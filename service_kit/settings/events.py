@@ -48,5 +48,7 @@ OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)
 # that the outbox survives the same fault (approach 4). One of:
 #   crash_before_publish  the process dies between commit and publish
 #   broker_refuses        the publish after commit fails
-# optionally limited to some event types, e.g. crash_before_publish:CustomerDeleted
+# optionally limited to some event types, e.g. crash_before_publish:CustomerDeleted;
+# or throttle_aws:PutRecords,PutItem@0.1, AWS answering "throttled" to one call
+# in ten of those operations (moto never throttles: shared_events.transport).
 FAULT_INJECTION = env.str("FAULT_INJECTION", default="")

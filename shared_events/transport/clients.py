@@ -12,6 +12,9 @@ Things a learner should notice:
   loads the service model), so one per (service, settings) is shared by all
   threads. A boto3 *session* is not thread-safe, so each client is built from its
   own short-lived session, under a lock.
+* ``throttle`` (``FAULT_INJECTION=throttle_aws:...``) makes a client answer some
+  calls as a throttling AWS would (``throttle_injection``); with it unset, the
+  client is boto3's own.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from shared_events.transport.throttle_injection import InjectedThrottle
 
 #: moto accepts any credentials, but boto3 refuses to sign a request without some.
 LOCAL_CREDENTIALS = ("testing", "testing")
@@ -39,6 +44,7 @@ class AwsSettings:
     ``read_timeout`` must be longer than the longest long poll (20 seconds), or a
     consumer's ``ReceiveMessage`` would time out while waiting for messages.
     ``max_attempts`` counts the first try: 1 means no retries.
+    ``throttle`` injects throttling answers (a fault, on purpose); None: none.
     """
 
     endpoint_url: str | None = None
@@ -48,6 +54,7 @@ class AwsSettings:
     connect_timeout: float = 2.0
     read_timeout: float = 30.0
     max_attempts: int = 3
+    throttle: InjectedThrottle | None = None
 
     def __post_init__(self) -> None:
         if (self.access_key_id is None) != (self.secret_access_key is None):
@@ -105,8 +112,11 @@ def _new_client(service_name: str, settings: AwsSettings) -> Any:
         aws_secret_access_key=credentials[1] if credentials else None,
         region_name=settings.region,
     )
-    return session.client(
+    built = session.client(
         service_name,
         endpoint_url=settings.endpoint_url,
         config=settings.botocore_config(),
     )
+    if settings.throttle is not None:
+        settings.throttle.install(built)
+    return built

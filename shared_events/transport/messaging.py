@@ -22,6 +22,7 @@ from shared_events.transport.kinesis_publisher import KinesisPublisher
 from shared_events.transport.provisioning import TopologyReport, ensure_topology
 from shared_events.transport.publisher import EventPublisher, outgoing_message
 from shared_events.transport.routes import ConsumerSettings, Routes, resolve_routes
+from shared_events.transport.throttle_injection import InjectedThrottle
 from shared_events.transport.topology import Topology, TopologyError, platform_topology
 
 _lock = threading.Lock()
@@ -32,6 +33,8 @@ def aws_settings() -> AwsSettings:
     return AwsSettings(
         endpoint_url=settings.AWS_ENDPOINT_URL or None,
         region=settings.AWS_REGION,
+        # FAULT_INJECTION=throttle_aws:...: throttling answers, on purpose.
+        throttle=InjectedThrottle.from_setting(settings.FAULT_INJECTION),
     )
 
 

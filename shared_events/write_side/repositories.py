@@ -145,7 +145,9 @@ class FaultInjected(RuntimeError):
 
 CRASH_BEFORE_PUBLISH = "crash_before_publish"
 BROKER_REFUSES = "broker_refuses"
-FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES)
+# Read by the AWS clients (shared_events.transport.throttle_injection), not here.
+THROTTLE_AWS = "throttle_aws"
+FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES, THROTTLE_AWS)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,11 @@ class Fault:
     ``crash_before_publish`` or ``broker_refuses``, optionally limited to some
     event types: ``crash_before_publish:CustomerDeleted`` lets registrations
     through and kills the process only when a customer is deleted.
+
+    ``throttle_aws:PutRecords,PutItem@0.1`` is a fault of the AWS clients
+    (AWS answering "throttled"), injected where they are built; a repository
+    has nothing to do for it, so its names (AWS operations, not event types)
+    are left to ``shared_events.transport.throttle_injection``.
     """
 
     kind: str = ""
@@ -167,8 +174,11 @@ class Fault:
             kinds = ", ".join(FAULT_KINDS)
             raise ValueError(
                 f"unknown FAULT_INJECTION {value!r}; use one of {kinds}, "
-                "optionally followed by :EventType[,EventType]"
+                "optionally followed by :EventType[,EventType] (throttle_aws: "
+                ":Operation[,Operation][@rate])"
             )
+        if kind == THROTTLE_AWS:
+            return cls(kind)
         return cls(kind, frozenset(filter(None, (t.strip() for t in types.split(",")))))
 
     def applies(self, kind: str, envelopes: Sequence[EventEnvelope]) -> bool:

@@ -6,6 +6,12 @@
 - Ten writers commit in random order while the relay runs: transactions
   that took their outbox ids in one order and committed in another must not
   make the relay skip a row; every committed event reaches the consumers.
+
+Under ``EVENT_STORE=dynamodb`` the race is decided by the conditional
+``PutItem`` (and the state row before it): the same answers, and the
+versions are read from the event table. A platform that injects throttling
+also answers some writers 503 "did not take the commit": a refusal that
+changed nothing, counted apart.
 """
 
 from __future__ import annotations
@@ -18,15 +24,25 @@ from dataclasses import dataclass, field
 
 import requests
 
+from observe.event_tables import EventTables
 from observe.tables import EVENT_STORE_TABLE
 from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun
 from tests.reliability import faults
-from tests.reliability.history import Verdict, judge
-from tests.reliability.rounds import QUIESCENCE_TIMEOUT, base_seed
+from tests.reliability.history import NOT_APPLIED, Verdict, judge
+from tests.reliability.rounds import (
+    QUIESCENCE_TIMEOUT,
+    base_seed,
+    label_of,
+    outcome_of,
+    reset_round,
+    tap_for,
+)
 
 WRITERS = 8
 ATTEMPTS_PER_WRITER = 6
+# A 503 that changed nothing (a throttled commit), told apart from a plain 503.
+THROTTLED = "503 not applied"
 
 
 def _session(run: PlatformRun) -> requests.Session:
@@ -39,23 +55,49 @@ def _session(run: PlatformRun) -> requests.Session:
 class RaceOutcome:
     wins: int = 0
     conflicts: int = 0
+    throttled: int = 0  # 503, the event store did not take the commit
     unexpected_statuses: dict[str, int] = field(default_factory=dict)
     double_winners: list[int] = field(default_factory=list)
     final_version: int = 0
     store_versions: list[int] = field(default_factory=list)
 
 
-def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
-    run.reset_data()
-    base = run.url("customer")
-    customer = (
-        _session(run)
-        .post(
-            f"{base}/api/customers/register/",
-            json={"name": "Race", "email": "race@example.com", "address": "1 Race"},
-            timeout=15,
+def _register(run: PlatformRun, session: requests.Session, **fields) -> dict:
+    """Register a customer, again while the answer is a throttled 503."""
+    for _ in range(20):
+        response = session.post(
+            f"{run.url('customer')}/api/customers/register/", json=fields, timeout=15
         )
-        .json()
+        if outcome_of(response) != NOT_APPLIED:
+            response.raise_for_status()
+            return response.json()
+    raise AssertionError("registration throttled 20 times in a row")
+
+
+def committed_versions(run: PlatformRun, *, service: str, aggregate_id: str) -> list:
+    """The aggregate's versions in its event store (PostgreSQL or DynamoDB)."""
+    tables = EventTables.of_platform(run)
+    if tables is not None and service in tables.names:
+        return sorted(
+            envelope.aggregate_version
+            for commit in tables.commits(service)
+            if commit.aggregate_id == aggregate_id
+            for envelope in commit.envelopes
+        )
+    rows = fetch_rows(
+        run.database_url(service),
+        f"SELECT aggregate_version FROM {EVENT_STORE_TABLE} "
+        "WHERE aggregate_id = %s ORDER BY aggregate_version",
+        [aggregate_id],
+    )
+    return [row[0] for row in rows]
+
+
+def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
+    reset_round(run)
+    base = run.url("customer")
+    customer = _register(
+        run, _session(run), name="Race", email="race@example.com", address="1 Race"
     )
     url = f"{base}/api/customers/{customer['id']}/"
     start = threading.Barrier(WRITERS)
@@ -75,8 +117,11 @@ def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
                 },
                 timeout=15,
             )
+            status = response.status_code
+            if outcome_of(response) == NOT_APPLIED:
+                status = THROTTLED
             with lock:
-                results.append((response.status_code, version))
+                results.append((status, version))
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
     for thread in threads:
@@ -87,22 +132,22 @@ def concurrent_writers_one_aggregate(run: PlatformRun) -> RaceOutcome:
     winners = Counter(version for status, version in results if status == 200)
     outcome.wins = sum(winners.values())
     outcome.conflicts = sum(1 for status, _ in results if status == 409)
+    outcome.throttled = sum(1 for status, _ in results if status == THROTTLED)
     outcome.unexpected_statuses = dict(
-        Counter(str(status) for status, _ in results if status not in (200, 409))
+        Counter(
+            str(status) for status, _ in results if status not in (200, 409, THROTTLED)
+        )
     )
     outcome.double_winners = sorted(v for v, count in winners.items() if count > 1)
     outcome.final_version = _session(run).get(url, timeout=15).json()["version"]
-    rows = fetch_rows(
-        run.database_url("customer"),
-        f"SELECT aggregate_version FROM {EVENT_STORE_TABLE} "
-        "WHERE aggregate_id = %s ORDER BY aggregate_version",
-        [customer["id"]],
+    outcome.store_versions = committed_versions(
+        run, service="customer", aggregate_id=customer["id"]
     )
-    outcome.store_versions = [row[0] for row in rows]
     print(
-        f"\n[{run.approach}] expected_version race: {len(results)} attempts by "
+        f"\n[{label_of(run)}] expected_version race: {len(results)} attempts by "
         f"{WRITERS} writers, {outcome.wins} won (200), {outcome.conflicts} lost "
-        f"(409), final version {outcome.final_version}",
+        f"(409), {outcome.throttled} throttled (503, nothing changed), final "
+        f"version {outcome.final_version}",
         flush=True,
     )
     return outcome
@@ -119,9 +164,9 @@ class RelayOutcome:
 
 def ten_writers_while_relaying(run: PlatformRun, *, writers: int = 10) -> RelayOutcome:
     seed = base_seed()
-    print(f"\n[{run.approach}] ten writers seed={seed}", flush=True)
-    run.reset_data()
-    tap = faults.Tap(run, random.Random(seed))
+    print(f"\n[{label_of(run)}] ten writers seed={seed}", flush=True)
+    reset_round(run)
+    tap = tap_for(run, random.Random(seed))
     base = run.url("customer")
     start = threading.Barrier(writers)
     lock = threading.Lock()
@@ -171,7 +216,7 @@ def ten_writers_while_relaying(run: PlatformRun, *, writers: int = 10) -> RelayO
     finally:
         tap.close()
     print(
-        f"[{run.approach}] ten writers: {commits} commits; {verdict.line()}; "
+        f"[{label_of(run)}] ten writers: {commits} commits; {verdict.line()}; "
         f"quiescent after {waited:.1f}s; hung relays restarted {len(hangs)}",
         flush=True,
     )

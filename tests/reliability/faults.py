@@ -6,6 +6,10 @@
 - ``kill_consumer``: SIGKILL a consumer while messages flow, so some are
   applied but not yet deleted from the queue; they come back after their
   visibility timeout and must change nothing.
+- ``kill_functions`` (the AWS backends): SIGKILL an event source mapping
+  runner while records flow, so a batch may be applied but not yet
+  checkpointed; the restarted runner hands it over again from the
+  checkpoint and the handlers must change nothing.
 - ``broker_outage``: the TCP proxy in front of the local AWS refuses every
   connection for a few seconds.
 - ``restart_postgres``: a fast shutdown of the platform's PostgreSQL server
@@ -51,6 +55,12 @@ def consumers(run: PlatformRun) -> list[str]:
     return sorted(
         key for key in run.workers if key.endswith(("-consumer", "-projector"))
     )
+
+
+def functions(run: PlatformRun) -> list[str]:
+    """The event source mapping runners: each calls its service's Lambda
+    handlers (consumers, projectors, the DynamoDB stream's publisher)."""
+    return sorted(key for key in run.workers if key.endswith("-functions"))
 
 
 def sigkill(run: PlatformRun, key: str) -> bool:
@@ -138,13 +148,14 @@ def overdue(run: PlatformRun, service: str) -> int:
 
 def wait_for_quiescence(
     run: PlatformRun,
-    tap: Tap,
+    tap: object,
     *,
     timeout: float,
     stable_for: float = 1.5,
     hangs: list[str] | None = None,
 ) -> tuple[bool, dict[str, int], float]:
-    """Wait until every outbox and inbox is empty (and stays so for a moment).
+    """Wait until every outbox, inbox and stream read by a Lambda function is
+    empty (and stays so for a moment): ``observe.quiescence``.
 
     A relay process that is alive but no longer relays (see "known
     limitations" in docs/reliability.md) is SIGKILLed, as a liveness probe

@@ -11,6 +11,10 @@ The client's own history comes first: every command a round sent, tagged
 with a correlation id its event carries, and what the client heard back.
 As in Jepsen, a command whose answer never came (the database went away
 mid-request) is *indeterminate*: it may or may not have committed.
+
+Under ``EVENT_STORE=dynamodb`` the history is the DynamoDB event tables
+(``observe.event_tables``: one item per commit), read on the moto server
+itself; PostgreSQL's ``event_store`` is then empty.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from observe.audit import AuditDatabases, audit_consistency
+from observe.event_tables import EventTables
 from observe.tables import (
     AGGREGATE_CURSOR_TABLE,
     EVENT_STORE_TABLE,
@@ -53,6 +58,10 @@ class Committed:
 ACKNOWLEDGED = "ok"  # a 2xx answer: the command committed
 REFUSED = "fail"  # a 4xx answer: refused (a refusal may be recorded: OrderRejected)
 INDETERMINATE = "info"  # a 5xx, a connection error, a timeout: unknown
+# A 503 that says nothing changed: the event store (DynamoDB) was throttled
+# and did not take the commit. A failure, like a refusal, but one that must
+# not have recorded anything at all (a refusal may record OrderRejected).
+NOT_APPLIED = "fail-not-applied"
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class Verdict:
     wire_duplicates: int = 0
     indeterminate: int = 0
     indeterminate_committed: int = 0
+    not_applied: int = 0  # 503s that changed nothing (a throttled commit)
 
     @property
     def ok(self) -> bool:
@@ -103,7 +113,8 @@ class Verdict:
             f"{len(self.unexpected)} out-of-order {len(self.out_of_order)} "
             f"effect-drift {len(self.effect_drift)} wire-duplicates "
             f"{self.wire_duplicates} indeterminate {self.indeterminate} "
-            f"(committed {self.indeterminate_committed})"
+            f"(committed {self.indeterminate_committed}) throttled-not-applied "
+            f"{self.not_applied}"
         )
 
 
@@ -179,6 +190,15 @@ def check_commands(
     recorded = Counter(event.correlation_id for event in committed)
     for command in commands:
         count = recorded[command.correlation_id]
+        verdict.not_applied += command.outcome == NOT_APPLIED
+        if command.outcome == NOT_APPLIED and count:
+            verdict.unexpected.append(
+                (
+                    "event-store",
+                    f"{command.name} {command.correlation_id} answered 503 "
+                    f"(nothing changed) but recorded {count} event(s)",
+                )
+            )
         if command.outcome == INDETERMINATE:
             verdict.indeterminate += 1
             verdict.indeterminate_committed += min(count, 1)
@@ -205,8 +225,26 @@ def _query(url: str, sql: str, params=()) -> list[tuple]:
 
 
 def read_committed(run: PlatformRun) -> list[Committed]:
+    """Every event the write sides committed: PostgreSQL's event stores, or the
+    DynamoDB event tables of the services that keep their events there."""
     events = []
+    tables = EventTables.of_platform(run)
+    in_dynamodb = set(tables.names) if tables is not None else set()
+    for service in sorted(in_dynamodb):
+        events += [
+            Committed(
+                str(envelope.event_id),
+                PRODUCER_OF[envelope.aggregate_type],
+                str(envelope.aggregate_id),
+                envelope.aggregate_version,
+                str(envelope.correlation_id) if envelope.correlation_id else None,
+            )
+            for commit in tables.commits(service)
+            for envelope in commit.envelopes
+        ]
     for service in ("customer", "order"):
+        if service in in_dynamodb:
+            continue
         rows = _query(
             run.database_url(service),
             "SELECT event_id::text, aggregate_type, aggregate_id::text, "

@@ -7,6 +7,11 @@ processes is not, which is the point.
 Every command carries a correlation id of its own (``X-Correlation-ID``),
 which the event it records keeps, and its outcome is remembered as the
 client saw it: acknowledged, refused or indeterminate (``history.Command``).
+
+The faults follow the platform's backends: a relay to kill only where there
+is an outbox, the event source mapping runners (``<service>-functions``)
+where Lambda handlers do the work, a poison record only on a Kinesis
+stream, the tap on the topics or on the streams (``streams``).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import requests
 from lab.client import PlatformClient
 from stack.platform_run import PlatformRun
 from stack.postgres import EmbeddedPostgres
-from tests.reliability import faults
+from tests.reliability import faults, streams
 from tests.reliability.history import (
     ACKNOWLEDGED,
     INDETERMINATE,
+    NOT_APPLIED,
     REFUSED,
     Command,
     Verdict,
@@ -71,7 +77,7 @@ def client_for(run: PlatformRun) -> PlatformClient:
 
 @dataclass
 class RoundResult:
-    approach: str
+    approach: str  # with its backends, when they are not the defaults
     seed: int
     commands: dict[str, int] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
@@ -103,10 +109,31 @@ class RoundResult:
 
 
 def outcome_of(response: requests.Response | None) -> str:
-    """What the client learned: no answer or a 5xx leaves the write unknown."""
+    """What the client learned: no answer or a 5xx leaves the write unknown,
+    except a 503 saying the event store did not take the commit (throttled):
+    nothing changed."""
+    if (
+        response is not None
+        and response.status_code == 503
+        and NOT_TAKEN in _detail(response)
+    ):
+        return NOT_APPLIED
     if response is None or response.status_code >= 500:
         return INDETERMINATE
     return REFUSED if response.status_code >= 400 else ACKNOWLEDGED
+
+
+# What the DynamoDB event table says when it refused a commit outright
+# (shared_events.write_side.dynamodb.table: throttled, or a client error);
+# a lost answer says "did not answer the commit (it may have been applied".
+NOT_TAKEN = "did not take the commit"
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))
+    except ValueError:
+        return ""
 
 
 class Workload:
@@ -197,6 +224,28 @@ class Workload:
             self.orders.append(response.json()["id"])
 
 
+def label_of(run: PlatformRun) -> str:
+    """``cqrs_es``, or ``cqrs_es+kinesis+dynamodb`` off the default backends."""
+    delivery = run.env.get("EVENT_DELIVERY", "sns")
+    store = run.env.get("EVENT_STORE", "postgres")
+    if (delivery, store) == ("sns", "postgres"):
+        return run.approach
+    return f"{run.approach}+{delivery}+{store}"
+
+
+def reset_round(run: PlatformRun) -> None:
+    """Empty every table, queue and DynamoDB event table before a round."""
+    run.reset_data()
+    streams.clear_event_tables(run)
+
+
+def tap_for(run: PlatformRun, rng: random.Random) -> faults.Tap | streams.KinesisTap:
+    """A tap on the topics, or on the streams under ``EVENT_DELIVERY=kinesis``."""
+    if streams.uses_kinesis(run):
+        return streams.KinesisTap(run, rng)
+    return faults.Tap(run, rng)
+
+
 def run_round(
     run: PlatformRun, seed: int, *, server: EmbeddedPostgres | None = None
 ) -> RoundResult:
@@ -205,15 +254,21 @@ def run_round(
     With ``server`` (the platform's own PostgreSQL) the round restarts it too.
     """
     rng = random.Random(seed)
-    result = RoundResult(approach=run.approach, seed=seed)
-    print(f"\n[{run.approach}] round seed={seed}", flush=True)
-    run.reset_data()
+    label = label_of(run)
+    result = RoundResult(approach=label, seed=seed)
+    print(f"\n[{label}] round seed={seed}", flush=True)
+    reset_round(run)
     before = dict(run.restarts)
-    tap = faults.Tap(run, rng)
+    tap = tap_for(run, rng)
     try:
         workload = Workload(client_for(run), rng)
         commands = rng.randint(20, 30)
-        schedule = _fault_schedule(rng, commands, restart_postgres=server is not None)
+        schedule = _fault_schedule(
+            rng,
+            commands,
+            restart_postgres=server is not None,
+            available=faults_of(run),
+        )
         background: list[threading.Thread] = []
         for index in range(commands):
             for fault in schedule.get(index, []):
@@ -266,13 +321,36 @@ def run_round(
 FAULTS = ["kill-relay", "kill-consumer", "broker-outage", "redeliver"]
 
 
+def faults_of(run: PlatformRun) -> list[str]:
+    """The faults that apply to this platform's processes and backends."""
+    available = [
+        fault
+        for fault, applies in (
+            ("kill-relay", bool(faults.relays(run))),
+            ("kill-consumer", bool(faults.consumers(run))),
+            # SIGKILL of the event source mapping runner while records flow:
+            # it resumes from its checkpoints (a batch in hand comes again).
+            ("kill-functions", bool(faults.functions(run))),
+            ("broker-outage", True),
+            ("redeliver", True),
+            ("poison", streams.uses_kinesis(run)),
+        )
+        if applies
+    ]
+    return available
+
+
 def _fault_schedule(
-    rng: random.Random, commands: int, *, restart_postgres: bool
+    rng: random.Random,
+    commands: int,
+    *,
+    restart_postgres: bool,
+    available: list[str] = FAULTS,
 ) -> dict[int, list[str]]:
     """Each fault once or twice, at random points of the command stream; the
     PostgreSQL restart once, early enough for commands to meet the outage."""
     schedule: dict[int, list[str]] = {}
-    for fault in FAULTS:
+    for fault in available:
         for _ in range(rng.randint(1, 2)):
             schedule.setdefault(rng.randrange(3, commands), []).append(fault)
     if restart_postgres:
@@ -299,7 +377,7 @@ def _in_background(
 
 def _inject(
     run: PlatformRun,
-    tap: faults.Tap,
+    tap: faults.Tap | streams.KinesisTap,
     rng: random.Random,
     fault: str,
     *,
@@ -310,6 +388,14 @@ def _inject(
         faults.sigkill(run, rng.choice(faults.relays(run)))
     elif fault == "kill-consumer":
         faults.sigkill(run, rng.choice(faults.consumers(run)))
+    elif fault == "kill-functions":
+        faults.sigkill(run, rng.choice(faults.functions(run)))
+    elif fault == "poison":
+        streams.put_poison(
+            run,
+            kind=rng.choice(streams.POISON_KINDS),
+            producer=rng.choice(["customer", "order"]),
+        )
     elif fault == "redeliver":
         tap.redeliver(share=rng.uniform(0.2, 0.6))
     elif fault == "broker-outage":
@@ -343,6 +429,7 @@ class Totals:
     wire_duplicates: int = 0
     indeterminate: int = 0
     indeterminate_committed: int = 0
+    not_applied: int = 0
     postgres_restarts: int = 0
     not_quiescent: int = 0
     restarts: int = 0
@@ -361,6 +448,7 @@ class Totals:
         self.wire_duplicates += verdict.wire_duplicates
         self.indeterminate += verdict.indeterminate
         self.indeterminate_committed += verdict.indeterminate_committed
+        self.not_applied += verdict.not_applied
         self.postgres_restarts += result.faults.count("restart-postgres")
         self.not_quiescent += 0 if result.quiet else 1
         self.restarts += sum(result.restarts.values())
@@ -373,7 +461,8 @@ class Totals:
             f"{self.duplicated_effects}, unexpected {self.unexpected}, out-of-order "
             f"{self.out_of_order}, effect drift {self.effect_drift}, wire duplicates "
             f"{self.wire_duplicates}, indeterminate commands {self.indeterminate} "
-            f"(committed {self.indeterminate_committed}), PostgreSQL restarts "
+            f"(committed {self.indeterminate_committed}), throttled commands "
+            f"{self.not_applied}, PostgreSQL restarts "
             f"{self.postgres_restarts}, not quiescent {self.not_quiescent}, worker "
             f"restarts {self.restarts}, hung relays restarted {self.relay_hangs}"
         )
@@ -387,10 +476,11 @@ def run_rounds(
 ) -> list[RoundResult]:
     seed = base_seed()
     results = []
-    totals = TOTALS.setdefault(run.approach, Totals())
+    label = label_of(run)
+    totals = TOTALS.setdefault(label, Totals())
     for number in range(rounds_wanted()):
         result = run_round(run, seed + number, server=server)
         totals.add(result)
         results.append(result)
-    print(totals.line(run.approach), flush=True)
+    print(totals.line(label), flush=True)
     return results

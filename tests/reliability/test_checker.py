@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
+import requests
+
 from tests.reliability.history import (
     ACKNOWLEDGED,
     INDETERMINATE,
+    NOT_APPLIED,
     REFUSED,
     Applied,
     Command,
     Committed,
     check,
 )
+from tests.reliability.rounds import outcome_of
 
 SUBSCRIPTIONS = {"order-inbox": ("customer",)}
 
@@ -133,3 +139,48 @@ def test_an_indeterminate_command_once_recorded_must_reach_every_subscriber():
     ]
     verdict = check(_recorded("k1", "k2"), _applied([1]), SUBSCRIPTIONS, commands)
     assert verdict.lost == [("order-inbox", "e2")]
+
+
+def test_a_command_answered_nothing_changed_must_have_recorded_nothing():
+    """A 503 from a throttled event store says the commit was not taken: an
+    event recorded under its correlation id is unexpected."""
+    commands = [
+        Command("k1", "register", ACKNOWLEDGED),
+        Command("k2", "rename", NOT_APPLIED),
+        Command("k3", "rename", NOT_APPLIED),
+    ]
+    verdict = check(_recorded("k1", "k2"), _applied([1, 2]), SUBSCRIPTIONS, commands)
+    assert verdict.unexpected == [
+        (
+            "event-store",
+            "rename k2 answered 503 (nothing changed) but recorded 1 event(s)",
+        )
+    ]
+    assert not verdict.ok
+    assert verdict.not_applied == 2
+
+
+def _answer(status: int, detail: str = "") -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps({"detail": detail}).encode()
+    return response
+
+
+def test_what_a_client_learns_from_each_answer():
+    throttled = (
+        "the event store (DynamoDB table t) did not take the commit; try again. "
+        "ProvisionedThroughputExceededException: ..."
+    )
+    lost_answer = (
+        "the event store (DynamoDB table t) did not answer the commit (it may "
+        "have been applied: read before repeating the command); try again."
+    )
+    assert outcome_of(_answer(201)) == ACKNOWLEDGED
+    assert outcome_of(_answer(409, "changed by someone else")) == REFUSED
+    assert outcome_of(_answer(503, throttled)) == NOT_APPLIED
+    assert outcome_of(_answer(503, lost_answer)) == INDETERMINATE
+    assert outcome_of(_answer(503, "the database could not be reached")) == (
+        INDETERMINATE
+    )
+    assert outcome_of(None) == INDETERMINATE
