@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import requests
 
 from lab.client import PlatformClient
+from lab.reset import empty_event_tables
 from stack.platform_run import PlatformRun
 from stack.postgres import EmbeddedPostgres
 from tests.reliability import faults, streams
@@ -236,7 +237,7 @@ def label_of(run: PlatformRun) -> str:
 def reset_round(run: PlatformRun) -> None:
     """Empty every table, queue and DynamoDB event table before a round."""
     run.reset_data()
-    streams.clear_event_tables(run)
+    empty_event_tables(run)
 
 
 def tap_for(run: PlatformRun, rng: random.Random) -> faults.Tap | streams.KinesisTap:

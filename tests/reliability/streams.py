@@ -12,10 +12,9 @@
   predecessor never comes (held on every try until the mapping's retries
   run out; the runner then sends AWS's invocation record to the consumer's
   on-failure queue and moves the shard past it).
-- ``clear_event_tables``: between rounds, every commit item of the DynamoDB
-  event tables is deleted, as ``PlatformRun.reset_data`` truncates the
-  PostgreSQL event stores (a REMOVE on the stream is no commit: the
-  handlers pass it over).
+(Between rounds the DynamoDB event tables are emptied by the lab's own
+``lab.reset.empty_event_tables``, as ``PlatformRun.reset_data`` truncates
+the PostgreSQL event stores.)
 
 Everything here talks to the moto server itself, never through the broker
 proxy a round cuts.
@@ -32,7 +31,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from observe.event_tables import EventTables
 from shared_events.events import encode
 from shared_events.testing.customer_events import renamed
 from shared_events.transport import platform_topology
@@ -206,43 +204,3 @@ def dead_letters(run: PlatformRun, consumer: str) -> list[dict[str, Any]]:
         for message in messages:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         taken += messages
-
-
-def clear_event_tables(run: PlatformRun) -> int:
-    """Delete every commit item of the platform's DynamoDB event tables."""
-    tables = EventTables.of_platform(run)
-    if tables is None:
-        return 0
-    dynamodb = local_client("dynamodb", run.moto.endpoint_url)
-    deleted = 0
-    for name in tables.names.values():
-        keys = [
-            {"aggregate_id": item["aggregate_id"], "version": item["version"]}
-            for item in _scan_keys(dynamodb, name)
-        ]
-        for start in range(0, len(keys), 25):
-            requests = [
-                {"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]
-            ]
-            unprocessed = {name: requests}
-            while unprocessed:
-                unprocessed = dynamodb.batch_write_item(RequestItems=unprocessed).get(
-                    "UnprocessedItems"
-                )
-        deleted += len(keys)
-    return deleted
-
-
-def _scan_keys(dynamodb: Any, name: str) -> list[dict[str, Any]]:
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "ProjectionExpression": "aggregate_id, version",
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = dynamodb.scan(**arguments)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
