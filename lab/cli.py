@@ -18,6 +18,7 @@ from lab.runner import run_lab
 from lab.scenarios import DEMO_SCENARIOS, SCENARIOS
 from shared_events.approaches import APPROACHES, Approach
 from shared_events.transport.topology import DELIVERIES
+from stack import environment
 
 ALL_APPROACHES = [approach.value for approach in Approach]
 
@@ -122,7 +123,8 @@ def command_lab(options: argparse.Namespace) -> int:
     else:
         scenarios = options.scenario or list(DEMO_SCENARIOS)
     started = time.monotonic()
-    results = run_lab(scenarios=scenarios, approaches=approaches, backends=backends)
+    with environment.embedded_database_stopped_after():
+        results = run_lab(scenarios=scenarios, approaches=approaches, backends=backends)
     title = "Microservices lab: " + ", ".join(scenarios)
     print()
     print(render_table(results))

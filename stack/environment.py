@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from shared_events.approaches import UnknownApproach, approach_info
 from shared_events.configuration import (
@@ -119,3 +121,18 @@ def prepare(
     if server and create_databases:
         prefix = os.environ.get("DATABASE_NAME_PREFIX", "")
         postgres.create_databases(server_url=server, names=all_database_names(prefix))
+
+
+@contextmanager
+def embedded_database_stopped_after() -> Iterator[None]:
+    """Stop the embedded PostgreSQL on the way out if this command started it.
+
+    A server that was running before (``make up``, an earlier command) is
+    left as it was; its data stays in ``var/postgres`` either way.
+    """
+    was_running = postgres.embedded_running(EMBEDDED_DATA_DIR)
+    try:
+        yield
+    finally:
+        if not was_running and postgres.stop_embedded(data_dir=EMBEDDED_DATA_DIR):
+            print("embedded PostgreSQL stopped (its data stays in var/postgres)")
