@@ -16,6 +16,7 @@ from collections.abc import Callable
 from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.repositories import CustomerStateTable
+from customer_service.customers.services import customer_state_keep
 from customer_service.summaries.projections import PROJECTION_HANDLERS
 from customer_service.wiring import CustomerServiceWiring
 from shared_events.approaches import Approach, require_built
@@ -42,6 +43,7 @@ def build_wiring(
         approach=approach,
         customer_repository=write.repository,
         customer_history=write.history,
+        state_keepers={CustomerAggregate.aggregate_type: customer_state_keep},
         publisher_factory=write.publisher_factory,
         # The customer service does not react to order events yet; its
         # consumer still tracks them, in order, so nothing piles up.

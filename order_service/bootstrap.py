@@ -26,6 +26,7 @@ from order_service.orders.customers import (
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.handlers import EVENT_HANDLERS
 from order_service.orders.repositories import OrderStateTable
+from order_service.orders.services import order_state_keep
 from order_service.wiring import OrderServiceWiring
 from shared_events.approaches import Approach, CustomerLookup, require_built
 from shared_events.composition import read_side, write_side
@@ -67,6 +68,7 @@ def build_wiring(
         customer_directory=_customer_directory(info.customer_lookup),
         order_repository=write.repository,
         order_history=write.history,
+        state_keepers={OrderAggregate.aggregate_type: order_state_keep},
         publisher_factory=write.publisher_factory,
         event_handlers=EVENT_HANDLERS if info.keeps_replica else {},
         **read_side(info=info, handlers=PROJECTION_HANDLERS),

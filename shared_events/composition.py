@@ -25,11 +25,13 @@ is the outbox (no relay: ``outbox_publisher`` answers None).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Generic, TypeVar
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -44,10 +46,12 @@ from shared_events.approaches import (
     parse_approach,
 )
 from shared_events.consume import Handler
+from shared_events.errors import ApplicationError
 from shared_events.transport import EventPublisher, client, messaging
 from shared_events.write_side import (
     Aggregate,
     AggregateHistory,
+    ConcurrencyConflict,
     DirectPublishRepository,
     EventSourcedRepository,
     EventStoreHistory,
@@ -62,6 +66,8 @@ from shared_events.write_side.dynamodb import (
     DynamoDBEventStoreHistory,
     EventTable,
 )
+
+logger = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
 W = TypeVar("W", bound="ServiceWiring")
@@ -81,6 +87,36 @@ class ServiceWiring:
     # Why the approach keeps no read models (the query API answers 404 with
     # it); None under approach 5.
     no_read_models: str | None = None
+    # Per aggregate type: what brings its state row up to a commit that the
+    # event table's stream carries (EVENT_STORE=dynamodb; ``publish_committed``
+    # calls it with the aggregate's id and the commit's last version).
+    state_keepers: Mapping[str, Callable[[UUID, int], object]] = field(
+        default_factory=dict
+    )
+
+    def keep_state(self, aggregate_type: str, aggregate_id: str, version: int) -> None:
+        """Run the aggregate type's state keeper (``publish_committed``).
+
+        A row that cannot take the folded state (another writer got there
+        first, or a unique index refuses it, as for a second registration of
+        an email whose first one's answer was lost) is logged and left: a
+        retry would stall the table's stream for good, and the events are
+        the truth. Anything else (the database down) is raised, to retry.
+        """
+        keeper = self.state_keepers.get(aggregate_type)
+        if keeper is None:
+            return
+        try:
+            keeper(UUID(aggregate_id), version)
+        except (ApplicationError, ConcurrencyConflict) as error:
+            logger.error(
+                "%s %s: the state row cannot be brought up to version %d (%s); "
+                "its commit is published anyway",
+                aggregate_type,
+                aggregate_id,
+                version,
+                error,
+            )
 
     @property
     def event_publisher(self) -> EventPublisher | None:

@@ -201,7 +201,11 @@ def lambda_entry(*, service: str, function: str) -> LambdaHandler:
         )
 
     def publish(event: dict, context: Any) -> dict:
-        return publish_committed(event, publisher=messaging.event_publisher(service))
+        return publish_committed(
+            event,
+            publisher=messaging.event_publisher(service),
+            keep_state=service_wiring().keep_state,
+        )
 
     return {
         "consume_events": consume_events,

@@ -73,6 +73,9 @@ class CustomerStateTable(StateTable[CustomerAggregate]):
             )
         return None
 
+    def keeps_row(self, aggregate: CustomerAggregate) -> bool:
+        return not aggregate.deleted
+
     @staticmethod
     def _rows(aggregate: CustomerAggregate, expected_version: int):
         return Customer.objects.filter(id=aggregate.id, version=expected_version)

@@ -97,3 +97,16 @@ def customer_delete(*, customer: Customer, expected_version: int | None = None) 
     aggregate = _load(customer, expected_version)
     aggregate.delete()
     wiring.current().customer_repository.save(aggregate)
+
+
+def customer_state_keep(customer_id: uuid.UUID, version: int) -> bool:
+    """Bring a customer's state row up to a commit its event table committed.
+
+    Called for every commit on the table's stream (``EVENT_STORE=dynamodb``,
+    ``publish_committed``); True when the row was behind (its writer died
+    between its ``PutItem`` and its PostgreSQL commit).
+    """
+    with transaction.atomic():
+        return wiring.current().customer_repository.heal(
+            customer_id, loaded_version=version
+        )

@@ -45,6 +45,9 @@ class OrderStateTable(StateTable[OrderAggregate]):
             ],
         )
 
+    def keeps_row(self, aggregate: OrderAggregate) -> bool:
+        return aggregate.status != REJECTED
+
     def write(
         self, aggregate: OrderAggregate, *, expected_version: int
     ) -> Order | None:

@@ -134,3 +134,30 @@ def orders_cancel_for_deleted_customer(*, customer_id: UUID) -> int:
             repository.save(aggregate)
             cancelled += 1
     return cancelled
+
+
+def order_state_keep(order_id: UUID, version: int) -> bool:
+    """Bring an order's state row up to a commit its event table committed.
+
+    Called for every commit on the table's stream (``EVENT_STORE=dynamodb``,
+    ``publish_committed``); True when the row was behind. A placement whose
+    process died after its ``PutItem`` and before its PostgreSQL commit left
+    no row, so a ``CustomerDeleted`` applied meanwhile found no order to
+    cancel. Once its row exists, the order is held to the same rule as any
+    placement: its customer's replica row is locked and checked, and an
+    order whose customer is gone is cancelled here. (The lock orders this
+    with the deletion's handler: whichever commits second sees the other.)
+    """
+    adapters = wiring.current()
+    repository = adapters.order_repository
+    with transaction.atomic():
+        if not repository.heal(order_id, loaded_version=version):
+            return False
+        order = Order.objects.filter(id=order_id, status=OrderStatus.PLACED).first()
+        if order is not None and not (
+            adapters.customer_directory.confirm_in_transaction(order.customer_id)
+        ):
+            aggregate = repository.get(order_id)
+            aggregate.cancel(reason="customer_deleted")
+            repository.save(aggregate)
+    return True

@@ -23,12 +23,18 @@ What a learner should notice:
 * A retried record may publish some events twice: consumers are idempotent.
 * A record that is not a commit's INSERT (an item modified or removed by
   hand) publishes nothing: commits are never changed.
+* Before a commit is published, its aggregate's state row is brought up to
+  it (``keep_state``, the service's ``state_keepers``). A writer that died
+  between its ``PutItem`` and its PostgreSQL commit left the row behind its
+  events; the stream is what tells the service, within one poll, instead of
+  the aggregate's next command. A row that cannot be kept (PostgreSQL down)
+  fails the record like a refused publish: retried, in order.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
@@ -47,7 +53,17 @@ class NotACommit(ValueError):
     """A stream record whose new image is not a commit item."""
 
 
-def publish_committed(event: Mapping[str, Any], *, publisher: EventPublisher) -> dict:
+# What brings a committed aggregate's state row up to the commit:
+# (aggregate type, aggregate id, the commit's last version).
+KeepState = Callable[[str, str, int], None]
+
+
+def publish_committed(
+    event: Mapping[str, Any],
+    *,
+    publisher: EventPublisher,
+    keep_state: KeepState | None = None,
+) -> dict:
     """Publish each committed record's envelopes, in order; the Lambda answer.
 
     ``event`` is a DynamoDB Streams event as Lambda delivers it. The answer
@@ -60,7 +76,7 @@ def publish_committed(event: Mapping[str, Any], *, publisher: EventPublisher) ->
                 record.event_name.name if record.event_name else "nameless",
             )
             continue
-        problem = _publish(record, publisher)
+        problem = _publish(record, publisher, keep_state)
         if problem is not None:
             sequence_number = (
                 record.dynamodb.sequence_number if record.dynamodb else None
@@ -75,12 +91,21 @@ def publish_committed(event: Mapping[str, Any], *, publisher: EventPublisher) ->
     return {"batchItemFailures": []}
 
 
-def _publish(record: DynamoDBRecord, publisher: EventPublisher) -> str | None:
+def _publish(
+    record: DynamoDBRecord, publisher: EventPublisher, keep_state: KeepState | None
+) -> str | None:
     """Publish one commit's envelopes; None when all were accepted, else why not."""
     try:
         messages = messages_of(record)
+        aggregate = committed_aggregate(record)
     except (InvalidEvent, NotACommit) as error:
         return f"not a valid commit: {error}"
+    if keep_state is not None:
+        try:
+            keep_state(*aggregate)
+        except Exception as error:  # the database: retry the record, in order
+            logger.exception("stream relay: the state row was not kept")
+            return f"state row not kept: {type(error).__name__}: {error}"
     try:
         result = publisher.publish_batch(messages)
     except Exception as error:  # outside the port's contract: retry the record
@@ -90,6 +115,19 @@ def _publish(record: DynamoDBRecord, publisher: EventPublisher) -> str | None:
     if missing:
         return result.failed.get(missing[0], "not accepted by the broker")
     return None
+
+
+def committed_aggregate(record: DynamoDBRecord) -> tuple[str, str, int]:
+    """The commit's aggregate type and id, and its last version (from its item)."""
+    image = record.dynamodb.new_image if record.dynamodb else {}
+    try:
+        return (
+            str(image["aggregate_type"]),
+            str(image["aggregate_id"]),
+            int(image["last_version"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise NotACommit(f"the new image has no {error}") from error
 
 
 def messages_of(record: DynamoDBRecord) -> list[OutgoingMessage]:

@@ -35,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.urls import reverse
 
 from shared_events.approaches import Approach
@@ -493,10 +493,51 @@ class DynamoDBEventStoreContract(abc.ABC):
         inbox = messaging.routes().consumer(self.subscriber).queue_url
         assert self.receive(inbox, count=len(bodies)) == bodies
 
-    def receive(self, queue_url: str, *, count: int) -> list[str]:
+    def publish_from_the_stream(self) -> dict:
+        """Run the service's ``publish_committed`` function on every record
+        the table's stream holds; its answer."""
+        streams = client("dynamodbstreams", messaging.aws_settings())
+        arn = stream_arn(self.dynamodb, self.table.name)
+        event = lambda_event(stream_records(streams, arn), arn=arn)
+        function = importlib.import_module(
+            f"{self.producer}_service.functions.publish_committed"
+        )
+        return function.handler(event, None)
+
+    def test_a_crash_before_the_postgres_commit_is_healed_from_the_stream(self):
+        created: list[models.Model] = []
+        with pytest.raises(Crash), transaction.atomic():
+            created.append(self.create())
+            raise Crash  # after the PutItem, before PostgreSQL commits
+        aggregate_id = created[0].pk
+        assert not self.state_model.objects.filter(pk=aggregate_id).exists()
+
+        # No later command: the commit coming by on the stream is enough.
+        answer = self.publish_from_the_stream()
+
+        assert answer == {"batchItemFailures": []}
+        folded = self.repository().get(aggregate_id)
+        assert self.cached_state(aggregate_id) == self.folded_state(folded)
+
+    def test_a_commit_whose_row_cannot_be_kept_is_left_to_the_retry(self, monkeypatch):
+        self.create()
+
+        def database_down(*args, **kwargs):
+            raise OperationalError("the database is restarting")
+
+        monkeypatch.setattr(DynamoDBEventSourcedRepository, "heal", database_down)
+        answer = self.publish_from_the_stream()
+
+        # The record is retried from there, and nothing of it went out.
+        (failure,) = answer["batchItemFailures"]
+        assert failure["itemIdentifier"]
+        inbox = messaging.routes().consumer(self.subscriber).queue_url
+        assert self.receive(inbox, count=1, wait=2) == []
+
+    def receive(self, queue_url: str, *, count: int, wait: float = 20) -> list[str]:
         sqs = messaging.sqs_client()
         bodies: list[str] = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + wait
         while len(bodies) < count and time.monotonic() < deadline:
             messages = sqs.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1

@@ -76,6 +76,15 @@ class Repository(abc.ABC, Generic[A]):
     def save(self, aggregate: A) -> Saved:
         """Persist the aggregate's pending events, in the caller's transaction."""
 
+    def heal(self, aggregate_id: UUID, *, loaded_version: int) -> bool:
+        """Bring a state row left behind its events up to them; True if it was.
+
+        Only a store outside the state table's database can leave a row
+        behind (``EVENT_STORE=dynamodb``): everywhere else the row and its
+        events commit in one transaction, and there is nothing to heal.
+        """
+        return False
+
 
 class StateTable(abc.ABC, Generic[A]):
     """A service's current-state table for one aggregate type."""
@@ -91,6 +100,11 @@ class StateTable(abc.ABC, Generic[A]):
         Returns the row as written when the write knows all of it (an
         insert), else None.
         """
+
+    def keeps_row(self, aggregate: A) -> bool:
+        """Whether the aggregate has a row in this state: a deleted customer,
+        a rejected placement have none."""
+        return True
 
 
 def insert_state_row(row: models.Model) -> bool:

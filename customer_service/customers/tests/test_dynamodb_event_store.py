@@ -16,7 +16,11 @@ from customer_service import bootstrap
 from customer_service.customers import services
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
-from customer_service.customers.services import customer_register, customer_update
+from customer_service.customers.services import (
+    customer_delete,
+    customer_register,
+    customer_update,
+)
 from customer_service.customers.tests.api_support import (
     REGISTER_URL,
     valid_registration,
@@ -27,6 +31,7 @@ from shared_events.testing.dynamodb_store_contract import (
     DynamoDBEventStoreContract,
     event_types,
 )
+from shared_events.transport import messaging
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("event_sourcing")]
 
@@ -119,3 +124,29 @@ class TestCustomerDynamoDBEventStore(DynamoDBEventStoreContract):
             "Kent",
         )
         assert [int(item["version"]["N"]) for item in self.items()] == [1, 2, 3]
+
+    def test_a_deleted_customers_commits_leave_no_row_and_stall_nothing(self):
+        customer = register()
+        customer_delete(customer=customer)
+
+        answer = self.publish_from_the_stream()
+
+        assert answer == {"batchItemFailures": []}
+        assert not Customer.objects.filter(id=customer.id).exists()
+
+    def test_a_row_that_cannot_be_healed_does_not_stall_the_stream(self):
+        lost = []
+        with pytest.raises(Crash), transaction.atomic():
+            lost.append(register(email="ada@example.com"))
+            raise Crash  # committed in DynamoDB, rolled back in PostgreSQL
+        # The client tried again: a second customer with the same email.
+        again = register(name="Ada again", email="ada@example.com")
+
+        answer = self.publish_from_the_stream()
+
+        # Both commits published; the first one's row stays behind (the
+        # unique email index refuses it), as the relay's log says.
+        assert answer == {"batchItemFailures": []}
+        assert list(Customer.objects.values_list("id", flat=True)) == [again.id]
+        inbox = messaging.routes().consumer(self.subscriber).queue_url
+        assert len(self.receive(inbox, count=2)) == 2

@@ -29,6 +29,9 @@ class FakeCustomerDirectory(CustomerDirectory):
         self._check_available()
         return self.customers.get(customer_id)
 
+    def confirm_in_transaction(self, customer_id: UUID) -> bool:
+        return customer_id in self.customers
+
     def get_many(self, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerSnapshot]:
         self._check_available()
         return {

@@ -12,12 +12,18 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from order_service import bootstrap
 from order_service.orders.domain import OrderAggregate
-from order_service.orders.models import Order
-from order_service.orders.services import LineRequest, order_cancel, order_place
+from order_service.orders.models import Order, OrderStatus
+from order_service.orders.services import (
+    LineRequest,
+    order_cancel,
+    order_place,
+    orders_cancel_for_deleted_customer,
+)
 from order_service.orders.tests.api_support import (
     PLACE_URL,
     as_of_url,
@@ -26,6 +32,7 @@ from order_service.orders.tests.api_support import (
 )
 from service_kit.testing.tokens import customer_jwt_client
 from shared_events.testing.dynamodb_store_contract import (
+    Crash,
     DynamoDBEventStoreContract,
     event_types,
 )
@@ -115,3 +122,27 @@ class TestOrderDynamoDBEventStore(DynamoDBEventStoreContract):
         assert own.get(as_of_url(order.id, version=1)).json()["status"] == "placed"
         assert other.get(history_url(order.id)).status_code == 404
         assert other.get(as_of_url(order.id, version=1)).status_code == 404
+
+    def test_an_order_healed_after_its_customer_was_deleted_is_cancelled(
+        self, customer_directory
+    ):
+        created = []
+        with pytest.raises(Crash), transaction.atomic():
+            created.append(self.create())
+            raise Crash  # after the PutItem, before PostgreSQL commits
+        order_id = created[0].pk
+        # The deletion is applied while the order has no row: nothing to cancel.
+        customer_directory.remove(self.customer.id)
+        assert orders_cancel_for_deleted_customer(customer_id=self.customer.id) == 0
+
+        answer = self.publish_from_the_stream()
+
+        assert answer == {"batchItemFailures": []}
+        order = Order.objects.get(id=order_id)
+        assert (order.status, order.version) == (OrderStatus.CANCELLED, 2)
+        assert [event_types(item) for item in self.items()] == [
+            ["OrderPlaced"],
+            ["OrderCancelled"],
+        ]
+        cancelled = self.repository().commits(order_id)[-1].envelopes()[0]
+        assert cancelled.payload["reason"] == "customer_deleted"

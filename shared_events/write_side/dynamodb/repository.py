@@ -16,9 +16,11 @@ transaction:
 Between 2 and 3 is a window: a process that dies there has committed its
 events, and its state row is rolled back, behind them. Nothing is lost, as
 the events are the truth and the table's stream publishes them, but the
-cache is stale. So ``get`` folds from DynamoDB, never from the row, and
-``save`` first heals a row that is behind (missing, or at a lower version
-than the events) by writing the folded state over it.
+cache is stale. So ``get`` folds from DynamoDB, never from the row, and a
+row that is behind (missing, or at a lower version than the events) is
+healed by writing the folded state over it: by the next ``save``, and,
+without waiting for one, by ``publish_committed`` as soon as the commit
+comes by on the table's stream (each service's ``state_keepers``).
 
 There is no outbox row and no relay: the table's stream is the outbox
 (``shared_events.outbox.stream_relay``).
@@ -139,15 +141,17 @@ class DynamoDBEventSourcedRepository(Repository[A]):
         truth = self.get(aggregate_id)
         if truth is None or truth.version <= cached_version:
             return False
+        if cached is None and not self.table.keeps_row(truth):
+            return False  # no row is its state (deleted, or never accepted)
+        self.table.write(truth, expected_version=cached_version)
         logger.warning(
             "%s %s: the state row was at version %d, its events at %d (a commit "
-            "whose PostgreSQL transaction never committed); healing the row",
+            "whose PostgreSQL transaction never committed); healed the row",
             self.aggregate_class.aggregate_type,
             aggregate_id,
             cached_version,
             truth.version,
         )
-        self.table.write(truth, expected_version=cached_version)
         return True
 
     def _append(self, commit: Commit) -> None:
