@@ -6,13 +6,21 @@ exactly what the lesson is about: an event store that is only appended to
 (the database refuses UPDATE and DELETE anyway), an outbox whose rows the
 relay owns, a consumer's record of what it has already applied. So the
 admin shows them read-only, with each event's JSON decoded.
+
+``ReadModelAdmin`` does the same for the read models (approach 5), which
+only their projections write and which can be rebuilt from the events at
+any time: read from the read database, as the query API reads them, and
+left out where the service has none (approaches 1 to 4: no tables).
 """
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import csrf_protect_m
+from django.db import transaction
 from django.utils.html import format_html
 
 from shared_events.models import (
@@ -22,6 +30,7 @@ from shared_events.models import (
     StoredEvent,
     columns_of,
 )
+from shared_events.read_side.routers import read_model_database
 
 
 def pretty_json(value: object) -> str:
@@ -141,3 +150,35 @@ class AggregateCursorAdmin(ReadOnlyAdmin):
     list_filter = ["consumer", "aggregate_type"]
     search_fields = ["aggregate_id"]
     fields = columns_of(AggregateCursor)
+
+
+def has_read_database() -> bool:
+    return getattr(settings, "READ_DATABASE", None) in settings.DATABASES
+
+
+class ReadModelAdmin(ReadOnlyAdmin):
+    """A read model: shown, read-only, where the service has a read database."""
+
+    def get_fields(self, request, obj=None):
+        # Every column: a read model is shown as the projection wrote it.
+        return self.fields or [field.name for field in self.model._meta.fields]
+
+    def has_module_permission(self, request) -> bool:
+        return has_read_database() and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return has_read_database() and super().has_view_permission(request, obj)
+
+    # Django runs the change and delete pages in a transaction on the model's
+    # write database; a read model has none outside a projection (the router
+    # refuses), so they run in one on the read database instead, where they
+    # only read: every write was refused above, before anything is saved.
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic(using=read_model_database()):
+            return self._changeform_view(request, object_id, form_url, extra_context)
+
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        with transaction.atomic(using=read_model_database()):
+            return self._delete_view(request, object_id, extra_context)

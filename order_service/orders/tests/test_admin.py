@@ -5,9 +5,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from order_service.orders.customers import CustomerSnapshot
-from order_service.orders.models import Order, OrderStatus
+from order_service.orders.models import CustomerReplica, Order, OrderStatus
 from order_service.orders.services import LineRequest, order_place
 from service_kit.testing.admin_contract import ReadOnlyAggregateAdminContract
 
@@ -38,3 +39,29 @@ class TestOrderAdmin(ReadOnlyAggregateAdminContract):
     def assert_unchanged(self, aggregate) -> None:
         aggregate.refresh_from_db()
         assert aggregate.status == OrderStatus.PLACED
+
+
+def test_the_customer_replica_is_shown_and_never_changed(admin_client):
+    replica = CustomerReplica.objects.create(
+        id=uuid.uuid4(), name="Ada", email="ada@example.com", address="London"
+    )
+    changelist_url = reverse("admin:orders_customerreplica_changelist")
+    change_url = reverse("admin:orders_customerreplica_change", args=[replica.id])
+
+    changelist, change = admin_client.get(changelist_url), admin_client.get(change_url)
+    refused = admin_client.post(change_url, {"name": "Eve"})
+
+    assert (changelist.status_code, change.status_code) == (200, 200)
+    assert "Ada" in changelist.content.decode()
+    assert 'name="_save"' not in change.content.decode()
+    assert refused.status_code == 403
+    replica.refresh_from_db()
+    assert replica.name == "Ada"
+
+
+def test_without_a_read_database_the_read_models_are_left_out(admin_client):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    changelist = admin_client.get(reverse("admin:order_views_orderview_changelist"))
+
+    assert reverse("admin:order_views_orderview_changelist") not in index
+    assert changelist.status_code == 403  # not a 500 on a missing table
