@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stack.compose import COMPOSE_FILE, compose_document, render_compose
+from stack.compose import (
+    COMPOSE_FILE,
+    GATEWAY_CONFIG,
+    compose_document,
+    compose_is_current,
+    write_compose,
+)
 
 NAME = "compose"
 HELP = "write docker-compose.yml from the process table (--check: is it current?)"
 DESCRIPTION = (
     "Generate docker-compose.yml: one service per process of the process table "
     "(stack/process_table.py), each carrying the profiles of the approaches that "
-    "run it, plus PostgreSQL, the local AWS (moto) and a one-shot setup. With "
-    "--check, write nothing and exit 1 when the file differs from what would be "
-    "generated."
+    "run it, plus PostgreSQL, the local AWS (moto), a one-shot setup and the "
+    "gateway, whose HAProxy configuration goes beside it (deploy/gateway/). With "
+    "--check, write nothing and exit 1 when either file differs from what would "
+    "be generated."
 )
 
 
@@ -35,21 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: argparse.Namespace) -> int:
     path: Path = options.output
-    text = render_compose()
-    current = path.exists() and path.read_text() == text
     if options.check:
-        if current:
+        if compose_is_current(path):
             print(f"{path.name} is up to date with the process table")
             return 0
         print(
-            f"{path} is out of date with the process table: "
-            "run python manage.py compose"
+            f"{path} (or the gateway's {GATEWAY_CONFIG} beside it) is out of "
+            "date with the process table: run python manage.py compose"
         )
         return 1
-    if current:
+    if not write_compose(path):
         print(f"{path.name} was already up to date")
         return 0
-    path.write_text(text)
     count = len(compose_document()["services"])
-    print(f"wrote {path} ({count} services)")
+    print(f"wrote {path} ({count} services) and {path.parent / GATEWAY_CONFIG}")
     return 0

@@ -100,16 +100,24 @@ def _describe(
     up: PlatformUp, approach: str, credentials: create_demo_user.DemoCredentials
 ) -> None:
     print(f"\n{approach_info(approach).label}: {len(up.supervised)} processes")
+    gateway = None
     for entry in up.supervised:
-        where = f"  {entry.url}/api/docs/" if entry.url else ""
+        if entry.spec.kind is Kind.GATEWAY:
+            gateway = entry.url
+            where = f"  {entry.url}/"
+        else:
+            where = f"  {entry.url}/api/docs/" if entry.url else ""
         print(f"  {entry.spec.name:<18} {entry.spec.what}{where}")
     if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
         print(f"  local AWS (moto) at {endpoint}")
     token = credentials.token
     print(f'Demo token: {token}   (curl -H "Authorization: Token {token}" ...)')
-    if any(entry.spec.kind is Kind.QUERY for entry in up.supervised):
-        # The query processes never open the write database, where API
-        # tokens live: they take a JWT.
-        print(f"Demo JWT (the query side): {credentials.jwt}")
+    # The gateway and the query processes take a JWT (the query processes
+    # never open the write database, where API tokens live).
+    print(f"Demo JWT (the gateway, the query side): {credentials.jwt}")
+    if gateway:
+        print(f"Gateway: {gateway}/customers/, /orders/, /query/ (a JWT), /auth/token/")
+        print(f'  curl -H "Authorization: Bearer <that JWT>" {gateway}/orders/')
+    else:
         print('  curl -H "Authorization: Bearer <that JWT>" .../api/query/...')
     print("Ctrl-C stops everything; 'manage.py status' lists what runs.\n", flush=True)

@@ -15,6 +15,13 @@ see? The answer is a :class:`CustomerScope`:
 Scoping is applied to lists and details alike (a list is filtered, a detail
 outside the scope is 404, as if the record did not exist: a caller learns
 nothing about other customers, not even that an id is taken).
+
+A JWT's claims are a copy of the user's scope when it was issued. Copies go
+stale: an access token lives minutes (``SIMPLE_JWT``), a refresh re-reads
+the user (``customer_service.token_apis``), and the customer service, which
+keeps the users, refuses at once a token whose claims no longer match
+(``claims_are_current``). The order service cannot tell: for it a token's
+short lifetime is the bound.
 """
 
 from __future__ import annotations
@@ -142,6 +149,14 @@ class StaffOnlyForCommand(permissions.BasePermission):
         return request_scope(request).everyone
 
 
+def claims_are_current(token, user) -> bool:
+    """Whether ``token`` still claims the scope ``user`` has now."""
+    current = customer_claims(user)
+    return bool(token.get(STAFF_CLAIM, False)) == current[STAFF_CLAIM] and (
+        token.get(CUSTOMER_CLAIM) == current.get(CUSTOMER_CLAIM)
+    )
+
+
 def access_token_for(user) -> str:
     """A JWT access token for ``user`` with its scope's claims."""
     from rest_framework_simplejwt.tokens import AccessToken
@@ -150,3 +165,15 @@ def access_token_for(user) -> str:
     for claim, value in customer_claims(user).items():
         token[claim] = value
     return str(token)
+
+
+def refresh_token_for(user):
+    """A refresh JWT for ``user`` with its scope's claims, which the access
+    tokens made from it copy (recorded as outstanding where the blacklist
+    app is installed, so that it can be revoked)."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    token = RefreshToken.for_user(user)
+    for claim, value in customer_claims(user).items():
+        token[claim] = value
+    return token

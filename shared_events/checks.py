@@ -1,20 +1,25 @@
-"""System checks: an approach not built; a relay wake-up, delivery or store not known.
+"""System checks: an approach not built; a relay wake-up, delivery or store not
+known; event keys missing or unreadable.
 
 A service's own configuration is checked in ``service_kit.checks``.
 """
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
+from shared_events import event_keys
 from shared_events.approaches import (
     APPROACHES,
     ApproachNotBuilt,
     EventStoreBackend,
+    Persistence,
     UnknownApproach,
     approach_info,
     parse_approach,
     require_built,
 )
+from shared_events.events import PRODUCERS
 from shared_events.transport.topology import (
     DELIVERIES,
     TopologyError,
@@ -110,3 +115,47 @@ def check_event_store(app_configs, **kwargs):
             id="shared_events.E006",
         )
     ]
+
+
+@checks.register()
+def check_event_keys(app_configs, **kwargs):
+    """Event keys that cannot be read, a publishing service without its signing
+    key, or a publisher whose events nobody here can verify: each would only
+    show at the first event (a failed request, a dead letter)."""
+    try:
+        trusted = event_keys.verifying_keys()
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="shared_events.E007")]
+    try:
+        info = approach_info(settings.ARCHITECTURE_APPROACH)
+    except UnknownApproach:
+        return []  # check_approach_is_built says so
+    if not info.uses_events or getattr(settings, "QUERY_SIDE_ONLY", False):
+        return []
+    publishing = [p for p in PRODUCERS if info.persistence(p) != Persistence.STATE]
+    problems = []
+    service = getattr(settings, "SERVICE_NAME", None)
+    if service in publishing:
+        try:
+            event_keys.signing_key(service)
+        except ImproperlyConfigured as error:
+            problems.append(
+                checks.Error(
+                    str(error),
+                    hint="every event this service publishes is signed with it; "
+                    "locally the platform generates it into var/platform.env",
+                    id="shared_events.E008",
+                )
+            )
+    for producer in publishing:
+        if not trusted.of(producer):
+            problems.append(
+                checks.Warning(
+                    f"no verifying key for the {producer} service's events: "
+                    "they will all be dead-lettered as untrusted",
+                    hint=f"set {event_keys.verifying_variable(producer)} to its "
+                    "public key (python manage.py event_keys shows it)",
+                    id="shared_events.W001",
+                )
+            )
+    return problems

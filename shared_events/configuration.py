@@ -32,6 +32,8 @@ SERVICES = ("customer", "order")
 SHARED_DATABASE_NAME = "platform_shared"
 SERVICE_DATABASE_NAMES = {"customer": "customer_service", "order": "order_service"}
 READ_DATABASE_NAMES = {"customer": "customer_read", "order": "order_read"}
+# Env files hold secrets: their owner alone may read them.
+SECRET_FILE_MODE = 0o600
 
 
 class ConfigurationError(RuntimeError):
@@ -116,7 +118,12 @@ def database_url(*, env: environ.Env, service: str, approach: Approach) -> str:
 
 
 def write_env_value(path: Path, key: str, value: str) -> None:
-    """Set KEY=value in an env file, keeping every other line as it was."""
+    """Set KEY=value in an env file, keeping every other line as it was.
+
+    The file is readable and writable by its owner only (0600), an existing
+    one included: env files hold secrets (``var/platform.env`` the signing
+    keys), and other users of the machine must not read them.
+    """
     lines = path.read_text().splitlines() if path.exists() else []
     entry = f"{key}={value}"
     replaced = False
@@ -127,7 +134,12 @@ def write_env_value(path: Path, key: str, value: str) -> None:
     if not replaced:
         lines.append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    # Created 0600 (no moment when others could read it), and an older file
+    # written with the default mode is narrowed too.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SECRET_FILE_MODE)
+    os.fchmod(descriptor, SECRET_FILE_MODE)
+    with open(descriptor, "w") as file:
+        file.write("\n".join(lines) + "\n")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -10,9 +10,16 @@ it always starts:
 
     ARCHITECTURE_APPROACH=cqrs_es docker compose --profile cqrs_es up --build
 
-``python manage.py compose`` writes the file and ``--check`` fails when it is
-out of date, so the containers cannot drift from what ``manage.py up``, the
-lab and ``deploy/`` run.
+The gateway runs the official HAProxy image with a configuration generated
+like the local one (``stack.gateway_config``) into
+``deploy/gateway/haproxy.cfg``, beside which the compose file mounts it: its
+upstreams are the containers' names, resolved through the compose network's
+DNS, so the query routes find the query processes where an approach runs
+them and the web processes' ``/api/query/`` otherwise.
+
+``python manage.py compose`` writes both files and ``--check`` fails when
+either is out of date, so the containers cannot drift from what ``manage.py
+up``, the lab and ``deploy/`` run.
 
 Every container of the platform gets the settings of the README's
 configuration table (``PLATFORM_ENVIRONMENT``): fixed where compose decides
@@ -31,6 +38,9 @@ import yaml
 
 from shared_events.approaches import DEFAULT_APPROACH, Approach
 from shared_events.configuration import REPO_DIR, SERVICES
+from stack.database_roles import ROLE_PASSWORD_SECRETS
+from stack.gateway_config import render_gateway_config
+from stack.gateway_routes import GatewayLimits, Upstreams, platform_routes
 from stack.process_table import (
     DEFAULT_PORTS,
     Kind,
@@ -39,6 +49,11 @@ from stack.process_table import (
 )
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
+# Where the gateway's configuration lives, relative to the compose file, and
+# where the HAProxy image reads it.
+GATEWAY_CONFIG = Path("deploy") / "gateway" / "haproxy.cfg"
+GATEWAY_CONFIG_TARGET = "/usr/local/etc/haproxy/haproxy.cfg"
+GATEWAY_IMAGE = "haproxy:2.6"
 PROJECT_NAME = "microservices-lab"
 IMAGE = "microservices-lab:local"
 POSTGRES_IMAGE = "postgres:16"
@@ -83,6 +98,15 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     "DJANGO_SECRET_KEY": _required("DJANGO_SECRET_KEY"),
     "CUSTOMER_SERVICE_TOKEN": _required("CUSTOMER_SERVICE_TOKEN"),
     "JWT_SIGNING_KEY": _required("JWT_SIGNING_KEY"),
+    # Each producer signs its events (shared_events/event_keys.py); the
+    # verifying keys, unset, are derived from these secrets.
+    "CUSTOMER_EVENT_SIGNING_KEY": _required("CUSTOMER_EVENT_SIGNING_KEY"),
+    "ORDER_EVENT_SIGNING_KEY": _required("ORDER_EVENT_SIGNING_KEY"),
+    "CUSTOMER_EVENT_VERIFYING_KEYS": None,
+    "ORDER_EVENT_VERIFYING_KEYS": None,
+    # The passwords of the roles the services connect as (stack/database_roles.py):
+    # every container sets them again at start, so all must be given the same.
+    **{name: _required(name) for name in ROLE_PASSWORD_SECRETS},
     "CUSTOMER_SERVICE_TIMEOUT": None,
     # The moto server; boto3 then uses moto's local credentials.
     "AWS_ENDPOINT_URL": f"http://{MOTO}:{MOTO_PORT}",
@@ -124,13 +148,14 @@ def all_processes() -> dict[str, tuple[PlatformProcess, list[Approach]]]:
                 processes[process.name] = (process, [])
             processes[process.name][1].append(approach)
     # In the table's start order: web servers, query servers, consumers...
+    # and the gateway, which belongs to no service, last.
     kinds = list(Kind)
     return dict(
         sorted(
             processes.items(),
             key=lambda item: (
                 kinds.index(item[1][0].kind),
-                SERVICES.index(item[1][0].service),
+                SERVICES.index(item[1][0].service) if item[1][0].service else 0,
             ),
         )
     )
@@ -205,6 +230,43 @@ def process_service(
     return service
 
 
+def gateway_service(published_port: int | None) -> dict[str, Any]:
+    """HAProxy's own image, the generated configuration mounted read-only.
+
+    It waits for the web servers every approach runs; the query processes
+    are resolved when (and if) they start. The image has no HTTP client for
+    a health check: ``manage.py status``'s probe, ``/api/health/``, answers
+    from the host.
+    """
+    return {
+        "image": GATEWAY_IMAGE,
+        "command": ["haproxy", "-f", GATEWAY_CONFIG_TARGET],
+        "environment": {"JWT_SIGNING_KEY": _required("JWT_SIGNING_KEY")},
+        "volumes": [f"./{GATEWAY_CONFIG.as_posix()}:{GATEWAY_CONFIG_TARGET}:ro"],
+        "depends_on": {
+            f"{service}-web": {"condition": "service_healthy"} for service in SERVICES
+        },
+        "ports": [f"127.0.0.1:{published_port}:{HTTP_PORT}"],
+        "restart": "unless-stopped",
+    }
+
+
+def render_gateway_compose_config() -> str:
+    """The compose gateway's HAProxy configuration: the containers by name."""
+    names = [
+        name for name, (process, _) in all_processes().items() if process.serves_http
+    ]
+    return render_gateway_config(
+        routes=platform_routes(names, fallbacks=True),
+        upstreams=Upstreams(
+            addresses={name: f"{name}:{HTTP_PORT}" for name in names},
+            compose_dns=True,
+        ),
+        bind=f":{HTTP_PORT}",
+        limits=GatewayLimits(),
+    )
+
+
 def infrastructure_services() -> dict[str, dict[str, Any]]:
     return {
         POSTGRES: {
@@ -258,6 +320,9 @@ def compose_document() -> dict[str, Any]:
     """The compose file as data: infrastructure first, then the process table."""
     services = infrastructure_services()
     for name, (process, approaches) in all_processes().items():
+        if process.kind is Kind.GATEWAY:
+            services[name] = gateway_service(DEFAULT_PORTS.get(name))
+            continue
         services[name] = process_service(process, approaches, DEFAULT_PORTS.get(name))
     return {
         "name": PROJECT_NAME,
@@ -274,15 +339,18 @@ HEADER = """\
 #
 # The whole platform in containers: one service per process of the process
 # table, PostgreSQL, the local AWS (moto) and a one-shot setup (migrate,
-# aws_bootstrap, create_demo_user) the processes wait for. The processes an
-# approach adds carry that approach's profile; run one approach with:
+# aws_bootstrap, create_demo_user) the processes wait for; the gateway
+# (HAProxy, deploy/gateway/haproxy.cfg) on port 8000 in front of them. The
+# processes an approach adds carry that approach's profile; run one approach
+# with:
 #
 #   ARCHITECTURE_APPROACH=cqrs_es docker compose --profile cqrs_es up --build
 #
 # (or set ARCHITECTURE_APPROACH and COMPOSE_PROFILES in .env). With neither,
 # db_per_service runs. POSTGRES_PASSWORD, DJANGO_SECRET_KEY,
-# CUSTOMER_SERVICE_TOKEN and JWT_SIGNING_KEY must be set: there are no
-# defaults. The demo user's token: `docker compose logs setup`.
+# CUSTOMER_SERVICE_TOKEN, JWT_SIGNING_KEY, CUSTOMER_EVENT_SIGNING_KEY and
+# ORDER_EVENT_SIGNING_KEY must be set: there are no defaults. The demo user's
+# token: `docker compose logs setup`.
 """
 
 
@@ -319,14 +387,30 @@ def render_compose(document: dict[str, Any] | None = None) -> str:
     return HEADER + "\n" + body
 
 
+def generated_files(compose_file: Path = COMPOSE_FILE) -> dict[Path, str]:
+    """Each file ``manage.py compose`` writes, and its content: the compose
+    file and, beside it, the gateway's configuration it mounts."""
+    return {
+        compose_file: render_compose(),
+        compose_file.parent / GATEWAY_CONFIG: render_gateway_compose_config(),
+    }
+
+
 def write_compose(path: Path = COMPOSE_FILE) -> bool:
-    """Write the compose file; return whether its content changed."""
-    text = render_compose()
-    if path.exists() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
+    """Write the compose file and the gateway's configuration; return whether
+    any content changed."""
+    changed = False
+    for target, text in generated_files(path).items():
+        if target.exists() and target.read_text() == text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        changed = True
+    return changed
 
 
 def compose_is_current(path: Path = COMPOSE_FILE) -> bool:
-    return path.exists() and path.read_text() == render_compose()
+    return all(
+        target.exists() and target.read_text() == text
+        for target, text in generated_files(path).items()
+    )

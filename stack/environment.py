@@ -1,4 +1,4 @@
-"""Get a process ready to run a service: secrets, database server, databases.
+"""Get a process ready to run a service: secrets, database server, databases, roles.
 
 With nothing configured the platform runs on its embedded default: a real
 PostgreSQL server from a pip-installed wheel, data under ``var/postgres``.
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from shared_events.approaches import UnknownApproach, approach_info
 from shared_events.configuration import (
     PLATFORM_ENV_FILE,
+    SECRET_FILE_MODE,
     VAR_DIR,
     all_database_names,
     current_approach,
@@ -24,16 +25,31 @@ from shared_events.configuration import (
     user_env_file,
     write_env_value,
 )
-from stack import postgres
+from stack import database_roles, postgres
 from stack.moto_server import ensure_moto_daemon
 
 EMBEDDED_DATA_DIR = VAR_DIR / "postgres"
-GENERATED_SECRETS = ("DJANGO_SECRET_KEY", "CUSTOMER_SERVICE_TOKEN", "JWT_SIGNING_KEY")
+GENERATED_SECRETS = (
+    "DJANGO_SECRET_KEY",
+    "CUSTOMER_SERVICE_TOKEN",
+    "JWT_SIGNING_KEY",
+    # Each producer's event signing key is derived from its secret; locally
+    # both services also derive the other's verifying key from it.
+    "CUSTOMER_EVENT_SIGNING_KEY",
+    "ORDER_EVENT_SIGNING_KEY",
+)
 EXPLICIT_DATABASE_KEYS = (
     "DATABASE_SERVER_URL",
     "CUSTOMER_DATABASE_URL",
     "ORDER_DATABASE_URL",
     "SHARED_DATABASE_URL",
+)
+# Databases named outright carry their own users in their URLs: the platform
+# then makes no roles and sets none (stack/database_roles.py).
+NAMED_DATABASE_KEYS = (
+    *EXPLICIT_DATABASE_KEYS[1:],
+    "CUSTOMER_READ_DATABASE_URL",
+    "ORDER_READ_DATABASE_URL",
 )
 
 
@@ -44,8 +60,11 @@ def _configured(key: str) -> str:
 
 def ensure_local_secrets() -> None:
     """Generate local secrets once into var/platform.env (production sets its own)."""
+    if PLATFORM_ENV_FILE.exists():
+        # One written before env files were kept private: narrow it now.
+        PLATFORM_ENV_FILE.chmod(SECRET_FILE_MODE)
     stored = read_env_file(PLATFORM_ENV_FILE)
-    for key in GENERATED_SECRETS:
+    for key in (*GENERATED_SECRETS, *database_roles.ROLE_PASSWORD_SECRETS):
         if _configured(key) or stored.get(key):
             continue
         write_env_value(PLATFORM_ENV_FILE, key, secrets.token_urlsafe(40))
@@ -121,6 +140,18 @@ def prepare(
     if server and create_databases:
         prefix = os.environ.get("DATABASE_NAME_PREFIX", "")
         postgres.create_databases(server_url=server, names=all_database_names(prefix))
+        if not any(_configured(key) for key in NAMED_DATABASE_KEYS):
+            _use_platform_roles(server_url=server, prefix=prefix)
+
+
+def _use_platform_roles(*, server_url: str, prefix: str) -> None:
+    """Each service connects as its own role (stack/database_roles.py): the
+    settings read it from these variables, and so does every child process."""
+    roles = database_roles.secure_platform(
+        server_url=server_url, prefix=prefix, env=os.environ
+    )
+    if roles is not None:
+        os.environ.update(roles.environment())
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -31,6 +31,7 @@ from shared_events.configuration import (
 )
 from stack import postgres
 from stack.connections import fetch_value, open_connection
+from stack.gateway import start_gateway
 from stack.loopback import free_port
 from stack.moto_server import MotoServer, start_moto_server
 from stack.process_table import (
@@ -85,6 +86,8 @@ class PlatformRun:
     started_at: dict[str, float] = field(default_factory=dict)
     # Workers stopped on purpose (a lab scenario's fault): not restarted.
     paused: set[str] = field(default_factory=set)
+    # The one front door, once started (``start_gateway``).
+    gateway: ServiceProcess | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
 
@@ -104,6 +107,27 @@ class PlatformRun:
         """Start one of the process table's workers, kept under its name."""
         self.worker_specs[spec.name] = spec
         return self._restart_worker(spec.name)
+
+    def start_gateway(
+        self,
+        *,
+        port: int | None = None,
+        also: Mapping[str, int] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ServiceProcess:
+        """The gateway in front of this run's web servers and of ``also``
+        (other web processes by their table name, such as query processes
+        started beside the run), on a free port unless told one."""
+        web_ports = {
+            f"{service}-web": process.port for service, process in self.services.items()
+        }
+        web_ports.update(also or {})
+        self.gateway = start_gateway(
+            web_ports=web_ports,
+            port=port or free_port(),
+            env={**self.env, **(extra_env or {})},
+        )
+        return self.gateway
 
     def supervise(self, interval: float = 0.5) -> None:
         """Restart a worker that died, as systemd or Kubernetes would.
@@ -213,6 +237,8 @@ class PlatformRun:
         # the run (an orphan relay on the next run's same-named databases).
         if self._supervisor is not None:
             self._supervisor.join(timeout=SUPERVISOR_STOP_TIMEOUT)
+        if self.gateway is not None:
+            self.gateway.stop()
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
         if self.broker_proxy is not None:

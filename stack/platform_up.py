@@ -3,9 +3,10 @@
 What runs comes from the process table (``stack.process_table``); this
 module only keeps it running:
 
-- each process starts as ``manage.py --service <service> ...`` in a process
-  group of its own, its output kept in ``var/logs/`` and shown as one stream,
-  every line prefixed with the process's name;
+- each process starts as ``manage.py --service <service> ...`` (the
+  gateway: HAProxy, ``stack.gateway``, once the web servers answer) in a
+  process group of its own, its output kept in ``var/logs/`` and shown as
+  one stream, every line prefixed with the process's name;
 - a process that exits is started again, after 1 s, then 2, 4 ... up to 30 s
   while it keeps dying young (a crash loop must not spin the machine);
 - ``var/run/up.json`` says what runs (pid, start, restarts, URL), for
@@ -35,8 +36,15 @@ from pathlib import Path
 import requests
 
 from shared_events.configuration import VAR_DIR
+from stack.gateway import start_gateway
+from stack.gateway_binary import ensure_haproxy
 from stack.process_state import running
-from stack.process_table import DEFAULT_PORTS, PlatformProcess, platform_processes
+from stack.process_table import (
+    DEFAULT_PORTS,
+    Kind,
+    PlatformProcess,
+    platform_processes,
+)
 from stack.processes import (
     ProcessStartError,
     ServiceProcess,
@@ -93,7 +101,7 @@ class PlatformUp:
 
     def __post_init__(self) -> None:
         self.supervised = [
-            Supervised(spec, self.ports.get(spec.name) if spec.serves_http else None)
+            Supervised(spec, self.ports.get(spec.name) if _listens(spec) else None)
             for spec in platform_processes(
                 self.approach, delivery=self.delivery, store=self.store
             )
@@ -102,6 +110,10 @@ class PlatformUp:
     # Starting and restarting ------------------------------------------------
 
     def start_all(self) -> None:
+        if any(entry.spec.kind is Kind.GATEWAY for entry in self.supervised):
+            # Fetched before anything starts (once per machine), and if it
+            # cannot be, the whole message says what to run.
+            ensure_haproxy()
         for entry in self.supervised:
             self._start(entry)
             if not entry.running():
@@ -113,7 +125,17 @@ class PlatformUp:
         spec = entry.spec
         env = {**self.env, **dict(spec.environment)}
         try:
-            if spec.serves_http:
+            if spec.kind is Kind.GATEWAY:
+                entry.process = start_gateway(
+                    web_ports={
+                        other.spec.name: other.port
+                        for other in self.supervised
+                        if other.spec.serves_http
+                    },
+                    port=entry.port,
+                    env=env,
+                )
+            elif spec.serves_http:
                 entry.process = start_web(spec.service, env=env, port=entry.port)
             else:
                 entry.process = start_worker(
@@ -225,6 +247,11 @@ class PlatformUp:
         temporary = STATUS_FILE.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.status(), indent=2))
         temporary.replace(STATUS_FILE)
+
+
+def _listens(spec: PlatformProcess) -> bool:
+    """Whether the process has a port (and so a URL): web servers, the gateway."""
+    return spec.serves_http or spec.kind is Kind.GATEWAY
 
 
 def raise_on_stop_signals() -> None:

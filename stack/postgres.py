@@ -83,6 +83,9 @@ ServerAccount = pwd.struct_passwd | None
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
 _CONFIG_MARKER = "# --- added by stack/postgres.py ---"
+#: The comment on every role the platform makes (``stack.database_roles``):
+#: the platform drops no role without it.
+PLATFORM_ROLE_COMMENT = "made by the platform (stack.database_roles)"
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -275,14 +278,37 @@ def create_databases(*, server_url: str, names: Sequence[str]) -> list[str]:
 
 
 def drop_databases(*, server_url: str, names: Sequence[str]) -> None:
-    """Drop each database if it exists, disconnecting its clients (``WITH (FORCE)``)."""
+    """Drop each database if it exists, disconnecting its clients (``WITH (FORCE)``).
+
+    The roles the platform made for them (owners, and roles allowed to
+    connect) go too, unless something elsewhere still needs one: PostgreSQL
+    refuses to drop a role that owns or is granted anything in any database.
+    """
     with _admin_connection(server_url) as connection, connection.cursor() as cursor:
+        cursor.execute(_PLATFORM_ROLES_OF, (list(names), PLATFORM_ROLE_COMMENT))
+        roles = [name for (name,) in cursor.fetchall()]
         for name in dict.fromkeys(names):
             cursor.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(name)
                 )
             )
+        for role in roles:
+            with contextlib.suppress(errors.DependentObjectsStillExist):
+                cursor.execute(
+                    sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role))
+                )
+
+
+_PLATFORM_ROLES_OF = """
+SELECT DISTINCT r.rolname
+FROM pg_database d
+CROSS JOIN LATERAL (
+    SELECT d.datdba AS member UNION SELECT (aclexplode(d.datacl)).grantee
+) AS related
+JOIN pg_roles r ON r.oid = related.member
+WHERE d.datname = ANY(%s) AND shobj_description(r.oid, 'pg_authid') = %s
+"""
 
 
 def database_url(server_url: str, name: str) -> str:

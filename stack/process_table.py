@@ -12,7 +12,11 @@ approach costs to run:
   publishing its outbox to SNS;
 - approach 5 (CQRS): one projector per service (the read-side consumer,
   writing the read models) and one query web server per service, serving
-  the query API from the read database only (the paper's query service).
+  the query API from the read database only (the paper's query service);
+- every approach, last: the gateway, the one front door (HAProxy, in front
+  of the web servers above: ``stack.gateway_routes``). It belongs to no
+  service and is not a ``manage.py`` command, so it is started its own way
+  (``stack.gateway``), and on AWS API Gateway plays its part.
 
 The AWS backends change who does the event work (``shared_events.functions``):
 under ``EVENT_DELIVERY=kinesis`` no inbox is long-polled, and under
@@ -22,8 +26,8 @@ local event source mapping runner, calling its handlers in-process. On AWS
 Lambda itself runs them, so the templates deploy ``deployed_processes``: the
 same table without that process.
 
-Each process is ``manage.py --service <service> <arguments>``; a web
-server's arguments take its bind address last.
+Each service's process is ``manage.py --service <service> <arguments>``; a
+web server's arguments take its bind address last.
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ class Kind(StrEnum):
     PROJECTOR = "projector"
     RELAY = "relay"
     FUNCTIONS = "functions"
+    GATEWAY = "gateway"
 
 
 # The ports ``manage.py up`` serves on unless told otherwise.
 DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8000,
     "customer-web": 8001,
     "order-web": 8002,
     "customer-query": 8011,
@@ -57,7 +63,8 @@ DEFAULT_PORTS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class PlatformProcess:
-    service: str
+    # The service it belongs to; None for the gateway, in front of them all.
+    service: str | None
     kind: Kind
     # ``manage.py --service <service>`` arguments (a web server's bind follows).
     arguments: tuple[str, ...]
@@ -69,6 +76,8 @@ class PlatformProcess:
 
     @property
     def name(self) -> str:
+        if self.service is None:
+            return self.kind.value
         return f"{self.service}-{self.kind.value}"
 
     @property
@@ -92,6 +101,16 @@ def web(service: str) -> PlatformProcess:
         kind=Kind.WEB,
         arguments=("serve",),
         what=f"the {service} service's API (gunicorn)",
+    )
+
+
+def gateway() -> PlatformProcess:
+    return PlatformProcess(
+        service=None,
+        kind=Kind.GATEWAY,
+        arguments=(),
+        what="the one front door (HAProxy): routes /customers/, /orders/ and "
+        "/query/, checks JWTs, throttles, logs each request",
     )
 
 
@@ -163,6 +182,8 @@ def platform_processes(
         for service in SERVICES
         if has_functions(service, info=info, delivery=delivery, store=store)
     ]
+    # Last: its routes lead to the web servers started before it.
+    table.append(gateway())
     return table
 
 
@@ -192,11 +213,12 @@ def deployed_processes(
     the handlers from the event source mappings the templates declare (one
     ``AWS::Lambda::EventSourceMapping`` per entry of
     ``shared_events.functions.platform_mappings``), so nothing polls locally.
+    Minus the gateway too: on AWS it is API Gateway (``deploy/shared.yaml``).
     """
     return [
         p
         for p in platform_processes(approach, delivery=delivery, store=store)
-        if p.kind is not Kind.FUNCTIONS
+        if p.kind not in (Kind.FUNCTIONS, Kind.GATEWAY)
     ]
 
 
@@ -207,5 +229,5 @@ def worker_processes(
     return [
         p
         for p in platform_processes(approach, delivery=delivery, store=store)
-        if not p.serves_http
+        if not p.serves_http and p.kind is not Kind.GATEWAY
     ]

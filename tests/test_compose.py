@@ -22,6 +22,8 @@ from shared_events.approaches import DEFAULT_APPROACH, Approach
 from shared_events.configuration import REPO_DIR
 from stack.compose import (
     COMPOSE_FILE,
+    GATEWAY_CONFIG,
+    GATEWAY_CONFIG_TARGET,
     HTTP_PORT,
     INFRASTRUCTURE,
     MOTO,
@@ -29,13 +31,23 @@ from stack.compose import (
     POSTGRES,
     SETUP,
     render_compose,
+    render_gateway_compose_config,
 )
-from stack.process_table import DEFAULT_PORTS, platform_processes
+from stack.gateway_binary import ensure_haproxy
+from stack.process_table import DEFAULT_PORTS, Kind, platform_processes
 
 DOCKERFILE = REPO_DIR / "Dockerfile"
 DOCKERIGNORE = REPO_DIR / ".dockerignore"
 README = REPO_DIR / "README.md"
-SECRETS = ("DJANGO_SECRET_KEY", "CUSTOMER_SERVICE_TOKEN", "JWT_SIGNING_KEY")
+SECRETS = (
+    "DJANGO_SECRET_KEY",
+    "CUSTOMER_SERVICE_TOKEN",
+    "JWT_SIGNING_KEY",
+    "CUSTOMER_EVENT_SIGNING_KEY",
+    "ORDER_EVENT_SIGNING_KEY",
+)
+# HAProxy's own image, not the project's: no manage.py, no platform settings.
+GATEWAY = "gateway"
 
 
 def check_jsonschema(schema: str, path: Path) -> subprocess.CompletedProcess:
@@ -67,7 +79,7 @@ def platform_services(compose: dict) -> dict[str, dict]:
     return {
         name: service
         for name, service in compose["services"].items()
-        if name not in (POSTGRES, MOTO)
+        if name not in (POSTGRES, MOTO, GATEWAY)
     }
 
 
@@ -115,6 +127,8 @@ def test_each_profile_starts_exactly_the_process_table(compose, approach):
     table = {process.name: process for process in platform_processes(approach)}
     assert set(services) == set(table) | set(INFRASTRUCTURE)
     for name, process in table.items():
+        if process.kind is Kind.GATEWAY:
+            continue  # test_the_gateway_runs_haproxy_with_the_generated_config
         service = services[name]
         bind = f"0.0.0.0:{HTTP_PORT}"
         assert service["command"] == [
@@ -153,7 +167,7 @@ def test_processes_wait_for_setup_and_setup_for_the_infrastructure(compose):
     assert setup["restart"] == "no"
     for step in ("manage.py migrate", "aws_bootstrap", "manage.py create_demo_user"):
         assert step in setup["command"][-1]
-    for name in set(compose["services"]) - set(INFRASTRUCTURE):
+    for name in set(compose["services"]) - set(INFRASTRUCTURE) - {GATEWAY}:
         assert compose["services"][name]["depends_on"] == {
             SETUP: {"condition": "service_completed_successfully"}
         }
@@ -173,6 +187,9 @@ def test_web_servers_are_published_and_health_checked(compose):
     every = {p.name: p for a in Approach for p in platform_processes(a)}
     for name, process in every.items():
         service = compose["services"][name]
+        if process.kind is Kind.GATEWAY:
+            assert service["ports"] == [f"127.0.0.1:{DEFAULT_PORTS[name]}:{HTTP_PORT}"]
+            continue
         if not process.serves_http:
             assert "ports" not in service
             continue
@@ -218,6 +235,73 @@ def test_secrets_are_required_and_never_defaulted(compose):
     assert password.startswith("${POSTGRES_PASSWORD:?")
     for secret in (*SECRETS, "POSTGRES_PASSWORD"):
         assert f"${{{secret}:-" not in text
+
+
+# The gateway
+
+
+def test_the_gateway_runs_haproxy_with_the_generated_config(compose):
+    """HAProxy's image, in front of the web servers every approach runs,
+    with the committed configuration (the generated one) mounted read-only
+    and the JWT key required like every other secret."""
+    gateway = compose["services"][GATEWAY]
+    assert gateway["image"] == "haproxy:2.6"
+    assert "profiles" not in gateway
+    assert gateway["volumes"] == [
+        f"./{GATEWAY_CONFIG.as_posix()}:{GATEWAY_CONFIG_TARGET}:ro"
+    ]
+    assert gateway["command"] == ["haproxy", "-f", GATEWAY_CONFIG_TARGET]
+    assert gateway["environment"] == {
+        "JWT_SIGNING_KEY": "${JWT_SIGNING_KEY:?set it in the environment or in .env}"
+    }
+    assert gateway["depends_on"] == {
+        "customer-web": {"condition": "service_healthy"},
+        "order-web": {"condition": "service_healthy"},
+    }
+    committed = (REPO_DIR / GATEWAY_CONFIG).read_text()
+    assert committed == render_gateway_compose_config(), (
+        "deploy/gateway/haproxy.cfg is out of date: run python manage.py compose"
+    )
+
+
+def test_the_compose_gateway_reaches_containers_by_name():
+    """Each upstream is a container, resolved by the compose network's DNS
+    (a query process exists under cqrs_es only: the web process stands in)."""
+    config = render_gateway_compose_config()
+    assert "nameserver dns 127.0.0.11:53" in config
+    assert "bind :8000" in config
+    assert (
+        "server customer-query customer-query:8000 resolvers compose "
+        "init-addr last,libc,none\n"
+    ) in config
+    assert (
+        "server customer-web customer-web:8000 resolvers compose "
+        "init-addr last,libc,none backup"
+    ) in config
+    servers = [
+        line.split()[2]
+        for line in config.splitlines()
+        if line.startswith("    server ")
+    ]
+    assert servers and all(
+        address.split(":")[0]
+        in ("customer-web", "order-web", "customer-query", "order-query")
+        for address in servers
+    ), servers
+
+
+def test_haproxy_accepts_the_compose_gateway_config(tmp_path):
+    """The real HAProxy 2.6 parses the committed file (``-c``); names it
+    cannot resolve here are warnings, as they are until containers start."""
+    result = subprocess.run(
+        [str(ensure_haproxy()), "-c", "-f", str(REPO_DIR / GATEWAY_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"JWT_SIGNING_KEY": "checked-here-only"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration file is valid" in result.stdout + result.stderr
 
 
 # The Dockerfile

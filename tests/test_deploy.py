@@ -35,7 +35,7 @@ from cfnlint.api import lint_file
 
 from platform_cli.deploy import DEPLOYABLE, DEPLOYED_BACKENDS, platform_name_for
 from platform_cli.main import main
-from shared_events.approaches import approach_info
+from shared_events.approaches import Persistence, approach_info
 from shared_events.configuration import (
     READ_DATABASE_NAMES,
     REPO_DIR,
@@ -119,9 +119,23 @@ AWS_ONLY_TYPES = {
     # moto's own mappings delete SQS messages and drain streams: never on moto
     # (locally the platform's event source mapping runner polls instead).
     "AWS::Lambda::EventSourceMapping",
+    # The gateway: moto's CloudFormation skips API Gateway v2, and its API
+    # serves no traffic (tests/test_gateway_deploy.py reads the template).
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Stage",
 }
-#: ... and the one policy that grants reading those secrets.
-AWS_ONLY_POLICIES = {"ReadSecretsPolicy"}
+#: ... and the one policy that grants reading those secrets, and what exists
+#: only with the gateway's API (its authorizer and access log).
+AWS_ONLY_POLICIES = {
+    "ReadSecretsPolicy",
+    "GatewayAccessLogs",
+    "GatewayAuthorizerRole",
+    "GatewayAuthorizerFunction",
+    "GatewayAuthorizerPermission",
+}
 
 
 def takes_no_resource(action: str) -> bool:
@@ -408,10 +422,13 @@ def test_deployed_processes_are_the_table_without_the_local_runner(
 ):
     """On AWS Lambda runs the handlers: every process of the table but the
     local event source mapping runner, which a service runs exactly when the
-    function table gives it mappings."""
+    function table gives it mappings; and API Gateway is the gateway
+    (tests/test_gateway_deploy.py)."""
     table = platform_processes(approach, delivery=delivery, store=store)
     deployed = deployed_processes(approach, delivery=delivery, store=store)
-    assert deployed == [p for p in table if p.kind is not Kind.FUNCTIONS]
+    assert deployed == [
+        p for p in table if p.kind not in (Kind.FUNCTIONS, Kind.GATEWAY)
+    ]
     topology = platform_topology(
         prefix="p-", delivery=delivery, read_side=approach_info(approach).read_side
     )
@@ -488,6 +505,57 @@ def test_task_definitions_and_ecs_services_are_the_process_table(
         # gets neither the write database's credentials nor a task role.
         assert (f"{service.upper()}_DATABASE_URL" in secrets) != query_side
         assert ("TaskRoleArn" in properties_of[process.name]) != query_side
+
+
+@pytest.mark.parametrize("approach", APPROACHES)
+@pytest.mark.parametrize(("delivery", "store"), BACKENDS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_alone_gets_its_event_signing_key(approach, delivery, store, service):
+    """Each publishing service's processes (not its query process) get its own
+    event signing secret, never the other service's; every process that
+    handles events gets both producers' verifying keys, which are public."""
+    publishes = approach_info(approach).persistence(service) is not Persistence.STATE
+    resolver = resolver_for(
+        template_of(SERVICE_TEMPLATE),
+        {
+            **aws_parameters(approach, service, delivery=delivery, store=store),
+            "CustomerEventVerifyingKeys": "customer-public",
+            "OrderEventVerifyingKeys": "order-public-1,order-public-2",
+        },
+    )
+    (own,) = [f"{p.upper()}_EVENT_SIGNING_KEY" for p in SERVICES if p == service]
+    (other,) = [f"{p.upper()}_EVENT_SIGNING_KEY" for p in SERVICES if p != service]
+    kept = resolver.kept()
+    assert ("EventSigningKey" in kept) == publishes
+    checked = 0
+    for resource in kept_of_type(resolver, "AWS::ECS::TaskDefinition").values():
+        (container,) = resolver.resolve(resource["Properties"])["ContainerDefinitions"]
+        environment = {item["Name"]: item["Value"] for item in container["Environment"]}
+        secrets = {item["Name"]: item["ValueFrom"] for item in container["Secrets"]}
+        query_side = "QUERY_SIDE_ONLY" in environment
+        assert other not in secrets and other not in environment
+        assert (own in secrets) == (publishes and not query_side), container["Name"]
+        if own in secrets:
+            assert secrets[own] == "<EventSigningKey>"
+        if not query_side:
+            assert environment["CUSTOMER_EVENT_VERIFYING_KEYS"] == "customer-public"
+            assert environment["ORDER_EVENT_VERIFYING_KEYS"] == (
+                "order-public-1,order-public-2"
+            )
+        checked += 1
+    for resource in kept_of_type(resolver, "AWS::Lambda::Function").values():
+        variables = resolver.resolve(resource["Properties"])["Environment"]["Variables"]
+        assert other not in variables
+        assert (own in variables) == publishes
+        checked += 1
+    assert checked
+    if publishes:
+        (policy,) = [
+            resolver.resolve(resource["Properties"]["PolicyDocument"])
+            for logical, resource in kept.items()
+            if logical == "ReadSecretsPolicy"
+        ]
+        assert "<EventSigningKey>" in policy["Statement"][0]["Resource"]
 
 
 # --- Lambda: the function table ---------------------------------------------------
@@ -785,6 +853,72 @@ def test_every_iam_policy_names_its_resources(combination):
                         }, where
                     checked += 1
     assert checked > 0
+
+
+def inbox_arns(topology) -> set[str]:
+    return {
+        f"arn:aws:sqs:eu-west-1:111122223333:{topology.queue_name(consumer)}"
+        for consumer, producers in topology.consumers.items()
+        if producers
+    }
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=combination_id)
+def test_only_the_topics_may_send_to_an_inbox(combination):
+    """Each inbox's queue policy lets its producers' topics send and denies
+    sqs:SendMessage to every other principal, whatever its own IAM permissions
+    (an explicit Deny wins); no role of either stack is even allowed to try.
+    So a message on an inbox came through a producer's topic: forged events
+    can only come from a producer, and those its signature stops."""
+    approach, delivery, store, fifo = combination
+    topology = platform_topology(
+        prefix="p-",
+        fifo=fifo,
+        delivery=delivery,
+        read_side=approach_info(approach).read_side,
+    )
+    inboxes = set()
+    if delivery == "sns" and approach_info(approach).uses_events:
+        inboxes = inbox_arns(topology)
+    parameters = aws_parameters(
+        approach, "order", fifo=fifo, delivery=delivery, store=store
+    )
+    shared = resolver_for(template_of(SHARED_TEMPLATE), parameters)
+    policies = {}
+    for resource in kept_of_type(shared, "AWS::SQS::QueuePolicy").values():
+        properties = shared.resolve(resource["Properties"])
+        (queue,) = properties["Queues"]
+        allow, deny = properties["PolicyDocument"]["Statement"]
+        topics = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+        assert allow["Effect"] == "Allow"
+        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert deny == {
+            "Sid": "DenyEveryOtherSender",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": allow["Resource"],
+            "Condition": {"ArnNotEquals": {"aws:SourceArn": topics}},
+        }
+        policies[allow["Resource"]] = topics
+    # Every inbox has one (by ARN: "<OrderInbox.Arn>" stands for it here).
+    names = {
+        logical
+        for logical, resource in kept_of_type(shared, "AWS::SQS::Queue").items()
+        if not logical.endswith("DeadLetterQueue")
+    }
+    assert {f"<{name}.Arn>" for name in names} == set(policies)
+    assert len(policies) == len(inboxes)
+    for service in SERVICES:
+        for template in TEMPLATES:
+            resolver = resolver_for(
+                template_of(template), {**parameters, "ServiceName": service}
+            )
+            for name, document in policy_documents(resolver):
+                for statement in as_list(document["Statement"]):
+                    if "sqs:SendMessage" in as_list(statement["Action"]):
+                        resources = set(as_list(statement["Resource"]))
+                        assert not resources & inboxes, (template.name, name)
 
 
 # --- deployed to moto -------------------------------------------------------------

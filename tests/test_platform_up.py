@@ -35,7 +35,7 @@ PROCESSES = {
     f"{service}-{kind}"
     for service in ("customer", "order")
     for kind in ("web", "query", "consumer", "projector", "relay")
-}
+} | {"gateway"}
 # One process of each kind is killed (the supervisor treats them all alike),
 # from both services.
 KILLED = [
@@ -44,6 +44,7 @@ KILLED = [
     "order-consumer",
     "customer-projector",
     "order-relay",
+    "gateway",
 ]
 
 
@@ -67,7 +68,7 @@ class Up:
         return self.printed("Demo token: ")
 
     def jwt(self) -> str:
-        return self.printed("Demo JWT (the query side): ")
+        return self.printed("Demo JWT (the gateway, the query side): ")
 
     def printed(self, label: str) -> str:
         for line in self.log.read_text().splitlines():
@@ -216,6 +217,36 @@ def kill_and_wait_for_restart(up: Up, name: str) -> None:
         what=f"{name} restarted",
         up=up,
     )
+
+
+def test_the_gateway_leads_to_every_web_process_of_the_platform(up):
+    """One port in front of them all: each prefix reaches its process (the
+    query prefixes the query processes), on the service's own path."""
+    assert up.printed("Gateway: ").startswith(f"{up.url('gateway')}/customers/")
+    routes = {
+        "/customers/": ("customer-web", "/api/customers/"),
+        "/orders/": ("order-web", "/api/orders/"),
+        "/query/customers/": ("customer-query", "/api/query/customers/"),
+        "/query/orders/": ("order-query", "/api/query/orders/"),
+    }
+    for prefix, (process, service_path) in routes.items():
+        probe = uuid.uuid4().hex
+        response = requests.get(
+            f"{up.url('gateway')}{prefix}?probe={probe}",
+            headers={"Authorization": f"Bearer {up.jwt()}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, (prefix, response.text)
+        # Each web process logs to var/logs/<service>-web-<its port>.log.
+        service = process.split("-")[0]
+        log = up.var_dir / "logs" / f"{service}-web-{up.ports[process]}.log"
+        line = f"GET {service_path}?probe={probe} "
+        wait_for(
+            lambda log=log, line=line: line in log.read_text(),
+            timeout=10,
+            what=f"{prefix} reached {process}",
+            up=up,
+        )
 
 
 @pytest.mark.parametrize("name", KILLED)

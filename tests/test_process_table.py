@@ -8,7 +8,13 @@ import pytest
 
 from shared_events.approaches import APPROACHES, Approach
 from shared_events.configuration import REPO_DIR, SERVICES
-from stack.process_table import Kind, platform_processes
+from stack.process_table import (
+    DEFAULT_PORTS,
+    Kind,
+    deployed_processes,
+    platform_processes,
+    worker_processes,
+)
 
 
 def names(approach: Approach) -> set[str]:
@@ -52,9 +58,11 @@ def test_the_readme_lists_each_approachs_processes():
 
 
 def kinds_with(approach, **backends) -> dict[str, set[Kind]]:
+    """Each service's kinds of process (the gateway belongs to none)."""
     found: dict[str, set[Kind]] = {}
     for process in platform_processes(approach, **backends):
-        found.setdefault(process.service, set()).add(process.kind)
+        if process.service is not None:
+            found.setdefault(process.service, set()).add(process.kind)
     return found
 
 
@@ -87,3 +95,27 @@ def test_the_runner_is_started_like_the_other_workers():
     assert runner.arguments == ("run_event_source_mappings",)
     assert runner.ready_text == "running "
     assert runner.applies_events and not runner.serves_http
+
+
+BACKENDS = [
+    {"delivery": delivery, "store": store}
+    for delivery in ("sns", "kinesis")
+    for store in ("postgres", "dynamodb")
+]
+
+
+@pytest.mark.parametrize("approach", list(Approach))
+@pytest.mark.parametrize("backends", BACKENDS, ids=str)
+def test_every_approach_ends_with_the_gateway(approach, backends):
+    """One gateway, started last (its routes lead to the web servers before
+    it), on the port make up serves it on; not a worker, and not deployed as
+    a task (on AWS, API Gateway plays it)."""
+    table = platform_processes(approach, **backends)
+    gateways = [p for p in table if p.kind is Kind.GATEWAY]
+
+    assert gateways == [table[-1]]
+    assert table[-1].name == "gateway" and table[-1].service is None
+    assert DEFAULT_PORTS["gateway"] == 8000
+    assert Kind.GATEWAY not in {p.kind for p in worker_processes(approach, **backends)}
+    deployed = deployed_processes(approach, **backends)
+    assert Kind.GATEWAY not in {p.kind for p in deployed}

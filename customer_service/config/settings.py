@@ -18,6 +18,9 @@ INSTALLED_APPS = [
     "customer_service.customers",
     "customer_service.accounts",
     "customer_service.summaries",
+    # This service issues the JWTs: it records each refresh token so that it
+    # can be spent once and revoked (customer_service.token_apis).
+    "rest_framework_simplejwt.token_blacklist",
 ]
 
 # Which customer a user of this service is (service_kit.access): the link
@@ -65,6 +68,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
         "customer_service.authentication.ServicePrincipalIsReadOnly",
+        # A JWT of a user deleted, deactivated or demoted since: 401 at once.
+        # Not on the query process, which never reads the user table.
+        *(
+            []
+            if QUERY_SIDE_ONLY
+            else ["customer_service.authentication.TokenUserIsCurrent"]
+        ),
     ],
 }
 

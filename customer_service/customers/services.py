@@ -73,9 +73,16 @@ def customer_update(
     address: str | None = None,
     expected_version: int | None = None,
 ) -> Customer:
+    """Change a customer's name, email or address.
+
+    The version is checked before the email: a stale change is a 409 whether
+    or not the new email is taken, so a stale write cannot be used to ask
+    which emails other customers have (only a current one learns that the
+    email is taken, as registration does).
+    """
+    aggregate = _load(customer, expected_version)
     if email is not None and _email_taken(email.strip(), excluding=customer):
         raise ApplicationError(DUPLICATE_EMAIL, field="email")
-    aggregate = _load(customer, expected_version)
     aggregate.change(
         name=name.strip() if name is not None else None,
         email=email.strip() if email is not None else None,

@@ -25,11 +25,14 @@ from customer_service.summaries.selectors import (
 from service_kit.access import request_scope
 from service_kit.api.query import ReadModelApi
 from service_kit.api.staleness import (
+    MIN_VERSION_PARAMETER,
     PROJECTED_AT_HEADER_PARAMETER,
+    READ_MODEL_BEHIND_RESPONSE,
     read_model_id,
     read_model_id_parameter,
     read_model_page,
     read_model_row,
+    read_model_row_reaching,
 )
 
 DELETED_CHOICES = {"false": False, "true": True, "all": None}
@@ -120,13 +123,21 @@ class CustomerSummaryDetailApi(ReadModelApi):
     @extend_schema(
         parameters=[
             read_model_id_parameter("customer_id"),
+            MIN_VERSION_PARAMETER,
             PROJECTED_AT_HEADER_PARAMETER,
         ],
-        responses=CustomerSummaryOutputSerializer,
+        responses={
+            200: CustomerSummaryOutputSerializer,
+            409: READ_MODEL_BEHIND_RESPONSE,
+        },
     )
     def get(self, request, customer_id):
-        summary = customer_summary_get(
-            scope=request_scope(request),
-            customer_id=read_model_id("customer_id", customer_id),
+        scope = request_scope(request)
+        customer_id = read_model_id("customer_id", customer_id)
+        # ?min_version= (read your writes) is the customer's version.
+        summary = read_model_row_reaching(
+            request,
+            lambda: customer_summary_get(scope=scope, customer_id=customer_id),
+            version_field="customer_version",
         )
         return read_model_row(summary, CustomerSummaryOutputSerializer)

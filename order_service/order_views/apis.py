@@ -26,11 +26,14 @@ from order_service.order_views.selectors import (
 from service_kit.access import request_scope
 from service_kit.api.query import ReadModelApi
 from service_kit.api.staleness import (
+    MIN_VERSION_PARAMETER,
     PROJECTED_AT_HEADER_PARAMETER,
+    READ_MODEL_BEHIND_RESPONSE,
     read_model_id,
     read_model_id_parameter,
     read_model_page,
     read_model_row,
+    read_model_row_reaching,
 )
 
 
@@ -96,11 +99,20 @@ class OrderViewListApi(ReadModelApi):
 
 class OrderViewDetailApi(ReadModelApi):
     @extend_schema(
-        parameters=[read_model_id_parameter("order_id"), PROJECTED_AT_HEADER_PARAMETER],
-        responses=OrderViewOutputSerializer,
+        parameters=[
+            read_model_id_parameter("order_id"),
+            MIN_VERSION_PARAMETER,
+            PROJECTED_AT_HEADER_PARAMETER,
+        ],
+        responses={200: OrderViewOutputSerializer, 409: READ_MODEL_BEHIND_RESPONSE},
     )
     def get(self, request, order_id):
-        order = order_view_get(
-            scope=request_scope(request), order_id=read_model_id("order_id", order_id)
+        scope = request_scope(request)
+        order_id = read_model_id("order_id", order_id)
+        # ?min_version= (read your writes) is the order's version.
+        order = read_model_row_reaching(
+            request,
+            lambda: order_view_get(scope=scope, order_id=order_id),
+            version_field="order_version",
         )
         return read_model_row(order, OrderViewOutputSerializer)

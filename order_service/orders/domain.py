@@ -17,11 +17,24 @@ CANCELLED = "cancelled"
 REJECTED = "rejected"
 
 
+def without_negative_zero(value: Decimal) -> Decimal:
+    """``value``, with -0 (and -0.00) as 0.
+
+    A client may send "-0": it is a valid price of nothing, but Decimal keeps
+    its sign, and "-0.00" in an event breaks the catalog's pattern for money.
+    """
+    return value.copy_abs() if value.is_zero() else value
+
+
 @dataclass(frozen=True)
 class OrderLineValue:
     sku: str
     quantity: int
     unit_price: Decimal
+
+    def __post_init__(self) -> None:
+        # Normalised once, here, before any event or row is built from it.
+        object.__setattr__(self, "unit_price", without_negative_zero(self.unit_price))
 
     @property
     def total(self) -> Decimal:
@@ -31,12 +44,12 @@ class OrderLineValue:
         return {
             "sku": self.sku,
             "quantity": self.quantity,
-            "unit_price": f"{self.unit_price:.2f}",
+            "unit_price": money(self.unit_price),
         }
 
 
 def money(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):.2f}"
+    return f"{without_negative_zero(value.quantize(Decimal('0.01'))):.2f}"
 
 
 @dataclass

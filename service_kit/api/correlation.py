@@ -4,15 +4,26 @@ A client may send ``X-Correlation-ID``; every event a request records carries
 it (``shared_events.correlation``), so a learner can follow one action across
 both services and the broker. A request without one (or with one that is not
 a UUID) gets a new one. Either way the response names it.
+
+The gateway in front (``stack.gateway_config``) gives every request an
+``X-Request-ID`` and a W3C ``traceparent``; the response names them too
+(``X-Request-ID``, and the trace id as ``X-Trace-ID``), so a caller can quote
+the ids the access log, this service and the events share.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from shared_events.correlation import correlation_id_set
 
 HEADER = "HTTP_X_CORRELATION_ID"
+REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+TRACEPARENT_HEADER = "HTTP_TRACEPARENT"
+# What is echoed must be well-formed (the gateway's own patterns).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 class CorrelationMiddleware:
@@ -27,4 +38,9 @@ class CorrelationMiddleware:
         with correlation_id_set(correlation_id):
             response = self.get_response(request)
         response["X-Correlation-ID"] = str(correlation_id)
+        request_id = request.META.get(REQUEST_ID_HEADER, "")
+        if REQUEST_ID.fullmatch(request_id):
+            response["X-Request-ID"] = request_id
+        if trace := TRACEPARENT.fullmatch(request.META.get(TRACEPARENT_HEADER, "")):
+            response["X-Trace-ID"] = trace.group(1)
         return response

@@ -1,8 +1,9 @@
 """The routes every service's URLconf shares, and its error handlers.
 
-Both services serve the same platform routes (health, the OpenAPI schema and
-its docs) and the query API of their read-model app (which answers 404,
-saying why, under any approach but 5).
+Both services serve the same platform routes (health, open to load balancers;
+the OpenAPI schema and its docs, to signed-in callers only) and the query API
+of their read-model app (which answers 404, saying why, under any approach
+but 5).
 What a learner should notice: the query process (``config/query_urls.py``)
 and the full process (``config/urls.py``) are built from the same pieces, so
 the query side serves exactly what the full process serves under
@@ -11,6 +12,7 @@ the query side serves exactly what the full process serves under
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from service_kit.api.health import HealthApi
 
@@ -27,11 +29,26 @@ def health_routes() -> list:
     return [path("api/health/", HealthApi.as_view(), name="health")]
 
 
+# The schema and its docs are an API like any other: answered to a signed-in
+# caller only (drf-spectacular's default is anyone). They hold no customer's
+# data, so any signed-in user may read them; the docs page fetches the schema
+# with the browser's session (sign in at /api-auth/login/ first).
+SCHEMA_PERMISSIONS = [IsAuthenticated]
+
+
 def schema_routes() -> list:
     return [
-        path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
         path(
-            "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"
+            "api/schema/",
+            SpectacularAPIView.as_view(permission_classes=SCHEMA_PERMISSIONS),
+            name="schema",
+        ),
+        path(
+            "api/docs/",
+            SpectacularSwaggerView.as_view(
+                url_name="schema", permission_classes=SCHEMA_PERMISSIONS
+            ),
+            name="docs",
         ),
     ]
 

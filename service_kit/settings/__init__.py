@@ -11,4 +11,6 @@ from service_kit.settings.base import *
 from service_kit.settings.celery import *
 from service_kit.settings.databases import *
 from service_kit.settings.events import *
+from service_kit.settings.login_throttling import *
+from service_kit.settings.production import *
 from service_kit.settings.rest_framework import *

@@ -33,6 +33,8 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Counts failed sign-ins and locks out (service_kit.settings.login_throttling).
+    "axes",
 ]
 PLATFORM_APPS = ["shared_events", "service_kit"]
 
@@ -47,6 +49,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "service_kit.api.correlation.CorrelationMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# First django-axes, which refuses a locked-out user name or address before
+# any password is checked; then Django's own user table.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 TEMPLATES = [

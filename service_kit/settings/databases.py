@@ -1,4 +1,17 @@
-"""A service's databases under the running approach, and the read-model router."""
+"""A service's databases under the running approach, and the read-model router.
+
+Who a service connects as is a setting of its own. ``<SERVICE>_DATABASE_USER``
+and ``<SERVICE>_DATABASE_PASSWORD`` name the role it reads and writes rows as
+(``CUSTOMER_DATABASE_USER``...), ``<SERVICE>_READ_DATABASE_USER`` and
+``_PASSWORD`` the role of its read database (its projectors'), whatever the
+URL says; unset, the URL's user is used. ``DATABASE_MIGRATION_USER`` and
+``_PASSWORD`` name the owner of the write database's tables, the one role
+that may change them: only ``migrate`` connects as it
+(``service_kit/management/commands/migrate.py``), so a serving process never
+holds a connection that could drop a table. On a server the platform
+manages, ``stack.environment.prepare`` makes these roles and sets these
+variables (``stack/database_roles.py``).
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -29,7 +42,9 @@ def service_databases(service: str) -> dict:
             # process needs no write credentials at all.
             return {"default": {}, READ_DATABASE: _read_database(service)}
         url = database_url(env=env, service=service, approach=ARCHITECTURE_APPROACH)
-        databases = {"default": _database_config(url)}
+        databases = {
+            "default": _database_config(url, role=f"{service.upper()}_DATABASE")
+        }
         if APPROACH_HAS_READ_SIDE:
             # Approach 5: the read models live in a database of their own.
             databases[READ_DATABASE] = _read_database(service)
@@ -39,15 +54,38 @@ def service_databases(service: str) -> dict:
 
 
 def _read_database(service: str) -> dict:
-    return _database_config(read_database_url(env=env, service=service))
+    return _database_config(
+        read_database_url(env=env, service=service),
+        role=f"{service.upper()}_READ_DATABASE",
+    )
 
 
-def _database_config(url: str) -> dict:
-    config = env.db_url_config(url)
+def _database_config(url: str, *, role: str) -> dict:
+    config = env.db_url_config(url) | _credentials(role)
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = {"connect_timeout": 5}
     return config
+
+
+def _credentials(role: str) -> dict:
+    """USER and PASSWORD from ``<ROLE>_USER`` and ``<ROLE>_PASSWORD``, if set."""
+    user = env.str(f"{role}_USER", default="")
+    if not user:
+        return {}
+    return {"USER": user, "PASSWORD": env.str(f"{role}_PASSWORD", default="")}
+
+
+# MIGRATIONS
+# ------------------------------------------------------------------------------
+# Credentials ``migrate`` swaps in per database alias. A read database is
+# its projectors' own, so they migrate it with the role they project as.
+def _migration_credentials() -> dict:
+    credentials = _credentials("DATABASE_MIGRATION")
+    return {"default": credentials} if credentials else {}
+
+
+DATABASE_MIGRATION_CREDENTIALS = _migration_credentials()
 
 
 # Read models are routed to the read database by app label (approach 5); the

@@ -4,6 +4,7 @@ Read by ``shared_events`` through ``django.conf.settings``.
 """
 
 from service_kit.settings.base import env
+from shared_events.events import PRODUCERS as _PRODUCERS
 
 # AWS AND EVENTS
 # ------------------------------------------------------------------------------
@@ -52,3 +53,19 @@ OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=24 * 7)
 # or throttle_aws:PutRecords,PutItem@0.1, AWS answering "throttled" to one call
 # in ten of those operations (moto never throttles: shared_events.transport).
 FAULT_INJECTION = env.str("FAULT_INJECTION", default="")
+
+# EVENT SIGNATURES (shared_events.event_keys, docs/security.md)
+# ------------------------------------------------------------------------------
+# Each producer signs its events with a key derived from its secret
+# (CUSTOMER_EVENT_SIGNING_KEY, ORDER_EVENT_SIGNING_KEY: production gives each
+# service its own only); consumers verify with the producers' public keys
+# (CUSTOMER_EVENT_VERIFYING_KEYS, ORDER_EVENT_VERIFYING_KEYS: comma-separated,
+# two during a rotation; unset, derived from the signing secret if present).
+EVENT_SIGNING_KEYS = {
+    producer: env.str(f"{producer.upper()}_EVENT_SIGNING_KEY", default="")
+    for producer in _PRODUCERS
+}
+EVENT_VERIFYING_KEYS = {
+    producer: env.list(f"{producer.upper()}_EVENT_VERIFYING_KEYS", default=[])
+    for producer in _PRODUCERS
+}

@@ -39,7 +39,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, refusing too-deep and odd bodies (service_kit.api.parsers).
+    "DEFAULT_PARSER_CLASSES": ["service_kit.api.parsers.SafeJSONParser"],
     # drf-spectacular, plus the error answers every operation can give.
     "DEFAULT_SCHEMA_CLASS": "service_kit.api.serializers.ErrorDocumentingAutoSchema",
     # limit/offset, at most 100 a page (service_kit.api.pagination).
@@ -47,9 +48,12 @@ REST_FRAMEWORK = {
         "service_kit.api.pagination.CappedLimitOffsetPagination"
     ),
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "service_kit.api.errors.exception_handler",
+    # service_kit.api.errors' handler, after counting a request refused for
+    # its credentials against its address's rate (service_kit.api.limits).
+    "EXCEPTION_HANDLER": "service_kit.api.limits.exception_handler",
     # Per-client rate limits, 429 past them (service_kit.api.limits): an
-    # authenticated client by its user, an anonymous one by its address.
+    # authenticated client by its user (as its credentials name it), an
+    # anonymous one, or one whose credentials are refused, by its address.
     "DEFAULT_THROTTLE_CLASSES": [
         "service_kit.api.limits.AnonRateThrottle",
         "service_kit.api.limits.UserRateThrottle",
@@ -69,13 +73,30 @@ REST_FRAMEWORK = {
 # The largest request body accepted, JSON included: 413 past it (the
 # middleware first in MIDDLEWARE, service_kit.api.limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
-# The throttles count requests in the default cache. locmemcache:// (the
-# default) keeps the counts per process: with N gunicorn workers a client
-# may make up to N times the rate. For one count across workers and hosts
-# set CACHE_URL to rediscache://HOST:6379/1 or to dbcache://api_cache (a
-# table in the service's database: run `manage.py --service S
-# createcachetable` once).
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# THROTTLE COUNTS (shared by every worker of a service)
+# ------------------------------------------------------------------------------
+# The throttles count requests in the default cache. PostgreSQL is the default
+# store, not Redis: every platform has it (the embedded default included), so
+# the counts are shared by all workers and hosts of a service with no server
+# more to run. The table is the service's own, created by a migration
+# (service_kit/migrations); keys name the service, so the two services' counts
+# never mix even in one database (approach 1). CACHE_URL=rediscache://... puts
+# them in Redis instead. The query process (QUERY_SIDE_ONLY) opens no write
+# database, so its counts stay per worker there (locmem) unless CACHE_URL
+# names a shared cache: the gateway in front of it throttles as well.
+THROTTLE_CACHE_TABLE = "api_throttle_cache"
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL",
+        default=(
+            "locmemcache://"
+            if QUERY_SIDE_ONLY
+            # Culled past MAX_ENTRIES (Django's default, 300, would drop live
+            # counts as soon as 300 clients were counted).
+            else f"dbcache://{THROTTLE_CACHE_TABLE}?MAX_ENTRIES=100000"
+        ),
+    )
+}
 
 # DRF-SPECTACULAR (each service adds its TITLE and DESCRIPTION)
 # ------------------------------------------------------------------------------
@@ -87,10 +108,25 @@ SPECTACULAR_SETTINGS = {
 
 # JWT (issued by the customer service, verified by both without the DB)
 # ------------------------------------------------------------------------------
+# An access token lives minutes: the order service and the query processes
+# verify it by its signature alone, so its lifetime is how long a deleted,
+# deactivated or demoted user keeps access there. A refresh token lives a day
+# and is single-use: each refresh re-reads the user and rotates it, and the
+# customer service blacklists every one a user holds when the user is deleted,
+# deactivated or demoted (customer_service.token_apis, .accounts.signals).
 SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY"),
-    "ACCESS_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_LIFETIME_HOURS", default=24)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=env.int("JWT_ACCESS_MINUTES", default=5)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=24)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Who numbers the users a token names (the ``iss`` claim, checked by both
+    # services): a JWT's user 7 is the customer service's user 7, which the
+    # throttles keep apart from the order service's own user 7.
+    "ISSUER": "customer",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",

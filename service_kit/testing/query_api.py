@@ -58,6 +58,17 @@ class QueryApiContract:
         assert response.json()["results"] == []
         assert response[PROJECTED_AT_HEADER] == timestamp(newest)
 
+    def test_a_customer_users_empty_page_tells_nothing_of_others(self, projected):
+        """Staff's empty page states the whole read model's staleness (above);
+        a customer user's would tell when other customers last acted."""
+        client = customer_jwt_client(uuid.uuid4())  # a customer with no rows
+
+        response = client.get(self.list_url)
+
+        assert response.status_code == 200
+        assert response.json()["results"] == []
+        assert PROJECTED_AT_HEADER not in response
+
     def test_before_anything_is_projected_there_is_no_staleness_header(
         self, api_client
     ):

@@ -8,7 +8,8 @@ wherever an answer does not depend on the domain, both services give the same
 one. Every endpoint needs credentials (401, with the scheme to use), a wrong
 method is 405, an unknown or malformed id is a JSON 404, the create endpoint
 takes a JSON object and nothing else, a list is paginated by limit and offset,
-and the health check, the schema and the docs are open to anyone.
+and the health check is open to anyone, the schema and the docs to a signed-in
+caller only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.core.management import call_command
 from django.db import models
 
 from service_kit.testing.routes import AggregateRoute
+from service_kit.testing.tokens import jwt_client
 
 #: An id no test ever creates, for the endpoints that take one.
 SOME_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -174,15 +176,30 @@ class WriteApiContract:
     def test_health_refuses_a_post(self, anonymous_client):
         assert anonymous_client.post("/api/health/").status_code == 405
 
-    def test_the_schema_documents_every_endpoint(self, anonymous_client):
-        response = anonymous_client.get("/api/schema/", {"format": "json"})
+    @pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
+    def test_the_schema_and_docs_need_credentials(self, anonymous_client, url):
+        response = anonymous_client.get(url)
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+
+    def test_the_schema_answers_a_jwt_too(self):
+        client = jwt_client(is_staff=True)
+
+        response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+
+        assert response.status_code == 200
+        assert response.json()["paths"]
+
+    def test_the_schema_documents_every_endpoint(self, api_client):
+        response = api_client.get("/api/schema/", {"format": "json"})
 
         assert response.status_code == 200
         documented = {endpoint.path for endpoint in self.endpoints}
         assert {*documented, "/api/health/"} <= set(response.json()["paths"])
 
-    def test_the_schema_documents_the_paginated_list_envelope(self, anonymous_client):
-        schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+    def test_the_schema_documents_the_paginated_list_envelope(self, api_client):
+        schema = api_client.get("/api/schema/", {"format": "json"}).json()
 
         listing = schema["paths"][self.list_url]["get"]
         ok = listing["responses"]["200"]
@@ -197,8 +214,8 @@ class WriteApiContract:
             "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null"
         )
 
-    def test_the_docs_page_points_at_the_schema(self, anonymous_client):
-        response = anonymous_client.get("/api/docs/")
+    def test_the_docs_page_points_at_the_schema(self, api_client):
+        response = api_client.get("/api/docs/")
 
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")

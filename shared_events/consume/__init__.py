@@ -16,9 +16,12 @@ What a learner should notice in this stage:
   ``functions/`` modules) feeds the same core from AWS's event documents (SQS,
   Kinesis, DynamoDB Streams) and answers ``batchItemFailures``; the event
   source mapping retries what failed. What is poison, and how a dead letter
-  looks, is decided once for both (``dead_letter``).
+  looks, is decided once for both (``dead_letter``): that includes every
+  event that is not signed by a trusted key of the service owning its
+  aggregate (``shared_events.event_keys``).
 
-Depends on ``events`` and ``transport`` (the consumer's settings).
+Depends on ``events``, ``event_keys`` and ``transport`` (the consumer's
+settings).
 """
 
 from shared_events.consume.consumer import (
@@ -27,7 +30,11 @@ from shared_events.consume.consumer import (
     InfrastructureDown,
     retry_delay,
 )
-from shared_events.consume.dead_letter import read_event, send_dead_letter
+from shared_events.consume.dead_letter import (
+    poison_reason,
+    read_event,
+    send_dead_letter,
+)
 from shared_events.consume.lambda_handler import process_batch, source_of
 from shared_events.consume.projection_guard import (
     SWAP_LOCK,
@@ -52,6 +59,7 @@ __all__ = [
     "apply_event",
     "cursor_standing",
     "hold_read_model_swap_lock",
+    "poison_reason",
     "process_batch",
     "projecting",
     "projection_database",

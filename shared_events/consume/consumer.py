@@ -34,7 +34,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from shared_events.consume.dead_letter import read_event, send_dead_letter
+from shared_events.consume.dead_letter import (
+    poison_reason,
+    read_event,
+    send_dead_letter,
+)
 from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.events import InvalidEvent
 from shared_events.transport import ConsumerSettings
@@ -136,7 +140,9 @@ class EventConsumer:
         try:
             envelope = read_event(message["Body"])
         except InvalidEvent as error:
-            return self._failed(message, receive_count, f"invalid event: {error}")
+            # Invalid or untrusted (forged, mismatched): never handled, and
+            # dead-lettered with the reason once its receives are used up.
+            return self._failed(message, receive_count, poison_reason(error))
         handlers = self.handlers.get(envelope.event_type, ())
         try:
             outcome = apply_event(

@@ -6,8 +6,14 @@ a dead letter looks the same whoever sent it. What a learner should notice:
 
 * ``read_event`` is the only place that decides a body is *poison*: not a
   valid, registered envelope, or an aggregate id that is not a UUID (the
-  consumer's records key aggregates by UUID). No retry can fix such a body, so
-  it is never handed to the event handlers.
+  consumer's records key aggregates by UUID); or *untrusted*: unsigned,
+  signed by a key this consumer does not trust for its producer, changed
+  after it was signed, from a service that does not own its aggregate, or
+  naming another aggregate than its payload. No retry can fix such a body, so
+  it is never handed to the event handlers: whatever arrives on a queue or a
+  stream, only what its owner signed takes effect.
+* ``poison_reason`` is the reason a dead letter carries: ``invalid event: ...``
+  or ``untrusted event: ...``.
 * ``send_dead_letter`` keeps the body exactly as it arrived and the message's
   own attributes, and adds the reason as the attribute ``failure_reason``:
   what ``manage.py dead_letters list`` shows, and what a redrive strips again.
@@ -19,7 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from shared_events.events import EventEnvelope, InvalidEvent, from_json
+from shared_events.event_keys import verifying_keys
+from shared_events.events import EventEnvelope, InvalidEvent, UntrustedEvent, from_json
 from shared_events.transport.dead_letters import FAILURE_REASON
 
 #: SQS allows ten attributes a message, the reason included.
@@ -28,19 +35,26 @@ MAX_REASON_CHARS = 1000
 
 
 def read_event(body: str | bytes) -> EventEnvelope:
-    """The envelope a message body carries; ``InvalidEvent`` with the reason if
-    it is poison."""
-    envelope = from_json(body)
+    """The envelope a message body carries, verified against the keys this
+    process trusts; ``InvalidEvent`` (``UntrustedEvent``) with the reason if it
+    is poison."""
+    envelope = from_json(body, verifying_keys=verifying_keys())
     try:
         UUID(envelope.aggregate_id)
     except ValueError:
         # The envelope schema allows any string; the consumer's records key
         # aggregates by UUID, so anything else is a bad event, not a handler
-        # failure.
+        # failure. (check_provenance, in from_json, refuses it already.)
         raise InvalidEvent(
             f"aggregate_id: {envelope.aggregate_id!r} is not a UUID"
         ) from None
     return envelope
+
+
+def poison_reason(error: InvalidEvent) -> str:
+    """What a dead letter says about a body ``read_event`` refused."""
+    kind = "untrusted event" if isinstance(error, UntrustedEvent) else "invalid event"
+    return f"{kind}: {error}"
 
 
 def dead_letter_attributes(

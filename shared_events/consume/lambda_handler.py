@@ -21,8 +21,10 @@ event to ``process_batch``. What a learner should notice:
 * The outcomes, as the SQS consumer has them: APPLIED and DUPLICATE succeed;
   HELD (an event ahead of its aggregate) fails the record, to come back
   later; a handler's exception or a database outage fails the record. An
-  invalid envelope is *poison*: no retry can fix it, so it goes to the
-  consumer's dead-letter queue with the reason and the record succeeds.
+  invalid envelope is *poison*, and so is an untrusted one (unsigned, forged,
+  changed after signing, from a service that does not own its aggregate): no
+  retry can fix it, so it goes to the consumer's dead-letter queue with the
+  reason and the record succeeds.
 * One handler serves every source. The event says where it comes from
   (``eventSource`` of its records), and aws-lambda-powertools' data classes
   and ``BatchProcessor`` read AWS's shapes, not hand-parsed dictionaries. A
@@ -63,7 +65,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from shared_events.consume.consumer import InfrastructureDown
-from shared_events.consume.dead_letter import read_event, send_dead_letter
+from shared_events.consume.dead_letter import (
+    poison_reason,
+    read_event,
+    send_dead_letter,
+)
 from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.events import InvalidEvent
 from shared_events.transport import AwsSettings, client, messaging
@@ -306,7 +312,9 @@ class _Batch:
         try:
             envelope = read_event(body)
         except InvalidEvent as error:
-            self.poison(letter, f"invalid event: {error}")
+            # Invalid or untrusted (forged, mismatched): no effect, to the
+            # dead-letter queue with the reason.
+            self.poison(letter, poison_reason(error))
             return
         try:
             outcome = apply_event(

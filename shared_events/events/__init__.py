@@ -5,13 +5,16 @@ import from here::
 
     from shared_events.events import EventType, encode, from_json, new_envelope
 
-Nothing in this package reads Django settings, so it works in any process.
+Nothing in this package reads Django settings, so it works in any process:
+the keys that sign and verify envelopes (``signing``) are passed in.
 """
 
 from shared_events.events.catalog import (
+    AGGREGATE_OWNERS,
     REGISTRY,
     AggregateType,
     EventType,
+    Ownership,
     register_platform_events,
 )
 from shared_events.events.envelope import (
@@ -30,8 +33,16 @@ from shared_events.events.envelope_schema import (
     ENVELOPE_SCHEMA,
     PRODUCERS,
 )
-from shared_events.events.errors import EventTooLarge, InvalidEvent
+from shared_events.events.errors import EventTooLarge, InvalidEvent, UntrustedEvent
+from shared_events.events.provenance import check_provenance
 from shared_events.events.registry import EventSchemaRegistry
+from shared_events.events.signing import (
+    SIGNATURE,
+    SigningKey,
+    VerifyingKey,
+    VerifyingKeys,
+    canonical_json,
+)
 from shared_events.events.size import (
     MAX_ENVELOPE_BYTES,
     MAX_EVENT_BYTES,
@@ -48,19 +59,28 @@ from shared_events.events.trace_context import (
 )
 
 __all__ = [
+    "AGGREGATE_OWNERS",
     "ENVELOPE_FIELDS",
     "ENVELOPE_SCHEMA",
     "MAX_ENVELOPE_BYTES",
     "MAX_EVENT_BYTES",
     "PRODUCERS",
     "REGISTRY",
+    "SIGNATURE",
     "AggregateType",
     "EventEnvelope",
     "EventSchemaRegistry",
     "EventTooLarge",
     "EventType",
     "InvalidEvent",
+    "Ownership",
+    "SigningKey",
+    "UntrustedEvent",
+    "VerifyingKey",
+    "VerifyingKeys",
+    "canonical_json",
     "caused_by",
+    "check_provenance",
     "check_size",
     "child_trace_context",
     "encode",

@@ -14,10 +14,17 @@ it carries. Notice:
 * Every payload schema is closed (``additionalProperties: false``), so a
   misspelled or surplus field is refused at the producer, not discovered by a
   consumer.
+* Each aggregate type has one owner (``AGGREGATE_OWNERS``): only the customer
+  service speaks for a Customer, only the order service for an Order. A
+  consumer refuses a Customer event from anyone else, and one whose
+  ``aggregate_id`` is not the payload's own id (``customer_id``, ``order_id``),
+  however well it is signed (``shared_events.events.provenance``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +35,21 @@ from shared_events.events.registry import EventSchemaRegistry
 class AggregateType(StrEnum):
     CUSTOMER = "Customer"
     ORDER = "Order"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who speaks for an aggregate type, and where its payloads name the aggregate."""
+
+    producer: str
+    id_field: str
+
+
+AGGREGATE_OWNERS: Mapping[str, Ownership] = {
+    AggregateType.CUSTOMER: Ownership(producer="customer", id_field="customer_id"),
+    AggregateType.ORDER: Ownership(producer="order", id_field="order_id"),
+}
+"""Each aggregate type's one producer (a name of ``PRODUCERS``) and id field."""
 
 
 class EventType(StrEnum):

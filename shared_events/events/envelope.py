@@ -15,8 +15,12 @@ a service in another language can read it. Notice how the fields split:
 Producers build envelopes with ``new_envelope`` (or ``caused_by`` when
 reacting to another event) and turn them into text with ``encode``, which
 validates and checks the size, so a bad event is refused when it is written
-to the outbox, not when the relay tries to publish it. Consumers call
-``from_json``, which validates before returning anything.
+to the outbox, not when the relay tries to publish it. Given the producer's
+``signing_key`` it also signs (``signing``), after checking that the producer
+owns the aggregate (``provenance``). Consumers call ``from_json``, which
+validates before returning anything; given ``verifying_keys`` it also refuses
+an event that is unsigned, forged, changed after signing or from a service
+that does not own its aggregate (``UntrustedEvent``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from shared_events.events.envelope_schema import (
     TRACE_CONTEXT_VALUE_MAX_LENGTH,
 )
 from shared_events.events.errors import EventTooLarge, InvalidEvent
+from shared_events.events.provenance import check_provenance
 from shared_events.events.registry import EventSchemaRegistry
+from shared_events.events.signing import SigningKey, VerifyingKeys, canonical_json
 from shared_events.events.size import MAX_ENVELOPE_BYTES, check_size
 from shared_events.events.trace_context import (
     child_trace_context,
@@ -272,11 +278,10 @@ def _check_json_values(value: object, path: str) -> None:
 
 
 def _dumps(data: Mapping[str, Any]) -> str:
-    # Sorted keys and no whitespace: the same event always gives the same
-    # text. ASCII-only output (non-ASCII escaped as \uXXXX) cannot contain a
-    # character that SQS refuses, whatever the payload holds.
+    # One spelling (``canonical_json``): the same event always gives the same
+    # text, and the text a signature covers can be rebuilt by any consumer.
     _check_json_values(data["payload"], "payload")
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return canonical_json(data)
 
 
 def to_json(envelope: EventEnvelope) -> str:
@@ -287,18 +292,25 @@ def to_json(envelope: EventEnvelope) -> str:
 def encode(
     envelope: EventEnvelope,
     *,
+    signing_key: SigningKey | None = None,
     registry: EventSchemaRegistry = REGISTRY,
     limit: int = MAX_ENVELOPE_BYTES,
 ) -> str:
-    """What a producer stores in its outbox: validated, size-checked JSON text.
+    """What a producer stores in its outbox: validated, signed, size-checked JSON.
 
     The registry checks the event type, its aggregate type and the payload
     in full; the envelope's own schema is not checked again, because the
-    ``EventEnvelope`` constructor already enforced it.
+    ``EventEnvelope`` constructor already enforced it. With ``signing_key``
+    (the producer's own) the event is signed, once its producer is found to
+    own the aggregate; without, the text is unsigned and every consumer will
+    refuse it: what a test or a tool that only reads wants.
     """
     data = to_dict(envelope)
     registry.validate(data, constructed=True)
     text = _dumps(data)
+    if signing_key is not None:
+        check_provenance(envelope)
+        text = canonical_json(signing_key.sign(data))
     check_size(text, limit=limit)
     return text
 
@@ -344,14 +356,19 @@ def _refuse_constant(name: str) -> Any:
 def from_json(
     text: str | bytes,
     *,
+    verifying_keys: VerifyingKeys | None = None,
     registry: EventSchemaRegistry = REGISTRY,
     limit: int = MAX_ENVELOPE_BYTES,
 ) -> EventEnvelope:
-    """What a consumer calls on a message body: size, parse, validate, build.
+    """What a consumer calls on a message body: size, parse, validate, verify, build.
 
     Raises ``InvalidEvent`` (or its subclass ``EventTooLarge``) for anything
     that is not a valid, registered event; the reason is meant for the
-    dead-letter queue.
+    dead-letter queue. With ``verifying_keys`` (what every consumer passes)
+    a valid event must also carry a signature by a trusted key of its own
+    producer, over exactly this text, and pass ``check_provenance``:
+    ``UntrustedEvent`` otherwise. Without, nothing is verified: for reading
+    back what this service wrote itself (its outbox, its event table).
     """
     if isinstance(text, bytes | bytearray):
         if len(text) > limit:  # refuse before decoding a huge body
@@ -375,4 +392,8 @@ def from_json(
         raise InvalidEvent("not JSON we accept: nested too deeply") from error
     except ValueError as error:
         raise InvalidEvent(f"not JSON: {error}") from error
-    return from_dict(data, registry=registry)
+    envelope = from_dict(data, registry=registry)
+    if verifying_keys is not None:
+        verifying_keys.verify(data)
+        check_provenance(envelope)
+    return envelope

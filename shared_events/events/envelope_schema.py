@@ -10,6 +10,10 @@ kombu-wrapped message (or anything else) is refused with a clear reason
 instead of being half-understood; and a ``properties`` key inside a payload is
 just an unexpected payload field, refused by the payload's own schema.
 
+One member is not an event field: ``signature``, the producer's Ed25519
+signature over the rest (``shared_events.events.signing``). The schema allows
+it; a consumer's verification requires it.
+
 Every pattern ends in ``$(?!\\n)``: ``jsonschema`` evaluates patterns with
 Python's ``re``, where a bare ``$`` also matches before a trailing newline.
 Every pattern uses ``[0-9]``, not ``\\d``, which in Python also matches
@@ -68,6 +72,21 @@ ENVELOPE_FIELDS = (
     "payload",
 )
 
+KEY_ID_PATTERN = r"^[a-z]{1,40}-[0-9a-f]{16}$(?!\n)"
+"""``<producer>-<16 hex digits of the public key's SHA-256>``."""
+
+SIGNATURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["algorithm", "key_id", "value"],
+    "properties": {
+        "algorithm": {"const": "Ed25519"},
+        "key_id": {"type": "string", "pattern": KEY_ID_PATTERN},
+        # 64 bytes in URL-safe base64 without padding.
+        "value": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{86}$(?!\n)"},
+    },
+}
+
 ENVELOPE_SCHEMA: dict[str, Any] = {
     "$schema": JSON_SCHEMA_DIALECT,
     "$id": "urn:microservices-lab:event-envelope",
@@ -113,5 +132,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         # Only "an object" here: what the payload holds is the registry's job,
         # chosen by (event_type, schema_version).
         "payload": {"type": "object"},
+        # Not required here: "unsigned" is the verifier's reason to give.
+        "signature": SIGNATURE_SCHEMA,
     },
 }

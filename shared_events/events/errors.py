@@ -5,6 +5,10 @@ payload that breaks its schema, an unknown version, too many bytes) raises the
 same type, ``InvalidEvent``, with a human-readable ``reason``. A consumer
 needs exactly one ``except`` clause to send a poison message to the
 dead-letter queue with its reason, instead of crashing the worker.
+``UntrustedEvent`` is the kind a consumer must also tell apart: a well-formed
+event that does not come from who it claims (unsigned, wrongly signed, from a
+service that does not own its aggregate, or naming another aggregate than
+its payload).
 """
 
 from __future__ import annotations
@@ -38,3 +42,13 @@ class EventTooLarge(InvalidEvent):
         )
         self.size = size
         self.limit = limit
+
+
+class UntrustedEvent(InvalidEvent):
+    """A well-formed event its consumer must not believe: forged or mismatched.
+
+    Unsigned, signed with a key nobody trusts or with another service's key,
+    changed after it was signed, sent by a service that does not own its
+    aggregate, or naming another aggregate than its payload does. Poison like
+    any ``InvalidEvent``: no retry makes it true.
+    """

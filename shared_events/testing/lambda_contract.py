@@ -20,13 +20,18 @@ what a learner should see proven for each shape:
   consumer's dead-letter queue with the reason, is no failure, and the rest
   of the batch is applied;
 * a handler's exception fails exactly its record; a database error fails
-  its record and the ones after it, never the ones before.
+  its record and the ones after it, never the ones before;
+* a forged or mismatched event has no effect and goes to the dead-letter
+  queue with its reason, whether it comes through the handler or the
+  consumer's own queue (``forged_events_contract``).
+
+Every body is signed by its producer's real key (``signing.signed``), as the
+platform's producers sign what they publish: an unsigned one is refused.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -37,7 +42,7 @@ import pytest
 from django.db import OperationalError
 
 from shared_events.consume.lambda_handler import tracking_name
-from shared_events.events import EventEnvelope, EventType, encode, to_dict
+from shared_events.events import EventEnvelope, EventType, to_dict
 from shared_events.models import ProcessedEvent
 from shared_events.testing.aws_events import (
     DYNAMODB_STREAM,
@@ -49,6 +54,8 @@ from shared_events.testing.aws_events import (
     failures,
     item_identifiers,
 )
+from shared_events.testing.forged_events_contract import ForgedEventsContract
+from shared_events.testing.signing import signed, signed_json
 from shared_events.transport import client, messaging
 from shared_events.transport.dead_letters import FAILURE_REASON
 
@@ -56,11 +63,12 @@ NOT_AN_EVENT = "this is not an event"
 
 
 def with_aggregate_id(envelope: EventEnvelope, aggregate_id: str) -> str:
-    """The envelope's JSON with another aggregate id: what a buggy producer sends."""
-    return json.dumps({**to_dict(envelope), "aggregate_id": aggregate_id})
+    """The envelope's JSON with another aggregate id, signed: what a buggy
+    producer sends."""
+    return signed_json({**to_dict(envelope), "aggregate_id": aggregate_id})
 
 
-class LambdaHandlerContract:
+class LambdaHandlerContract(ForgedEventsContract):
     """One function module's handler, fed AWS's event documents of every shape."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -212,26 +220,26 @@ class LambdaHandlerContract:
         story = self.story()
         self.assert_applied(story, 0)
 
-        event, response = self.invoke(shape, encode(story[0]))
+        event, response = self.invoke(shape, signed(story[0]))
 
         assert response == failures()
         self.assert_applied(story, 1)
 
-        event, response = self.invoke(shape, *[encode(e) for e in story[1:]])
+        event, response = self.invoke(shape, *[signed(e) for e in story[1:]])
 
         assert response == failures()
         self.assert_applied(story, len(story))
 
     def test_a_redelivered_record_changes_nothing(self, shape):
         story = self.story()
-        event, response = self.invoke(shape, encode(story[0]))
+        event, response = self.invoke(shape, signed(story[0]))
         assert response == failures()
         after_first = self.effect(story)
 
         # The same document again, as a mapping redelivers it, and the same
         # body twice in one batch, as a producer's retry sends it.
         assert self.handler(event) == failures()
-        assert self.invoke(shape, encode(story[0]), encode(story[0]))[1] == failures()
+        assert self.invoke(shape, signed(story[0]), signed(story[0]))[1] == failures()
 
         assert self.effect(story) == after_first
         self.assert_applied(story, 1)
@@ -242,12 +250,12 @@ class LambdaHandlerContract:
         story = self.story()
         *before, missing, last = story
 
-        event, response = self.invoke(shape, *[encode(e) for e in [*before, last]])
+        event, response = self.invoke(shape, *[signed(e) for e in [*before, last]])
 
         assert response == failures(item_identifiers(event)[-1])
         self.assert_applied(story, len(before))
 
-        event, response = self.invoke(shape, encode(missing), encode(last))
+        event, response = self.invoke(shape, signed(missing), signed(last))
 
         assert response == failures()
         self.assert_applied(story, len(story))
@@ -256,7 +264,7 @@ class LambdaHandlerContract:
         story = self.story()
         not_a_uuid = with_aggregate_id(story[0], "customer-42")
 
-        event, response = self.invoke(shape, NOT_AN_EVENT, not_a_uuid, encode(story[0]))
+        event, response = self.invoke(shape, NOT_AN_EVENT, not_a_uuid, signed(story[0]))
 
         assert response == failures()
         self.assert_applied(story, 1)
@@ -293,7 +301,7 @@ class LambdaHandlerContract:
 
         with self.with_broken_handler(broken):
             event, response = self.invoke(
-                shape, encode(good[0]), encode(bad[0]), encode(after[0])
+                shape, signed(good[0]), signed(bad[0]), signed(after[0])
             )
 
         assert response == failures(item_identifiers(event)[1])
@@ -312,7 +320,7 @@ class LambdaHandlerContract:
 
         with self.with_broken_handler(database_gone):
             event, response = self.invoke(
-                shape, encode(good[0]), encode(bad[0]), encode(after[0])
+                shape, signed(good[0]), signed(bad[0]), signed(after[0])
             )
 
         # Not the event's fault: no dead letter; the records after it are not
@@ -326,7 +334,7 @@ class LambdaHandlerContract:
     def test_a_commit_of_several_events_is_applied_in_order(self):
         story = self.story()
 
-        event, response = self.invoke(DYNAMODB_STREAM, [encode(e) for e in story])
+        event, response = self.invoke(DYNAMODB_STREAM, [signed(e) for e in story])
 
         assert response == failures()
         self.assert_applied(story, len(story))
@@ -336,13 +344,13 @@ class LambdaHandlerContract:
         *before, missing, last = story
 
         event, response = self.invoke(
-            DYNAMODB_STREAM, [encode(e) for e in [*before, last]]
+            DYNAMODB_STREAM, [signed(e) for e in [*before, last]]
         )
 
         assert response == failures(*item_identifiers(event))
         self.assert_applied(story, len(before))  # each event is its own transaction
 
-        assert self.invoke(DYNAMODB_STREAM, [encode(missing)])[1] == failures()
+        assert self.invoke(DYNAMODB_STREAM, [signed(missing)])[1] == failures()
         # The mapping's retry delivers the whole commit again: what applied
         # the first time is a duplicate now.
         assert self.handler(event) == failures()
@@ -350,7 +358,7 @@ class LambdaHandlerContract:
 
     def test_stream_records_other_than_inserts_are_passed_over(self):
         story = self.story()
-        event = aws_event(DYNAMODB_STREAM, [encode(story[0]), encode(story[0])])
+        event = aws_event(DYNAMODB_STREAM, [signed(story[0]), signed(story[0])])
         modify, remove = event["Records"]
         modify["eventName"] = "MODIFY"
         modify["dynamodb"]["OldImage"] = modify["dynamodb"]["NewImage"]
@@ -366,7 +374,7 @@ class LambdaHandlerContract:
         name = messaging.topology().dead_letter_queue_name(self.consumer)
         sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
-        event, response = self.invoke(KINESIS, NOT_AN_EVENT, encode(story[0]))
+        event, response = self.invoke(KINESIS, NOT_AN_EVENT, signed(story[0]))
 
         # The stream mapping's retries and on-failure destination take it.
         assert response == failures(item_identifiers(event)[0])

@@ -1,10 +1,12 @@
 """The stages of the pipeline import one another in one direction only.
 
 Each stage folder of ``shared_events`` may import the stages listed for it
-here, and the leaves at the top of the package (``models``, ``correlation``),
-nothing else: no stage imports the composition, the entry points or a later
-stage. Walks the code with ``ast`` (nothing is imported), function-local
-imports included, tests left out.
+here, and the leaves at the top of the package (``models``, ``correlation``,
+``event_keys``: the producer's and consumers' keys, read from settings and
+used by every stage that signs or verifies), nothing else: no stage imports
+the composition, the entry points or a later stage. Walks the code with
+``ast`` (nothing is imported), function-local imports included, tests left
+out.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ STAGES: dict[str, set[str]] = {
     "read_side": {"consume", "events"},
     "event_source_mapping": {"transport"},
 }
-LEAVES = {"models", "correlation"}
+LEAVES = {"models", "correlation", "event_keys"}
 
 
 def _imported(path: Path) -> set[str]:

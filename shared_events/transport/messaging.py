@@ -15,7 +15,7 @@ import threading
 
 from django.conf import settings
 
-from shared_events.events import encode
+from shared_events.event_keys import encode_signed
 from shared_events.transport.aws_publishers import SnsPublisher, SqsPublisher
 from shared_events.transport.clients import AwsSettings, client
 from shared_events.transport.kinesis_publisher import KinesisPublisher
@@ -105,11 +105,14 @@ class PublishFailed(RuntimeError):
 
 
 def publish_now(producer: str, envelopes: list) -> None:
-    """Publish envelopes straight away (approach 3's dual write); raise on failure."""
+    """Publish envelopes straight away (approach 3's dual write); raise on failure.
+
+    Signed with the producer's key, as the outbox signs what it stores.
+    """
     messages = [
         outgoing_message(
             event_id=str(envelope.event_id),
-            body=encode(envelope),
+            body=encode_signed(envelope),
             aggregate_id=str(envelope.aggregate_id),
             event_type=envelope.event_type,
             aggregate_type=envelope.aggregate_type,

@@ -12,8 +12,10 @@ Things a learner should notice:
 * Subscriptions use *raw message delivery*: the queue receives the event envelope
   exactly as published, not wrapped in an SNS notification, so a consumer (or a
   Lambda, or a service in another language) reads the same JSON either way.
-* A queue policy lets the topics (and only them) send to the inbox. moto does not
-  enforce policies; real AWS silently drops the deliveries without one.
+* A queue policy lets the topics (and only them) send to the inbox, and denies
+  ``SendMessage`` to every other principal, so nothing reaches an inbox but through
+  a producer's topic. moto does not enforce policies; real AWS silently drops the
+  deliveries without one.
 * Kinesis (``delivery="kinesis"``): one stream per producer, created with the
   topology's shard count and waited for until ACTIVE (a new stream cannot take
   records before). A stream that exists with another number of open shards is
@@ -259,7 +261,10 @@ def _queue_arn(sqs: Any, url: str) -> str:
 
 
 def _allow_topics_policy(queue_arn: str, topic_arns: Sequence[str]) -> str:
-    """A queue policy: SNS may send to this queue, on behalf of these topics only."""
+    """A queue policy: SNS may send to this queue, on behalf of these topics only,
+    and every other sender is denied, whatever its own IAM permissions allow
+    (the deploy templates' inbox policies, statement for statement)."""
+    topics = sorted(topic_arns)
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -270,8 +275,16 @@ def _allow_topics_policy(queue_arn: str, topic_arns: Sequence[str]) -> str:
                     "Principal": {"Service": "sns.amazonaws.com"},
                     "Action": "sqs:SendMessage",
                     "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": sorted(topic_arns)}},
-                }
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
+                },
+                {
+                    "Sid": "DenyEveryOtherSender",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnNotEquals": {"aws:SourceArn": topics}},
+                },
             ],
         }
     )

@@ -16,7 +16,8 @@ from uuid import UUID
 
 from django.db import connections, router
 
-from shared_events.events import EventEnvelope, encode
+from shared_events.event_keys import encode_signed
+from shared_events.events import EventEnvelope
 from shared_events.models import OutboxMessage
 
 _ENQUEUE = (
@@ -37,11 +38,13 @@ _COLUMNS = (
 def outbox_insert(envelopes: Sequence[EventEnvelope]) -> tuple[str, list]:
     """The one ``INSERT`` that queues ``envelopes`` for the relay, with its parameters.
 
-    ``encode`` validates each envelope against the schema registry and
-    refuses one over the broker's size limit now, at write time, rather than
-    letting it fail later in the relay. ``outbox_append`` runs the statement
-    on its own; ``event_store_append(..., outbox=True)`` runs it inside the
-    statement that appends the same events.
+    ``encode_signed`` validates each envelope against the schema registry,
+    signs it with its producer's key and refuses one over the broker's size
+    limit now, at write time, rather than letting it fail later in the relay.
+    The row's body is what the relay publishes, as it is: signed here.
+    ``outbox_append`` runs the statement on its own;
+    ``event_store_append(..., outbox=True)`` runs it inside the statement that
+    appends the same events.
     """
     rows = [_values(envelope) for envelope in envelopes]
     return _statement(len(rows)), [value for row in rows for value in row]
@@ -58,7 +61,7 @@ def _values(envelope: EventEnvelope) -> tuple:
         envelope.aggregate_type,
         UUID(str(envelope.aggregate_id)),
         envelope.aggregate_version,
-        encode(envelope),
+        encode_signed(envelope),
     )
 
 

@@ -26,7 +26,8 @@ from uuid import UUID
 from django.db import connections, models, router, transaction
 
 from shared_events.correlation import current_correlation_id
-from shared_events.events import EventEnvelope, encode, new_envelope
+from shared_events.event_keys import encode_signed
+from shared_events.events import EventEnvelope, new_envelope
 from shared_events.write_side.aggregates import Aggregate, RecordedEvent
 from shared_events.write_side.event_store import event_store_append, event_store_load
 
@@ -161,7 +162,11 @@ CRASH_BEFORE_PUBLISH = "crash_before_publish"
 BROKER_REFUSES = "broker_refuses"
 # Read by the AWS clients (shared_events.transport.throttle_injection), not here.
 THROTTLE_AWS = "throttle_aws"
-FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES, THROTTLE_AWS)
+# Read by the web server (service_kit.api.slow_responses), not here.
+SLOW_RESPONSES = "slow_responses"
+FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES, THROTTLE_AWS, SLOW_RESPONSES)
+# Faults of another layer: their arguments are not event types.
+OTHER_LAYERS = (THROTTLE_AWS, SLOW_RESPONSES)
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ class Fault:
     (AWS answering "throttled"), injected where they are built; a repository
     has nothing to do for it, so its names (AWS operations, not event types)
     are left to ``shared_events.transport.throttle_injection``.
+    ``slow_responses:<ms>[@share]`` is a fault of the web server (a service
+    answering late), left to ``service_kit.api.slow_responses``.
     """
 
     kind: str = ""
@@ -189,9 +196,9 @@ class Fault:
             raise ValueError(
                 f"unknown FAULT_INJECTION {value!r}; use one of {kinds}, "
                 "optionally followed by :EventType[,EventType] (throttle_aws: "
-                ":Operation[,Operation][@rate])"
+                ":Operation[,Operation][@rate]; slow_responses: :ms[@share])"
             )
-        if kind == THROTTLE_AWS:
+        if kind in OTHER_LAYERS:
             return cls(kind)
         return cls(kind, frozenset(filter(None, (t.strip() for t in types.split(",")))))
 
@@ -241,7 +248,9 @@ class DirectPublishRepository(StateTableRepository[A]):
         saved = super().save(aggregate)
         envelopes = saved.envelopes
         for envelope in envelopes:
-            encode(envelope)  # validate now, even though nothing is stored
+            # Validate and sign now, even though nothing is stored: a bad
+            # event, or a missing key, fails the request before its commit.
+            encode_signed(envelope)
         transaction.on_commit(lambda: self._publish_after_commit(envelopes))
         return saved
 

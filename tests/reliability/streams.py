@@ -31,8 +31,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared_events.events import encode
 from shared_events.testing.customer_events import renamed
+from shared_events.testing.signing import signed
 from shared_events.transport import platform_topology
 from stack.local_aws import local_client
 from stack.platform_run import PlatformRun
@@ -153,8 +153,10 @@ class PoisonRecord:
 def poison_body(kind: str) -> bytes:
     if kind == UNDECODABLE:
         return b"\xffnot an envelope {"
-    # Version 2 of a customer nobody registered: valid, and never applicable.
-    return encode(renamed(uuid.uuid4(), version=2)).encode()
+    # Version 2 of a customer nobody registered: valid, signed by the customer
+    # service's own key (a forgery would be dead-lettered at once), and never
+    # applicable.
+    return signed(renamed(uuid.uuid4(), version=2)).encode()
 
 
 def put_poison(

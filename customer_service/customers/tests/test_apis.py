@@ -437,14 +437,14 @@ def test_health_reports_a_database_outage_as_503(anonymous_client, monkeypatch):
     assert response.json()["database"] == "unavailable: OperationalError"
 
 
-def test_the_schema_documents_the_service_token(anonymous_client):
-    schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+def test_the_schema_documents_the_service_token(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
 
     assert "serviceToken" in schema["components"]["securitySchemes"]
 
 
-def test_the_schema_tells_register_and_update_bodies_apart(anonymous_client):
-    schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+def test_the_schema_tells_register_and_update_bodies_apart(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
 
     def required_fields(path):
         body = schema["paths"][path]["post"]["requestBody"]

@@ -157,8 +157,8 @@ def test_as_of_the_last_version_is_the_current_state(api_client, ada):
 # ------------------------------------------------------------------------------
 
 
-def test_the_schema_documents_history_and_versions(anonymous_client):
-    schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+def test_the_schema_documents_history_and_versions(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
     paths = schema["paths"]
     components = schema["components"]["schemas"]
 

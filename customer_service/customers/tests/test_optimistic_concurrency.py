@@ -11,8 +11,11 @@ import uuid
 
 import pytest
 from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from customer_service import bootstrap
+from customer_service.accounts.services import customer_user_link
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register, customer_update
@@ -140,6 +143,35 @@ def test_an_expected_version_alone_is_not_a_change(api_client, ada):
     assert response.json() == {
         "non_field_errors": ["give at least one of name, email, address"]
     }
+
+
+def test_a_stale_email_change_tells_nothing_of_other_customers_emails(ada):
+    """A customer's own user, changing its email at a stale version, gets the
+    same 409 for another customer's email as for a free one: the version is
+    checked first, so a stale write cannot probe which emails are taken."""
+    customer_register(
+        name="Grace Hopper", email="grace@example.com", address="1 Navy Yard"
+    )
+    client = APIClient()
+    ada_user = customer_user_link(username="ada", customer_id=ada.id)
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=ada_user)}"
+    )
+
+    def change_email(email, version):
+        body = {"email": email, "expected_version": version}
+        return client.post(update_url(ada.id), body, format="json")
+
+    taken = change_email("GRACE@example.com", 1)
+    free = change_email("nobody@example.com", 1)
+
+    assert (taken.status_code, free.status_code) == (409, 409)
+    assert taken.json() == free.json()
+    # At the current version the email is checked, as registration checks it.
+    current = change_email("grace@example.com", 2)
+    assert current.status_code == 400
+    assert current.json() == {"email": ["a customer with this email already exists"]}
+    assert Customer.objects.get(id=ada.id).email == "ada@example.com"
 
 
 # WHAT A CLIENT CANNOT SET

@@ -29,10 +29,9 @@ from shared_events.events import (
     AggregateType,
     EventEnvelope,
     EventType,
-    encode,
     new_envelope,
-    to_dict,
 )
+from shared_events.testing.signing import signed, tampered_json
 from shared_events.transport import (
     AwsSettings,
     ConsumerSettings,
@@ -337,14 +336,14 @@ def deleted(customer_id: uuid.UUID, *, version: int) -> EventEnvelope:
 
 
 def body(envelope: EventEnvelope) -> str:
-    return encode(envelope)
+    """The envelope as the customer service publishes it: signed."""
+    return signed(envelope)
 
 
 def tampered(envelope: EventEnvelope, change: Callable[[dict], None]) -> str:
-    """The envelope as JSON, changed after validation: what a buggy producer sends."""
-    data = to_dict(envelope)
-    change(data)
-    return json.dumps(data)
+    """The envelope as JSON, changed after validation and signed: what a buggy
+    producer sends (it fails for its own reason, not a missing signature)."""
+    return tampered_json(envelope, change)
 
 
 # --- the test database, for a subprocess ------------------------------------------

@@ -23,6 +23,7 @@ from order_service.orders.tests.api_support import (
     placement,
 )
 from service_kit.testing.write_api import Endpoint, WriteApiContract
+from shared_events.models import StoredEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +157,24 @@ def test_a_free_line_is_allowed(api_client, ada):
 
     assert response.status_code == 201
     assert response.json()["total"] == "0.00"
+
+
+@pytest.mark.parametrize("unit_price", ["-0", "-0.00", -0.0])
+def test_a_negative_zero_price_is_a_free_line(api_client, ada, approach, unit_price):
+    """A price of -0 passes the minimum of 0; it is stored, answered and
+    recorded in the event as 0 (an event may not carry "-0.00")."""
+    response = api_client.post(
+        PLACE_URL, placement(ada, lines=[line(unit_price=unit_price)]), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["lines"][0]["unit_price"], body["total"]) == ("0.00", "0.00")
+    assert str(OrderLine.objects.get(order_id=body["id"]).unit_price) == "0.00"
+    if approach == "event_sourcing":
+        placed = StoredEvent.objects.get(aggregate_id=body["id"])
+        assert placed.payload["lines"][0]["unit_price"] == "0.00"
+        assert placed.payload["total"] == "0.00"
 
 
 @pytest.mark.parametrize("field", ["customer_id", "lines"])

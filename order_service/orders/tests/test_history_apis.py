@@ -105,8 +105,8 @@ def test_as_of_version_two_is_the_cancelled_order(api_client, cancelled_order):
     )
 
 
-def test_the_schema_documents_history_and_versions(anonymous_client):
-    schema = anonymous_client.get("/api/schema/", {"format": "json"}).json()
+def test_the_schema_documents_history_and_versions(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
     paths = schema["paths"]
 
     assert "/api/orders/{order_id}/history/" in paths

@@ -57,7 +57,11 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
 
 
 def example_envelope(event_type: str = "OrderPlaced", **changes: Any) -> EventEnvelope:
-    """A valid envelope of ``event_type``; keyword arguments override fields."""
+    """A valid envelope of ``event_type``; keyword arguments override fields.
+
+    Another ``aggregate_id`` (without a payload of its own) is the payload's
+    id too, as a producer writes it (``check_provenance``).
+    """
     is_order = event_type.startswith("Order")
     fields: dict[str, Any] = {
         "event_type": event_type,
@@ -72,6 +76,9 @@ def example_envelope(event_type: str = "OrderPlaced", **changes: Any) -> EventEn
             "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         },
     }
+    if "aggregate_id" in changes and "payload" not in changes:
+        id_field = "order_id" if is_order else "customer_id"
+        fields["payload"][id_field] = str(changes["aggregate_id"])
     fields.update(changes)
     return new_envelope(**fields)
 

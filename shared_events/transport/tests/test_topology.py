@@ -62,13 +62,24 @@ def test_queues_get_redrive_long_polling_and_a_policy_for_their_topics(
     assert inbox["FifoQueue"] == "true"
     assert inbox["ContentBasedDeduplication"] == "false"
     assert dead_letter_queue["FifoQueue"] == "true"
-    statement = json.loads(inbox["Policy"])["Statement"][0]
+    statement, deny = json.loads(inbox["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == inbox["QueueArn"]
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         report.topic_arns["customer"]
     ]
+    # Every other sender is denied, whatever its own permissions (moto does
+    # not enforce it; AWS does).
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == (
+        "Deny",
+        "*",
+        "sqs:SendMessage",
+    )
+    assert deny["Resource"] == inbox["QueueArn"]
+    assert deny["Condition"] == {
+        "ArnNotEquals": {"aws:SourceArn": [report.topic_arns["customer"]]}
+    }
     subscription = client("sns", aws).get_subscription_attributes(
         SubscriptionArn=report.subscription_arns[("customer", "order")]
     )["Attributes"]

@@ -6,10 +6,11 @@ the commit's FIRST aggregate version. An item holds::
     aggregate_id S, version N, last_version N, aggregate_type S, producer S,
     committed_at S (UTC ISO-8601), events L of S
 
-and each ``events`` string is one envelope exactly as ``encode`` made it, in
-version order. The stream relay reads the same attributes from a stream
-record's ``NewImage`` (``shared_events.outbox.stream_relay``), so a change
-here is a change of the wire format.
+and each ``events`` string is one envelope exactly as ``encode_signed`` made
+it (validated and signed by its producer), in version order. The stream
+relay reads the same attributes from a stream record's ``NewImage``
+(``shared_events.outbox.stream_relay``), so a change here is a change of the
+wire format.
 
 What a learner should notice: why the first version is the sort key. Commits
 follow each other without gaps (the next one starts at the previous one's
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared_events.events import EventEnvelope, encode, format_timestamp, from_json
+from shared_events.event_keys import encode_signed
+from shared_events.events import EventEnvelope, format_timestamp, from_json
 
 #: The commit succeeds only if no item has its key yet.
 COMMIT_CONDITION = "attribute_not_exists(aggregate_id)"
@@ -50,7 +52,8 @@ class Commit:
 
 
 def commit_of(envelopes: Sequence[EventEnvelope], *, committed_at: datetime) -> Commit:
-    """The commit of one aggregate's new events (``encode`` validates each)."""
+    """The commit of one aggregate's new events (``encode_signed`` validates and
+    signs each: the table's stream publishes them as they are)."""
     first, last = envelopes[0], envelopes[-1]
     return Commit(
         aggregate_id=str(first.aggregate_id),
@@ -59,7 +62,7 @@ def commit_of(envelopes: Sequence[EventEnvelope], *, committed_at: datetime) -> 
         aggregate_type=first.aggregate_type,
         producer=first.producer,
         committed_at=committed_at,
-        events=tuple(encode(envelope) for envelope in envelopes),
+        events=tuple(encode_signed(envelope) for envelope in envelopes),
     )
 
 

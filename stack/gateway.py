@@ -1,0 +1,119 @@
+"""The gateway as a running process: HAProxy in front of the web processes.
+
+``manage.py up`` and the tests start it the same way: a configuration
+generated from the process table (``stack.gateway_routes``, rendered by
+``stack.gateway_config``) for the web
+processes running now, written under ``var/run/``, and HAProxy
+(``stack.gateway_binary``) in the foreground in a process group of its own,
+its output (the JSON access log) kept in ``var/logs/`` like every other
+process's. Ready means its own health check answers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+
+import requests
+
+from shared_events.configuration import REPO_DIR, VAR_DIR
+from stack.gateway_binary import ensure_haproxy
+from stack.gateway_config import render_gateway_config
+from stack.gateway_routes import (
+    HEALTH_PATH,
+    GatewayLimits,
+    Upstreams,
+    platform_routes,
+)
+from stack.processes import LOG_DIR, ProcessStartError, ServiceProcess
+
+RUN_DIR = VAR_DIR / "run"
+NAME = "gateway"
+
+
+def local_gateway_config(
+    *, web_ports: Mapping[str, int], port: int, limits: GatewayLimits
+) -> str:
+    """The configuration for a gateway on loopback ``port`` in front of the web
+    processes listening on ``web_ports`` (process name -> port)."""
+    return render_gateway_config(
+        routes=platform_routes(web_ports),
+        upstreams=Upstreams(
+            addresses={name: f"127.0.0.1:{p}" for name, p in web_ports.items()}
+        ),
+        bind=f"127.0.0.1:{port}",
+        limits=limits,
+    )
+
+
+def start_gateway(
+    *,
+    web_ports: Mapping[str, int],
+    port: int,
+    env: Mapping[str, str],
+    ready_timeout: float = 30.0,
+) -> ServiceProcess:
+    """Start HAProxy on ``port`` in front of ``web_ports``; wait until it answers.
+
+    ``env`` is the platform's (``JWT_SIGNING_KEY`` and the ``GATEWAY_*``
+    limits), on top of this process's environment.
+    """
+    environment = {**os.environ, **env}
+    if not environment.get("JWT_SIGNING_KEY"):
+        raise ProcessStartError(
+            "the gateway verifies JWTs with JWT_SIGNING_KEY, which is not set"
+        )
+    # HAProxy gets the one secret it needs, not the databases' passwords.
+    haproxy_environment = {
+        "PATH": environment.get("PATH", os.defpath),
+        "JWT_SIGNING_KEY": environment["JWT_SIGNING_KEY"],
+    }
+    binary = ensure_haproxy()
+    config = RUN_DIR / f"{NAME}-{port}.cfg"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        local_gateway_config(
+            web_ports=web_ports,
+            port=port,
+            limits=GatewayLimits.from_environment(environment),
+        )
+    )
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{NAME}-{port}.log"
+    log_file = open(log_path, "w")  # noqa: SIM115 (closed by ServiceProcess.stop)
+    process = subprocess.Popen(
+        # -db: in the foreground, logging to stdout; SIGTERM stops it.
+        [str(binary), "-db", "-f", str(config)],
+        cwd=REPO_DIR,
+        env=haproxy_environment,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    gateway = ServiceProcess(NAME, port, process, log_path, log_file)
+    _wait_ready(gateway, timeout=ready_timeout)
+    return gateway
+
+
+def _wait_ready(gateway: ServiceProcess, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not gateway.running():
+            gateway.stop()
+            raise ProcessStartError(
+                f"the gateway exited while starting:\n{gateway.log_tail()}"
+            )
+        try:
+            answer = requests.get(f"{gateway.base_url}{HEALTH_PATH}", timeout=1)
+            if answer.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    gateway.stop()
+    raise ProcessStartError(
+        f"the gateway did not answer {HEALTH_PATH} within {timeout:.0f}s:\n"
+        f"{gateway.log_tail()}"
+    )
