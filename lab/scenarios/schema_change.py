@@ -1,8 +1,11 @@
 """The customer table changes shape while orders are read.
 
-A migration of the customer service renames ``customers_customer.name`` to
-``full_name``; meanwhile a client reads orders from the order service. Only
-an order service that reads the customer table itself can break.
+The customer service ships a migration: ``customers/proposed_migrations/
+rename_customer_name`` renames the customer's ``name`` to ``full_name``,
+applied by Django's migration machinery (``manage.py --service customer
+rehearse_migration``), exactly as a release would; meanwhile a client reads
+orders from the order service. Only an order service that reads the
+customer table itself can break. The release is rolled back afterwards.
 """
 
 from __future__ import annotations
@@ -15,33 +18,24 @@ import requests
 from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
-from observe.tables import CUSTOMER_TABLE
-from stack.connections import open_connection
+from stack.platform_run import PlatformRun
 
 READS = 5
+MIGRATION = "rename_customer_name"
 
 
 @contextmanager
-def customer_column_renamed(customer_database_url: str) -> Iterator[None]:
-    """The customer table's ``name`` column is ``full_name`` meanwhile.
+def customer_migration_applied(run: PlatformRun) -> Iterator[None]:
+    """The customer service's proposed migration is applied meanwhile.
 
-    What a migration of the customer service does to a table it owns; the
-    column gets its name back afterwards. Each statement commits at once, so
-    every service process sees the new shape.
+    It commits at once, so every service process sees the new shape; it is
+    reverted afterwards, so the next scenario starts from the shipped schema.
     """
-    with (
-        open_connection(customer_database_url, autocommit=True) as connection,
-        connection.cursor() as cursor,
-    ):
-        try:
-            cursor.execute(
-                f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN name TO full_name"
-            )
-            yield
-        finally:
-            cursor.execute(
-                f"ALTER TABLE {CUSTOMER_TABLE} RENAME COLUMN full_name TO name"
-            )
+    run.manage("customer", "rehearse_migration", MIGRATION)
+    try:
+        yield
+    finally:
+        run.manage("customer", "rehearse_migration", MIGRATION, "--revert")
 
 
 class SchemaChange(Scenario):
@@ -52,7 +46,7 @@ class SchemaChange(Scenario):
         customer = ctx.register_known("Schema Case")
         ctx.place_order(customer["id"])
         order_id = ctx.orders[-1] if ctx.orders else None
-        with customer_column_renamed(ctx.run.database_url("customer")):
+        with customer_migration_applied(ctx.run):
             for _ in range(READS):
                 self._read_order(ctx, order_id)
 
