@@ -42,6 +42,9 @@ def run(options: argparse.Namespace) -> int:
     print(f"Token: {credentials.token}")
     print(f'Use it as:  curl -H "Authorization: Token {credentials.token}" ...')
     print(f"JWT (every API, the query side's too): {credentials.jwt}")
+    print(
+        "It expires in JWT_ACCESS_MINUTES (5 by default): run this again for another."
+    )
     return 0
 
 

@@ -115,6 +115,10 @@ def _describe(
     # The gateway and the query processes take a JWT (the query processes
     # never open the write database, where API tokens live).
     print(f"Demo JWT (the gateway, the query side): {credentials.jwt}")
+    print(
+        "  It expires in JWT_ACCESS_MINUTES (5 by default); "
+        "'manage.py create_demo_user' prints a fresh one."
+    )
     if gateway:
         print(f"Gateway: {gateway}/customers/, /orders/, /query/ (a JWT), /auth/token/")
         print(f'  curl -H "Authorization: Bearer <that JWT>" {gateway}/orders/')
