@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from lab.client import PlatformClient
-from lab.scenarios.schema_change import customer_column_renamed
+from lab.scenarios.schema_change import customer_migration_applied
 from lab.walkthrough import fault_for, run_scenario, walkthrough_platform
 from observe.consistency import orphan_orders_between
 from shared_events.approaches import approach_info
@@ -90,7 +90,7 @@ class TestSharedDatabase:
             customer_id=customer["id"], lines=[("SKU-3", 1, Decimal("1.00"))]
         )
         assert response.status_code == 201
-        with customer_column_renamed(run.database_url("customer")):
+        with customer_migration_applied(run):
             broken = client.session.get(
                 f"{run.url('order')}/api/orders/{response.json()['id']}/",
                 timeout=10,
