@@ -13,7 +13,7 @@ import argparse
 import time
 
 from lab.backends import STORES, Backend, BackendError, applies_to
-from lab.reports import render_table, write_reports
+from lab.reports import render_costs_table, render_table, write_reports
 from lab.runner import run_lab
 from lab.scenarios import DEMO_SCENARIOS, SCENARIOS
 from shared_events.approaches import APPROACHES, Approach
@@ -124,11 +124,14 @@ def command_lab(options: argparse.Namespace) -> int:
         scenarios = options.scenario or list(DEMO_SCENARIOS)
     started = time.monotonic()
     with environment.embedded_database_stopped_after():
-        results = run_lab(scenarios=scenarios, approaches=approaches, backends=backends)
+        lab_run = run_lab(scenarios=scenarios, approaches=approaches, backends=backends)
     title = "Microservices lab: " + ", ".join(scenarios)
     print()
-    print(render_table(results))
-    paths = write_reports(results, title=title)
+    print(render_table(lab_run.results))
+    if lab_run.costs:
+        print()
+        print(render_costs_table(lab_run.costs))
+    paths = write_reports(lab_run.results, title=title, costs=lab_run.costs)
     print()
     print(f"Finished in {time.monotonic() - started:.0f}s. Reports:")
     for kind, path in paths.items():

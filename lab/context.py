@@ -15,6 +15,7 @@ from observe.quiescence import Backlog, BacklogProbe, Quiescence
 from observe.tables import REPLICA_TABLE
 from stack.connections import fetch_rows
 from stack.platform_run import PlatformRun
+from stack.processes import ServiceProcess, start_web
 
 # The shortest wait for the platform to go quiet after a scenario; a backlog
 # adds to it (lab.scenarios.base.Scenario.settle).
@@ -41,6 +42,9 @@ class ScenarioContext:
     quiescence: Quiescence | None = None
     # Run once the scenario is measured (a paused worker started again).
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    # What a scenario measures beyond the common measurements, by group
+    # (a phase, a kind of read): shown in the report's "scenario figures".
+    figures: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
 
     @property
     def approach(self) -> str:
@@ -56,6 +60,17 @@ class ScenarioContext:
         self.run.pause_workers(keys)
         self.cleanups.append(lambda: self.run.resume_workers(keys))
         return keys
+
+    def start_instance(
+        self, service: str, settings: dict[str, str], *, port: int | None = None
+    ) -> ServiceProcess:
+        """One more web server of ``service``, with these settings on top of the
+        platform's, beside the platform's own (which keep theirs); stopped once
+        the scenario is measured. The same code on the same databases: a second
+        instance, as a load balancer would have."""
+        process = start_web(service, env={**self.run.env, **settings}, port=port)
+        self.cleanups.append(process.stop)
+        return process
 
     def clean_up(self) -> None:
         while self.cleanups:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab.measurements import Measurements
+from lab.scenarios import read_after_write as raw
+from lab.scenarios import slow_customer_service as slow
 from shared_events.approaches import approach_info
 
 Check = Callable[[str, Measurements], str | None]
@@ -102,6 +104,48 @@ def _consumers_down(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _slow_customer_service(approach: str, m: Measurements) -> str | None:
+    phases = m.figures
+    if slow.SLOW not in phases:
+        return "expected the slow phase to be measured"
+    if approach_info(approach).asks_customer_service:
+        if not phases[slow.SLOW][slow.TIMEOUTS]:
+            return "expected placements to time out while the customer service is slow"
+        retrying = phases.get(slow.RETRYING)
+        if retrying is None or retrying[slow.CUSTOMER_REQUESTS] <= 1:
+            return (
+                "expected retries to send the customer service more than one "
+                "request per order"
+            )
+        return None
+    if phases[slow.SLOW][slow.CUSTOMER_REQUESTS] or m.failed_request_count:
+        return (
+            "expected placement to ask the customer service nothing and to keep working"
+        )
+    return None
+
+
+def _read_after_write(approach: str, m: Measurements) -> str | None:
+    refused = m.figures.get(raw.PLACEMENTS, {}).get(raw.REFUSED)
+    stale = m.figures.get(raw.READS, {}).get(raw.STALE)
+    if refused is None or stale is None:
+        return "expected the reads and placements to be measured"
+    info = approach_info(approach)
+    if not (info.keeps_replica or info.read_side):
+        if refused or stale:
+            return "expected every read and placement to see the write at once"
+        return None
+    if not refused and not stale:
+        return (
+            "expected a refused placement or a stale read right after a write "
+            "(eventual consistency)"
+        )
+    remedy = m.figures.get(raw.REMEDY)
+    if info.read_side and (remedy is None or remedy[raw.STALE]):
+        return "expected no stale read with ?min_version= (read your writes)"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -112,6 +156,8 @@ EXPECTATIONS: dict[str, Check] = {
     "concurrent-update": _concurrent_update,
     "burst": _burst,
     "consumers-down": _consumers_down,
+    "slow-customer-service": _slow_customer_service,
+    "read-after-write": _read_after_write,
 }
 
 

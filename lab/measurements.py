@@ -56,6 +56,8 @@ class Measurements:
     # not before the deadline).
     backlog_at_end: int | None = None
     drain_seconds: float | None = None
+    # A scenario's own numbers, by group (``ScenarioContext.figures``).
+    figures: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
 
     @property
     def drain_rate(self) -> float | None:
@@ -264,4 +266,5 @@ def measure(ctx: ScenarioContext) -> Measurements:
         lag_samples_ms=samples,
         commands_per_second=ctx.commands_ok / max(finished - ctx.started, 1e-6),
         events_stored=events_stored(ctx),
+        figures={group: dict(values) for group, values in ctx.figures.items()},
     )

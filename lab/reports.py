@@ -3,7 +3,10 @@
 All four are rendered from the same list of results, so they agree. Each
 row names its approach and, when they are not the default ones, its
 backends (``cqrs_es (Kinesis + DynamoDB Streams)``); a scenario skipped on a
-backend shows the reason instead of numbers.
+backend shows the reason instead of numbers. A scenario's own numbers (a
+phase's latency, the stale reads) are its "scenario figures". Below the
+results, "What CQRS costs": each platform's processes, memory, databases,
+queues and code, measured while it ran (``lab.costs``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lab.costs import COST_COLUMNS, COSTS_NOTE, PlatformCost, cost_row, stages_text
 from lab.expectations import contradiction
 from lab.runner import ScenarioResult
 from shared_events.configuration import REPO_DIR
@@ -94,6 +98,18 @@ def _drained(m) -> str:
     return f"{m.backlog_at_end} in {m.drain_seconds:.1f}s"
 
 
+def figures_text(result: ScenarioResult) -> str:
+    """The scenario's own numbers, by group: "slow: cmd/s 3.1, p99 ms 510"."""
+    m = result.measurements
+    if m is None or not m.figures:
+        return ""
+    return "; ".join(
+        f"{group}: "
+        + ", ".join(f"{name} {_n(value)}" for name, value in values.items())
+        for group, values in m.figures.items()
+    )
+
+
 def lesson_text(result: ScenarioResult) -> str:
     if result.measurements is None:
         return result.lesson
@@ -103,30 +119,63 @@ def lesson_text(result: ScenarioResult) -> str:
     return result.lesson
 
 
-def render_table(results: list[ScenarioResult]) -> str:
-    rows = [row_values(r) for r in results]
+def _aligned(columns: list[str], rows: list[list[str]]) -> tuple[str, list[str]]:
+    """The header line and each row, in columns as wide as their widest cell."""
     widths = [
-        max(len(COLUMNS[i]), *(len(row[i]) for row in rows))
-        for i in range(len(COLUMNS))
+        max(len(columns[i]), *(len(row[i]) for row in rows))
+        for i in range(len(columns))
     ]
-    line = "  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))
+    header = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    lines = [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows
+    ]
+    return header, lines
+
+
+def render_table(results: list[ScenarioResult]) -> str:
+    line, lines = _aligned(COLUMNS, [row_values(r) for r in results])
     out = [line, "-" * len(line)]
-    for result, row in zip(results, rows, strict=True):
-        out.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    for result, row_line in zip(results, lines, strict=True):
+        out.append(row_line)
         out.append(" " * 4 + "lesson: " + lesson_text(result))
+        if figures_text(result):
+            out.append(" " * 4 + "figures: " + figures_text(result))
     if any(not result.backend.is_default for result in results):
         out.append(BACKENDS_NOTE)
     return "\n".join(out)
 
 
-def render_markdown(results: list[ScenarioResult], *, title: str) -> str:
-    out = [f"# {title}", "", "| " + " | ".join([*COLUMNS, "lesson"]) + " |"]
-    out.append("|" + "---|" * (len(COLUMNS) + 1))
+def render_costs_table(costs: list[PlatformCost]) -> str:
+    """What CQRS costs, for the terminal: one row per platform."""
+    line, lines = _aligned(COST_COLUMNS, [cost_row(cost) for cost in costs])
+    out = ["What CQRS costs", line, "-" * len(line), *lines]
+    out += [" " * 4 + stages_text(cost) for cost in costs]
+    out.append(COSTS_NOTE)
+    return "\n".join(out)
+
+
+def _markdown_costs(costs: list[PlatformCost]) -> list[str]:
+    if not costs:
+        return []
+    out = ["", "## What CQRS costs", "", "| " + " | ".join(COST_COLUMNS) + " |"]
+    out.append("|" + "---|" * len(COST_COLUMNS))
+    out += ["| " + " | ".join(cost_row(cost)) + " |" for cost in costs]
+    out += ["", *(f"- {stages_text(cost)}" for cost in costs), "", COSTS_NOTE]
+    return out
+
+
+def render_markdown(
+    results: list[ScenarioResult], *, title: str, costs: list[PlatformCost] = ()
+) -> str:
+    header = [*COLUMNS, "scenario figures", "lesson"]
+    out = [f"# {title}", "", "| " + " | ".join(header) + " |"]
+    out.append("|" + "---|" * len(header))
     for result in results:
-        values = [*row_values(result), lesson_text(result)]
+        values = [*row_values(result), figures_text(result), lesson_text(result)]
         out.append("| " + " | ".join(v.replace("|", "/") for v in values) + " |")
     if any(not result.backend.is_default for result in results):
         out += ["", BACKENDS_NOTE]
+    out += _markdown_costs(list(costs))
     return "\n".join(out) + "\n"
 
 
@@ -154,15 +203,45 @@ def _bar_chart(title: str, bars: list[tuple[str, float]], unit: str) -> str:
     return "".join(parts)
 
 
-def render_html(results: list[ScenarioResult], *, title: str) -> str:
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in [*COLUMNS, "lesson"])
+def _html_costs(costs: list[PlatformCost]) -> str:
+    if not costs:
+        return ""
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in COST_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in cost_row(cost)) + "</tr>"
+        for cost in costs
+    )
+    stages = "".join(f"<li>{html.escape(stages_text(cost))}</li>" for cost in costs)
+    memory = _bar_chart(
+        "Resident memory per approach",
+        [(cost.label, round(cost.running.rss_bytes / 2**20)) for cost in costs],
+        "MiB",
+    )
+    code = _bar_chart(
+        "Lines of code each approach activates",
+        [(cost.label, cost.code.total) for cost in costs],
+        "lines",
+    )
+    return (
+        f"<h2>What CQRS costs</h2><table><thead><tr>{header}</tr></thead>"
+        f"<tbody>{body}</tbody></table><ul>{stages}</ul>"
+        f"<p>{html.escape(COSTS_NOTE)}</p>{memory}{code}"
+    )
+
+
+def render_html(
+    results: list[ScenarioResult], *, title: str, costs: list[PlatformCost] = ()
+) -> str:
+    header = "".join(
+        f"<th>{html.escape(c)}</th>" for c in [*COLUMNS, "scenario figures", "lesson"]
+    )
     measured = [r for r in results if r.measurements is not None]
     note = ""
     if any(not result.backend.is_default for result in results):
         note = f"<p>{html.escape(BACKENDS_NOTE)}</p>"
     body = []
     for result in results:
-        cells = [*row_values(result), lesson_text(result)]
+        cells = [*row_values(result), figures_text(result), lesson_text(result)]
         body.append(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
         )
@@ -190,6 +269,7 @@ th{{background:#eee}}</style></head><body>
 {note}
 <h2>Failures</h2>{failures}
 <h2>Lag distribution</h2>{lag}
+{_html_costs(list(costs))}
 </body></html>
 """
 
@@ -202,7 +282,9 @@ def _per_approach(results, value) -> list[tuple[str, float]]:
     return list(totals.items())
 
 
-def write_reports(results: list[ScenarioResult], *, title: str) -> dict[str, Path]:
+def write_reports(
+    results: list[ScenarioResult], *, title: str, costs: list[PlatformCost] = ()
+) -> dict[str, Path]:
     """Write JSON, Markdown and HTML under reports/ (git-ignored); their paths."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = REPORTS_DIR / stamp
@@ -227,10 +309,11 @@ def write_reports(results: list[ScenarioResult], *, title: str) -> dict[str, Pat
             }
             for result in results
         ],
+        "costs": [cost.as_dict() for cost in costs],
     }
     paths["json"].write_text(json.dumps(data, indent=2))
-    paths["markdown"].write_text(render_markdown(results, title=title))
-    paths["html"].write_text(render_html(results, title=title))
+    paths["markdown"].write_text(render_markdown(results, title=title, costs=costs))
+    paths["html"].write_text(render_html(results, title=title, costs=costs))
     latest = REPORTS_DIR / "latest"
     if latest.is_symlink() or latest.exists():
         latest.unlink()

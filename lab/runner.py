@@ -5,7 +5,8 @@ AWS, web servers, consumers, relays or the event source mapping runner) and
 every chosen scenario runs on it in turn, each with its own customers, so
 its measurements count only what it did. A scenario whose fault does not
 exist on a backend (``Scenario.skip_reason``) is reported as skipped, with
-the reason, and not run.
+the reason, and not run. Once its scenarios are done, each platform's cost
+is measured while it still runs (``lab.costs``: what CQRS costs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from lab.backends import Backend
 from lab.client import PlatformClient
 from lab.context import ScenarioContext
+from lab.costs import PlatformCost, measure_cost
 from lab.measurements import FEEDING_INBOX, Measurements, measure
 from lab.reset import reset_between_scenarios
 from lab.scenarios import SCENARIOS, Scenario
@@ -160,20 +162,31 @@ def skipped_result(scenario: Scenario, backend: Backend, reason: str) -> Scenari
     )
 
 
+@dataclass
+class LabRun:
+    """What a lab run measured: a result per scenario and platform, and what
+    each platform cost."""
+
+    results: list[ScenarioResult] = field(default_factory=list)
+    costs: list[PlatformCost] = field(default_factory=list)
+
+
 def run_lab(
     *,
     scenarios: list[str | Scenario],
     approaches: list[str] = (),
     backends: list[Backend] = (),
     progress: Callable[[str], None] = print,
-) -> list[ScenarioResult]:
+) -> LabRun:
     """Every scenario under every approach (on the default backends), then under
-    every backend named; one platform each."""
+    every backend named; one platform each, its cost measured after its
+    scenarios."""
     scenarios = [SCENARIOS[s] if isinstance(s, str) else s for s in scenarios]
     chosen = [Backend(approach) for approach in approaches] + list(backends)
     environment.ensure_local_secrets()
     server_url = environment.ensure_database_server()
-    results: list[ScenarioResult] = []
+    lab_run = LabRun()
+    results = lab_run.results
     total = len(scenarios) * len(chosen)
     done = 0
 
@@ -226,7 +239,15 @@ def run_lab(
                     f"{_n(m.duplicate_effects)}, failed {m.failed_request_count}, "
                     f"audit {m.audit} ({last.seconds:.1f}s)"
                 )
-    return results
+            cost = measure_cost(run, backend)
+            lab_run.costs.append(cost)
+            progress(
+                f"[{backend.label}] cost: {len(cost.running.processes)} processes, "
+                f"{cost.running.rss_bytes / (1024 * 1024):.0f} MiB resident, "
+                f"{len(cost.running.databases)} databases, {cost.code.total} lines "
+                "of code"
+            )
+    return lab_run
 
 
 def _n(value) -> str:

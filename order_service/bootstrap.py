@@ -44,6 +44,7 @@ def _customer_directory(lookup: CustomerLookup) -> CustomerDirectory:
                 base_url=settings.CUSTOMER_SERVICE_URL,
                 token=settings.CUSTOMER_SERVICE_TOKEN,
                 timeout=settings.CUSTOMER_SERVICE_TIMEOUT,
+                retries=settings.CUSTOMER_SERVICE_RETRIES,
             )
         case CustomerLookup.REPLICA:
             return ReplicaCustomerDirectory()

@@ -1,9 +1,13 @@
 """The lab's scenarios under contrasting approaches, checked on the measured numbers.
 
-One module fixture runs every platform once; the tests read its results. The
-paper's AWS figure (``cqrs_es`` on Kinesis and DynamoDB Streams, through the
-real event source mapping runner) runs a few scenarios on one more platform,
-and one scenario whose fault does not exist there is reported as skipped.
+One module fixture runs every platform once; the tests read its results and
+what each platform cost. The paper's AWS figure (``cqrs_es`` on Kinesis and
+DynamoDB Streams, through the real event source mapping runner) runs a few
+scenarios on one more platform, and one scenario whose fault does not exist
+there is reported as skipped. The two newest lessons (a slow customer
+service, acting on a write at once) run where they contrast: under
+db_per_service and event_sourcing, and read-after-write's remedy under
+cqrs_es.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import pytest
 
 from lab import runner
 from lab.backends import AWS_FIGURE
+from lab.costs import cost_row
 from lab.expectations import contradiction
-from lab.reports import render_markdown, render_table, write_reports
+from lab.reports import figures_text, render_markdown, render_table, write_reports
 from lab.scenarios import SCENARIOS
+from lab.scenarios import read_after_write as raw
+from lab.scenarios import slow_customer_service as slow
 from lab.scenarios.concurrent_update import WRITERS
 from lab.scenarios.customer_service_down import PLACEMENTS
 from lab.scenarios.schema_change import READS
@@ -39,35 +46,35 @@ AWS_SCENARIOS = [
 AWS = AWS_FIGURE.label
 
 
+NEWEST = ["slow-customer-service", "read-after-write"]
+EARLIER = [name for name in SCENARIOS if name not in NEWEST]
+SYNCHRONOUS = ["delete-customer", "customer-service-down", "schema-change"]
+
+
 @pytest.fixture(scope="module")
-def results(server_url, database_prefix, monkeypatch_module):
+def lab_runs(server_url, database_prefix, monkeypatch_module):
     monkeypatch_module.setattr(runner, "LAB_PREFIX", f"{database_prefix}lab_")
     monkeypatch_module.setattr(
         runner.environment, "ensure_database_server", lambda: server_url
     )
     runs = [
-        (list(SCENARIOS), ["direct_publish", "event_sourcing"], []),
-        (["burst", "consumers-down"], ["cqrs_es"], []),
-        (
-            ["delete-customer", "customer-service-down", "schema-change"],
-            ["shared_db", "db_per_service"],
-            [],
-        ),
+        (EARLIER, ["direct_publish"], []),
+        ([*EARLIER, *NEWEST], ["event_sourcing"], []),
+        (["burst", "consumers-down", "read-after-write"], ["cqrs_es"], []),
+        (SYNCHRONOUS, ["shared_db"], []),
+        ([*SYNCHRONOUS, *NEWEST], ["db_per_service"], []),
         (AWS_SCENARIOS, [], [AWS_FIGURE]),
     ]
     try:
-        found = [
-            result
-            for scenarios, approaches, backends in runs
-            for result in runner.run_lab(
+        yield [
+            runner.run_lab(
                 scenarios=scenarios,
                 approaches=approaches,
                 backends=backends,
                 progress=lambda line: None,
             )
+            for scenarios, approaches, backends in runs
         ]
-        # Keyed by the row's name: the approach, or the approach with its backends.
-        yield {(r.scenario, r.label): r for r in found}
     finally:
         postgres.drop_databases(
             server_url=server_url, names=all_database_names(runner.LAB_PREFIX)
@@ -77,6 +84,19 @@ def results(server_url, database_prefix, monkeypatch_module):
             checkpoint_file(
                 os.environ, service=service, prefix=runner.LAB_PREFIX.replace("_", "-")
             ).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def results(lab_runs):
+    """Keyed by scenario and the row's name: the approach, or the approach
+    with its backends."""
+    return {(r.scenario, r.label): r for run in lab_runs for r in run.results}
+
+
+@pytest.fixture(scope="module")
+def costs(lab_runs):
+    """What each platform cost, by the row's name."""
+    return {cost.label: cost for run in lab_runs for cost in run.costs}
 
 
 @pytest.fixture(scope="module")
@@ -191,18 +211,27 @@ def test_events_are_lost_only_where_the_paper_predicts_loss(results):
     }
 
 
-def test_reports_agree_with_the_table(results, tmp_path, monkeypatch):
+def test_reports_agree_with_the_table(results, costs, tmp_path, monkeypatch):
     from lab import reports
 
     monkeypatch.setattr(reports, "REPORTS_DIR", tmp_path)
     ordered = list(results.values())
-    paths = write_reports(ordered, title="test")
+    measured_costs = list(costs.values())
+    paths = write_reports(ordered, title="test", costs=measured_costs)
     data = json.loads(paths["json"].read_text())
     table = render_table(ordered)
     markdown = paths["markdown"].read_text()
     html = paths["html"].read_text()
-    assert markdown == render_markdown(ordered, title="test")
+    assert markdown == render_markdown(ordered, title="test", costs=measured_costs)
     assert len(data["results"]) == len(ordered)
+    assert [c["backend"] for c in data["costs"]] == list(costs)
+    assert "## What CQRS costs" in markdown and "What CQRS costs" in html
+    for cost in measured_costs:
+        row = " | ".join(cost_row(cost))
+        assert row in markdown
+        assert cost.label in html
+    figures = results[("slow-customer-service", "db_per_service")]
+    assert figures_text(figures) in markdown and figures_text(figures) in table
     for row, result in zip(data["results"], ordered, strict=True):
         m = row["measurements"]
         assert (row["scenario"], row["approach"]) == (result.scenario, result.approach)
@@ -290,3 +319,76 @@ def test_the_lag_command_reads_the_aws_figures_processed_events(results, server_
     report = measure_lag(urls, since=None, last=100)
     assert {lag.database for lag in report.consumers} == set(urls)
     assert report.overall.count > 0 and report.overall.p50_ms > 0
+
+
+# The newest lessons: a slow dependency, and acting on a write at once -------------
+
+
+def test_a_slow_customer_service_blocks_only_a_synchronous_caller(results):
+    """db_per_service: placements time out and fail while the customer service
+    is slow, and the naive retries send it more than one request per order.
+    event_sourcing: the customer service is asked nothing, nothing fails."""
+    calling = measured(results, "slow-customer-service", "db_per_service")
+    healthy, slowed = calling.figures[slow.HEALTHY], calling.figures[slow.SLOW]
+    retrying = calling.figures[slow.RETRYING]
+    assert healthy[slow.CUSTOMER_REQUESTS] == slowed[slow.CUSTOMER_REQUESTS] == 1.0
+    assert healthy[slow.TIMEOUTS] == 0 < slowed[slow.TIMEOUTS]
+    assert slowed[slow.PER_SECOND] < healthy[slow.PER_SECOND]
+    assert slowed[slow.P99] > healthy[slow.P99]
+    assert retrying[slow.CUSTOMER_REQUESTS] > 1
+    assert set(calling.failed_requests) == {"503"}
+
+    decoupled = measured(results, "slow-customer-service", "event_sourcing")
+    assert set(decoupled.figures) == {slow.HEALTHY, slow.SLOW}
+    for phase in decoupled.figures.values():
+        assert (phase[slow.CUSTOMER_REQUESTS], phase[slow.TIMEOUTS]) == (0.0, 0)
+    assert decoupled.failed_requests == {}
+
+
+def test_acting_on_a_write_at_once_pays_for_eventual_consistency(results):
+    """Refused placements and stale reads only where the order service knows
+    customers from events; ?min_version= reads none stale (cqrs_es)."""
+    synchronous = measured(results, "read-after-write", "db_per_service")
+    assert synchronous.figures[raw.PLACEMENTS][raw.REFUSED] == 0
+    assert synchronous.figures[raw.READS][raw.STALE] == 0
+    assert synchronous.failed_requests == {}
+    for approach in ("event_sourcing", "cqrs_es"):
+        m = measured(results, "read-after-write", approach)
+        refused = m.figures[raw.PLACEMENTS][raw.REFUSED]
+        assert refused + m.figures[raw.READS][raw.STALE] > 0, approach
+        assert m.failed_requests == ({"400": refused} if refused else {})
+        assert raw.REMEDY not in m.figures or approach == "cqrs_es"
+    remedy = measured(results, "read-after-write", "cqrs_es").figures[raw.REMEDY]
+    assert remedy[raw.STALE] == 0
+    assert remedy[raw.NOT_YET] < raw.TRIALS
+
+
+# What CQRS costs -----------------------------------------------------------------
+
+
+def test_each_approach_costs_more_infrastructure_than_the_last(costs):
+    """Measured on the running platforms: processes, memory, databases, queues
+    and the code each activates."""
+    ordered = [costs[a] for a in ("db_per_service", "event_sourcing", "cqrs_es")] + [
+        costs[AWS]
+    ]
+    synchronous, sourced, cqrs, aws = ordered
+    assert [len(c.running.processes) for c in (synchronous, sourced, cqrs)] == [
+        2,
+        7,  # + a consumer and a relay per service, and the local AWS
+        9,  # + a projector per service
+    ]
+    assert [len(c.running.databases) for c in (synchronous, sourced, cqrs)] == [
+        2,
+        2,
+        4,
+    ]
+    assert synchronous.running.aws == {}
+    assert 0 < sourced.aws_count("SQS queues") < cqrs.aws_count("SQS queues")
+    assert aws.aws_count("Kinesis streams") > 0 and aws.aws_count("DynamoDB tables")
+    assert all(c.running.rss_bytes > 0 for c in ordered)
+    assert synchronous.running.rss_bytes < cqrs.running.rss_bytes
+    assert [c.code.total for c in ordered] == sorted(c.code.total for c in ordered)
+    assert len({c.code.total for c in ordered}) == 4
+    assert "customer-query" in cqrs.table_processes
+    assert "customer-query" not in sourced.table_processes

@@ -29,6 +29,15 @@ CUSTOMER_ACCOUNT_LOOKUP = "customer_service.accounts.selectors.account_customer_
 
 DATABASES = service_databases(SERVICE_NAME)
 
+# FAULT_INJECTION=slow_responses:<ms>[@share] makes this service answer late on
+# purpose (the lab's slow-customer-service); otherwise Django leaves it out.
+# Right after the body limit (still first), before any work is done.
+MIDDLEWARE = [
+    MIDDLEWARE[0],
+    "service_kit.api.slow_responses.SlowResponsesMiddleware",
+    *MIDDLEWARE[1:],
+]
+
 # THE QUERY SIDE (approach 5, cqrs_es): read models in the read database
 # ------------------------------------------------------------------------------
 # The read-model app is installed under every approach; only approach 5 gives

@@ -9,7 +9,9 @@ from lab.scenarios.crash_before_publish import CrashBeforePublish
 from lab.scenarios.customer_service_down import CustomerServiceDown
 from lab.scenarios.delete_customer import DeleteCustomer
 from lab.scenarios.duplicate_delivery import DuplicateDelivery
+from lab.scenarios.read_after_write import ReadAfterWrite
 from lab.scenarios.schema_change import SchemaChange
+from lab.scenarios.slow_customer_service import SlowCustomerService
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -23,6 +25,10 @@ SCENARIOS: dict[str, Scenario] = {
         SchemaChange(),
         Burst(),
         ConsumersDown(),
+        # Not in the demo (DEMO_SCENARIOS), which stays under five minutes;
+        # ``lab compare --all`` runs them.
+        SlowCustomerService(),
+        ReadAfterWrite(),
     ]
 }
 

@@ -42,6 +42,10 @@ ROOT_URLCONF = (
 CUSTOMER_SERVICE_URL = env.str("CUSTOMER_SERVICE_URL", default="http://127.0.0.1:8001")
 CUSTOMER_SERVICE_TOKEN = env.str("CUSTOMER_SERVICE_TOKEN")
 CUSTOMER_SERVICE_TIMEOUT = env.float("CUSTOMER_SERVICE_TIMEOUT", default=2.0)
+# Immediate retries of a call that timed out, failed to connect or got 502-504:
+# the naive policy the lab's slow-customer-service shows amplifying the load
+# on a slow customer service. 0 (the default): one attempt per lookup.
+CUSTOMER_SERVICE_RETRIES = env.int("CUSTOMER_SERVICE_RETRIES", default=0)
 
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,

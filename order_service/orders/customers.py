@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from order_service.orders.models import CustomerReplica
 from shared_events.errors import DependencyUnavailable
@@ -71,19 +74,65 @@ class SharedTableCustomerDirectory(CustomerDirectory):
         return {row[0]: CustomerSnapshot(*row) for row in rows}
 
 
+# What the naive retry policy retries besides timeouts and refused connections:
+# the answers of a proxy or a service that is overloaded or restarting.
+RETRIED_STATUSES = (502, 503, 504)
+
+
+def naive_retry_policy(retries: int) -> Retry:
+    """Retry a lookup ``retries`` times, at once, whatever the reason.
+
+    Naive on purpose (``CUSTOMER_SERVICE_RETRIES``): a GET is safe to repeat,
+    but repeating it immediately, with no backoff and no budget, sends a slow
+    service more requests exactly when it has the least room for them, and
+    each attempt waits the whole timeout again. A kinder policy backs off
+    with jitter, caps the retries per second, and stops calling a service
+    that keeps failing (a circuit breaker); the event-driven approaches need
+    none of it, since placing an order calls nobody.
+    """
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRIED_STATUSES,
+        backoff_factor=0,
+        # The last answer is returned when the retries are spent, and read below.
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+
+
 class HttpCustomerDirectory(CustomerDirectory):
     """Approach 2: ask the customer service over HTTP, synchronously.
 
     Every order placement now depends on the customer service being up: a
     timeout or a refused connection becomes a 503 for the learner's client.
+    And on its being fast: the order service's worker waits for the answer,
+    up to ``timeout`` per attempt, and ``retries`` more attempts
+    (``naive_retry_policy``) multiply both the wait and the customer
+    service's load (the lab's slow-customer-service scenario).
     """
 
-    def __init__(self, *, base_url: str, token: str, timeout: float) -> None:
+    def __init__(
+        self, *, base_url: str, token: str, timeout: float, retries: int = 0
+    ) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, not {retries}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.retries = retries
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Service {token}"
         self.session.headers["Accept"] = "application/json"
+        if retries:
+            self.session.mount(
+                f"{self.base_url}/",
+                HTTPAdapter(max_retries=naive_retry_policy(retries)),
+            )
 
     def _fetch(
         self, path: str, *, expected: tuple[int, ...] = (200,), **params
@@ -94,7 +143,7 @@ class HttpCustomerDirectory(CustomerDirectory):
         except requests.RequestException as error:
             raise DependencyUnavailable(
                 f"the customer service at {self.base_url} could not be reached "
-                f"({error.__class__.__name__}); the order cannot be checked, try "
+                f"({self._cause(error)}); the order cannot be checked, try "
                 "again later"
             ) from error
         if response.status_code not in expected:
@@ -123,6 +172,15 @@ class HttpCustomerDirectory(CustomerDirectory):
             for snapshot in page:
                 found[snapshot.id] = snapshot
         return found
+
+    def _cause(self, error: requests.RequestException) -> str:
+        """Why the call failed: the last attempt's error once retries are spent
+        (requests reports those as a ``ConnectionError`` wrapping it)."""
+        wrapped = error.args[0] if error.args else None
+        if isinstance(wrapped, MaxRetryError) and wrapped.reason is not None:
+            attempts = self.retries + 1
+            return f"{wrapped.reason.__class__.__name__} after {attempts} attempts"
+        return error.__class__.__name__
 
     @staticmethod
     def _read(response: requests.Response, parse):

@@ -201,6 +201,7 @@ class TestCustomerSummaryQueryApi(QueryApiContract, ReadSideApiContract):
     id_name = "customer_id"
     read_model = CustomerSummary
     empty_filter = {"name": "nobody"}
+    version_field = "customer_version"
     access_token_for = staticmethod(access_token_for)
     customer_jwt_client = staticmethod(customer_jwt_client)
 
@@ -218,3 +219,7 @@ class TestCustomerSummaryQueryApi(QueryApiContract, ReadSideApiContract):
         # Ada's own summary, and Grace's
         ada, grace = projected["ada"], projected["grace"]
         return ada, ada, grace
+
+    def project_next_version(self, projected) -> int:
+        project(event.renamed(projected["ada"], "Ada Byron", version=2, minutes=20))
+        return 2

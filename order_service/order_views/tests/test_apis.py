@@ -199,6 +199,7 @@ class TestOrderViewQueryApi(QueryApiContract, ReadSideApiContract):
     id_name = "order_id"
     read_model = OrderView
     empty_filter = {"customer_id": uuid.uuid4()}
+    version_field = "order_version"
     access_token_for = staticmethod(access_token_for)
     customer_jwt_client = staticmethod(customer_jwt_client)
 
@@ -219,3 +220,7 @@ class TestOrderViewQueryApi(QueryApiContract, ReadSideApiContract):
 
     def seen_by(self, projected) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
         return projected["grace"], projected["graces"], projected["first"]
+
+    def project_next_version(self, projected) -> int:
+        project(event.cancelled(projected["first"], projected["ada"], minutes=20))
+        return 2

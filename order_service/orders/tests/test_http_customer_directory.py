@@ -110,8 +110,12 @@ def customer_service():
     thread.join(timeout=5)
 
 
-def directory_for(base_url: str, *, timeout: float = 2.0) -> HttpCustomerDirectory:
-    return HttpCustomerDirectory(base_url=base_url, token=TOKEN, timeout=timeout)
+def directory_for(
+    base_url: str, *, timeout: float = 2.0, retries: int = 0
+) -> HttpCustomerDirectory:
+    return HttpCustomerDirectory(
+        base_url=base_url, token=TOKEN, timeout=timeout, retries=retries
+    )
 
 
 @pytest.fixture
@@ -199,6 +203,89 @@ def test_a_slow_customer_service_times_out_within_the_bound(customer_service):
         directory.get(uuid.uuid4())
 
     assert time.monotonic() - started < 2
+
+
+# THE NAIVE RETRY POLICY (CUSTOMER_SERVICE_RETRIES)
+# ------------------------------------------------------------------------------
+
+
+def test_by_default_a_slow_customer_service_is_asked_once(customer_service):
+    customer_service.delay = 10
+    directory = directory_for(customer_service.base_url, timeout=0.2)
+
+    with pytest.raises(DependencyUnavailable, match="ReadTimeout"):
+        directory.get(uuid.uuid4())
+
+    assert len(customer_service.requests) == 1
+
+
+def test_retries_ask_a_slow_customer_service_again_and_wait_each_time(
+    customer_service,
+):
+    """The amplification: three requests for one lookup, each waiting the
+    whole timeout, and the slow service still handling every one of them."""
+    customer_service.delay = 10
+    directory = directory_for(customer_service.base_url, timeout=0.2, retries=2)
+
+    started = time.monotonic()
+    with pytest.raises(DependencyUnavailable) as unavailable:
+        directory.get(uuid.uuid4())
+    waited = time.monotonic() - started
+
+    assert len(customer_service.requests) == 3
+    assert "ReadTimeoutError after 3 attempts" in unavailable.value.message
+    assert 0.6 <= waited < 2
+
+
+def test_retries_repeat_a_gateway_error_then_report_the_last_answer(
+    customer_service,
+):
+    customer_service.answer = (503, b'{"detail": "overloaded"}')
+    directory = directory_for(customer_service.base_url, retries=2)
+
+    with pytest.raises(DependencyUnavailable, match="answered 503"):
+        directory.get(uuid.uuid4())
+
+    assert len(customer_service.requests) == 3
+
+
+def test_retries_leave_an_answer_alone(customer_service):
+    """An unknown customer (404) or a refusal (403) is an answer, not a
+    failure: asked once."""
+    directory = directory_for(customer_service.base_url, retries=2)
+
+    assert directory.get(uuid.uuid4()) is None
+    customer_service.answer = (403, b'{"detail": "no"}')
+    with pytest.raises(DependencyUnavailable, match="answered 403"):
+        directory.get(uuid.uuid4())
+
+    assert len(customer_service.requests) == 2
+
+
+def test_retries_reach_a_refused_connection_too():
+    base_url = f"http://127.0.0.1:{closed_port()}"
+
+    with pytest.raises(DependencyUnavailable) as unavailable:
+        directory_for(base_url, retries=1).get(uuid.uuid4())
+
+    assert "ConnectionError after 2 attempts" in unavailable.value.message
+
+
+def test_a_negative_retry_count_is_refused():
+    with pytest.raises(ValueError, match="retries must be 0 or more"):
+        directory_for("http://127.0.0.1:1", retries=-1)
+
+
+def test_the_composition_root_reads_the_retry_setting(settings):
+    from order_service import bootstrap
+    from shared_events.approaches import Approach
+
+    settings.CUSTOMER_SERVICE_RETRIES = 2
+
+    directory = bootstrap.build_wiring(Approach.DB_PER_SERVICE).customer_directory
+
+    assert isinstance(directory, HttpCustomerDirectory)
+    assert directory.retries == 2
 
 
 # GET MANY
