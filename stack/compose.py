@@ -108,6 +108,9 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     # every container sets them again at start, so all must be given the same.
     **{name: _required(name) for name in ROLE_PASSWORD_SECRETS},
     "CUSTOMER_SERVICE_TIMEOUT": None,
+    "CUSTOMER_SERVICE_RETRIES": None,
+    "JWT_ACCESS_MINUTES": None,
+    "JWT_REFRESH_HOURS": None,
     # The moto server; boto3 then uses moto's local credentials.
     "AWS_ENDPOINT_URL": f"http://{MOTO}:{MOTO_PORT}",
     "AWS_REGION": None,
