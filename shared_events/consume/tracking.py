@@ -27,6 +27,7 @@ from shared_events.consume.projection_guard import (
     hold_read_model_swap_lock,
     projecting,
 )
+from shared_events.correlation import caused_by_event
 from shared_events.events import EventEnvelope
 from shared_events.models import AggregateCursor, ProcessedEvent
 
@@ -93,8 +94,10 @@ def apply_event(
                     f"{envelope.aggregate_type} {envelope.aggregate_id}: got version "
                     f"{envelope.aggregate_version}, expected {applied_version + 1}"
                 )
-            for handler in handlers:
-                handler(envelope)
+            # What the handlers record continues this event's story.
+            with caused_by_event(envelope):
+                for handler in handlers:
+                    handler(envelope)
             processed.create(
                 consumer=consumer,
                 event_id=envelope.event_id,

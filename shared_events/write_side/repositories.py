@@ -25,9 +25,9 @@ from uuid import UUID
 
 from django.db import connections, models, router, transaction
 
-from shared_events.correlation import current_correlation_id
+from shared_events.correlation import current_cause, current_correlation_id
 from shared_events.event_keys import encode_signed
-from shared_events.events import EventEnvelope, new_envelope
+from shared_events.events import EventEnvelope, caused_by, new_envelope
 from shared_events.write_side.aggregates import Aggregate, RecordedEvent
 from shared_events.write_side.event_store import event_store_append, event_store_load
 
@@ -39,6 +39,21 @@ A = TypeVar("A", bound=Aggregate)
 def envelopes_for(
     *, aggregate: Aggregate, events: Sequence[RecordedEvent], producer: str
 ) -> list[EventEnvelope]:
+    cause = current_cause()
+    if cause is not None:
+        return [
+            caused_by(
+                cause,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                aggregate_type=aggregate.aggregate_type,
+                aggregate_id=str(aggregate.id),
+                aggregate_version=event.aggregate_version,
+                producer=producer,
+                payload=event.payload,
+            )
+            for event in events
+        ]
     correlation_id = current_correlation_id()
     return [
         new_envelope(
