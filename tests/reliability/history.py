@@ -52,6 +52,10 @@ class Committed:
     aggregate_id: str
     aggregate_version: int
     correlation_id: str | None = None
+    # The event that caused this one, when a consumer's handler recorded it
+    # (the OrderCancelled of a CustomerDeleted): it carries its cause's
+    # correlation id, not a command's of its own.
+    causation_id: str | None = None
 
 
 # What a client learned of its command (Jepsen's :ok, :fail and :info).
@@ -179,15 +183,19 @@ def check_commands(
     """The clients' history against the event stores.
 
     Each command of a round records at most one event, tagged with the
-    command's correlation id (events a consumer records, such as the order
-    cancelled for a deleted customer, carry ids of their own). An
+    command's correlation id. Events a consumer records, such as the order
+    cancelled for a deleted customer, carry their cause's correlation id and
+    name it as causation: they are the cause's consequences, not the
+    command's own records, and are not counted here. An
     acknowledged command must have recorded its event: if not, it was lost
     before any consumer could see it. An indeterminate command may have
     recorded it or not; neither kind may have recorded it twice. Once in an
     event store, an event is committed whatever its client heard, and the
     delivery checks require it at every subscriber, exactly once, in order.
     """
-    recorded = Counter(event.correlation_id for event in committed)
+    recorded = Counter(
+        event.correlation_id for event in committed if event.causation_id is None
+    )
     for command in commands:
         count = recorded[command.correlation_id]
         verdict.not_applied += command.outcome == NOT_APPLIED
@@ -238,6 +246,7 @@ def read_committed(run: PlatformRun) -> list[Committed]:
                 str(envelope.aggregate_id),
                 envelope.aggregate_version,
                 str(envelope.correlation_id) if envelope.correlation_id else None,
+                str(envelope.causation_id) if envelope.causation_id else None,
             )
             for commit in tables.commits(service)
             for envelope in commit.envelopes
@@ -248,11 +257,14 @@ def read_committed(run: PlatformRun) -> list[Committed]:
         rows = _query(
             run.database_url(service),
             "SELECT event_id::text, aggregate_type, aggregate_id::text, "
-            f"aggregate_version, metadata->>'correlation_id' FROM {EVENT_STORE_TABLE}",
+            "aggregate_version, metadata->>'correlation_id', "
+            f"metadata->>'causation_id' FROM {EVENT_STORE_TABLE}",
         )
         events += [
-            Committed(event_id, PRODUCER_OF[kind], aggregate_id, version, correlation)
-            for event_id, kind, aggregate_id, version, correlation in rows
+            Committed(
+                event_id, PRODUCER_OF[kind], aggregate_id, version, correlation, cause
+            )
+            for event_id, kind, aggregate_id, version, correlation, cause in rows
         ]
     return events
 

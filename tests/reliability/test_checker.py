@@ -130,6 +130,16 @@ def test_a_command_recorded_twice_is_a_duplicated_effect():
     assert verdict.duplicated_effects == ["event-store: register k1 recorded 2 times"]
 
 
+def test_an_event_caused_by_a_command_is_not_counted_as_its_record():
+    """The order a deletion cancelled carries the deletion's correlation id and
+    names the deletion as its cause: a consequence, not a second record."""
+    commands = [Command("k1", "delete", ACKNOWLEDGED)]
+    deletion = Committed("e1", "customer", "c1", 1, "k1")
+    cancelled = Committed("o1", "order", "x1", 1, "k1", causation_id="e1")
+    verdict = check([deletion, cancelled], _applied([1]), SUBSCRIPTIONS, commands)
+    assert verdict.duplicated_effects == [], verdict.line()
+
+
 def test_an_indeterminate_command_once_recorded_must_reach_every_subscriber():
     """The event store settles what the client could not know: committed is
     committed, and the outbox promises it to every subscriber."""
