@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Mapping
-
-import requests
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack.gateway_binary import ensure_haproxy
@@ -27,7 +24,7 @@ from stack.gateway_routes import (
     Upstreams,
     platform_routes,
 )
-from stack.processes import LOG_DIR, ProcessStartError, ServiceProcess
+from stack.processes import LOG_DIR, ProcessStartError, ServiceProcess, wait_healthy
 
 RUN_DIR = VAR_DIR / "run"
 NAME = "gateway"
@@ -93,27 +90,5 @@ def start_gateway(
         start_new_session=True,
     )
     gateway = ServiceProcess(NAME, port, process, log_path, log_file)
-    _wait_ready(gateway, timeout=ready_timeout)
+    wait_healthy(gateway, timeout=ready_timeout, path=HEALTH_PATH, what="the gateway")
     return gateway
-
-
-def _wait_ready(gateway: ServiceProcess, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not gateway.running():
-            gateway.stop()
-            raise ProcessStartError(
-                f"the gateway exited while starting:\n{gateway.log_tail()}"
-            )
-        try:
-            answer = requests.get(f"{gateway.base_url}{HEALTH_PATH}", timeout=1)
-            if answer.status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    gateway.stop()
-    raise ProcessStartError(
-        f"the gateway did not answer {HEALTH_PATH} within {timeout:.0f}s:\n"
-        f"{gateway.log_tail()}"
-    )

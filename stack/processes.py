@@ -114,7 +114,7 @@ def start_web(
         start_new_session=True,
     )
     started = ServiceProcess(service, port, process, log_path, log_file)
-    _wait_healthy(started, timeout=ready_timeout)
+    wait_healthy(started, timeout=ready_timeout)
     return started
 
 
@@ -160,25 +160,32 @@ def start_worker(
     )
 
 
-def _wait_healthy(service: ServiceProcess, *, timeout: float) -> None:
+def wait_healthy(
+    process: ServiceProcess,
+    *,
+    timeout: float,
+    path: str = "/api/health/",
+    what: str | None = None,
+) -> None:
+    """Wait until ``process`` answers 200 on ``path``; stop it and say why if not."""
+    what = what or f"the {process.service} service"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not service.running():
+        if not process.running():
+            process.stop()
             raise ProcessStartError(
-                f"the {service.service} service exited while starting:\n"
-                f"{service.log_tail()}"
+                f"{what} exited while starting:\n{process.log_tail()}"
             )
         try:
-            response = requests.get(f"{service.base_url}/api/health/", timeout=1)
+            response = requests.get(f"{process.base_url}{path}", timeout=1)
             if response.status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    service.stop()
+    process.stop()
     raise ProcessStartError(
-        f"the {service.service} service did not answer its health check within "
-        f"{timeout:.0f}s:\n{service.log_tail()}"
+        f"{what} did not answer {path} within {timeout:.0f}s:\n{process.log_tail()}"
     )
 
 

@@ -160,6 +160,15 @@ class DynamoDBEventStoreContract(abc.ABC):
     def items(self) -> list[dict]:
         return table_items(self.dynamodb, self.table.name)
 
+    def create_and_crash_before_postgres_commits(self) -> Any:
+        """Run ``create`` and die after its PutItem, before PostgreSQL commits:
+        the commit is in DynamoDB, the state row never was. Its id."""
+        created: list[models.Model] = []
+        with pytest.raises(Crash), transaction.atomic():
+            created.append(self.create())
+            raise Crash
+        return created[0].pk
+
     def commit_behind_the_writers_back(self, aggregate_id: UUID) -> None:
         """Another writer's commit, in DynamoDB only (its PostgreSQL side is
         still open, or died): the next version is taken."""
@@ -352,11 +361,7 @@ class DynamoDBEventStoreContract(abc.ABC):
     # The crash window ---------------------------------------------------------
 
     def test_a_crash_after_the_first_commit_is_healed_by_the_next_save(self):
-        created: list[models.Model] = []
-        with pytest.raises(Crash), transaction.atomic():
-            created.append(self.create())
-            raise Crash  # after the PutItem, before PostgreSQL commits
-        aggregate_id = created[0].pk
+        aggregate_id = self.create_and_crash_before_postgres_commits()
 
         # The commit is in DynamoDB (the truth); the state row never was.
         assert not self.state_model.objects.filter(pk=aggregate_id).exists()
@@ -505,11 +510,7 @@ class DynamoDBEventStoreContract(abc.ABC):
         return function.handler(event, None)
 
     def test_a_crash_before_the_postgres_commit_is_healed_from_the_stream(self):
-        created: list[models.Model] = []
-        with pytest.raises(Crash), transaction.atomic():
-            created.append(self.create())
-            raise Crash  # after the PutItem, before PostgreSQL commits
-        aggregate_id = created[0].pk
+        aggregate_id = self.create_and_crash_before_postgres_commits()
         assert not self.state_model.objects.filter(pk=aggregate_id).exists()
 
         # No later command: the commit coming by on the stream is enough.

@@ -12,7 +12,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from order_service import bootstrap
@@ -32,7 +31,6 @@ from order_service.orders.tests.api_support import (
 )
 from service_kit.testing.tokens import customer_jwt_client
 from shared_events.testing.dynamodb_store_contract import (
-    Crash,
     DynamoDBEventStoreContract,
     event_types,
 )
@@ -126,11 +124,7 @@ class TestOrderDynamoDBEventStore(DynamoDBEventStoreContract):
     def test_an_order_healed_after_its_customer_was_deleted_is_cancelled(
         self, customer_directory
     ):
-        created = []
-        with pytest.raises(Crash), transaction.atomic():
-            created.append(self.create())
-            raise Crash  # after the PutItem, before PostgreSQL commits
-        order_id = created[0].pk
+        order_id = self.create_and_crash_before_postgres_commits()
         # The deletion is applied while the order has no row: nothing to cancel.
         customer_directory.remove(self.customer.id)
         assert orders_cancel_for_deleted_customer(customer_id=self.customer.id) == 0
