@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab.measurements import Measurements
+from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
 from shared_events.approaches import approach_info
@@ -146,6 +147,28 @@ def _read_after_write(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _edge_throttle(approach: str, m: Measurements) -> str | None:
+    """The same under every approach: the gateway stands before them all."""
+    through = m.figures.get(edge.THROUGH_THE_GATEWAY)
+    straight = m.figures.get(edge.STRAIGHT_TO_THE_SERVICES)
+    if through is None or straight is None:
+        return "expected the burst to be measured through the gateway and past it"
+    if not through[edge.REFUSED]:
+        return "expected the gateway to refuse part of the burst with 429"
+    if through[edge.ANSWERED] + through[edge.REFUSED] != through[edge.SENT]:
+        return "expected every request to be answered 2xx or refused at the edge"
+    if through[edge.REACHED] != through[edge.ANSWERED]:
+        return (
+            "expected the services to receive exactly the requests the gateway "
+            "let through"
+        )
+    if straight[edge.REACHED] != straight[edge.SENT]:
+        return "expected every request sent past the gateway to reach a service"
+    if m.figures.get(edge.RECOVERY, {}).get(edge.SERVED_AFTER) is None:
+        return "expected the client to be served again after its Retry-After"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -158,6 +181,7 @@ EXPECTATIONS: dict[str, Check] = {
     "consumers-down": _consumers_down,
     "slow-customer-service": _slow_customer_service,
     "read-after-write": _read_after_write,
+    "edge-throttle": _edge_throttle,
 }
 
 

@@ -7,7 +7,8 @@ scenarios on one more platform, and one scenario whose fault does not exist
 there is reported as skipped. The two newest lessons (a slow customer
 service, acting on a write at once) run where they contrast: under
 db_per_service and event_sourcing, and read-after-write's remedy under
-cqrs_es.
+cqrs_es. The gateway's lesson (a burst throttled at the edge) runs once,
+under db_per_service: the gateway stands before every approach alike.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lab.costs import cost_row
 from lab.expectations import contradiction
 from lab.reports import figures_text, render_markdown, render_table, write_reports
 from lab.scenarios import SCENARIOS
+from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
 from lab.scenarios.concurrent_update import WRITERS
@@ -47,7 +49,8 @@ AWS = AWS_FIGURE.label
 
 
 NEWEST = ["slow-customer-service", "read-after-write"]
-EARLIER = [name for name in SCENARIOS if name not in NEWEST]
+AT_THE_EDGE = ["edge-throttle"]
+EARLIER = [name for name in SCENARIOS if name not in [*NEWEST, *AT_THE_EDGE]]
 SYNCHRONOUS = ["delete-customer", "customer-service-down", "schema-change"]
 
 
@@ -62,7 +65,7 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
         ([*EARLIER, *NEWEST], ["event_sourcing"], []),
         (["burst", "consumers-down", "read-after-write"], ["cqrs_es"], []),
         (SYNCHRONOUS, ["shared_db"], []),
-        ([*SYNCHRONOUS, *NEWEST], ["db_per_service"], []),
+        ([*SYNCHRONOUS, *NEWEST, *AT_THE_EDGE], ["db_per_service"], []),
         (AWS_SCENARIOS, [], [AWS_FIGURE]),
     ]
     try:
@@ -361,6 +364,32 @@ def test_acting_on_a_write_at_once_pays_for_eventual_consistency(results):
     remedy = measured(results, "read-after-write", "cqrs_es").figures[raw.REMEDY]
     assert remedy[raw.STALE] == 0
     assert remedy[raw.NOT_YET] < raw.TRIALS
+
+
+# The gateway: a burst throttled once, at the edge ---------------------------------
+
+
+def test_the_gateway_throttles_a_burst_once_at_the_edge(results):
+    """Past the per-user limit the gateway itself answers 429 with Retry-After;
+    the services' access logs show only the requests it let through, where
+    the same burst sent straight to them reached them whole; after pausing
+    for Retry-After the client is served again."""
+    result = results[("edge-throttle", "db_per_service")]
+    through = result.measurements.figures[edge.THROUGH_THE_GATEWAY]
+    straight = result.measurements.figures[edge.STRAIGHT_TO_THE_SERVICES]
+    recovery = result.measurements.figures[edge.RECOVERY]
+    assert through[edge.SENT] == straight[edge.SENT] == edge.BURST
+    # A sliding window: at least the limit gets through, never fewer.
+    assert edge.LIMIT <= through[edge.ANSWERED] < edge.BURST
+    refused = through[edge.REFUSED]
+    assert refused == edge.BURST - through[edge.ANSWERED] > 0
+    assert result.measurements.failed_requests == {"429": refused}
+    # Counted by the services themselves: exactly what the gateway let through.
+    assert through[edge.REACHED] == through[edge.ANSWERED]
+    assert straight[edge.REACHED] == straight[edge.ANSWERED] == edge.BURST
+    assert recovery[edge.RETRY_AFTER] == 2 * edge.WINDOW_SECONDS
+    assert recovery[edge.SERVED_AFTER] is not None
+    assert f"refused {refused} itself with 429" in result.lesson
 
 
 # What CQRS costs -----------------------------------------------------------------

@@ -9,6 +9,7 @@ from lab.scenarios.crash_before_publish import CrashBeforePublish
 from lab.scenarios.customer_service_down import CustomerServiceDown
 from lab.scenarios.delete_customer import DeleteCustomer
 from lab.scenarios.duplicate_delivery import DuplicateDelivery
+from lab.scenarios.edge_throttle import EdgeThrottle
 from lab.scenarios.read_after_write import ReadAfterWrite
 from lab.scenarios.schema_change import SchemaChange
 from lab.scenarios.slow_customer_service import SlowCustomerService
@@ -29,6 +30,7 @@ SCENARIOS: dict[str, Scenario] = {
         # ``lab compare --all`` runs them.
         SlowCustomerService(),
         ReadAfterWrite(),
+        EdgeThrottle(),
     ]
 }
 
