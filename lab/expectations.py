@@ -15,6 +15,7 @@ from lab.measurements import Measurements
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
+from lab.scenarios import traced_deletion as traced
 from shared_events.approaches import approach_info
 
 Check = Callable[[str, Measurements], str | None]
@@ -169,6 +170,20 @@ def _edge_throttle(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _traced_deletion(approach: str, m: Measurements) -> str | None:
+    trace = m.figures.get(traced.TRACE)
+    if not trace or not trace[traced.SPANS]:
+        return "expected the deletion's spans in the span store"
+    if trace[traced.ORPHANS]:
+        return "expected every span's parent in the trace"
+    caused = trace[traced.CAUSED_IN_TRACE]
+    if approach_info(approach).uses_events and not caused:
+        return "expected the OrderCancelled the deletion caused in the same trace"
+    if not approach_info(approach).uses_events and caused:
+        return "expected no other process to hear of the deletion"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -182,6 +197,7 @@ EXPECTATIONS: dict[str, Check] = {
     "slow-customer-service": _slow_customer_service,
     "read-after-write": _read_after_write,
     "edge-throttle": _edge_throttle,
+    "traced-deletion": _traced_deletion,
 }
 
 

@@ -213,6 +213,8 @@ def run_lab(
             prefix=LAB_PREFIX,
             # Always named, so a learner's .env cannot change the lab's rows.
             extra_env=backend.environment(),
+            # Only where a scenario reads traces: spans cost every process.
+            tracing=any(s.traced for s in scenarios if not skips[s.name]),
         ) as run:
             progress(
                 f"[{backend.label}] platform up in {time.monotonic() - started:.1f}s"

@@ -20,6 +20,7 @@ from platform_cli import (
     migrate,
     status,
     stop,
+    trace,
     up,
 )
 from platform_cli.arguments import add_switches
@@ -64,6 +65,7 @@ COMMANDS = {
         lab,
         up,
         status,
+        trace,
         stop,
         database,
         compose,

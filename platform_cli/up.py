@@ -17,11 +17,13 @@ from platform_cli.errors import PlatformError
 from platform_cli.services import service_subprocess
 from shared_events.approaches import approach_info
 from shared_events.configuration import current_approach, load_env
+from shared_events.telemetry.tracing import tracing_requested
 from stack import environment, postgres
 from stack.moto_server import stop_moto_daemon
 from stack.platform_up import PlatformUp, UpStopped, raise_on_stop_signals, read_status
 from stack.process_table import DEFAULT_PORTS, Kind
 from stack.processes import ProcessStartError
+from stack.span_receiver import SpanReceiver, prepare_database, start_span_receiver
 
 NAME = "up"
 HELP = "run every process of the chosen approach, supervised (Ctrl-C stops all)"
@@ -69,7 +71,9 @@ def run(options: argparse.Namespace) -> int:
         store=env.str("EVENT_STORE", default="postgres"),
     )
     raise_on_stop_signals()
+    receiver = None
     try:
+        receiver = _start_tracing(up)
         migrate.migrate_services(["--no-input", "-v", "0"])
         if info.uses_events:
             service_subprocess("customer", ["aws_bootstrap"])
@@ -83,6 +87,8 @@ def run(options: argparse.Namespace) -> int:
         raise PlatformError(str(error)) from None
     finally:
         up.stop_all()
+        if receiver is not None:
+            receiver.stop()
         if (
             info.uses_events
             and aws_is_ours
@@ -94,6 +100,26 @@ def run(options: argparse.Namespace) -> int:
         ):
             print("embedded PostgreSQL stopped (its data stays in var/postgres)")
     return 0
+
+
+def _start_tracing(up: PlatformUp) -> SpanReceiver | None:
+    """The local span receiver, unless ``OTEL_*`` already names where spans go
+    (a team's Jaeger): every process exports to it, the gateway logs to it."""
+    if tracing_requested() or os.environ.get("OTEL_SDK_DISABLED") == "true":
+        return None
+    server = os.environ.get("DATABASE_SERVER_URL")
+    if not server:
+        return None  # each database named outright: no server to keep spans on
+    receiver = start_span_receiver(
+        database_url=prepare_database(
+            server_url=server,
+            prefix=os.environ.get("DATABASE_NAME_PREFIX", ""),
+            fresh=False,
+        )
+    )
+    up.env.update(receiver.exporter_environment())
+    up.env["GATEWAY_SPAN_LOG"] = f"127.0.0.1:{receiver.log_port}"
+    return receiver
 
 
 def _describe(
@@ -124,4 +150,9 @@ def _describe(
         print(f'  curl -H "Authorization: Bearer <that JWT>" {gateway}/orders/')
     else:
         print('  curl -H "Authorization: Bearer <that JWT>" .../api/query/...')
+    if up.env.get("GATEWAY_SPAN_LOG"):
+        print(
+            "Traces: every request's spans are kept; 'manage.py trace <X-Trace-ID "
+            "or X-Request-ID>' (or --latest) draws one."
+        )
     print("Ctrl-C stops everything; 'manage.py status' lists what runs.\n", flush=True)

@@ -31,11 +31,16 @@ NAME = "gateway"
 
 
 def local_gateway_config(
-    *, web_ports: Mapping[str, int], port: int, limits: GatewayLimits
+    *,
+    web_ports: Mapping[str, int],
+    port: int,
+    limits: GatewayLimits,
+    span_log: str | None = None,
 ) -> str:
     """The configuration for a gateway on loopback ``port`` in front of the web
     processes listening on ``web_ports`` (process name -> port)."""
     return render_gateway_config(
+        span_log=span_log,
         routes=platform_routes(web_ports),
         upstreams=Upstreams(
             addresses={name: f"127.0.0.1:{p}" for name, p in web_ports.items()}
@@ -54,8 +59,8 @@ def start_gateway(
 ) -> ServiceProcess:
     """Start HAProxy on ``port`` in front of ``web_ports``; wait until it answers.
 
-    ``env`` is the platform's (``JWT_SIGNING_KEY`` and the ``GATEWAY_*``
-    limits), on top of this process's environment.
+    ``env`` is the platform's (``JWT_SIGNING_KEY``, the ``GATEWAY_*``
+    limits, ``GATEWAY_SPAN_LOG``), on top of this process's environment.
     """
     environment = {**os.environ, **env}
     if not environment.get("JWT_SIGNING_KEY"):
@@ -75,6 +80,7 @@ def start_gateway(
             web_ports=web_ports,
             port=port,
             limits=GatewayLimits.from_environment(environment),
+            span_log=environment.get("GATEWAY_SPAN_LOG") or None,
         )
     )
     LOG_DIR.mkdir(parents=True, exist_ok=True)

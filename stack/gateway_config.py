@@ -6,9 +6,12 @@ order of the checks: each is cheap, and each refuses a request before the
 next, more costly one runs, so a flood or a forged token never reaches a
 service:
 
-1. every request gets a request id (``X-Request-ID``) and a W3C
-   ``traceparent`` unless it brings well-formed ones, so that the access log,
-   the services and the events name the same request;
+1. every request gets a request id (``X-Request-ID``) unless it brings a
+   well-formed one, and a W3C ``traceparent`` naming the gateway's own span:
+   in the caller's trace if it sent a well-formed one (the caller's span
+   becomes the gateway span's parent), else in a new trace whose id is the
+   request id. So the access log, the services, the events and the traces
+   name the same request;
 2. per client address, a rate limit (429 with ``Retry-After``);
 3. a route, or 404 (``stack.gateway_routes``: the gateway's paths are the
    services' paths without ``/api``);
@@ -21,7 +24,10 @@ service:
    kept-alive connections. The services verify the token again (defence in
    depth): the gateway is the first wall, not the only one.
 
-Every request, refused or forwarded, is one JSON access-log line on stdout.
+Every request, refused or forwarded, is one JSON access-log line on stdout;
+with ``GATEWAY_SPAN_LOG`` (a ``host:port``) each line also goes there as
+syslog over UDP, where the local span receiver turns it into the gateway's
+span (``stack.span_store.span_of_access_line``).
 The rate limits count in HAProxy's stick tables: a sliding window that
 counts refused requests too, so a client that keeps hammering stays refused
 until it pauses.
@@ -68,13 +74,15 @@ ACCESS_LOG_FIELDS = {
     "duration_ms": "%Ta",
     "request_id": "%[var(txn.request_id),json(utf8s)]",
     "traceparent": "%[var(txn.traceparent),json(utf8s)]",
+    "parent_traceparent": "%[var(txn.parent_traceparent),json(utf8s)]",
+    "start_ms": "%[var(txn.start)]",
     "client": "%ci",
     "subject": "%[var(txn.subject),json(utf8s)]",
     "route": "%[var(txn.route)]",
     "backend": "%b",
     "bytes_sent": "%B",
 }
-NUMERIC_FIELDS = {"status", "duration_ms", "bytes_sent"}
+NUMERIC_FIELDS = {"status", "duration_ms", "bytes_sent", "start_ms"}
 
 
 def access_log_format() -> str:
@@ -89,12 +97,21 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 TRACEPARENT_PATTERN = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
-def _global_and_defaults() -> list[str]:
+def _global_and_defaults(span_log: str | None = None) -> list[str]:
+    span_target = (
+        [
+            "    # And to the span receiver, which makes each line the gateway's span.",
+            f"    log {span_log} format raw local0",
+        ]
+        if span_log
+        else []
+    )
     return [
         "global",
         "    # One JSON line per request on stdout: `manage.py up` shows it with",
         "    # the other processes' output, a container's log driver collects it.",
         "    log stdout format raw local0",
+        *span_target,
         "    # The key the services sign JWTs with, read from the environment at",
         "    # start (never written here); the services verify with the same key.",
         "    set-var proc.jwt_signing_key env(JWT_SIGNING_KEY)",
@@ -144,10 +161,24 @@ def _frontend(
         "{ req.hdr_cnt(x-request-id) eq 1 } "
         f"{{ req.hdr(x-request-id) -m reg {REQUEST_ID_PATTERN} }}",
         "    http-request set-var(txn.request_id) req.hdr(x-request-id)",
+        "    # The gateway's own span: a new span id, in the caller's trace if",
+        "    # the caller sent one (its span is then the parent), else in a new",
+        "    # trace named by the request id.",
+        "    acl traced req.hdr_cnt(traceparent) eq 1",
+        f"    acl traced_well req.hdr(traceparent) -m reg {TRACEPARENT_PATTERN}",
+        "    http-request set-var(txn.parent_traceparent) req.hdr(traceparent) "
+        "if traced traced_well",
+        "    http-request set-var(txn.trace_id) req.hdr(traceparent),field(2,-) "
+        "if traced traced_well",
+        "    http-request set-var(txn.trace_flags) req.hdr(traceparent),field(4,-) "
+        "if traced traced_well",
+        "    http-request set-var(txn.trace_id) unique-id "
+        "unless { var(txn.trace_id) -m found }",
+        "    http-request set-var(txn.trace_flags) str(01) "
+        "unless { var(txn.trace_flags) -m found }",
         "    http-request set-header traceparent "
-        "00-%[unique-id]-%[uuid(),field(1,-)]%[uuid(),field(1,-)]-01 unless "
-        "{ req.hdr_cnt(traceparent) eq 1 } "
-        f"{{ req.hdr(traceparent) -m reg {TRACEPARENT_PATTERN} }}",
+        "00-%[var(txn.trace_id)]-%[uuid(),field(1,-)]%[uuid(),field(1,-)]"
+        "-%[var(txn.trace_flags)]",
         "    http-request set-var(txn.traceparent) req.hdr(traceparent)",
         "",
         "    # 2. Per client address, every request counted.",
@@ -363,12 +394,14 @@ def render_gateway_config(
     upstreams: Upstreams,
     bind: str,
     limits: GatewayLimits | None = None,
+    span_log: str | None = None,
 ) -> str:
-    """The HAProxy configuration file's text."""
+    """The HAProxy configuration file's text; ``span_log`` a ``host:port``
+    that also gets each access-log line (the local span receiver)."""
     limits = limits or GatewayLimits()
     backends, backend_lines = _backends(routes, upstreams)
     lines = [
-        *_global_and_defaults(),
+        *_global_and_defaults(span_log),
         "",
         *_frontend(bind=bind, routes=routes, limits=limits, backends=backends),
         *backend_lines,

@@ -21,6 +21,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_udp_port() -> int:
+    """A loopback UDP port nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
 def port_is_free(port: int) -> bool:
     """Could a server bind ``port`` on the loopback address now?"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -46,6 +46,7 @@ from stack.processes import (
     start_web,
     start_worker,
 )
+from stack.span_receiver import SpanReceiver, prepare_database, start_span_receiver
 from stack.tcp_proxy import TcpProxy
 
 # A due outbox row older than this, while nothing was published for
@@ -88,6 +89,8 @@ class PlatformRun:
     paused: set[str] = field(default_factory=set)
     # The one front door, once started (``start_gateway``).
     gateway: ServiceProcess | None = None
+    # Where the run's processes send their spans (``running_platform(tracing=...)``).
+    span_receiver: SpanReceiver | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
 
@@ -241,6 +244,9 @@ class PlatformRun:
             self.gateway.stop()
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
+        # Last: the processes above flush their spans to it as they exit.
+        if self.span_receiver is not None:
+            self.span_receiver.stop()
         if self.broker_proxy is not None:
             self.broker_proxy.close()
         if self.moto is not None:
@@ -290,7 +296,8 @@ class PlatformRun:
         completed = subprocess.run(
             manage_command(service, *args),
             cwd=REPO_DIR,
-            env=service_environment(service, self.env),
+            # A one-off command is not part of any request's story.
+            env=service_environment(service, {**self.env, "OTEL_SDK_DISABLED": "true"}),
             capture_output=True,
             text=True,
         )
@@ -335,6 +342,7 @@ def running_platform(
     extra_env: dict[str, str] | None = None,
     start_event_workers: bool = True,
     broker_proxy: bool = True,
+    tracing: bool = False,
 ) -> Iterator[PlatformRun]:
     """Fresh databases, both services migrated and serving, stopped on exit.
 
@@ -343,6 +351,10 @@ def running_platform(
     an outbox, a Celery relay worker per service. The processes reach the
     local AWS through a TCP proxy that can cut them off (``broker_proxy``);
     without it (a benchmark's run) they talk to the moto server directly.
+
+    With ``tracing`` every process exports its spans to a span receiver of
+    the run's own (``stack.span_receiver``, into ``<prefix>telemetry``), and
+    a gateway started on the run sends it its access log.
     """
     env = platform_environment(approach=approach, server_url=server_url, prefix=prefix)
     env.update(extra_env or {})
@@ -351,6 +363,16 @@ def running_platform(
     reset_databases(server_url=server_url, prefix=prefix)
     run = PlatformRun(approach=approach, env=env, token=secrets.token_hex(20))
     try:
+        if tracing:
+            run.span_receiver = start_span_receiver(
+                database_url=prepare_database(
+                    server_url=server_url, prefix=prefix, fresh=True
+                )
+            )
+            env.update(run.span_receiver.exporter_environment())
+            env["GATEWAY_SPAN_LOG"] = f"127.0.0.1:{run.span_receiver.log_port}"
+            # Spans reach the store within a fraction of a second.
+            env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")
         if run.uses_events:
             run.moto = start_moto_server()
             env["AWS_ENDPOINT_URL"] = run.moto.endpoint_url

@@ -38,9 +38,16 @@ def manage_command(service: str, *args: str) -> list[str]:
     return [sys.executable, str(REPO_DIR / "manage.py"), "--service", service, *args]
 
 
-def service_environment(service: str, overrides: dict[str, str]) -> dict[str, str]:
+def service_environment(
+    service: str, overrides: dict[str, str], *, process: str | None = None
+) -> dict[str, str]:
+    """The environment of one of ``service``'s processes; ``process`` (web,
+    query, consumer...) names it in its spans unless ``OTEL_SERVICE_NAME``
+    is set."""
     env = dict(os.environ)
     env.update(overrides)
+    if process is not None:
+        env.setdefault("OTEL_SERVICE_NAME", f"{service}-{process}")
     env["SERVICE"] = service
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULES[service]
     env["PYTHONPATH"] = os.pathsep.join(
@@ -108,7 +115,11 @@ def start_web(
     process = subprocess.Popen(
         command,
         cwd=REPO_DIR,
-        env=service_environment(service, env),
+        env=service_environment(
+            service,
+            env,
+            process="query" if env.get("QUERY_SIDE_ONLY") == "true" else "web",
+        ),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -138,7 +149,9 @@ def start_worker(
     process = subprocess.Popen(
         manage_command(service, *command),
         cwd=REPO_DIR,
-        env=service_environment(service, {**env, "PYTHONUNBUFFERED": "1"}),
+        env=service_environment(
+            service, {**env, "PYTHONUNBUFFERED": "1"}, process=name
+        ),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -8,6 +8,7 @@ import pytest
 
 from shared_events.configuration import all_database_names
 from stack import environment, postgres
+from stack.span_receiver import TELEMETRY_DATABASE
 
 
 @pytest.fixture(scope="session")
@@ -26,4 +27,7 @@ def database_prefix(server_url):
     """A prefix of database names owned by this test session, dropped at the end."""
     prefix = f"xs{os.getpid()}_"
     yield prefix
-    postgres.drop_databases(server_url=server_url, names=all_database_names(prefix))
+    postgres.drop_databases(
+        server_url=server_url,
+        names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
+    )

@@ -426,3 +426,13 @@ def test_a_callers_own_ids_are_kept_and_malformed_ones_replaced(platform, gatewa
     assert kept.headers["X-Trace-ID"] == trace_id
     assert len(replaced.headers["X-Request-ID"]) == 32
     assert replaced.headers["X-Trace-ID"] == replaced.headers["X-Request-ID"]
+    # The gateway's own span: in the caller's trace, the caller's span as its
+    # parent, a span id of its own (what the service receives).
+    entry = access_log_entry(gateway, "caller-chosen-1")
+    assert entry["parent_traceparent"] == f"00-{trace_id}-{'ab' * 8}-01"
+    _, logged_trace, logged_span, flags = entry["traceparent"].split("-")
+    assert (logged_trace, flags) == (trace_id, "01")
+    assert logged_span != "ab" * 8 and len(logged_span) == 16
+    fresh = access_log_entry(gateway, replaced.headers["X-Request-ID"])
+    assert fresh["parent_traceparent"] == "-"
+    assert isinstance(fresh["start_ms"], int)

@@ -27,6 +27,7 @@ from lab.scenarios import SCENARIOS
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
+from lab.scenarios import traced_deletion as traced
 from lab.scenarios.concurrent_update import WRITERS
 from lab.scenarios.customer_service_down import PLACEMENTS
 from lab.scenarios.schema_change import READS
@@ -34,6 +35,7 @@ from observe.lag import measure_lag
 from observe.stream_backlog import checkpoint_file
 from shared_events.configuration import all_database_names
 from stack import postgres
+from stack.span_receiver import TELEMETRY_DATABASE
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +52,10 @@ AWS = AWS_FIGURE.label
 
 NEWEST = ["slow-customer-service", "read-after-write"]
 AT_THE_EDGE = ["edge-throttle"]
-EARLIER = [name for name in SCENARIOS if name not in [*NEWEST, *AT_THE_EDGE]]
+# On a platform of its own: its processes export spans, which the others'
+# measurements should not pay for.
+TRACED = ["traced-deletion"]
+EARLIER = [name for name in SCENARIOS if name not in [*NEWEST, *AT_THE_EDGE, *TRACED]]
 SYNCHRONOUS = ["delete-customer", "customer-service-down", "schema-change"]
 
 
@@ -67,6 +72,7 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
         (SYNCHRONOUS, ["shared_db"], []),
         ([*SYNCHRONOUS, *NEWEST, *AT_THE_EDGE], ["db_per_service"], []),
         (AWS_SCENARIOS, [], [AWS_FIGURE]),
+        (TRACED, ["event_sourcing"], []),
     ]
     try:
         yield [
@@ -80,7 +86,11 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
         ]
     finally:
         postgres.drop_databases(
-            server_url=server_url, names=all_database_names(runner.LAB_PREFIX)
+            server_url=server_url,
+            names=[
+                *all_database_names(runner.LAB_PREFIX),
+                runner.LAB_PREFIX + TELEMETRY_DATABASE,
+            ],
         )
         for service in ("customer", "order"):
             # The runners' checkpoints of this session's streams.
@@ -421,3 +431,24 @@ def test_each_approach_costs_more_infrastructure_than_the_last(costs):
     assert len({c.code.total for c in ordered}) == 4
     assert "customer-query" in cqrs.table_processes
     assert "customer-query" not in sourced.table_processes
+
+
+# Tracing: one deletion, one trace -------------------------------------------------
+
+
+def test_a_deletion_is_one_trace_and_its_consequence_is_in_it(results):
+    """Under event_sourcing, with tracing on for the scenario's platform:
+    the deletion's trace holds the gateway, the web process, both relays and
+    the consumers, every span's parent is in it, and the OrderCancelled the
+    deletion caused is part of it."""
+    result = results[("traced-deletion", "event_sourcing")]
+    trace = result.measurements.figures[traced.TRACE]
+    assert trace[traced.ORPHANS] == 0
+    assert trace[traced.CAUSED_IN_TRACE] == 1
+    # gateway, customer-web, customer-relay, order-consumer, order-relay,
+    # customer-consumer (applying the OrderCancelled)
+    assert trace[traced.PROCESSES] == 6
+    assert "one trace of" in result.lesson
+    assert (
+        contradiction("traced-deletion", "event_sourcing", result.measurements) is None
+    )

@@ -13,6 +13,7 @@ from lab.scenarios.edge_throttle import EdgeThrottle
 from lab.scenarios.read_after_write import ReadAfterWrite
 from lab.scenarios.schema_change import SchemaChange
 from lab.scenarios.slow_customer_service import SlowCustomerService
+from lab.scenarios.traced_deletion import TracedDeletion
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -31,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
         SlowCustomerService(),
         ReadAfterWrite(),
         EdgeThrottle(),
+        TracedDeletion(),
     ]
 }
 

@@ -31,6 +31,8 @@ class Scenario(abc.ABC):
     title: str
     # The shortest wait for the platform to go quiet before anything is measured.
     settle_seconds: float = SETTLE_SECONDS
+    # Whether it reads traces: its platform then runs with tracing on.
+    traced: bool = False
 
     @abc.abstractmethod
     def run(self, ctx: ScenarioContext) -> None:

@@ -18,6 +18,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from order_service.orders.models import CustomerReplica
+from service_kit.api.correlation import forwarded_headers
 from shared_events.errors import DependencyUnavailable
 
 
@@ -139,7 +140,9 @@ class HttpCustomerDirectory(CustomerDirectory):
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
+            response = self.session.get(
+                url, params=params, timeout=self.timeout, headers=forwarded_headers()
+            )
         except requests.RequestException as error:
             raise DependencyUnavailable(
                 f"the customer service at {self.base_url} could not be reached "

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextvars import ContextVar
 
-from shared_events.correlation import correlation_id_set
+from shared_events.correlation import correlation_id_set, current_correlation_id
 
 HEADER = "HTTP_X_CORRELATION_ID"
 REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
@@ -24,6 +25,27 @@ TRACEPARENT_HEADER = "HTTP_TRACEPARENT"
 # What is echoed must be well-formed (the gateway's own patterns).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The gateway's request id of the request being served, if any."""
+    return _request_id.get()
+
+
+def forwarded_headers() -> dict[str, str]:
+    """What a call to another service carries of the request being served:
+    its correlation id and the gateway's request id, so both services' logs
+    and events name the same action. (With tracing on, the ``requests``
+    instrumentation adds the ``traceparent`` itself.)"""
+    headers = {}
+    if (correlation_id := current_correlation_id()) is not None:
+        headers["X-Correlation-ID"] = str(correlation_id)
+    if (request_id := current_request_id()) is not None:
+        headers["X-Request-ID"] = request_id
+    return headers
 
 
 class CorrelationMiddleware:
@@ -35,11 +57,17 @@ class CorrelationMiddleware:
             correlation_id = uuid.UUID(request.META.get(HEADER, ""))
         except ValueError:
             correlation_id = uuid.uuid4()
-        with correlation_id_set(correlation_id):
-            response = self.get_response(request)
-        response["X-Correlation-ID"] = str(correlation_id)
         request_id = request.META.get(REQUEST_ID_HEADER, "")
-        if REQUEST_ID.fullmatch(request_id):
+        if not REQUEST_ID.fullmatch(request_id):
+            request_id = ""
+        token = _request_id.set(request_id or None)
+        try:
+            with correlation_id_set(correlation_id):
+                response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Correlation-ID"] = str(correlation_id)
+        if request_id:
             response["X-Request-ID"] = request_id
         if trace := TRACEPARENT.fullmatch(request.META.get(TRACEPARENT_HEADER, "")):
             response["X-Trace-ID"] = trace.group(1)

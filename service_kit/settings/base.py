@@ -4,6 +4,7 @@
 (``shared_events.configuration``); every settings module reads through it.
 """
 
+from service_kit.log_records import logging_config
 from shared_events.configuration import load_env
 
 env = load_env()
@@ -79,12 +80,8 @@ STATIC_URL = "static/"
 
 # LOGGING
 # ------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"),
+    # JSON lines with the trace, correlation and request ids; "plain" for text.
+    log_format=env.str("LOG_FORMAT", default="json"),
+)

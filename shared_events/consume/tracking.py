@@ -30,6 +30,7 @@ from shared_events.consume.projection_guard import (
 from shared_events.correlation import caused_by_event
 from shared_events.events import EventEnvelope
 from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.telemetry.tracing import processing_event
 
 Handler = Callable[[EventEnvelope], None]
 
@@ -67,7 +68,26 @@ def apply_event(
     handlers: Sequence[Handler],
     database: str = "default",
 ) -> Outcome:
-    """Apply one event exactly once and in order; the transactional core."""
+    """Apply one event exactly once and in order; the transactional core.
+
+    Inside the event's *process* span when tracing is on: a child of the
+    span that recorded it, however far away (``shared_events.telemetry``).
+    """
+    with processing_event(envelope, consumer=consumer) as note_outcome:
+        outcome = _apply_event(
+            consumer=consumer, envelope=envelope, handlers=handlers, database=database
+        )
+        note_outcome(outcome.value)
+    return outcome
+
+
+def _apply_event(
+    *,
+    consumer: str,
+    envelope: EventEnvelope,
+    handlers: Sequence[Handler],
+    database: str,
+) -> Outcome:
     aggregate_id = UUID(envelope.aggregate_id)
     processed = ProcessedEvent.objects.using(database)
     cursors = AggregateCursor.objects.using(database)

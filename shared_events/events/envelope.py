@@ -200,12 +200,15 @@ def caused_by(
     payload: Mapping[str, Any],
     schema_version: int = 1,
     occurred_at: datetime | None = None,
+    trace_context: Mapping[str, str] | None = None,
 ) -> EventEnvelope:
     """A follow-up event that ``parent`` caused (OrderCancelled after CustomerDeleted).
 
     It keeps the parent's ``correlation_id``, names the parent in
     ``causation_id`` and continues the parent's trace with a new span, so the
-    whole chain can be followed in the event log and in the tracing UI.
+    whole chain can be followed in the event log and in the tracing UI. A
+    traced consumer gives the ``trace_context`` of the span that recorded it
+    (a child of the parent's, in the same trace).
     """
     return new_envelope(
         event_type=event_type,
@@ -217,7 +220,11 @@ def caused_by(
         payload=payload,
         correlation_id=parent.correlation_id,
         causation_id=parent.event_id,
-        trace_context=child_trace_context(parent.trace_context),
+        trace_context=(
+            trace_context
+            if trace_context is not None
+            else child_trace_context(parent.trace_context)
+        ),
         occurred_at=occurred_at,
     )
 

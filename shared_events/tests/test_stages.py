@@ -3,7 +3,8 @@
 Each stage folder of ``shared_events`` may import the stages listed for it
 here, and the leaves at the top of the package (``models``, ``correlation``,
 ``event_keys``: the producer's and consumers' keys, read from settings and
-used by every stage that signs or verifies), nothing else: no stage imports
+used by every stage that signs or verifies; ``telemetry``: the traces and
+metrics every stage records), nothing else: no stage imports
 the composition, the entry points or a later stage. Walks the code with
 ``ast`` (nothing is imported), function-local imports included, tests left
 out.
@@ -25,7 +26,7 @@ STAGES: dict[str, set[str]] = {
     "read_side": {"consume", "events"},
     "event_source_mapping": {"transport"},
 }
-LEAVES = {"models", "correlation", "event_keys"}
+LEAVES = {"models", "correlation", "event_keys", "telemetry"}
 
 
 def _imported(path: Path) -> set[str]:

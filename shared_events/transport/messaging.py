@@ -16,6 +16,7 @@ import threading
 from django.conf import settings
 
 from shared_events.event_keys import encode_signed
+from shared_events.telemetry.tracing import tracing_on
 from shared_events.transport.aws_publishers import SnsPublisher, SqsPublisher
 from shared_events.transport.clients import AwsSettings, client
 from shared_events.transport.kinesis_publisher import KinesisPublisher
@@ -24,6 +25,7 @@ from shared_events.transport.publisher import EventPublisher, outgoing_message
 from shared_events.transport.routes import ConsumerSettings, Routes, resolve_routes
 from shared_events.transport.throttle_injection import InjectedThrottle
 from shared_events.transport.topology import Topology, TopologyError, platform_topology
+from shared_events.transport.traced_publisher import TracedPublisher
 
 _lock = threading.Lock()
 _routes: dict[tuple, Routes] = {}
@@ -67,12 +69,22 @@ def routes() -> Routes:
 
 
 def event_publisher(producer: str) -> EventPublisher:
+    """The producer's publisher, with a span per event when tracing is on."""
     route = routes().producer(producer)
     if route.delivery == "sns":
-        return SnsPublisher(route.topic_arn, aws_settings(), route.fifo)
-    if route.delivery == "kinesis":
-        return KinesisPublisher(route.stream_name, aws_settings())
-    return SqsPublisher(route.queue_urls, aws_settings(), route.fifo)
+        publisher: EventPublisher = SnsPublisher(
+            route.topic_arn, aws_settings(), route.fifo
+        )
+        system, destination = "aws_sns", route.topic_arn.rsplit(":", 1)[-1]
+    elif route.delivery == "kinesis":
+        publisher = KinesisPublisher(route.stream_name, aws_settings())
+        system, destination = "aws_kinesis", route.stream_name
+    else:
+        publisher = SqsPublisher(route.queue_urls, aws_settings(), route.fifo)
+        system, destination = "aws_sqs", f"{producer}-events"
+    if not tracing_on():
+        return publisher
+    return TracedPublisher(publisher, system=system, destination=destination)
 
 
 def consumer_settings(consumer: str) -> ConsumerSettings:

@@ -28,6 +28,7 @@ from django.db import connections, models, router, transaction
 from shared_events.correlation import current_cause, current_correlation_id
 from shared_events.event_keys import encode_signed
 from shared_events.events import EventEnvelope, caused_by, new_envelope
+from shared_events.telemetry.tracing import recording_event
 from shared_events.write_side.aggregates import Aggregate, RecordedEvent
 from shared_events.write_side.event_store import event_store_append, event_store_load
 
@@ -39,35 +40,38 @@ A = TypeVar("A", bound=Aggregate)
 def envelopes_for(
     *, aggregate: Aggregate, events: Sequence[RecordedEvent], producer: str
 ) -> list[EventEnvelope]:
+    """The envelopes of an aggregate's new events, each with its *create* span
+    when tracing is on (``shared_events.telemetry.tracing.recording_event``).
+
+    Inside a consumer's handler (a cause is set) an event continues its
+    cause's story: same correlation id, the cause as causation, same trace.
+    """
     cause = current_cause()
-    if cause is not None:
-        return [
-            caused_by(
-                cause,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                aggregate_type=aggregate.aggregate_type,
-                aggregate_id=str(aggregate.id),
-                aggregate_version=event.aggregate_version,
-                producer=producer,
-                payload=event.payload,
-            )
-            for event in events
-        ]
     correlation_id = current_correlation_id()
-    return [
-        new_envelope(
+    envelopes = []
+    for event in events:
+        with recording_event(
             event_type=event.event_type,
-            schema_version=event.schema_version,
             aggregate_type=aggregate.aggregate_type,
             aggregate_id=str(aggregate.id),
-            aggregate_version=event.aggregate_version,
-            producer=producer,
-            payload=event.payload,
-            correlation_id=correlation_id,
-        )
-        for event in events
-    ]
+        ) as creation:
+            fields = {
+                "event_type": event.event_type,
+                "schema_version": event.schema_version,
+                "aggregate_type": aggregate.aggregate_type,
+                "aggregate_id": str(aggregate.id),
+                "aggregate_version": event.aggregate_version,
+                "producer": producer,
+                "payload": event.payload,
+                "trace_context": creation.trace_context,
+            }
+            if cause is not None:
+                envelope = caused_by(cause, **fields)
+            else:
+                envelope = new_envelope(**fields, correlation_id=correlation_id)
+            creation.created(envelope)
+        envelopes.append(envelope)
+    return envelopes
 
 
 @dataclass(frozen=True)

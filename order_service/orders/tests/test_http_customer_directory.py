@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.http import HttpResponse
 
 from order_service.orders.customers import CustomerSnapshot, HttpCustomerDirectory
+from service_kit.api.correlation import CorrelationMiddleware
 from shared_events.errors import DependencyUnavailable
 
 TOKEN = "test-service-token"
@@ -160,6 +162,31 @@ def test_every_call_presents_the_service_token(customer_service, directory):
     headers = [request["headers"] for request in customer_service.requests]
     assert [h["Authorization"] for h in headers] == [f"Service {TOKEN}"] * 2
     assert [h["Accept"] for h in headers] == ["application/json"] * 2
+
+
+def test_a_call_carries_the_correlation_and_request_id_of_the_request(
+    customer_service, directory, rf
+):
+    """The customer service's logs and events name the same action as the
+    order request that asked (service_kit.api.correlation)."""
+    correlation = uuid.uuid4()
+    request = rf.get(
+        "/api/orders/place/",
+        HTTP_X_CORRELATION_ID=str(correlation),
+        HTTP_X_REQUEST_ID="order-req-7",
+    )
+
+    def view(request):
+        directory.get(uuid.uuid4())
+        return HttpResponse()
+
+    CorrelationMiddleware(view)(request)
+    directory.get(uuid.uuid4())  # outside any request: nothing to forward
+
+    inside, outside = [r["headers"] for r in customer_service.requests]
+    assert inside["X-Correlation-ID"] == str(correlation)
+    assert inside["X-Request-ID"] == "order-req-7"
+    assert "X-Correlation-ID" not in outside and "X-Request-ID" not in outside
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 401, 403, 429, 400])
