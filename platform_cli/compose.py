@@ -8,6 +8,7 @@ from pathlib import Path
 from stack.compose import (
     COMPOSE_FILE,
     GATEWAY_CONFIG,
+    PROMETHEUS_CONFIG,
     compose_document,
     compose_is_current,
     write_compose,
@@ -18,10 +19,11 @@ HELP = "write docker-compose.yml from the process table (--check: is it current?
 DESCRIPTION = (
     "Generate docker-compose.yml: one service per process of the process table "
     "(stack/process_table.py), each carrying the profiles of the approaches that "
-    "run it, plus PostgreSQL, the local AWS (moto), a one-shot setup and the "
-    "gateway, whose HAProxy configuration goes beside it (deploy/gateway/). With "
-    "--check, write nothing and exit 1 when either file differs from what would "
-    "be generated."
+    "run it, plus PostgreSQL, the local AWS (moto), a one-shot setup, the "
+    "gateway, whose HAProxy configuration goes beside it (deploy/gateway/), and "
+    "Prometheus, whose scrape configuration goes beside it too "
+    "(deploy/prometheus/). With --check, write nothing and exit 1 when any of "
+    "these files differs from what would be generated."
 )
 
 
@@ -47,13 +49,16 @@ def run(options: argparse.Namespace) -> int:
             print(f"{path.name} is up to date with the process table")
             return 0
         print(
-            f"{path} (or the gateway's {GATEWAY_CONFIG} beside it) is out of "
-            "date with the process table: run python manage.py compose"
+            f"{path} (or {GATEWAY_CONFIG} or {PROMETHEUS_CONFIG} beside it) is "
+            "out of date with the process table: run python manage.py compose"
         )
         return 1
     if not write_compose(path):
         print(f"{path.name} was already up to date")
         return 0
     count = len(compose_document()["services"])
-    print(f"wrote {path} ({count} services) and {path.parent / GATEWAY_CONFIG}")
+    print(
+        f"wrote {path} ({count} services), {path.parent / GATEWAY_CONFIG} and "
+        f"{path.parent / PROMETHEUS_CONFIG}"
+    )
     return 0

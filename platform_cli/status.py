@@ -26,7 +26,10 @@ def run(options: argparse.Namespace) -> int:
     )
     if status.get("aws_endpoint"):
         print(f"local AWS (moto) at {status['aws_endpoint']}")
-    print(f"{'process':<18} {'pid':>7} {'uptime':>9} {'restarts':>8}  health")
+    print(
+        f"{'process':<18} {'pid':>7} {'uptime':>9} {'restarts':>8}  {'health':<8}"
+        "  metrics (Bearer METRICS_TOKEN)"
+    )
     now = time.time()
     for process in status["processes"]:
         pid = process["pid"]
@@ -34,6 +37,16 @@ def run(options: argparse.Namespace) -> int:
         answer = health(process["url"]) if pid else "down"
         print(
             f"{process['name']:<18} {pid or '-':>7} {uptime:>9} "
-            f"{process['restarts']:>8}  {answer}"
+            f"{process['restarts']:>8}  {answer:<8}  {_metrics(process)}"
         )
     return 0
+
+
+def _metrics(process: dict) -> str:
+    """Where the process answers Prometheus: a web server on its own port, a
+    worker on its METRICS_PORT; the gateway does not."""
+    if process.get("metrics_port"):
+        return f"http://127.0.0.1:{process['metrics_port']}/metrics"
+    if process["url"] and process["name"] != "gateway":
+        return f"{process['url']}/metrics"
+    return "-"

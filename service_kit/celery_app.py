@@ -9,6 +9,11 @@ gossip, mingle and heartbeat off: those three need broadcast messaging,
 which SQS lacks. The service package's ``__init__`` imports its app, so
 that ``.delay()`` targets this service's broker (SQS), not Celery's default
 AMQP broker.
+
+A relay worker serves its metrics (what it relayed, what the broker
+refused) on ``METRICS_PORT`` when that is set
+(``shared_events.management.worker_metrics``). The pool is ``solo``: the
+tasks run in the process that serves them, so the counts are all there.
 """
 
 from __future__ import annotations
@@ -38,3 +43,14 @@ def quiet_routine_task_logs(loglevel=logging.INFO, **kwargs) -> None:
     level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
     for name in ROUTINE_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+@signals.worker_ready.connect
+def serve_relay_metrics(**kwargs) -> None:
+    # Imported here: this module is imported by every process of a service
+    # (its package's __init__), long before Django is set up.
+    from shared_events.management.worker_metrics import serve_worker_metrics
+
+    url = serve_worker_metrics()
+    if url:
+        logging.getLogger(__name__).info("metrics on %s", url)

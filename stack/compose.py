@@ -2,9 +2,9 @@
 
 One compose service per process that some approach runs
 (``stack.process_table.platform_processes``), plus the infrastructure every
-approach starts: PostgreSQL, the local AWS (a moto server) and a one-shot
+approach starts: PostgreSQL, the local AWS (a moto server), a one-shot
 ``setup`` (migrations, the messaging topology, the demo user) that every
-process waits for. A process that only some approaches run carries those
+process waits for, and Prometheus. A process that only some approaches run carries those
 approaches' compose profiles; one that every approach runs carries none, so
 it always starts:
 
@@ -17,8 +17,15 @@ upstreams are the containers' names, resolved through the compose network's
 DNS, so the query routes find the query processes where an approach runs
 them and the web processes' ``/api/query/`` otherwise.
 
-``python manage.py compose`` writes both files and ``--check`` fails when
-either is out of date, so the containers cannot drift from what ``manage.py
+Prometheus (its official image) scrapes every process with the bearer token
+compose hands it as a secret (``METRICS_TOKEN``); its configuration is
+generated from the same table (``stack.prometheus_config``) into
+``deploy/prometheus/prometheus.yml``, and its alert rules are
+``deploy/prometheus/alerts.yml``. A worker serves its metrics on
+``METRICS_PORT`` on every interface of its container.
+
+``python manage.py compose`` writes the generated files and ``--check`` fails
+when any is out of date, so the containers cannot drift from what ``manage.py
 up``, the lab and ``deploy/`` run.
 
 Every container of the platform gets the settings of the README's
@@ -47,6 +54,7 @@ from stack.process_table import (
     PlatformProcess,
     platform_processes,
 )
+from stack.prometheus_config import TOKEN_FILE, render_prometheus_config
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 # Where the gateway's configuration lives, relative to the compose file, and
@@ -54,6 +62,20 @@ COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 GATEWAY_CONFIG = Path("deploy") / "gateway" / "haproxy.cfg"
 GATEWAY_CONFIG_TARGET = "/usr/local/etc/haproxy/haproxy.cfg"
 GATEWAY_IMAGE = "haproxy:2.6"
+# Prometheus: the version whose promtool (Debian's, stack.prometheus_binary)
+# checks the configuration and the rules the image then runs.
+PROMETHEUS_IMAGE = "prom/prometheus:v2.42.0"
+PROMETHEUS_DIR = Path("deploy") / "prometheus"
+PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+PROMETHEUS_RULES = PROMETHEUS_DIR / "alerts.yml"
+PROMETHEUS_TARGET_DIR = "/etc/prometheus"
+PROMETHEUS_PORT = 9090
+# Compose mounts a secret at /run/secrets/<its name>, where Prometheus reads it.
+METRICS_TOKEN_SECRET = Path(TOKEN_FILE).name
+# Jaeger: where every container's spans go (OTLP over HTTP), its UI on the host.
+JAEGER_IMAGE = "jaegertracing/all-in-one:1.62.0"
+JAEGER_OTLP_PORT = 4318
+JAEGER_UI_PORT = 16686
 PROJECT_NAME = "microservices-lab"
 IMAGE = "microservices-lab:local"
 POSTGRES_IMAGE = "postgres:16"
@@ -61,6 +83,8 @@ POSTGRES_VOLUME = "postgres-data"
 # Inside the compose network every web server listens on the same port; the
 # host reaches it on the port ``manage.py up`` uses (``DEFAULT_PORTS``).
 HTTP_PORT = 8000
+# Where a worker serves its /metrics inside its container.
+METRICS_PORT = 9100
 MOTO_PORT = 5000
 HEALTH_PATH = "/api/health/"
 MOTO_PROBE_PATH = "/moto-api/config"
@@ -68,7 +92,11 @@ MOTO_PROBE_PATH = "/moto-api/config"
 POSTGRES = "postgres"
 MOTO = "moto"
 SETUP = "setup"
-INFRASTRUCTURE = (POSTGRES, MOTO, SETUP)
+PROMETHEUS = "prometheus"
+JAEGER = "jaeger"
+# What every approach starts besides its processes (Prometheus scrapes them,
+# Jaeger receives their spans).
+INFRASTRUCTURE = (POSTGRES, MOTO, SETUP, PROMETHEUS, JAEGER)
 
 SETUP_COMMANDS = (
     # Creates every database an approach may need (stack.environment.prepare)
@@ -128,6 +156,18 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     "API_NUM_PROXIES": None,
     "CACHE_URL": None,
     "FAULT_INJECTION": None,
+    # Every process's /metrics answers this bearer token only; a worker
+    # serves it on METRICS_PORT, to Prometheus in another container.
+    "METRICS_TOKEN": _required("METRICS_TOKEN"),
+    "METRICS_PORT": str(METRICS_PORT),
+    "METRICS_BIND": "0.0.0.0",
+    # Every process's spans go to Jaeger (each container is named by its
+    # process: OTEL_SERVICE_NAME, set per container); OTEL_SDK_DISABLED=true
+    # in .env turns tracing off.
+    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{JAEGER}:{JAEGER_OTLP_PORT}",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_SDK_DISABLED": None,
+    "LOG_FORMAT": None,
 }
 
 # Only the order service calls the customer service (db_per_service).
@@ -139,6 +179,10 @@ NOT_PASSED = {
     "named from DATABASE_SERVER_URL",
     "ORDER_DATABASE_URL": "as CUSTOMER_DATABASE_URL",
     "SHARED_DATABASE_URL": "as CUSTOMER_DATABASE_URL",
+    "PROMETHEUS_MULTIPROC_DIR": "manage.py serve sets it for its gunicorn "
+    "workers, a fresh folder per server",
+    "GATEWAY_SPAN_LOG": "the local span receiver's; the compose gateway's "
+    "access log stays in its container log (Jaeger takes spans, not logs)",
 }
 
 
@@ -215,6 +259,7 @@ def process_service(
     service["command"] = container_command(process)
     environment = platform_environment(process.service)
     environment.update(dict(process.environment))
+    environment["OTEL_SERVICE_NAME"] = process.name
     service["environment"] = environment
     service["depends_on"] = {SETUP: {"condition": "service_completed_successfully"}}
     if process.serves_http:
@@ -270,6 +315,49 @@ def render_gateway_compose_config() -> str:
     )
 
 
+def prometheus_service() -> dict[str, Any]:
+    """Prometheus's image, the generated configuration and the alert rules
+    mounted read-only, the metrics token as a compose secret (a file, which
+    is how Prometheus reads a bearer token). It scrapes; it serves its UI on
+    the host's loopback."""
+    mounts = [
+        f"./{path.as_posix()}:{PROMETHEUS_TARGET_DIR}/{path.name}:ro"
+        for path in (PROMETHEUS_CONFIG, PROMETHEUS_RULES)
+    ]
+    return {
+        "image": PROMETHEUS_IMAGE,
+        "command": [
+            f"--config.file={PROMETHEUS_TARGET_DIR}/{PROMETHEUS_CONFIG.name}",
+            "--storage.tsdb.path=/prometheus",
+        ],
+        "volumes": mounts,
+        "secrets": [METRICS_TOKEN_SECRET],
+        "depends_on": {SETUP: {"condition": "service_completed_successfully"}},
+        "ports": [f"127.0.0.1:{PROMETHEUS_PORT}:{PROMETHEUS_PORT}"],
+        "restart": "unless-stopped",
+    }
+
+
+def jaeger_service() -> dict[str, Any]:
+    """Jaeger all-in-one: receives every process's spans over OTLP/HTTP and
+    shows the traces on the host's loopback (its UI)."""
+    return {
+        "image": JAEGER_IMAGE,
+        "environment": {"COLLECTOR_OTLP_ENABLED": "true"},
+        "ports": [f"127.0.0.1:{JAEGER_UI_PORT}:{JAEGER_UI_PORT}"],
+        "restart": "unless-stopped",
+    }
+
+
+def render_compose_prometheus_config() -> str:
+    """Prometheus's scrape configuration: every container of the table."""
+    return render_prometheus_config(
+        [process for process, _ in all_processes().values()],
+        http_port=HTTP_PORT,
+        metrics_port=METRICS_PORT,
+    )
+
+
 def infrastructure_services() -> dict[str, dict[str, Any]]:
     return {
         POSTGRES: {
@@ -309,7 +397,11 @@ def infrastructure_services() -> dict[str, dict[str, Any]]:
             "image": IMAGE,
             "build": _build(),
             "command": ["sh", "-c", " && ".join(SETUP_COMMANDS)],
-            "environment": platform_environment("customer"),
+            # One-off commands: no request's trace to join.
+            "environment": {
+                **platform_environment("customer"),
+                "OTEL_SDK_DISABLED": "true",
+            },
             "depends_on": {
                 POSTGRES: {"condition": "service_healthy"},
                 MOTO: {"condition": "service_healthy"},
@@ -327,10 +419,13 @@ def compose_document() -> dict[str, Any]:
             services[name] = gateway_service(DEFAULT_PORTS.get(name))
             continue
         services[name] = process_service(process, approaches, DEFAULT_PORTS.get(name))
+    services[PROMETHEUS] = prometheus_service()
+    services[JAEGER] = jaeger_service()
     return {
         "name": PROJECT_NAME,
         "services": services,
         "volumes": {POSTGRES_VOLUME: {}},
+        "secrets": {METRICS_TOKEN_SECRET: {"environment": "METRICS_TOKEN"}},
     }
 
 
@@ -343,7 +438,9 @@ HEADER = """\
 # The whole platform in containers: one service per process of the process
 # table, PostgreSQL, the local AWS (moto) and a one-shot setup (migrate,
 # aws_bootstrap, create_demo_user) the processes wait for; the gateway
-# (HAProxy, deploy/gateway/haproxy.cfg) on port 8000 in front of them. The
+# (HAProxy, deploy/gateway/haproxy.cfg) on port 8000 in front of them;
+# Prometheus (deploy/prometheus/) scraping them all, on port 9090; Jaeger
+# receiving their spans, its UI on port 16686. The
 # processes an approach adds carry that approach's profile; run one approach
 # with:
 #
@@ -351,9 +448,9 @@ HEADER = """\
 #
 # (or set ARCHITECTURE_APPROACH and COMPOSE_PROFILES in .env). With neither,
 # db_per_service runs. POSTGRES_PASSWORD, DJANGO_SECRET_KEY,
-# CUSTOMER_SERVICE_TOKEN, JWT_SIGNING_KEY, CUSTOMER_EVENT_SIGNING_KEY and
-# ORDER_EVENT_SIGNING_KEY must be set: there are no defaults. The demo user's
-# token: `docker compose logs setup`.
+# CUSTOMER_SERVICE_TOKEN, JWT_SIGNING_KEY, CUSTOMER_EVENT_SIGNING_KEY,
+# ORDER_EVENT_SIGNING_KEY and METRICS_TOKEN must be set: there are no
+# defaults. The demo user's token: `docker compose logs setup`.
 """
 
 
@@ -392,10 +489,12 @@ def render_compose(document: dict[str, Any] | None = None) -> str:
 
 def generated_files(compose_file: Path = COMPOSE_FILE) -> dict[Path, str]:
     """Each file ``manage.py compose`` writes, and its content: the compose
-    file and, beside it, the gateway's configuration it mounts."""
+    file and, beside it, the gateway's and Prometheus's configurations it
+    mounts."""
     return {
         compose_file: render_compose(),
         compose_file.parent / GATEWAY_CONFIG: render_gateway_compose_config(),
+        compose_file.parent / PROMETHEUS_CONFIG: render_compose_prometheus_config(),
     }
 
 

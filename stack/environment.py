@@ -37,6 +37,8 @@ GENERATED_SECRETS = (
     # both services also derive the other's verifying key from it.
     "CUSTOMER_EVENT_SIGNING_KEY",
     "ORDER_EVENT_SIGNING_KEY",
+    # The bearer token every process's /metrics asks of Prometheus.
+    "METRICS_TOKEN",
 )
 EXPLICIT_DATABASE_KEYS = (
     "DATABASE_SERVER_URL",

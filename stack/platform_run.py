@@ -91,6 +91,8 @@ class PlatformRun:
     gateway: ServiceProcess | None = None
     # Where the run's processes send their spans (``running_platform(tracing=...)``).
     span_receiver: SpanReceiver | None = None
+    # Each worker's metrics port (its /metrics), kept across its restarts.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
 
@@ -170,7 +172,11 @@ class PlatformRun:
         started = start_worker(
             spec.service,
             list(spec.command()),
-            env={**self.env, **dict(spec.environment)},
+            env={
+                **self.env,
+                **dict(spec.environment),
+                "METRICS_PORT": str(self.metrics_ports.setdefault(key, free_port())),
+            },
             name=spec.kind.value,
             ready_text=spec.ready_text or "",
         )
@@ -324,6 +330,8 @@ def platform_environment(*, approach: str, server_url: str, prefix: str) -> dict
         # The lab's clients are load generators, not abusers: keep the per-user
         # throttle out of their measurements.
         "API_THROTTLE_USER": os.environ.get("API_THROTTLE_USER", "100000/min"),
+        # /metrics answers this bearer token only (a worker's on METRICS_PORT).
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or secrets.token_urlsafe(40),
     }
 
 

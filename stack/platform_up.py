@@ -38,6 +38,7 @@ import requests
 from shared_events.configuration import VAR_DIR
 from stack.gateway import start_gateway
 from stack.gateway_binary import ensure_haproxy
+from stack.loopback import free_port
 from stack.process_state import running
 from stack.process_table import (
     DEFAULT_PORTS,
@@ -74,6 +75,8 @@ class Supervised:
     backoff: float = FIRST_BACKOFF_SECONDS
     next_start: float = 0.0
     last_error: str = ""
+    # A worker's /metrics port (METRICS_PORT), kept across its restarts.
+    metrics_port: int | None = None
 
     @property
     def url(self) -> str | None:
@@ -138,10 +141,11 @@ class PlatformUp:
             elif spec.serves_http:
                 entry.process = start_web(spec.service, env=env, port=entry.port)
             else:
+                entry.metrics_port = entry.metrics_port or free_port()
                 entry.process = start_worker(
                     spec.service,
                     list(spec.command()),
-                    env=env,
+                    env={**env, "METRICS_PORT": str(entry.metrics_port)},
                     name=spec.kind.value,
                     ready_text=spec.ready_text or "",
                 )
@@ -237,6 +241,7 @@ class PlatformUp:
                     "started_at": entry.started_at,
                     "restarts": entry.restarts,
                     "url": entry.url,
+                    "metrics_port": entry.metrics_port,
                 }
                 for entry in self.supervised
             ],

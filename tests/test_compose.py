@@ -26,9 +26,11 @@ from stack.compose import (
     GATEWAY_CONFIG_TARGET,
     HTTP_PORT,
     INFRASTRUCTURE,
+    JAEGER,
     MOTO,
     NOT_PASSED,
     POSTGRES,
+    PROMETHEUS,
     SETUP,
     render_compose,
     render_gateway_compose_config,
@@ -45,6 +47,7 @@ SECRETS = (
     "JWT_SIGNING_KEY",
     "CUSTOMER_EVENT_SIGNING_KEY",
     "ORDER_EVENT_SIGNING_KEY",
+    "METRICS_TOKEN",
 )
 # HAProxy's own image, not the project's: no manage.py, no platform settings.
 GATEWAY = "gateway"
@@ -79,7 +82,7 @@ def platform_services(compose: dict) -> dict[str, dict]:
     return {
         name: service
         for name, service in compose["services"].items()
-        if name not in (POSTGRES, MOTO, GATEWAY)
+        if name not in (POSTGRES, MOTO, GATEWAY, PROMETHEUS, JAEGER)
     }
 
 
@@ -361,3 +364,16 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = set(DOCKERIGNORE.read_text().split())
     for entry in ("var/", ".venv/", "reports/", ".git", ".env"):
         assert entry in ignored
+
+
+def test_every_process_sends_its_spans_to_jaeger_under_its_own_name(compose):
+    jaeger = compose["services"][JAEGER]
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert jaeger["ports"] == ["127.0.0.1:16686:16686"]
+    for name, service in platform_services(compose).items():
+        environment = service["environment"]
+        if name == SETUP:
+            assert environment["OTEL_SDK_DISABLED"] == "true"
+            continue
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{JAEGER}:4318"
+        assert environment["OTEL_SERVICE_NAME"] == name

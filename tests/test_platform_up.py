@@ -27,6 +27,7 @@ from shared_events.configuration import REPO_DIR, all_database_names
 from stack import postgres
 from stack.loopback import free_port
 from stack.process_table import DEFAULT_PORTS
+from stack.span_receiver import TELEMETRY_DATABASE
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,7 @@ class Up:
         self.ports = ports
         self.process: subprocess.Popen | None = None
         self.log = var_dir / "up-output.log"
+        self.env: dict[str, str] = {}
 
     def status(self) -> dict:
         try:
@@ -117,6 +119,7 @@ def up(tmp_path_factory, server_url):
         EVENT_TOPOLOGY_PREFIX=prefix.rstrip("_"),
     )
     running = Up(var_dir, ports)
+    running.env = env
     with open(running.log, "w") as log:
         running.process = subprocess.Popen(
             [
@@ -143,7 +146,10 @@ def up(tmp_path_factory, server_url):
                 running.process.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 os.killpg(running.process.pid, signal.SIGKILL)
-        postgres.drop_databases(server_url=server_url, names=all_database_names(prefix))
+        postgres.drop_databases(
+            server_url=server_url,
+            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
+        )
 
 
 def living_members(group: int) -> list[str]:
@@ -247,6 +253,33 @@ def test_the_gateway_leads_to_every_web_process_of_the_platform(up):
             what=f"{prefix} reached {process}",
             up=up,
         )
+
+
+def test_make_up_keeps_each_requests_trace(up):
+    """Every process exports its spans to up's span receiver, the gateway
+    its access log: ``manage.py trace <X-Request-ID>`` draws the request."""
+    response = requests.get(
+        f"{up.url('gateway')}/orders/",
+        headers={"Authorization": f"Bearer {up.jwt()}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    request_id = response.headers["X-Request-ID"]
+
+    def drawn() -> str | None:
+        done = subprocess.run(
+            [sys.executable, str(REPO_DIR / "manage.py"), "trace", request_id],
+            cwd=REPO_DIR,
+            env=up.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.stdout if "order-web" in done.stdout else None
+
+    output = wait_for(drawn, timeout=20, what="the request's trace", up=up)
+    assert "gateway  gateway GET orders" in output
+    assert "Traces: " in up.log.read_text()
 
 
 @pytest.mark.parametrize("name", KILLED)

@@ -31,11 +31,15 @@ DATABASES = service_databases(SERVICE_NAME)
 
 # FAULT_INJECTION=slow_responses:<ms>[@share] makes this service answer late on
 # purpose (the lab's slow-customer-service); otherwise Django leaves it out.
-# Right after the body limit (still first), before any work is done.
+# Right after the body limit, before any work is done (and inside the metrics
+# middleware, whose latencies then show the delay).
+_after_body_limit = (
+    MIDDLEWARE.index("service_kit.api.limits.RequestBodyLimitMiddleware") + 1
+)
 MIDDLEWARE = [
-    MIDDLEWARE[0],
+    *MIDDLEWARE[:_after_body_limit],
     "service_kit.api.slow_responses.SlowResponsesMiddleware",
-    *MIDDLEWARE[1:],
+    *MIDDLEWARE[_after_body_limit:],
 ]
 
 # THE QUERY SIDE (approach 5, cqrs_es): read models in the read database

@@ -7,6 +7,7 @@ from service_kit.api import urls as platform
 urlpatterns = [
     path("admin/", admin.site.urls),
     *platform.health_routes(),
+    *platform.metrics_routes(),
     # The customer service issues JWTs; both services verify them statelessly.
     path("api/auth/token/", TokenObtainApi.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),

@@ -6,6 +6,7 @@ from service_kit.api import urls as platform
 urlpatterns = [
     path("admin/", admin.site.urls),
     *platform.health_routes(),
+    *platform.metrics_routes(),
     path("api/orders/", include("order_service.orders.urls")),
     *platform.schema_routes(),
     path("api-auth/", include("rest_framework.urls")),

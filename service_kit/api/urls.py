@@ -1,9 +1,9 @@
 """The routes every service's URLconf shares, and its error handlers.
 
 Both services serve the same platform routes (health, open to load balancers;
-the OpenAPI schema and its docs, to signed-in callers only) and the query API
-of their read-model app (which answers 404, saying why, under any approach
-but 5).
+``/metrics``, to Prometheus with its bearer token; the OpenAPI schema and its
+docs, to signed-in callers only) and the query API of their read-model app
+(which answers 404, saying why, under any approach but 5).
 What a learner should notice: the query process (``config/query_urls.py``)
 and the full process (``config/urls.py``) are built from the same pieces, so
 the query side serves exactly what the full process serves under
@@ -15,6 +15,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 from service_kit.api.health import HealthApi
+from service_kit.api.metrics import MetricsView
 
 # Django looks handler400, handler404 and handler500 up in the root URLconf:
 # each service's sets them from these, in that order.
@@ -27,6 +28,11 @@ ERROR_HANDLERS = (
 
 def health_routes() -> list:
     return [path("api/health/", HealthApi.as_view(), name="health")]
+
+
+def metrics_routes() -> list:
+    """``/metrics``, where Prometheus looks by default (no trailing slash)."""
+    return [path("metrics", MetricsView.as_view(), name="metrics")]
 
 
 # The schema and its docs are an API like any other: answered to a signed-in
@@ -61,7 +67,13 @@ def query_api_routes(read_model_app: str) -> list:
 def query_side_routes(read_model_app: str) -> list:
     """All a query process serves (``QUERY_SIDE_ONLY=true``, approach 5).
 
-    The paper's query service: health, the schema and the query API, nothing
-    that writes. A system check refuses it under any approach but cqrs_es.
+    The paper's query service: health, metrics, the schema and the query API,
+    nothing that writes. A system check refuses it under any approach but
+    cqrs_es.
     """
-    return [*health_routes(), *schema_routes(), *query_api_routes(read_model_app)]
+    return [
+        *health_routes(),
+        *metrics_routes(),
+        *schema_routes(),
+        *query_api_routes(read_model_app),
+    ]

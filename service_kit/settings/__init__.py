@@ -12,5 +12,6 @@ from service_kit.settings.celery import *
 from service_kit.settings.databases import *
 from service_kit.settings.events import *
 from service_kit.settings.login_throttling import *
+from service_kit.settings.metrics import *
 from service_kit.settings.production import *
 from service_kit.settings.rest_framework import *

@@ -40,7 +40,10 @@ THIRD_PARTY_APPS = [
 PLATFORM_APPS = ["shared_events", "service_kit"]
 
 MIDDLEWARE = [
-    # First: an oversized body is refused before anything reads it.
+    # Outermost: every request is timed and counted, refused ones included
+    # (service_kit.api.metrics). It reads no body.
+    "service_kit.api.metrics.HttpMetricsMiddleware",
+    # Then: an oversized body is refused before anything reads it.
     "service_kit.api.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

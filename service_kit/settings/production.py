@@ -32,8 +32,9 @@ PRODUCTION = DJANGO_ENV == "production"
 # The gateway (or load balancer) ends TLS and forwards the original scheme.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
-# Paths without the leading slash: load balancers' health checks use HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+# Paths without the leading slash: load balancers' health checks and
+# Prometheus's scrapes (inside the platform's network) use HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
 # HSTS cannot be taken back from a browser that has seen it: start with 60

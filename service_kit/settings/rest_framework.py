@@ -71,7 +71,7 @@ REST_FRAMEWORK = {
 # REQUEST LIMITS
 # ------------------------------------------------------------------------------
 # The largest request body accepted, JSON included: 413 past it (the
-# middleware first in MIDDLEWARE, service_kit.api.limits).
+# body-limit middleware, before any that reads a body: service_kit.api.limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 # THROTTLE COUNTS (shared by every worker of a service)
 # ------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ What a learner should notice in this stage:
   event that is not signed by a trusted key of the service owning its
   aggregate (``shared_events.event_keys``).
 
-Depends on ``events``, ``event_keys`` and ``transport`` (the consumer's
-settings).
+Depends on ``events``, ``event_keys``, ``transport`` (the consumer's
+settings) and ``telemetry`` (each outcome is counted).
 """
 
 from shared_events.consume.consumer import (

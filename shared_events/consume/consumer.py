@@ -41,6 +41,7 @@ from shared_events.consume.dead_letter import (
 )
 from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.events import InvalidEvent
+from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import ConsumerSettings
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,12 @@ class EventConsumer:
         return self.stats
 
     def handle(self, message: dict) -> Outcome:
+        """Handle one message; its outcome, counted by consumer (metrics)."""
+        outcome = self._handle(message)
+        event_handled(consumer=self.settings.name, outcome=outcome.value)
+        return outcome
+
+    def _handle(self, message: dict) -> Outcome:
         receive_count = int(
             message.get("Attributes", {}).get("ApproximateReceiveCount", 1)
         )
@@ -164,6 +171,8 @@ class EventConsumer:
                 f"{envelope.event_type} {envelope.event_id}: handler failed: "
                 f"{error.__class__.__name__}: {error}",
             )
+        if outcome is Outcome.APPLIED:
+            event_applied(consumer=self.settings.name, occurred_at=envelope.occurred_at)
         if outcome is Outcome.HELD:
             if receive_count >= self.settings.max_receive_count:
                 return self._dead_letter(

@@ -24,7 +24,9 @@ event to ``process_batch``. What a learner should notice:
   invalid envelope is *poison*, and so is an untrusted one (unsigned, forged,
   changed after signing, from a service that does not own its aggregate): no
   retry can fix it, so it goes to the consumer's dead-letter queue with the
-  reason and the record succeeds.
+  reason and the record succeeds. Each outcome is counted
+  (``consumer_events_total``, ``shared_events.telemetry.metrics``) under the
+  tracking name, as the SQS consumer counts its own.
 * One handler serves every source. The event says where it comes from
   (``eventSource`` of its records), and aws-lambda-powertools' data classes
   and ``BatchProcessor`` read AWS's shapes, not hand-parsed dictionaries. A
@@ -72,6 +74,7 @@ from shared_events.consume.dead_letter import (
 )
 from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.events import InvalidEvent
+from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import AwsSettings, client, messaging
 
 logger = logging.getLogger(__name__)
@@ -337,7 +340,12 @@ class _Batch:
                 envelope.event_type,
                 envelope.event_id,
             )
+            # The record fails; its event source mapping hands it over again.
+            event_handled(consumer=self.consumer, outcome=Outcome.RETRY.value)
             raise
+        event_handled(consumer=self.consumer, outcome=outcome.value)
+        if outcome is Outcome.APPLIED:
+            event_applied(consumer=self.consumer, occurred_at=envelope.occurred_at)
         if outcome is Outcome.HELD:
             logger.info(
                 "%s: %s %s held: version %d is ahead of its aggregate",
@@ -357,6 +365,7 @@ class _Batch:
             logger.error(
                 "%s: poison and no dead-letter queue: %s", self.consumer, reason
             )
+            event_handled(consumer=self.consumer, outcome=Outcome.RETRY.value)
             raise PoisonWithoutDeadLetterQueue(reason)
         send_dead_letter(
             self.dead_letters.sqs(),
@@ -367,6 +376,7 @@ class _Batch:
             attributes=letter.attributes,
             group_id=letter.group_id,
         )
+        event_handled(consumer=self.consumer, outcome=Outcome.DEAD_LETTERED.value)
         logger.error(
             "%s: record %s dead-lettered: %s",
             self.consumer,

@@ -28,7 +28,8 @@ What a learner should notice in this stage:
 * Never ``CreateEventSourceMapping`` on moto: a test proves none is created.
 
 Plain Python and boto3 (``transport.clients``); only the management command
-``run_event_source_mappings`` reads Django settings. Depends on ``transport``.
+``run_event_source_mappings`` reads Django settings. Depends on ``transport``
+and ``telemetry`` (each checkpoint's lag is a metric).
 """
 
 from shared_events.event_source_mapping.checkpoints import CheckpointStore

@@ -21,7 +21,9 @@ Things a learner should notice:
     invocation record goes to the on-failure queue and the shard moves past it.
 
 * The checkpoint moves only after a batch is done (handled, or discarded and
-  reported), never when records are merely read.
+  reported), never when records are merely read. Each move sets how old the
+  checkpointed record was (``event_source_mapping_checkpoint_lag_seconds``,
+  AWS Lambda's IteratorAge): how far behind its stream the mapping runs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from shared_events.event_source_mapping.on_failure import (
 from shared_events.event_source_mapping.resolve import RunnableMapping, resolve_source
 from shared_events.event_source_mapping.runtime import Runtime, StopRequested
 from shared_events.event_source_mapping.shards import StreamRecord, StreamSource
+from shared_events.telemetry.metrics import stream_checkpointed
 
 logger = logging.getLogger(__name__)
 
@@ -258,3 +261,5 @@ class ShardPoller:
             shard=self.shard_id,
             sequence_number=record.sequence_number,
         )
+        # How far behind its stream the mapping is: the record's age now.
+        stream_checkpointed(mapping=self.mapping.name, arrival=record.arrival)

@@ -17,7 +17,8 @@ What a learner should notice in this stage:
 
 The rows are written by the write side (``write_side.outbox_queue``); the
 relay publishes through the transport's publisher port. Depends on
-``transport`` (and the ``models``).
+``transport`` (and the ``models``), and ``telemetry`` (what it relayed is
+counted).
 """
 
 from shared_events.outbox.listener import CHANNEL, OutboxListener, start_listener

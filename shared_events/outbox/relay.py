@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from shared_events.outbox.store import (
     outbox_mark_failed,
     outbox_mark_published,
 )
+from shared_events.telemetry.metrics import events_relayed
 from shared_events.transport import (
     EventPublisher,
     OutgoingMessage,
@@ -108,6 +110,13 @@ def relay_batch(*, publisher: EventPublisher, batch_size: int = 100) -> RelayRes
                 len(rows),
                 result.failed.get(str(failed[0].event_id), "unknown reason"),
             )
+    # Counted once the marks are committed: what the broker took, and not.
+    events_relayed(
+        service=settings.SERVICE_NAME,
+        publisher=publisher,
+        published=len(accepted),
+        failed=len(failed),
+    )
     return RelayResult(
         claimed=len(rows), published=len(accepted), failed=len(failed), batches=1
     )

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from shared_events.composition import service_wiring
 from shared_events.consume import EventConsumer
+from shared_events.management.worker_metrics import serve_worker_metrics
 from shared_events.transport import TopologyError, messaging
 
 
@@ -79,6 +80,11 @@ class Command(BaseCommand):
             sqs=messaging.sqs_client(),
             handlers=handlers,
         )
+        metrics_url = serve_worker_metrics(
+            dead_letter_queue_urls=[consumer_settings.dead_letter_queue_url]
+        )
+        if metrics_url:
+            self.stdout.write(f"metrics on {metrics_url}")
         self.stdout.write(
             f"consuming {consumer_settings.queue_url} as {consumer_settings.name} "
             f"({len(handlers)} event types handled)"

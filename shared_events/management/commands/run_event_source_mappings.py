@@ -13,6 +13,7 @@ from shared_events.event_source_mapping import (
     resolve_mapping,
 )
 from shared_events.functions import service_mappings
+from shared_events.management.worker_metrics import serve_worker_metrics
 from shared_events.transport import messaging
 
 CHECKPOINT_DIR = VAR_DIR / "event-source-mappings"
@@ -84,6 +85,11 @@ class Command(BaseCommand):
             stop=stop,
             poll_interval_seconds=poll_interval,
         )
+        metrics_url = serve_worker_metrics(
+            dead_letter_queue_urls=[r.on_failure_queue_url for r in runnables]
+        )
+        if metrics_url:
+            self.stdout.write(f"metrics on {metrics_url}")
         described = "; ".join(
             f"{m.name}: {m.source_kind} {m.source_name} -> {m.function}"
             for m in mappings
