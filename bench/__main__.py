@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import end_to_end
+from bench import end_to_end, observability
 from bench.environment import ROOT, machine, prepare, run_figure
 from bench.report import summarise, table, write_json
 
@@ -39,6 +39,7 @@ FULL = {
         "baseline_seconds": 20,
         "backends": list(end_to_end.BACKENDS),
     },
+    "observability": {"runs": 3, "commands": 400},
 }
 QUICK = {
     "write": {"runs": 3, "commands": 100, "writers": [1, 8]},
@@ -55,6 +56,7 @@ QUICK = {
         "baseline_seconds": 10,
         "backends": list(end_to_end.BACKENDS),
     },
+    "observability": {"runs": 2, "commands": 200},
 }
 APPROACH = {
     "write": "event_sourcing",
@@ -66,6 +68,7 @@ APPROACH = {
     "kinesis": "event_sourcing",
     "dynamodb": "event_sourcing",
     "backends": "cqrs_es",
+    "observability": "cqrs_es",
 }
 # Figure 5 compares with the eventsourcing library, installed for the benchmark
 # only, in a throwaway venv (never in the project's dependencies).
@@ -146,6 +149,9 @@ def main(argv: list[str]) -> int:
             if figure == "endtoend":
                 # A whole platform of processes, run from here (bench.end_to_end).
                 rows += end_to_end.run(bench, **options, log=log)
+            elif figure == "observability":
+                # Three platforms: tracing off, every request, one in ten.
+                rows += observability.run(bench, **options, log=log)
             elif figure == "backends":
                 # One platform per backend combination (bench.end_to_end).
                 rows += end_to_end.run_backends(bench, **options, log=log)

@@ -25,7 +25,9 @@ Which traces are kept: a trace starts only at an entry point, a request
 (a server span) or an event recorded outside any request; the rest follows
 its parent's decision. Without that rule every poll of a queue, every tick
 of the relay's timer, every statement of a background loop would start a
-trace of its own, and the real ones would drown.
+trace of its own, and the real ones would drown. Of the entry points, the
+standard ``OTEL_TRACES_SAMPLER_ARG`` (a ratio, 1 by default) keeps that
+share, decided by the trace id: every process of a trace decides alike.
 """
 
 from __future__ import annotations
@@ -107,28 +109,48 @@ def configure_tracing(*, default_service_name: str) -> bool:
             "service.namespace": NAMESPACE,
         }
     )
-    provider = TracerProvider(resource=resource, sampler=ParentBased(_entry_points()))
+    ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG") or 1.0)
+    provider = TracerProvider(
+        resource=resource, sampler=ParentBased(_entry_points(ratio))
+    )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     # What is left in the queue is sent when the process exits.
     atexit.register(provider.shutdown)
-    DjangoInstrumentor().instrument(excluded_urls=EXCLUDED_URLS)
-    # The wheel is psycopg2-binary, which the dependency check does not know.
-    Psycopg2Instrumentor().instrument(skip_dep_check=True)
-    RequestsInstrumentor().instrument()
-    BotocoreInstrumentor().instrument()
-    CeleryInstrumentor().instrument()
+    # The standard switch of opentelemetry-instrument, honoured here too:
+    # e.g. OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=psycopg2 drops a span per
+    # SQL statement.
+    disabled = {
+        name.strip()
+        for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(
+            ","
+        )
+    }
+    instrumentations = {
+        "django": lambda: DjangoInstrumentor().instrument(excluded_urls=EXCLUDED_URLS),
+        # The wheel is psycopg2-binary, which the dependency check does not know.
+        "psycopg2": lambda: Psycopg2Instrumentor().instrument(skip_dep_check=True),
+        "requests": lambda: RequestsInstrumentor().instrument(),
+        "botocore": lambda: BotocoreInstrumentor().instrument(),
+        "celery": lambda: CeleryInstrumentor().instrument(),
+    }
+    for name, instrument in instrumentations.items():
+        if name not in disabled:
+            instrument()
     _configured = True
     return True
 
 
-def _entry_points() -> Sampler:
-    """The root sampler: keep a trace that starts at a request or an event."""
+def _entry_points(ratio: float) -> Sampler:
+    """The root sampler: keep ``ratio`` of the traces that start at a request
+    or an event, and none that start anywhere else."""
     from opentelemetry.sdk.trace.sampling import (
         ALWAYS_OFF,
-        ALWAYS_ON,
         Sampler,
+        TraceIdRatioBased,
     )
+
+    kept = TraceIdRatioBased(ratio)
 
     class EntryPoints(Sampler):
         def should_sample(
@@ -145,13 +167,13 @@ def _entry_points() -> Sampler:
                 attributes is not None
                 and attributes.get("messaging.operation.type") == CREATE
             )
-            chosen = ALWAYS_ON if starts else ALWAYS_OFF
+            chosen = kept if starts else ALWAYS_OFF
             return chosen.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
             )
 
         def get_description(self) -> str:
-            return "EntryPoints{server spans and recorded events}"
+            return f"EntryPoints{{server spans and recorded events, {ratio}}}"
 
     return EntryPoints()
 

@@ -1,0 +1,154 @@
+"""Figure 10: what tracing costs, on the write path and end to end.
+
+Subject: a whole ``cqrs_es`` platform with tracing on, every process
+exporting its spans to the run's span receiver, which writes them into
+PostgreSQL on the same two cores: once with every request traced, once with
+one in ten (``OTEL_TRACES_SAMPLER_ARG=0.1``, what a busy production keeps),
+and once with one in ten and no span per SQL statement
+(``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=psycopg2``).
+Baseline: the same platform with tracing off (``OTEL_SDK_DISABLED=true``).
+Metrics are recorded in all three, as they always are. The platforms run
+one after the other, never side by side (two platforms on two cores would
+measure each other); each run of one is paired with the same run of the
+baseline.
+
+Each run sends the same ``commands`` registrations to the customer
+service from ``CLIENTS`` clients as fast as it answers, then waits until
+the order service's consumer has applied them all (its replica):
+
+- write path: commands per second while they were sent;
+- end to end: commands per second from the first sent to the last applied,
+  the pipeline's throughput (relay, broker, consumer included).
+
+Target: each ratio (traced / not) at least 0.9.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from bench.report import Figure
+from shared_events.configuration import all_database_names
+from stack.connections import fetch_value
+from stack.platform_run import running_platform
+from stack.postgres import drop_databases
+from stack.span_receiver import TELEMETRY_DATABASE
+
+OVERHEAD = Figure("10 tracing overhead", unit="commands/s")
+PREFIX = "bench_obs_"
+APPROACH = "cqrs_es"
+CLIENTS = 4
+DRAIN_TIMEOUT = 120.0
+TARGET = ("ge", 0.9)
+# Tracing off, then on: for every request, for one in ten, and for one in
+# ten without a span per SQL statement (psycopg2's, the most numerous).
+SETTINGS = {
+    "off": {"OTEL_SDK_DISABLED": "true"},
+    "every request": {},
+    "one in ten": {"OTEL_TRACES_SAMPLER_ARG": "0.1"},
+    "one in ten, no statement spans": {
+        "OTEL_TRACES_SAMPLER_ARG": "0.1",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "psycopg2",
+    },
+}
+
+
+def run(bench, *, runs: int, commands: int, log) -> list[dict]:
+    measured: dict[str, list[tuple[float, float]]] = {}
+    try:
+        for name, settings in SETTINGS.items():
+            with running_platform(
+                approach=APPROACH,
+                server_url=bench.server_url,
+                prefix=PREFIX,
+                broker_proxy=False,
+                tracing=name != "off",
+                extra_env=settings,
+            ) as platform:
+                log(f"tracing overhead: platform up, tracing {name}")
+                measured[name] = [
+                    _one_run(platform, commands=commands, log=log) for _ in range(runs)
+                ]
+    finally:
+        drop_databases(
+            server_url=bench.server_url,
+            names=[*all_database_names(PREFIX), PREFIX + TELEMETRY_DATABASE],
+        )
+    off = measured["off"]
+    rows = []
+    for name in list(SETTINGS)[1:]:
+        traced = measured[name]
+        rows += [
+            OVERHEAD.row(
+                subject=(f"write path, {name} traced", [w for w, _ in traced]),
+                baseline=("write path, tracing off", [w for w, _ in off]),
+                target=TARGET,
+                note=f"{commands} registrations from {CLIENTS} clients",
+            ),
+            OVERHEAD.row(
+                subject=(f"end to end, {name} traced", [e for _, e in traced]),
+                baseline=("end to end, tracing off", [e for _, e in off]),
+                target=TARGET,
+                note="from the first command sent to the consumer's last apply",
+            ),
+        ]
+    return rows
+
+
+def _one_run(platform, *, commands: int, log) -> tuple[float, float]:
+    """(commands/s on the write path, commands/s end to end) of one run."""
+    url = f"{platform.url('customer')}/api/customers/register/"
+    before = _applied(platform)
+    numbers = itertools.count()
+    lock = threading.Lock()
+
+    def client() -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {platform.token}"
+        while True:
+            with lock:
+                number = next(numbers)
+            if number >= commands:
+                return
+            response = session.post(
+                url,
+                json={
+                    "name": f"Bench {number}",
+                    "email": f"bench-{time.monotonic_ns()}-{number}@example.com",
+                    "address": "1 Bench Road",
+                },
+                timeout=10,
+            )
+            response.raise_for_status()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        list(pool.map(lambda _: client(), range(CLIENTS)))
+    written = time.monotonic() - started
+    wait_until = time.monotonic() + DRAIN_TIMEOUT
+    while _applied(platform) - before < commands:
+        if time.monotonic() > wait_until:
+            raise RuntimeError(
+                f"only {_applied(platform) - before} of {commands} applied after "
+                f"{DRAIN_TIMEOUT:.0f} s"
+            )
+        time.sleep(0.05)
+    drained = time.monotonic() - started
+    log(
+        f"tracing overhead: {commands} commands sent in {written:.1f} s, all "
+        f"applied after {drained:.1f} s"
+    )
+    return commands / written, commands / drained
+
+
+def _applied(platform) -> int:
+    return fetch_value(
+        platform.database_url("order"),
+        "SELECT count(*) FROM event_processed WHERE event_type = %s",
+        ["CustomerRegistered"],
+    )
