@@ -161,6 +161,7 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     "METRICS_TOKEN": _required("METRICS_TOKEN"),
     "METRICS_PORT": str(METRICS_PORT),
     "METRICS_BIND": "0.0.0.0",
+    "METRICS_ENABLED": None,
     # Every process's spans go to Jaeger (each container is named by its
     # process: OTEL_SERVICE_NAME, set per container); OTEL_SDK_DISABLED=true
     # in .env turns tracing off.

@@ -13,6 +13,7 @@ caused carries the deletion's trace and correlation id.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,10 +23,13 @@ import psycopg2
 import pytest
 import requests
 
+from observe.stream_backlog import checkpoint_file
 from observe.traces import orphans, render_trace, trace_id_of_request, wait_for_trace
+from shared_events.configuration import all_database_names
+from stack import postgres
 from stack.connections import fetch_value
 from stack.platform_run import running_platform
-from stack.span_receiver import telemetry_database_url
+from stack.span_receiver import TELEMETRY_DATABASE, telemetry_database_url
 from stack.span_store import Span
 
 pytestmark = pytest.mark.slow
@@ -224,3 +228,66 @@ def test_only_requests_and_recorded_events_start_a_trace(platform, spans_url):
     assert roots
     for service, name, kind in roots:
         assert kind == "server" or name.startswith("create "), (service, name)
+
+
+def test_the_context_rides_through_dynamodb_streams_and_kinesis_too(
+    server_url, database_prefix
+):
+    """On the paper's AWS backends (the event table's stream is the outbox,
+    Kinesis the broker, Lambda handlers the consumers) a registration is
+    still one trace: the web request, the stream relay's publish to Kinesis,
+    the order service's handler and the customer service's projector."""
+    prefix = f"{database_prefix}aws_"
+    try:
+        spans = _register_on_the_aws_backends(server_url, prefix)
+    finally:
+        postgres.drop_databases(
+            server_url=server_url,
+            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
+        )
+        for service in ("customer", "order"):
+            checkpoint_file(
+                os.environ, service=service, prefix=prefix.replace("_", "-")
+            ).unlink(missing_ok=True)
+    assert whole(spans), render_trace(spans)
+    publish = spans_of(spans, "customer-functions", "publish")[0]
+    assert publish.attributes["messaging.system"] == "aws_kinesis"
+    roots = [s for s in spans if s.parent_span_id is None]
+    assert [(r.service, r.kind) for r in roots] == [("customer-web", "server")]
+
+
+def whole(spans: list[Span]) -> bool:
+    """A registration's hops on the AWS backends are all in."""
+    return all(
+        spans_of(spans, service, name)
+        for service, name in [
+            ("customer-web", "create CustomerRegistered"),
+            ("customer-functions", "publish"),
+            ("order-functions", "process CustomerRegistered"),
+            ("customer-functions", "process CustomerRegistered"),
+        ]
+    ) and not orphans(spans)
+
+
+def _register_on_the_aws_backends(server_url: str, prefix: str) -> list[Span]:
+    with running_platform(
+        approach="cqrs_es",
+        server_url=server_url,
+        prefix=prefix,
+        tracing=True,
+        extra_env={"EVENT_DELIVERY": "kinesis", "EVENT_STORE": "dynamodb"},
+    ) as run:
+        registered = requests.post(
+            f"{run.url('customer')}/api/customers/register/",
+            headers={"Authorization": f"Token {run.token}"},
+            json={
+                "name": "Streamed Customer",
+                "email": f"streamed-{uuid.uuid4().hex[:8]}@example.com",
+                "address": "1 Shard Lane",
+            },
+            timeout=10,
+        )
+        assert registered.status_code == 201, registered.text
+        trace_id = registered.headers["X-Trace-ID"]
+        url = telemetry_database_url(server_url=server_url, prefix=prefix)
+        return wait_for_trace(url, trace_id, until=whole, timeout=60)

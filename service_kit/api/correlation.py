@@ -8,7 +8,9 @@ a UUID) gets a new one. Either way the response names it.
 The gateway in front (``stack.gateway_config``) gives every request an
 ``X-Request-ID`` and a W3C ``traceparent``; the response names them too
 (``X-Request-ID``, and the trace id as ``X-Trace-ID``), so a caller can quote
-the ids the access log, this service and the events share.
+the ids the access log, this service and the events share. With tracing
+on, ``X-Trace-ID`` names the trace the request is recorded in, with or
+without a gateway in front.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import uuid
 from contextvars import ContextVar
 
 from shared_events.correlation import correlation_id_set, current_correlation_id
+from shared_events.telemetry.tracing import current_trace_id
 
 HEADER = "HTTP_X_CORRELATION_ID"
 REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
@@ -60,6 +63,13 @@ class CorrelationMiddleware:
         request_id = request.META.get(REQUEST_ID_HEADER, "")
         if not REQUEST_ID.fullmatch(request_id):
             request_id = ""
+        # The trace this request is recorded in (the server span's, when
+        # tracing is on), else the one its traceparent names.
+        trace_id = current_trace_id()
+        if trace_id is None and (
+            trace := TRACEPARENT.fullmatch(request.META.get(TRACEPARENT_HEADER, ""))
+        ):
+            trace_id = trace.group(1)
         token = _request_id.set(request_id or None)
         try:
             with correlation_id_set(correlation_id):
@@ -69,6 +79,6 @@ class CorrelationMiddleware:
         response["X-Correlation-ID"] = str(correlation_id)
         if request_id:
             response["X-Request-ID"] = request_id
-        if trace := TRACEPARENT.fullmatch(request.META.get(TRACEPARENT_HEADER, "")):
-            response["X-Trace-ID"] = trace.group(1)
+        if trace_id is not None:
+            response["X-Trace-ID"] = trace_id
         return response

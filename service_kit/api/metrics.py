@@ -27,11 +27,13 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse
 from django.views import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared_events.approaches import approach_info
+from shared_events.telemetry import metrics
 from shared_events.telemetry.exposition import (
     UNAUTHORIZED_BODY,
     bearer_token_matches,
@@ -48,6 +50,8 @@ UNMATCHED_ROUTE = "unmatched"
 
 class HttpMetricsMiddleware:
     def __init__(self, get_response):
+        if not metrics.ENABLED:  # METRICS_ENABLED=false: Django drops it
+            raise MiddlewareNotUsed
         self.get_response = get_response
 
     def __call__(self, request):

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from shared_events.telemetry import metrics
 from shared_events.telemetry.exposition import METRICS_PATH, start_metrics_server
 from shared_events.telemetry.metrics import DeadLetterQueueCollector
 from shared_events.transport import client, messaging
@@ -38,7 +39,7 @@ def serve_worker_metrics(*, dead_letter_queue_urls: Iterable[str] = ()) -> str |
     ``dead_letter_queue_urls``: the queues whose depth each scrape reports.
     """
     port = settings.METRICS_PORT
-    if port is None:
+    if port is None or not metrics.ENABLED:
         return None
     if not settings.METRICS_TOKEN:
         logger.warning(

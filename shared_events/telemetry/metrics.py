@@ -33,8 +33,9 @@ scrape adds up (``exposition``).
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,9 +99,24 @@ MAPPING_CHECKPOINT_LAG = Gauge(
 )
 
 
+def metrics_enabled(env: Mapping[str, str] = os.environ) -> bool:
+    """``METRICS_ENABLED`` (true unless ``false``): whether this process counts.
+
+    Off, every function below returns at once, the web processes drop their
+    middleware and the workers serve no ``/metrics``: what the benchmarks
+    compare against (``bench/observability.py``).
+    """
+    return env.get("METRICS_ENABLED", "true").lower() not in ("false", "0", "no")
+
+
+ENABLED = metrics_enabled()
+
+
 def http_request_answered(
     *, service: str, route: str, method: str, status: int, seconds: float
 ) -> None:
+    if not ENABLED:
+        return
     HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
     HTTP_REQUEST_DURATION.labels(service, route, method).observe(seconds)
 
@@ -117,6 +133,8 @@ def destination_of(publisher: Any) -> str:
 def events_relayed(
     *, service: str, publisher: Any, published: int, failed: int
 ) -> None:
+    if not ENABLED:
+        return
     destination = destination_of(publisher)
     if published:
         RELAY_PUBLISHED.labels(service, destination).inc(published)
@@ -125,11 +143,15 @@ def events_relayed(
 
 
 def event_handled(*, consumer: str, outcome: str) -> None:
+    if not ENABLED:
+        return
     CONSUMER_EVENTS.labels(consumer, outcome).inc()
 
 
 def event_applied(*, consumer: str, occurred_at: datetime) -> None:
     """An event took effect now: how long after its producer committed it."""
+    if not ENABLED:
+        return
     CONSUMER_LAG.labels(consumer).observe(
         max(time.time() - occurred_at.timestamp(), 0.0)
     )
@@ -138,6 +160,8 @@ def event_applied(*, consumer: str, occurred_at: datetime) -> None:
 def stream_checkpointed(*, mapping: str, arrival: float) -> None:
     """A mapping checkpointed a record that reached its stream at ``arrival``
     (epoch seconds)."""
+    if not ENABLED:
+        return
     MAPPING_CHECKPOINT_LAG.labels(mapping).set(max(time.time() - arrival, 0.0))
 
 

@@ -178,6 +178,12 @@ def _entry_points(ratio: float) -> Sampler:
     return EntryPoints()
 
 
+def current_trace_id() -> str | None:
+    """The 32-hex id of the trace being recorded here, if any."""
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
+
+
 # --- the envelope's trace context ---------------------------------------------
 
 

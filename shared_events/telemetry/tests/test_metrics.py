@@ -80,6 +80,34 @@ def test_the_relay_counts_what_the_broker_accepted_and_refused():
     assert sample("relay_failed_events_total", **labels) == failed + 1
 
 
+@pytest.mark.django_db
+def test_with_metrics_disabled_nothing_is_counted(monkeypatch):
+    """METRICS_ENABLED=false: the benchmarks' baseline counts nothing, and a
+    web process leaves the counting middleware out."""
+    from django.core.exceptions import MiddlewareNotUsed
+
+    from service_kit.api.metrics import HttpMetricsMiddleware
+
+    assert not metrics.metrics_enabled({"METRICS_ENABLED": "false"})
+    assert metrics.metrics_enabled({})
+    monkeypatch.setattr(metrics, "ENABLED", False)
+    event_ids = append_customer_events(2)
+    labels = {"service": "customer", "destination": "recording"}
+    published = sample("relay_published_events_total", **labels)
+    handled = sample("consumer_events_total", consumer="order", outcome="applied")
+
+    relay_batch(publisher=RecordingPublisher())
+    metrics.event_handled(consumer="order", outcome="applied")
+
+    assert len(event_ids) == 2
+    assert sample("relay_published_events_total", **labels) == published
+    assert (
+        sample("consumer_events_total", consumer="order", outcome="applied") == handled
+    )
+    with pytest.raises(MiddlewareNotUsed):
+        HttpMetricsMiddleware(lambda request: None)
+
+
 def test_a_wrapped_publisher_is_named_by_the_one_it_wraps():
     class Wrapper:
         def __init__(self, inner):
