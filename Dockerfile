@@ -10,7 +10,8 @@
 # No secret is baked in: DJANGO_SECRET_KEY, CUSTOMER_SERVICE_TOKEN and
 # JWT_SIGNING_KEY come from the environment at run time. Health is checked
 # per process by docker-compose.yml (a web server answers /api/health/; a
-# consumer or a relay serves no HTTP), so the image declares no HEALTHCHECK.
+# consumer or a relay serves only its /metrics, behind a token), so the image
+# declares no HEALTHCHECK.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

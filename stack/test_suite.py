@@ -64,8 +64,13 @@ LAB_TESTS = "tests/test_lab.py"
 # (Every platform a test starts has its session's database prefix: two pytest
 # processes side by side never share a database, a queue or a port.)
 SIDE_PLATFORM_TESTS = ["tests/test_aws_backends.py"]
-# And into the services' lane: the gateway's and the query processes' tests.
-FRONT_DOOR_TESTS = ["tests/test_gateway.py", "tests/test_query_process.py"]
+# And into the services' lane: the gateway's, the query processes' and the
+# traces' tests (a request through the gateway followed to the projectors).
+FRONT_DOOR_TESTS = [
+    "tests/test_gateway.py",
+    "tests/test_query_process.py",
+    "tests/test_tracing.py",
+]
 
 
 def steps(pytest_args: list[str]) -> list[Step]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ import psycopg2
 import pytest
 import requests
 
+from lab.scenarios.traced_deletion import place_order
 from observe.stream_backlog import checkpoint_file
 from observe.traces import orphans, render_trace, trace_id_of_request, wait_for_trace
 from shared_events.configuration import all_database_names
@@ -85,24 +85,6 @@ def client(platform) -> requests.Session:
     return session
 
 
-def place_order_when_replicated(platform, client, customer_id: str) -> None:
-    """The order service accepts the order once the customer reached its replica."""
-    deadline = time.monotonic() + 30
-    while True:
-        response = client.post(
-            f"{platform.gateway.base_url}/orders/place/",
-            json={
-                "customer_id": customer_id,
-                "lines": [{"sku": "TRACE-1", "quantity": 1, "unit_price": "9.50"}],
-            },
-            timeout=10,
-        )
-        if response.status_code == 201 or time.monotonic() > deadline:
-            assert response.status_code == 201, response.text
-            return
-        time.sleep(0.2)
-
-
 def spans_of(spans: list[Span], service: str, name_start: str = "") -> list[Span]:
     return [s for s in spans if s.service == service and s.name.startswith(name_start)]
 
@@ -138,7 +120,8 @@ def test_a_customer_deletion_is_one_trace_through_every_process(
     )
     assert registered.status_code == 201, registered.text
     customer_id = registered.json()["id"]
-    place_order_when_replicated(platform, client, customer_id)
+    # The order service accepts it once the customer reached its replica.
+    assert place_order(client, gateway, customer_id) is not None
 
     deleted = client.post(f"{gateway}/customers/{customer_id}/delete/", timeout=10)
     assert deleted.status_code in (200, 204), deleted.text

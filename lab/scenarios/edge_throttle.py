@@ -121,11 +121,7 @@ class EdgeThrottle(Scenario):
     )
 
     def skip_reason(self, backend: Backend) -> str | None:
-        try:
-            ensure_haproxy()
-        except GatewayUnavailable as error:
-            return f"no gateway on this machine: {error}"
-        return None
+        return no_gateway_reason()
 
     def run(self, ctx: ScenarioContext) -> None:
         gateway = ctx.run.start_gateway(
@@ -241,6 +237,15 @@ class EdgeThrottle(Scenario):
             lesson + ". Each service keeps its own throttle behind the gateway "
             "(defence in depth): a request that bypasses the gateway still meets it"
         )
+
+
+def no_gateway_reason() -> str | None:
+    """Why a scenario through the gateway cannot run here, or None."""
+    try:
+        ensure_haproxy()
+    except GatewayUnavailable as error:
+        return f"no gateway on this machine: {error}"
+    return None
 
 
 def sign_in(ctx: ScenarioContext, gateway_url: str) -> str:

@@ -32,9 +32,8 @@ from lab.backends import Backend
 from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
-from lab.scenarios.edge_throttle import sign_in
+from lab.scenarios.edge_throttle import no_gateway_reason, sign_in
 from observe.traces import orphans, trace_spans
-from stack.gateway_binary import GatewayUnavailable, ensure_haproxy
 from stack.span_receiver import telemetry_database_url
 from stack.span_store import Span
 
@@ -61,11 +60,7 @@ class TracedDeletion(Scenario):
     traced = True
 
     def skip_reason(self, backend: Backend) -> str | None:
-        try:
-            ensure_haproxy()
-        except GatewayUnavailable as error:
-            return f"no gateway on this machine: {error}"
-        return None
+        return no_gateway_reason()
 
     def run(self, ctx: ScenarioContext) -> None:
         gateway = ctx.run.start_gateway()
