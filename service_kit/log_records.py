@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from service_kit.api.correlation import current_request_id
 from shared_events.correlation import current_cause, current_correlation_id
@@ -22,6 +23,10 @@ JSON_FIELDS = (
     "%(trace_id)s %(span_id)s %(correlation_id)s %(request_id)s"
 )
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+# Left out of the JSON: Django's request logger passes the request itself,
+# whose text holds the query string (a client's parameters do not belong in
+# the logs); its method and path are in the message.
+LEFT_OUT = [*RESERVED_ATTRS, "request"]
 
 
 class RequestContext(logging.Filter):
@@ -51,6 +56,7 @@ def logging_config(*, level: str, log_format: str) -> dict:
                 "()": "pythonjsonlogger.json.JsonFormatter",
                 "fmt": JSON_FIELDS,
                 "rename_fields": RENAMED,
+                "reserved_attrs": LEFT_OUT,
             },
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         },

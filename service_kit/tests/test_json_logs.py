@@ -86,3 +86,18 @@ def test_a_consumer_line_carries_the_correlation_of_the_event_it_applies(capture
     assert applying["correlation_id"] == str(envelope.correlation_id)
     assert idle["correlation_id"] is None and idle["request_id"] is None
     assert idle["trace_id"] is None
+
+
+def test_a_request_logged_by_django_leaves_its_query_string_out(captured, rf):
+    """django.request passes the request as ``extra``: its status code is
+    kept, the request (whose text holds the query string) is not."""
+    request = rf.get("/api/customers/?token=secret-value")
+    logging.getLogger("django.request").warning(
+        "Not Found: %s", request.path, extra={"status_code": 404, "request": request}
+    )
+
+    [line] = [e for e in captured() if e["logger"] == "django.request"]
+    assert line["message"] == "Not Found: /api/customers/"
+    assert line["status_code"] == 404
+    assert "request" not in line
+    assert "secret-value" not in json.dumps(line)
