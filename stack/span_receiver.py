@@ -13,6 +13,9 @@ the lab needs of one is to keep spans where it can read them. It takes
 sends; a JSON body is refused with 415, naming what is accepted.
 
     python -m stack.span_receiver --database-url URL --port P --log-port Q
+
+Spans older than a day (``--retention-hours``) are deleted at start and
+every hour: ``make up`` keeps its span database between runs.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ HEALTH_PATH = "/health"
 PROTOBUF = "application/x-protobuf"
 # Bigger export requests are refused: the exporter's batches are far smaller.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# Spans older than this are deleted when the receiver starts and every hour
+# after: `make up` keeps its span database from one run to the next.
+RETENTION_HOURS = 24
+PRUNE_EVERY_SECONDS = 3600
 
 
 def telemetry_database_url(*, server_url: str, prefix: str) -> str:
@@ -68,6 +75,20 @@ def prepare_database(*, server_url: str, prefix: str, fresh: bool) -> str:
 class _Receiver:
     def __init__(self, database_url: str) -> None:
         self.pool = ThreadedConnectionPool(1, 4, database_url)
+
+    def prune(self, *, retention_hours: float) -> int:
+        """Delete the spans received more than ``retention_hours`` ago."""
+        connection = self.pool.getconn()
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(
+                    "DELETE FROM spans WHERE received_at < now() - "
+                    "make_interval(secs => %s)",
+                    [retention_hours * 3600],
+                )
+                return cursor.rowcount
+        finally:
+            self.pool.putconn(connection)
 
     def store(self, spans) -> int:
         connection = self.pool.getconn()
@@ -148,8 +169,30 @@ def _log_handler(receiver: _Receiver) -> type[socketserver.BaseRequestHandler]:
     return Handler
 
 
-def serve(*, database_url: str, port: int, log_port: int) -> None:
+def serve(
+    *,
+    database_url: str,
+    port: int,
+    log_port: int,
+    retention_hours: float = RETENTION_HOURS,
+) -> None:
     receiver = _Receiver(database_url)
+    stopping = threading.Event()
+
+    def prune() -> None:
+        while True:
+            try:
+                pruned = receiver.prune(retention_hours=retention_hours)
+                if pruned:
+                    logger.info(
+                        "%d spans older than %g h deleted", pruned, retention_hours
+                    )
+            except psycopg2.Error as error:
+                logger.warning("old spans not deleted: %s", error)
+            if stopping.wait(PRUNE_EVERY_SECONDS):
+                return
+
+    threading.Thread(target=prune, daemon=True).start()
     http = ThreadingHTTPServer((HOST, port), _http_handler(receiver))
     udp = socketserver.ThreadingUDPServer((HOST, log_port), _log_handler(receiver))
     for server in (http, udp):
@@ -157,6 +200,7 @@ def serve(*, database_url: str, port: int, log_port: int) -> None:
     threading.Thread(target=udp.serve_forever, daemon=True).start()
 
     def stop(signum, frame) -> None:
+        stopping.set()
         threading.Thread(target=http.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
@@ -186,12 +230,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-port", type=int, required=True, help="UDP port for access-log lines"
     )
+    parser.add_argument(
+        "--retention-hours",
+        type=float,
+        default=RETENTION_HOURS,
+        help=f"delete spans older than this, at start and hourly "
+        f"(default {RETENTION_HOURS})",
+    )
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     serve(
         database_url=arguments.database_url,
         port=arguments.port,
         log_port=arguments.log_port,
+        retention_hours=arguments.retention_hours,
     )
     return 0
 
@@ -214,7 +266,10 @@ class SpanReceiver(ServiceProcess):
 
 
 def start_span_receiver(
-    *, database_url: str, env: Mapping[str, str] | None = None
+    *,
+    database_url: str,
+    env: Mapping[str, str] | None = None,
+    retention_hours: float = RETENTION_HOURS,
 ) -> SpanReceiver:
     """Start the receiver on free loopback ports; wait until it answers."""
     port, log_port = free_port(), free_udp_port()
@@ -232,6 +287,8 @@ def start_span_receiver(
             str(port),
             "--log-port",
             str(log_port),
+            "--retention-hours",
+            str(retention_hours),
         ],
         cwd=REPO_DIR,
         env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO_DIR)},

@@ -22,7 +22,7 @@ from stack.span_receiver import (
     prepare_database,
     start_span_receiver,
 )
-from stack.span_store import load_trace
+from stack.span_store import Span, load_trace, store_spans
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +117,47 @@ def test_what_is_not_an_otlp_export_is_refused_with_the_reason(receiver):
     assert garbage.status_code == 400 and "not an OTLP export" in garbage.text
     assert elsewhere.status_code == 404
     assert requests.get(f"{started.base_url}/health", timeout=5).status_code == 200
+
+
+def test_spans_older_than_the_retention_are_deleted_at_start(receiver):
+    """``make up`` keeps its span database from run to run: what is older
+    than the retention goes when a receiver starts."""
+    _started, url = receiver
+    old, recent = "01" * 16, "02" * 16
+    with open_connection(url, autocommit=True) as connection:
+        store_spans(connection, [probe_span(old), probe_span(recent)])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE spans SET received_at = now() - interval '3 hours' "
+                "WHERE trace_id = %s",
+                [old],
+            )
+    another = start_span_receiver(database_url=url, retention_hours=2)
+    try:
+        assert _gone(url, old)
+        assert [s.trace_id for s in stored(url, recent, 1)] == [recent]
+    finally:
+        another.stop()
+
+
+def _gone(url: str, trace_id: str) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open_connection(url, autocommit=True) as connection:
+            if not load_trace(connection, trace_id):
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def probe_span(trace_id: str) -> Span:
+    return Span(
+        trace_id=trace_id,
+        span_id="ab" * 8,
+        parent_span_id=None,
+        name="probe",
+        kind="server",
+        service="probe",
+        start_ns=1,
+        end_ns=2,
+    )
