@@ -205,6 +205,7 @@ def lambda_entry(*, service: str, function: str) -> LambdaHandler:
             event,
             publisher=messaging.event_publisher(service),
             keep_state=service_wiring().keep_state,
+            service=service,
         )
 
     return {

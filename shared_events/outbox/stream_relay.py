@@ -44,6 +44,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from shared_events.events import InvalidEvent, from_json
+from shared_events.telemetry.metrics import events_relayed
 from shared_events.transport import EventPublisher, OutgoingMessage, outgoing_message
 
 logger = logging.getLogger(__name__)
@@ -63,11 +64,14 @@ def publish_committed(
     *,
     publisher: EventPublisher,
     keep_state: KeepState | None = None,
+    service: str | None = None,
 ) -> dict:
     """Publish each committed record's envelopes, in order; the Lambda answer.
 
     ``event`` is a DynamoDB Streams event as Lambda delivers it. The answer
-    names the first record not wholly published, or nothing.
+    names the first record not wholly published, or nothing. With
+    ``service``, what the broker accepted and refused is counted as the
+    outbox relay's is (``shared_events.telemetry.metrics``).
     """
     for record in DynamoDBStreamEvent(dict(event)).records:
         if record.event_name != DynamoDBRecordEventName.INSERT:
@@ -76,7 +80,7 @@ def publish_committed(
                 record.event_name.name if record.event_name else "nameless",
             )
             continue
-        problem = _publish(record, publisher, keep_state)
+        problem = _publish(record, publisher, keep_state, service)
         if problem is not None:
             sequence_number = (
                 record.dynamodb.sequence_number if record.dynamodb else None
@@ -92,7 +96,10 @@ def publish_committed(
 
 
 def _publish(
-    record: DynamoDBRecord, publisher: EventPublisher, keep_state: KeepState | None
+    record: DynamoDBRecord,
+    publisher: EventPublisher,
+    keep_state: KeepState | None,
+    service: str | None,
 ) -> str | None:
     """Publish one commit's envelopes; None when all were accepted, else why not."""
     try:
@@ -112,6 +119,13 @@ def _publish(
         logger.exception("stream relay: the publisher raised")
         return f"publisher raised {type(error).__name__}: {error}"
     missing = [m.id for m in messages if m.id not in set(result.accepted)]
+    if service is not None:
+        events_relayed(
+            service=service,
+            publisher=publisher,
+            published=len(messages) - len(missing),
+            failed=len(missing),
+        )
     if missing:
         return result.failed.get(missing[0], "not accepted by the broker")
     return None

@@ -15,6 +15,7 @@ import copy
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared_events.events import encode
 from shared_events.outbox import publish_committed
@@ -172,3 +173,30 @@ def test_a_record_that_is_not_an_insert_publishes_nothing(name):
     assert published_ids(publisher) == [
         str(envelope.event_id) for commit in committed for envelope in commit
     ]
+
+
+def test_what_the_broker_accepted_and_refused_is_counted_as_the_relays_is():
+    """Named by its service, the stream relay counts like the outbox relay
+    (relay_published_events_total, relay_failed_events_total)."""
+    committed = commits()
+    refused = str(committed[1][1].event_id)
+    labels = {"service": "customer", "destination": "recording"}
+
+    def counted(name: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published, failed = (
+        counted("relay_published_events_total"),
+        counted("relay_failed_events_total"),
+    )
+
+    publish_committed(
+        event_of(committed),
+        publisher=RecordingPublisher(failures={refused: "refused"}),
+        service="customer",
+    )
+
+    # The first record (1 event) went; the second: 1 accepted, 1 refused;
+    # the third waits for the retry.
+    assert counted("relay_published_events_total") == published + 2
+    assert counted("relay_failed_events_total") == failed + 1
