@@ -21,7 +21,8 @@ from observe.traces import (
     trace_spans,
 )
 from platform_cli.errors import PlatformError
-from stack import environment
+from shared_events.configuration import load_env
+from stack import environment, postgres
 from stack.span_receiver import telemetry_database_url
 
 NAME = "trace"
@@ -46,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    # Reading spans never starts a server: with none configured, only the
+    # embedded one `make up` started (and `make stop` stops) holds any.
+    configured = load_env().str("DATABASE_SERVER_URL", default="")
+    if not configured and not postgres.embedded_running(environment.EMBEDDED_DATA_DIR):
+        raise PlatformError(
+            "no spans recorded: no database server runs ('make up' starts the "
+            "platform with its span receiver, or set DATABASE_SERVER_URL)"
+        )
     server = environment.ensure_database_server()
     if not server:
         raise PlatformError(
