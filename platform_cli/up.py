@@ -117,8 +117,7 @@ def _start_tracing(up: PlatformUp) -> SpanReceiver | None:
             fresh=False,
         )
     )
-    up.env.update(receiver.exporter_environment())
-    up.env["GATEWAY_SPAN_LOG"] = f"127.0.0.1:{receiver.log_port}"
+    up.env.update(receiver.spans_environment())
     return receiver
 
 

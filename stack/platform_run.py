@@ -377,8 +377,7 @@ def running_platform(
                     server_url=server_url, prefix=prefix, fresh=True
                 )
             )
-            env.update(run.span_receiver.exporter_environment())
-            env["GATEWAY_SPAN_LOG"] = f"127.0.0.1:{run.span_receiver.log_port}"
+            env.update(run.span_receiver.spans_environment())
             # Spans reach the store within a fraction of a second.
             env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")
         if run.uses_events:

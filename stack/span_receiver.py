@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
@@ -248,20 +249,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@dataclass
 class SpanReceiver(ServiceProcess):
     """The running receiver, with where to send spans and access-log lines."""
 
     log_port: int = 0
 
-    @property
-    def otlp_endpoint(self) -> str:
-        return self.base_url
-
-    def exporter_environment(self) -> dict[str, str]:
-        """The standard ``OTEL_*`` settings that send a process's spans here."""
+    def spans_environment(self) -> dict[str, str]:
+        """What sends a platform's spans here: the standard ``OTEL_*``
+        settings of every process, and the gateway's ``GATEWAY_SPAN_LOG``."""
         return {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.base_url,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "GATEWAY_SPAN_LOG": f"{HOST}:{self.log_port}",
         }
 
 
@@ -296,8 +296,7 @@ def start_span_receiver(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    receiver = SpanReceiver(NAME, port, process, log_path, log_file)
-    receiver.log_port = log_port
+    receiver = SpanReceiver(NAME, port, process, log_path, log_file, log_port)
     wait_healthy(receiver, timeout=30, path=HEALTH_PATH, what="the span receiver")
     return receiver
 

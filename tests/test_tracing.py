@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import UTC, datetime, timedelta
 
-import jwt as pyjwt
 import psycopg2
 import pytest
 import requests
@@ -31,6 +29,7 @@ from stack.connections import fetch_value
 from stack.platform_run import running_platform
 from stack.span_receiver import TELEMETRY_DATABASE, telemetry_database_url
 from stack.span_store import Span
+from tests.test_gateway import mint
 
 pytestmark = pytest.mark.slow
 
@@ -66,20 +65,8 @@ def client(platform) -> requests.Session:
         "SELECT id FROM auth_user WHERE username = %s",
         ["demo"],
     )
-    now = datetime.now(UTC)
-    token = pyjwt.encode(
-        {
-            "token_type": "access",
-            "exp": now + timedelta(minutes=5),
-            "iat": now,
-            "jti": uuid.uuid4().hex,
-            "user_id": str(demo),
-            "iss": "customer",
-            "is_staff": True,
-        },
-        platform.env["JWT_SIGNING_KEY"],
-        algorithm="HS256",
-    )
+    # A JWT of the demo user, as the customer service issues them.
+    token = mint(platform, user_id=str(demo))
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     return session

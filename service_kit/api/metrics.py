@@ -32,7 +32,7 @@ from django.http import HttpResponse
 from django.views import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared_events.approaches import approach_info
+from shared_events.composition import service_wiring
 from shared_events.telemetry import metrics
 from shared_events.telemetry.exposition import (
     UNAUTHORIZED_BODY,
@@ -92,15 +92,12 @@ def scrape_time_collectors() -> list[object]:
         if config.get("ENGINE", "django.db.backends.dummy")
         != "django.db.backends.dummy"
     ]
-    relays_from_outbox = (
-        settings.SERVICE_NAME
-        in approach_info(settings.ARCHITECTURE_APPROACH).outbox_services
-        and settings.EVENT_STORE == "postgres"
-    )
-    if relays_from_outbox and "default" in opened:
+    # Where the composition root gave the service an outbox relay (approaches
+    # 4 and 5 on PostgreSQL): the web process owns the outbox's database.
+    if service_wiring().publisher_factory is not None and "default" in opened:
         collectors.append(OutboxCollector(service=settings.SERVICE_NAME))
-    # Consumers record what they apply where events cross the boundary
-    # (approaches 3 to 5): the write database's replica, the read database.
-    if approach_info(settings.ARCHITECTURE_APPROACH).uses_events:
-        collectors.append(StalenessCollector(databases=opened))
+    # What consumers applied, in every database this process opens (the
+    # replica, the read database); none applied anything under approaches 1
+    # and 2, so no sample there.
+    collectors.append(StalenessCollector(databases=opened))
     return collectors

@@ -10,6 +10,7 @@ projected (the ``projected`` fixture).
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
 
@@ -21,8 +22,13 @@ class ReadModelAdminContract:
         raise NotImplementedError
 
     def rows(self, name: str) -> int:
-        """How many rows the read model holds now."""
-        raise NotImplementedError
+        """How many rows the read model the admin ``name`` shows holds now."""
+        [model] = [
+            model
+            for model in admin.site._registry  # the admin's own registry
+            if f"{model._meta.app_label}_{model._meta.model_name}" == name
+        ]
+        return model.objects.count()
 
     def test_staff_see_every_read_model(self, admin_client, projected):
         index = admin_client.get(reverse("admin:index")).content.decode()
