@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
+from customer_service.customers.handlers import EVENT_HANDLERS
 from customer_service.customers.repositories import CustomerStateTable
 from customer_service.customers.services import customer_state_keep
 from customer_service.summaries.projections import PROJECTION_HANDLERS
@@ -45,9 +46,10 @@ def build_wiring(
         customer_history=write.history,
         state_keepers={CustomerAggregate.aggregate_type: customer_state_keep},
         publisher_factory=write.publisher_factory,
-        # The customer service does not react to order events yet; its
-        # consumer still tracks them, in order, so nothing piles up.
-        event_handlers={},
+        # Where orders are event-sourced, the customer service answers them
+        # (the credit saga); elsewhere the order service checks the credit
+        # limit itself before it places an order.
+        event_handlers=EVENT_HANDLERS if info.event_sourced("order") else {},
         **read_side(info=info, handlers=PROJECTION_HANDLERS),
     )
 

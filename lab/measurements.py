@@ -94,7 +94,7 @@ def orphan_orders(ctx: ScenarioContext) -> int:
         return 0
     return ctx.query(
         "order",
-        f"SELECT count(*) FROM {ORDER_TABLE} WHERE status = 'placed' "
+        f"SELECT count(*) FROM {ORDER_TABLE} WHERE status IN ('pending', 'approved') "
         "AND customer_id::text = ANY(%s)",
         [gone],
     )[0][0]
@@ -175,7 +175,9 @@ def duplicate_effects(ctx: ScenarioContext) -> int | None:
     duplicated = ctx.query(
         "order",
         f"SELECT count(*) FROM {ORDER_TABLE} WHERE customer_id::text = ANY(%s) "
-        "AND version > CASE WHEN status = 'cancelled' THEN 2 ELSE 1 END",
+        # placed (1), approved or rejected (2), cancelled (at most 3)
+        "AND version > CASE status WHEN 'pending' THEN 1 WHEN 'cancelled' THEN 3 "
+        "ELSE 2 END",
         [ctx.customers],
     )[0][0]
     if ctx.run.info.read_side:

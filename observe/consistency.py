@@ -1,6 +1,6 @@
 """The platform's view across both services' data: orphan orders.
 
-An orphan order is an order that is still open (status ``placed``) although
+An orphan order is an order that is still open (pending or approved) although
 its customer no longer exists in the customer service. The report reads both
 databases directly, like an auditor would: it counts what the data says, not
 what the code meant to do.
@@ -50,7 +50,7 @@ def orphan_orders_between(
     with psycopg2.connect(order_url) as connection, connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id::text, customer_id::text FROM {ORDER_TABLE} "
-            "WHERE status = 'placed' ORDER BY created_at, id"
+            "WHERE status IN ('pending', 'approved') ORDER BY created_at, id"
         )
         open_orders = cursor.fetchall()
     connection.close()

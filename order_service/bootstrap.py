@@ -17,6 +17,7 @@ from django.conf import settings
 
 from order_service import wiring
 from order_service.order_views.projections import PROJECTION_HANDLERS
+from order_service.orders.credit import CheckThenPlace, CreditSaga
 from order_service.orders.customers import (
     CustomerDirectory,
     HttpCustomerDirectory,
@@ -67,6 +68,10 @@ def build_wiring(
     return OrderServiceWiring(
         approach=approach,
         customer_directory=_customer_directory(info.customer_lookup),
+        # Where the customer service hears of every order (its events), it
+        # decides the credit limit: the saga. Elsewhere the order service
+        # checks it itself, then places.
+        credit_rule=CreditSaga() if info.event_sourced("order") else CheckThenPlace(),
         order_repository=write.repository,
         order_history=write.history,
         state_keepers={OrderAggregate.aggregate_type: order_state_keep},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from order_service.orders.credit import CreditRule
 from order_service.orders.customers import CustomerDirectory
 from order_service.orders.domain import OrderAggregate
 from shared_events.composition import InstalledWiring, ServiceWiring
@@ -19,6 +20,8 @@ from shared_events.write_side import AggregateHistory, Repository
 @dataclass(frozen=True, kw_only=True)
 class OrderServiceWiring(ServiceWiring):
     customer_directory: CustomerDirectory
+    # Who decides the credit limit, and when (order_service.orders.credit).
+    credit_rule: CreditRule
     order_repository: Repository[OrderAggregate]
     # The event store under event sourcing; NoHistory (404 with the reason)
     # where orders are kept as current state only.

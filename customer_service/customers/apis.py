@@ -1,9 +1,11 @@
 """The customer service's HTTP API: one small class per operation."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -39,8 +41,15 @@ class CustomerOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     email = serializers.EmailField()
     address = serializers.CharField()
+    credit_limit = serializers.SerializerMethodField(
+        help_text="What this customer's open orders may add up to."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2))
+    def get_credit_limit(self, customer) -> str:
+        return f"{settings.CREDIT_LIMIT:.2f}"
 
 
 class CustomerListApi(APIView):
@@ -180,6 +189,11 @@ class CustomerAsOfOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     address = serializers.CharField()
     deleted = serializers.BooleanField()
+    credit_reserved = serializers.DecimalField(max_digits=16, decimal_places=2)
+    reservations = serializers.DictField(
+        child=serializers.DecimalField(max_digits=14, decimal_places=2),
+        help_text="Credit held by each open order, by order id (the credit saga).",
+    )
 
 
 @as_of_schema(CustomerAsOfOutputSerializer)

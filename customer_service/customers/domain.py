@@ -1,8 +1,17 @@
-"""The Customer aggregate: commands in the imperative, events in the past tense."""
+"""The Customer aggregate: commands in the imperative, events in the past tense.
+
+Under approaches 4 and 5 the customer also owns its side of the credit-limit
+saga: it answers each order placed with ``CreditReserved`` or
+``CreditLimitExceeded`` and gives a cancelled order's credit back
+(``CreditReleased``). Its reservations, by order id, are part of its state,
+folded from those events like every other field, so a decision is made once
+per order however often the order's event is delivered.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Self
 from uuid import UUID
 
@@ -19,6 +28,14 @@ class CustomerAggregate(Aggregate):
     email: str = ""
     address: str = ""
     deleted: bool = False
+    # Credit held by each order the customer service approved, by order id.
+    reservations: dict[str, Decimal] = field(default_factory=dict)
+    # Every order the credit rule has answered (approved or refused).
+    credit_decided: set[str] = field(default_factory=set)
+
+    @property
+    def credit_reserved(self) -> Decimal:
+        return sum(self.reservations.values(), Decimal("0"))
 
     # Commands ---------------------------------------------------------------
 
@@ -66,6 +83,55 @@ class CustomerAggregate(Aggregate):
         self._require_live()
         self.record(EventType.CUSTOMER_DELETED, {"customer_id": str(self.id)})
 
+    def reserve_credit(
+        self, *, order_id: UUID, amount: Decimal, limit: Decimal
+    ) -> None:
+        """Hold ``amount`` for the order if the limit allows, else refuse it.
+
+        Both answers are events: the order service waits for one of them. An
+        order already answered is not answered again.
+        """
+        self._require_live()
+        if str(order_id) in self.credit_decided:
+            return
+        available = limit - self.credit_reserved
+        if amount <= available:
+            self.record(
+                EventType.CREDIT_RESERVED,
+                {
+                    "customer_id": str(self.id),
+                    "order_id": str(order_id),
+                    "amount": _money(amount),
+                },
+            )
+        else:
+            self.record(
+                EventType.CREDIT_LIMIT_EXCEEDED,
+                {
+                    "customer_id": str(self.id),
+                    "order_id": str(order_id),
+                    "amount": _money(amount),
+                    "available": _money(max(available, Decimal("0"))),
+                },
+            )
+
+    def release_credit(self, *, order_id: UUID) -> None:
+        """Give back what a cancelled order held: the saga's compensation.
+
+        Nothing to give back for an order that was refused, or never answered.
+        """
+        amount = self.reservations.get(str(order_id))
+        if self.deleted or amount is None:
+            return
+        self.record(
+            EventType.CREDIT_RELEASED,
+            {
+                "customer_id": str(self.id),
+                "order_id": str(order_id),
+                "amount": _money(amount),
+            },
+        )
+
     def _require_live(self) -> None:
         if self.deleted:
             raise ApplicationError("the customer has been deleted")
@@ -88,3 +154,20 @@ class CustomerAggregate(Aggregate):
 
     def when_CustomerDeleted(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.deleted = True
+
+    def when_CustomerDeletionRejected(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        pass  # a refusal changes nothing; the history keeps it
+
+    def when_CreditReserved(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        self.credit_decided.add(payload["order_id"])
+        self.reservations[payload["order_id"]] = Decimal(payload["amount"])
+
+    def when_CreditLimitExceeded(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        self.credit_decided.add(payload["order_id"])
+
+    def when_CreditReleased(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        self.reservations.pop(payload["order_id"], None)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):.2f}"

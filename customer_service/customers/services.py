@@ -1,4 +1,5 @@
-"""Writes of customer data: register, change, delete.
+"""Writes of customer data: register, change, delete, and the customer's
+side of the credit saga (reserve, release).
 
 Each service function loads the Customer aggregate through the repository
 the composition root chose, calls a command on it, and saves it, inside one
@@ -8,7 +9,9 @@ transaction. Which approach is running is not this module's concern.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
@@ -104,6 +107,52 @@ def customer_delete(*, customer: Customer, expected_version: int | None = None) 
     aggregate = _load(customer, expected_version)
     aggregate.delete()
     wiring.current().customer_repository.save(aggregate)
+
+
+def _locked_live_customer(customer_id: uuid.UUID) -> CustomerAggregate | None:
+    """The customer, its state row locked first; None when it is gone.
+
+    The lock puts two consumer processes answering orders of the same
+    customer one after the other, so each decides against the other's
+    reservation instead of failing on the version both loaded.
+    """
+    # The row may lag its events (EVENT_STORE=dynamodb): the events decide.
+    list(Customer.objects.select_for_update().filter(id=customer_id).values_list("id"))
+    aggregate = wiring.current().customer_repository.get(customer_id)
+    return None if aggregate is None or aggregate.deleted else aggregate
+
+
+def customer_credit_reserve(
+    *, customer_id: uuid.UUID, order_id: uuid.UUID, amount: Decimal
+) -> None:
+    """Answer an order placed: hold its amount, or refuse it over the limit.
+
+    Run by the customer service's consumer when ``OrderPlaced`` arrives, in
+    the same transaction as the processed-event record. An order of a
+    customer deleted meanwhile gets no answer: the order service cancels
+    every open order of a deleted customer itself.
+    """
+    aggregate = _locked_live_customer(customer_id)
+    if aggregate is None:
+        return
+    aggregate.reserve_credit(
+        order_id=order_id, amount=amount, limit=settings.CREDIT_LIMIT
+    )
+    _save_answer(aggregate)
+
+
+def customer_credit_release(*, customer_id: uuid.UUID, order_id: uuid.UUID) -> None:
+    """Give back what a cancelled order held (the saga's compensation)."""
+    aggregate = _locked_live_customer(customer_id)
+    if aggregate is None:
+        return
+    aggregate.release_credit(order_id=order_id)
+    _save_answer(aggregate)
+
+
+def _save_answer(aggregate: CustomerAggregate) -> None:
+    if aggregate.pending_events:  # an order already answered records nothing
+        wiring.current().customer_repository.save(aggregate)
 
 
 def customer_state_keep(customer_id: uuid.UUID, version: int) -> bool:

@@ -30,7 +30,9 @@ from shared_events.read_side import Projector, ReadModelRows
 
 logger = logging.getLogger(__name__)
 
-PLACED = "placed"
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
 CANCELLED = "cancelled"
 
 
@@ -85,7 +87,7 @@ def summary_count_placed_order(envelope: EventEnvelope, rows: ReadModelRows) -> 
         UUID(payload["order_id"]),
         customer_id=customer_id,
         total=total,
-        status=PLACED,
+        status=PENDING,
         **stamp(envelope),
     )
     if not created:
@@ -106,27 +108,52 @@ def summary_count_placed_order(envelope: EventEnvelope, rows: ReadModelRows) -> 
     )
 
 
+def summary_approve_order(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    order = rows.get(SummaryOrder, UUID(envelope.payload["order_id"]))
+    if order is not None and order.status == PENDING:
+        save_stamped(rows, order, envelope, status=APPROVED)
+
+
 def summary_uncount_cancelled_order(
     envelope: EventEnvelope, rows: ReadModelRows
 ) -> None:
-    """Take a cancelled order out of the open count and the lifetime value.
+    """Take a cancelled order out of the open count and the lifetime value."""
+    _uncount_order(envelope, rows, status=CANCELLED)
 
-    OrderCancelled does not carry the total; the SummaryOrder row that
-    OrderPlaced left does. One order's events come in version order, so the
-    row is there unless the read model missed the placement altogether; then
-    the order was never counted and there is nothing to take back.
+
+def summary_uncount_rejected_order(
+    envelope: EventEnvelope, rows: ReadModelRows
+) -> None:
+    """Take an order the credit rule rejected out, as a cancelled one.
+
+    A placement refused outright was never counted: it has no row here.
+    """
+    _uncount_order(envelope, rows, status=REJECTED)
+
+
+def _uncount_order(envelope: EventEnvelope, rows: ReadModelRows, *, status: str):
+    """Take an order out of the open count and the lifetime value.
+
+    OrderCancelled and OrderRejected do not carry the total; the SummaryOrder
+    row that OrderPlaced left does. One order's events come in version order,
+    so the row is there unless the read model missed the placement
+    altogether; then the order was never counted and there is nothing to
+    take back.
     """
     order_id = UUID(envelope.payload["order_id"])
     order = rows.get(SummaryOrder, order_id)
     if order is None:
-        logger.warning(
-            "OrderCancelled %s: order %s never projected", envelope.event_id, order_id
-        )
+        if status == CANCELLED:
+            logger.warning(
+                "OrderCancelled %s: order %s never projected",
+                envelope.event_id,
+                order_id,
+            )
         return
-    if order.status == CANCELLED:
+    if order.status in (CANCELLED, REJECTED):
         return  # already taken out (a replay)
     summary = _locked_summary(rows, order.customer_id, envelope)
-    save_stamped(rows, order, envelope, status=CANCELLED)
+    save_stamped(rows, order, envelope, status=status)
     save_stamped(
         rows,
         summary,
@@ -155,10 +182,14 @@ PROJECTION_HANDLERS: dict[str, list[Projector]] = {
     EventType.CUSTOMER_EMAIL_CHANGED: [_customer(summary_change_customer)],
     EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(summary_change_customer)],
     EventType.CUSTOMER_DELETED: [_customer(summary_change_customer)],
-    # A refused deletion changes nothing the summary shows.
+    # A refused deletion changes nothing the summary shows, nor does the
+    # customer's side of the credit saga (the order's own events do).
     EventType.CUSTOMER_DELETION_REJECTED: [],
+    EventType.CREDIT_RESERVED: [],
+    EventType.CREDIT_LIMIT_EXCEEDED: [],
+    EventType.CREDIT_RELEASED: [],
     EventType.ORDER_PLACED: [_order(summary_count_placed_order)],
+    EventType.ORDER_APPROVED: [_order(summary_approve_order)],
     EventType.ORDER_CANCELLED: [_order(summary_uncount_cancelled_order)],
-    # A rejected order was never placed: it counts for nothing.
-    EventType.ORDER_REJECTED: [],
+    EventType.ORDER_REJECTED: [_order(summary_uncount_rejected_order)],
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from observe.audit.fold import PLACED, CustomerFact, WriteSideFold
+from observe.audit.fold import CustomerFact, WriteSideFold
 
 
 def _contact_details(fact: CustomerFact) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def expected_customer_summaries(fold: WriteSideFold) -> dict[str, dict[str, Any]
     for order in fold.placed_orders():
         row = rows[order.customer_id]
         row["order_count"] += 1
-        if order.status == PLACED:
+        if order.is_open:
             row["open_order_count"] += 1
             row["lifetime_value"] += order.total
         if row["last_order_at"] is None or order.placed_at > row["last_order_at"]:

@@ -21,9 +21,11 @@ from observe.audit.connections import AuditError, connected
 from observe.event_tables import EventTableError, EventTables
 from observe.tables import EVENT_STORE_TABLE
 
-PLACED = "placed"
+PENDING = "pending"
+APPROVED = "approved"
 CANCELLED = "cancelled"
 REJECTED = "rejected"
+OPEN = (PENDING, APPROVED)
 
 
 @dataclass
@@ -32,7 +34,9 @@ class CustomerFact:
 
     ``version`` is the version of the last event that changed the customer's
     data: that is what the replica and the read models record (an event that
-    changes nothing, like ``CustomerDeletionRejected``, moves no copy).
+    changes nothing, like ``CustomerDeletionRejected`` or the credit events,
+    moves no copy). ``reservations`` is the customer's side of the credit
+    saga: the credit each order holds, by order id.
     """
 
     customer_id: str
@@ -42,8 +46,19 @@ class CustomerFact:
     registered: bool = False
     deleted: bool = False
     version: int = 0
+    reservations: dict[str, Decimal] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
 
     def apply(self, event_type: str, payload: Mapping[str, Any], version: int):
+        if event_type == "CreditReserved":
+            self.reservations[payload["order_id"]] = Decimal(payload["amount"])
+            return
+        if event_type == "CreditLimitExceeded":
+            self.refused.add(payload["order_id"])
+            return
+        if event_type == "CreditReleased":
+            self.reservations.pop(payload["order_id"], None)
+            return
         if event_type == "CustomerRegistered":
             self.name, self.email = payload["name"], payload["email"]
             self.address = payload["address"]
@@ -63,7 +78,8 @@ class CustomerFact:
 
 @dataclass
 class OrderFact:
-    """An order as its events leave it (``status`` "rejected": never placed)."""
+    """An order as its events leave it (``status`` "rejected" with no lines:
+    refused outright, never placed)."""
 
     order_id: str
     customer_id: str = ""
@@ -84,8 +100,10 @@ class OrderFact:
     ):
         if event_type == "OrderPlaced":
             self.customer_id = payload["customer_id"]
-            self.status, self.total = PLACED, Decimal(payload["total"])
+            self.status, self.total = PENDING, Decimal(payload["total"])
             self.lines, self.placed_at = list(payload["lines"]), occurred_at
+        elif event_type == "OrderApproved":
+            self.status = APPROVED
         elif event_type == "OrderCancelled":
             self.status, self.cancel_reason = CANCELLED, payload["reason"]
             self.cancelled_at = occurred_at
@@ -97,7 +115,11 @@ class OrderFact:
 
     @property
     def was_placed(self) -> bool:
-        return self.status in (PLACED, CANCELLED)
+        return bool(self.lines)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
 
 
 @dataclass

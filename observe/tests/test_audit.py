@@ -182,10 +182,10 @@ def write_cached_state(databases: AuditDatabases, ids: dict[str, str]) -> None:
             )
     with connected(databases.order) as cursor:
         for name, customer, status, total, version in [
-            ("o1", "ada", "placed", "30.00", 1),
+            ("o1", "ada", "pending", "30.00", 1),
             ("o2", "ada", "cancelled", "12.50", 2),
             ("o3", "bob", "cancelled", "7.00", 2),
-            ("o4", "cy", "placed", "100.00", 1),
+            ("o4", "cy", "pending", "100.00", 1),
         ]:
             cursor.execute(
                 "INSERT INTO orders_order (id, customer_id, status, total, version, "

@@ -51,6 +51,13 @@ SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "Order service",
     "DESCRIPTION": "Places, lists and cancels orders.",
+    # The order's status, as the command side and the query side name it.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "order_service.orders.models.OrderStatus",
+        "OrderViewStatusEnum": (
+            "order_service.order_views.selectors.ORDER_VIEW_STATUSES"
+        ),
+    },
 }
 
 # EVENTS AND CELERY

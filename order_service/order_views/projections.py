@@ -36,7 +36,9 @@ from service_kit.read_models import customer_changes, save_stamped, stamp
 from shared_events.events import EventEnvelope, EventType
 from shared_events.read_side import Projector, ReadModelRows
 
-PLACED = "placed"
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
 CANCELLED = "cancelled"
 # What every OrderView row copies of its customer (``name`` as ``customer_name``).
 COPIED_DETAILS = ("name", "email", "address", "deleted")
@@ -67,7 +69,7 @@ def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
         order_version=envelope.aggregate_version,
         customer_id=customer.customer_id,
         **_order_columns({name: getattr(customer, name) for name in COPIED_DETAILS}),
-        status=PLACED,
+        status=PENDING,
         total=Decimal(payload["total"]),
         lines=[
             {
@@ -80,6 +82,27 @@ def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
         placed_at=envelope.occurred_at,
         **stamp(envelope),
     )
+
+
+def _set_order_status(envelope: EventEnvelope, rows: ReadModelRows, **fields):
+    # One order's events come in version order: its OrderPlaced made the row
+    # (a placement refused outright has none, and this changes nothing).
+    rows.update(
+        OrderView,
+        "order_id",
+        UUID(envelope.payload["order_id"]),
+        order_version=envelope.aggregate_version,
+        **fields,
+        **stamp(envelope),
+    )
+
+
+def order_view_approve(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _set_order_status(envelope, rows, status=APPROVED)
+
+
+def order_view_reject(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _set_order_status(envelope, rows, status=REJECTED)
 
 
 def order_view_cancel(envelope: EventEnvelope, rows: ReadModelRows) -> None:
@@ -145,14 +168,20 @@ def _customer(fold) -> Projector:
 
 PROJECTION_HANDLERS: dict[str, list[Projector]] = {
     EventType.ORDER_PLACED: [_order(order_view_place)],
+    EventType.ORDER_APPROVED: [_order(order_view_approve)],
     EventType.ORDER_CANCELLED: [_order(order_view_cancel)],
-    # A rejected order was never placed: it gets no OrderView row.
-    EventType.ORDER_REJECTED: [],
+    # A placement refused outright has no OrderView row; one rejected by the
+    # credit rule after it was placed shows "rejected".
+    EventType.ORDER_REJECTED: [_order(order_view_reject)],
     EventType.CUSTOMER_REGISTERED: [_customer(order_view_customer_register)],
     EventType.CUSTOMER_RENAMED: [_customer(order_view_customer_change)],
     EventType.CUSTOMER_EMAIL_CHANGED: [_customer(order_view_customer_change)],
     EventType.CUSTOMER_ADDRESS_CHANGED: [_customer(order_view_customer_change)],
     EventType.CUSTOMER_DELETED: [_customer(order_view_customer_change)],
-    # A refused deletion changes nothing an order shows.
+    # A refused deletion changes nothing an order shows, nor does the
+    # customer's side of the credit saga (the order's own events do).
     EventType.CUSTOMER_DELETION_REJECTED: [],
+    EventType.CREDIT_RESERVED: [],
+    EventType.CREDIT_LIMIT_EXCEEDED: [],
+    EventType.CREDIT_RELEASED: [],
 }

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from order_service.order_views.models import OrderView
 from service_kit.access import CustomerScope
 
-ORDER_VIEW_STATUSES = ("placed", "cancelled")
+ORDER_VIEW_STATUSES = ("pending", "approved", "rejected", "cancelled")
 
 
 def order_view_list(

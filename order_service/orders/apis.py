@@ -11,7 +11,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from order_service.orders.domain import CANCELLED, PLACED, REJECTED
 from order_service.orders.models import OrderStatus
 from order_service.orders.selectors import (
     order_as_of,
@@ -199,10 +198,11 @@ class OrderAsOfOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     version = serializers.IntegerField()
     customer_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=[PLACED, CANCELLED, REJECTED])
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
     lines = OrderLineValueOutputSerializer(many=True)
     cancel_reason = serializers.CharField()
+    reject_reason = serializers.CharField()
 
 
 @as_of_schema(OrderAsOfOutputSerializer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from uuid import UUID
 
 import requests
@@ -27,6 +28,9 @@ class CustomerSnapshot:
     id: UUID
     name: str
     email: str
+    # What the customer service said the customer's credit limit is, when it
+    # was asked (approach 2); None: the platform's CREDIT_LIMIT.
+    credit_limit: Decimal | None = None
 
 
 class CustomerDirectory(abc.ABC):
@@ -199,8 +203,13 @@ class HttpCustomerDirectory(CustomerDirectory):
 
     @staticmethod
     def _snapshot(data: dict) -> CustomerSnapshot:
+        customer_id = UUID(data["id"])  # first: a list or a string has none
+        limit = data.get("credit_limit")
         return CustomerSnapshot(
-            id=UUID(data["id"]), name=data["name"], email=data["email"]
+            id=customer_id,
+            name=data["name"],
+            email=data["email"],
+            credit_limit=None if limit is None else Decimal(limit),
         )
 
 

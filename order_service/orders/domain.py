@@ -1,4 +1,10 @@
-"""The Order aggregate: commands in the imperative, events in the past tense."""
+"""The Order aggregate: commands in the imperative, events in the past tense.
+
+An order is placed PENDING and becomes APPROVED or REJECTED by the credit
+rule: at once, in the same transaction, where the order service checks the
+limit itself (approaches 1 to 3), or when the customer service answers
+(approaches 4 and 5, the credit saga).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,14 @@ from shared_events.errors import ApplicationError
 from shared_events.events import EventType
 from shared_events.write_side import Aggregate
 
-PLACED = "placed"
+PENDING = "pending"
+APPROVED = "approved"
 CANCELLED = "cancelled"
 REJECTED = "rejected"
+# An order that holds (or waits for) credit, and may be cancelled.
+OPEN = (PENDING, APPROVED)
+# The reason of an order refused by the credit rule.
+CREDIT_LIMIT_EXCEEDED = "credit_limit_exceeded"
 
 
 def without_negative_zero(value: Decimal) -> Decimal:
@@ -61,6 +72,7 @@ class OrderAggregate(Aggregate):
     lines: list[OrderLineValue] = field(default_factory=list)
     total: Decimal = Decimal("0")
     cancel_reason: str = ""
+    reject_reason: str = ""
 
     # Commands ---------------------------------------------------------------
 
@@ -97,10 +109,43 @@ class OrderAggregate(Aggregate):
         )
         return order
 
+    @property
+    def placed(self) -> bool:
+        """The order was placed (its lines exist), whatever became of it."""
+        return bool(self.lines)
+
+    def approve(self) -> bool:
+        """Approve a pending order; False (nothing recorded) if it is not pending.
+
+        A late answer to an order cancelled meanwhile changes nothing: the
+        customer service gives the credit back when the cancellation reaches it.
+        """
+        if self.status != PENDING:
+            return False
+        self.record(
+            EventType.ORDER_APPROVED,
+            {"order_id": str(self.id), "customer_id": str(self.customer_id)},
+        )
+        return True
+
+    def refuse_credit(self) -> bool:
+        """Reject a pending order over the credit limit; False if not pending."""
+        if self.status != PENDING:
+            return False
+        self.record(
+            EventType.ORDER_REJECTED,
+            {
+                "order_id": str(self.id),
+                "customer_id": str(self.customer_id),
+                "reason": CREDIT_LIMIT_EXCEEDED,
+            },
+        )
+        return True
+
     def cancel(self, *, reason: str = "customer_request") -> None:
         if self.status == CANCELLED:
             raise ApplicationError("the order is already cancelled", field="status")
-        if self.status != PLACED:
+        if self.status not in OPEN:
             raise ApplicationError(f"a {self.status} order cannot be cancelled")
         self.record(
             EventType.ORDER_CANCELLED,
@@ -115,7 +160,7 @@ class OrderAggregate(Aggregate):
 
     def when_OrderPlaced(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.customer_id = UUID(payload["customer_id"])
-        self.status = PLACED
+        self.status = PENDING
         self.lines = [
             OrderLineValue(
                 sku=line["sku"],
@@ -126,9 +171,13 @@ class OrderAggregate(Aggregate):
         ]
         self.total = Decimal(payload["total"])
 
+    def when_OrderApproved(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        self.status = APPROVED
+
     def when_OrderRejected(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.customer_id = UUID(payload["customer_id"])
         self.status = REJECTED
+        self.reject_reason = payload["reason"]
 
     def when_OrderCancelled(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.status = CANCELLED

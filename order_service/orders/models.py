@@ -5,8 +5,16 @@ from django.db import models
 
 
 class OrderStatus(models.TextChoices):
-    PLACED = "placed", "Placed"
+    """PENDING until the credit rule answers; then APPROVED or REJECTED."""
+
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# The orders that hold (or wait for) credit, and may still be cancelled.
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.APPROVED)
 
 
 class Order(models.Model):
@@ -19,7 +27,7 @@ class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.UUIDField(db_index=True)
     status = models.CharField(
-        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     version = models.PositiveIntegerField(

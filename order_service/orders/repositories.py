@@ -12,12 +12,7 @@ from uuid import UUID
 from django.db import router
 from django.utils import timezone
 
-from order_service.orders.domain import (
-    CANCELLED,
-    REJECTED,
-    OrderAggregate,
-    OrderLineValue,
-)
+from order_service.orders.domain import CANCELLED, OrderAggregate, OrderLineValue
 from order_service.orders.models import Order, OrderLine
 from shared_events.write_side import (
     StateTable,
@@ -46,16 +41,17 @@ class OrderStateTable(StateTable[OrderAggregate]):
         )
 
     def keeps_row(self, aggregate: OrderAggregate) -> bool:
-        return aggregate.status != REJECTED
+        return aggregate.placed
 
     def write(
         self, aggregate: OrderAggregate, *, expected_version: int
     ) -> Order | None:
         """Store the order's state; the new row, with its lines, when this
         write created it."""
-        if aggregate.status == REJECTED:
-            # A rejected placement is a fact worth keeping (the event store
-            # keeps it), but it is not an order.
+        if not aggregate.placed:
+            # A refused placement is a fact worth keeping (the event store
+            # keeps it), but it is not an order. (An order placed, then
+            # rejected by the credit rule, is one: its row says "rejected".)
             return None
         now = timezone.now()
         if expected_version == 0 and (row := self._insert(aggregate, now)):

@@ -1,4 +1,5 @@
-"""Writes of orders: place and cancel, and what a deleted customer means.
+"""Writes of orders: place and cancel, what a deleted customer means, and
+the order service's side of the credit saga (approve, reject).
 
 Each service function loads the Order aggregate through the repository the
 composition root chose, calls a command on it, and saves it, inside one
@@ -17,8 +18,12 @@ from django.db import transaction
 
 from order_service import wiring
 from order_service.orders.customers import CustomerSnapshot
-from order_service.orders.domain import OrderAggregate, OrderLineValue
-from order_service.orders.models import Order, OrderStatus
+from order_service.orders.domain import (
+    CREDIT_LIMIT_EXCEEDED,
+    OrderAggregate,
+    OrderLineValue,
+)
+from order_service.orders.models import OPEN_STATUSES, Order
 from shared_events.errors import ApplicationError
 from shared_events.write_side import ConcurrencyConflict
 
@@ -52,8 +57,13 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> PlacedOrd
     open across a network call would tie up a connection while the customer
     service is slow. Inside the transaction a directory in the order
     service's own database locks the customer's row. A placement refused for
-    an unknown customer is recorded too (``OrderRejected``): the event store
+    an unknown customer, or over the credit limit where the order service
+    checks it itself, is recorded too (``OrderRejected``): the event store
     keeps it, a state table ignores it.
+
+    The credit rule (``order_service.orders.credit``) either approves the
+    order here, in the same transaction, or leaves it PENDING for the
+    customer service to answer.
     """
     if not lines:
         raise ApplicationError("an order needs at least one line", field="lines")
@@ -68,18 +78,27 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> PlacedOrd
         )
     adapters = wiring.current()
     customer = adapters.customer_directory.get(customer_id)
+    credit = adapters.credit_rule
+    # Checked, then placed: nothing holds the answer until the order commits.
+    refusal = (
+        None if customer is None else credit.refusal(customer=customer, total=total)
+    )
     order_id = uuid.uuid4()
     with transaction.atomic():
         known = customer is not None and (
             adapters.customer_directory.confirm_in_transaction(customer_id)
         )
-        if known:
+        if known and refusal is None:
             order = OrderAggregate.place(
                 order_id=order_id, customer_id=customer_id, lines=values
             )
+            if credit.decides_at_placement:
+                order.approve()
         else:
             order = OrderAggregate.reject(
-                order_id=order_id, customer_id=customer_id, reason="unknown customer"
+                order_id=order_id,
+                customer_id=customer_id,
+                reason=CREDIT_LIMIT_EXCEEDED if known else "unknown customer",
             )
         saved = adapters.order_repository.save(order)
     if not known:
@@ -88,6 +107,8 @@ def order_place(*, customer_id: UUID, lines: Sequence[LineRequest]) -> PlacedOrd
             + adapters.customer_directory.unknown_hint,
             field="customer_id",
         )
+    if refusal is not None:
+        raise ApplicationError(refusal, field="lines")
     row = saved.row
     if row is None:  # a table that does not hand its new row back
         row = Order.objects.prefetch_related("lines").get(id=order_id)
@@ -101,7 +122,7 @@ def order_cancel(
     reason: str = "customer_request",
     expected_version: int | None = None,
 ) -> Order:
-    """Cancel a placed order; cancelling a cancelled order is refused."""
+    """Cancel an open (pending or approved) order; anything else is refused."""
     repository = wiring.current().order_repository
     aggregate = repository.get(order.id)
     if aggregate is None:
@@ -124,16 +145,43 @@ def orders_cancel_for_deleted_customer(*, customer_id: UUID) -> int:
     """
     repository = wiring.current().order_repository
     open_orders = Order.objects.filter(
-        customer_id=customer_id, status=OrderStatus.PLACED
+        customer_id=customer_id, status__in=OPEN_STATUSES
     ).values_list("id", flat=True)
     cancelled = 0
     for order_id in list(open_orders):
         aggregate = repository.get(order_id)
-        if aggregate is not None and aggregate.status == OrderStatus.PLACED:
+        if aggregate is not None and aggregate.status in OPEN_STATUSES:
             aggregate.cancel(reason="customer_deleted")
             repository.save(aggregate)
             cancelled += 1
     return cancelled
+
+
+def _answer_order(order_id: UUID, answer) -> bool:
+    """Apply the customer service's answer to a pending order, row locked.
+
+    The lock orders this with a cancellation of the same order: whichever
+    commits second sees the other's status. An answer to an order that is
+    no longer pending (cancelled meanwhile) changes nothing.
+    """
+    repository = wiring.current().order_repository
+    # The row may lag its events (EVENT_STORE=dynamodb): the events decide.
+    list(Order.objects.select_for_update().filter(id=order_id).values_list("id"))
+    aggregate = repository.get(order_id)
+    if aggregate is None or not answer(aggregate):
+        return False
+    repository.save(aggregate)
+    return True
+
+
+def order_approve(*, order_id: UUID) -> bool:
+    """Approve a pending order: the customer service reserved its credit."""
+    return _answer_order(order_id, OrderAggregate.approve)
+
+
+def order_refuse_credit(*, order_id: UUID) -> bool:
+    """Reject a pending order: its customer's credit limit would be exceeded."""
+    return _answer_order(order_id, OrderAggregate.refuse_credit)
 
 
 def order_state_keep(order_id: UUID, version: int) -> bool:
@@ -153,7 +201,7 @@ def order_state_keep(order_id: UUID, version: int) -> bool:
     with transaction.atomic():
         if not repository.heal(order_id, loaded_version=version):
             return False
-        order = Order.objects.filter(id=order_id, status=OrderStatus.PLACED).first()
+        order = Order.objects.filter(id=order_id, status__in=OPEN_STATUSES).first()
         if order is not None and not (
             adapters.customer_directory.confirm_in_transaction(order.customer_id)
         ):

@@ -4,6 +4,7 @@
 (``shared_events.configuration``); every settings module reads through it.
 """
 
+from service_kit.credit import credit_limit
 from service_kit.log_records import logging_config
 from shared_events.configuration import load_env
 
@@ -19,6 +20,14 @@ USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# THE CREDIT RULE
+# ------------------------------------------------------------------------------
+# What one customer's open orders may add up to. Under approaches 1 to 3 the
+# order service checks it before it places an order; under 4 and 5 the
+# customer service decides it in the credit saga. A rule across two services:
+# the lab's credit-limit-race shows which of the two ways holds it.
+CREDIT_LIMIT = credit_limit(env.str("CREDIT_LIMIT", default="1000000.00"))
 
 # APPS
 # ------------------------------------------------------------------------------

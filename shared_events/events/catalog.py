@@ -7,6 +7,11 @@ it carries. Notice:
 * ``CustomerDeletionRejected`` and ``OrderRejected`` are events too. The
   paper's rule is that a refused command is recorded, not just answered with
   an error, so the history explains what happened *and* what was turned down.
+* A rule that spans both services, the customer's credit limit, is a saga
+  of events (``OrderPlaced`` then ``CreditReserved`` or ``CreditLimitExceeded``
+  then ``OrderApproved`` or ``OrderRejected``; ``CreditReleased`` undoes a
+  reservation when an order is cancelled): each service decides what it owns,
+  and no transaction spans the two.
 * Money travels as a decimal *string* ("59.97"), never a JSON number: a float
   cannot hold 0.1 exactly, and a consumer in another language must not have
   to guess the precision. The patterns mirror the database columns
@@ -61,8 +66,12 @@ class EventType(StrEnum):
     CUSTOMER_EMAIL_CHANGED = "CustomerEmailChanged"
     CUSTOMER_DELETED = "CustomerDeleted"
     CUSTOMER_DELETION_REJECTED = "CustomerDeletionRejected"
+    CREDIT_RESERVED = "CreditReserved"
+    CREDIT_LIMIT_EXCEEDED = "CreditLimitExceeded"
+    CREDIT_RELEASED = "CreditReleased"
     ORDER_PLACED = "OrderPlaced"
     ORDER_CANCELLED = "OrderCancelled"
+    ORDER_APPROVED = "OrderApproved"
     ORDER_REJECTED = "OrderRejected"
 
 
@@ -163,6 +172,40 @@ def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegist
             ),
         ),
         (
+            EventType.CREDIT_RESERVED,
+            1,
+            customer,
+            payload_schema(
+                "CreditReserved v1",
+                customer_id=UUID_STRING,
+                order_id=UUID_STRING,
+                amount=TOTAL,
+            ),
+        ),
+        (
+            EventType.CREDIT_LIMIT_EXCEEDED,
+            1,
+            customer,
+            payload_schema(
+                "CreditLimitExceeded v1",
+                customer_id=UUID_STRING,
+                order_id=UUID_STRING,
+                amount=TOTAL,
+                available=TOTAL,
+            ),
+        ),
+        (
+            EventType.CREDIT_RELEASED,
+            1,
+            customer,
+            payload_schema(
+                "CreditReleased v1",
+                customer_id=UUID_STRING,
+                order_id=UUID_STRING,
+                amount=TOTAL,
+            ),
+        ),
+        (
             EventType.ORDER_PLACED,
             1,
             order,
@@ -183,6 +226,14 @@ def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegist
                 order_id=UUID_STRING,
                 customer_id=UUID_STRING,
                 reason={"enum": ["customer_request", "customer_deleted"]},
+            ),
+        ),
+        (
+            EventType.ORDER_APPROVED,
+            1,
+            order,
+            payload_schema(
+                "OrderApproved v1", order_id=UUID_STRING, customer_id=UUID_STRING
             ),
         ),
         (

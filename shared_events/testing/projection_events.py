@@ -75,11 +75,13 @@ def _customer_event(
     )
 
 
-# Each order here has the simplest story: placed (or rejected), then cancelled.
+# Each order here has a simple story: placed (or rejected), then cancelled;
+# or placed, then approved or rejected by the credit rule (version 2).
 ORDER_VERSIONS = {
     EventType.ORDER_PLACED: 1,
     EventType.ORDER_REJECTED: 1,
     EventType.ORDER_CANCELLED: 2,
+    EventType.ORDER_APPROVED: 2,
 }
 
 
@@ -88,6 +90,7 @@ def _order_event(
     order_id: uuid.UUID,
     customer_id: uuid.UUID,
     minutes: int,
+    version: int | None = None,
     **details,
 ) -> EventEnvelope:
     payload = {"order_id": str(order_id), "customer_id": str(customer_id), **details}
@@ -95,7 +98,7 @@ def _order_event(
         event_type,
         AggregateType.ORDER,
         order_id,
-        version=ORDER_VERSIONS[event_type],
+        version=version or ORDER_VERSIONS[event_type],
         minutes=minutes,
         payload=payload,
     )
@@ -190,6 +193,27 @@ def rejected(
         customer_id,
         minutes,
         reason="customer unknown",
+    )
+
+
+def approved(
+    order_id: uuid.UUID, customer_id: uuid.UUID, *, minutes: int = 2
+) -> EventEnvelope:
+    """The credit saga's happy end: the order's version 2."""
+    return _order_event(EventType.ORDER_APPROVED, order_id, customer_id, minutes)
+
+
+def rejected_over_the_limit(
+    order_id: uuid.UUID, customer_id: uuid.UUID, *, minutes: int = 2
+) -> EventEnvelope:
+    """A placed order the credit rule refused: the order's version 2."""
+    return _order_event(
+        EventType.ORDER_REJECTED,
+        order_id,
+        customer_id,
+        minutes,
+        version=2,
+        reason="credit_limit_exceeded",
     )
 
 

@@ -82,8 +82,20 @@ STAMP_FIELDS = ("last_event_id", "last_event_type", "last_event_occurred_at")
 UNFOLDABLE_FIELDS = ("projected_at",)
 
 # OrderAggregate's statuses (order_service.orders.domain).
-PLACED = "placed"
+PENDING = "pending"
+APPROVED = "approved"
 CANCELLED = "cancelled"
+
+# Customer events that change no data a copy keeps: they move the customer's
+# version, not the versions the read models record.
+COPY_NEUTRAL_EVENTS = frozenset(
+    {
+        EventType.CUSTOMER_DELETION_REJECTED,
+        EventType.CREDIT_RESERVED,
+        EventType.CREDIT_LIMIT_EXCEEDED,
+        EventType.CREDIT_RELEASED,
+    }
+)
 
 Row = dict[str, Any]
 Tables = dict[str, dict[Any, Row]]
@@ -207,6 +219,8 @@ class WriteSide:
     orders: dict[UUID, Aggregate]
     placed_at: dict[UUID, datetime]
     cancelled_at: dict[UUID, datetime]
+    # Each customer's version as of its last change of data.
+    data_versions: dict[UUID, int]
 
     def customer_details(self, customer_id: UUID) -> Row:
         """What both read sides copy of a customer: empty until it registers."""
@@ -219,9 +233,8 @@ class WriteSide:
         }
 
     def customer_version(self, customer_id: UUID) -> int:
-        """The version of the customer's last event (0: not registered)."""
-        customer = self.customers.get(customer_id)
-        return customer.version if customer else 0
+        """The version of the customer's last change of data (0: not registered)."""
+        return self.data_versions.get(customer_id, 0)
 
 
 class ReadModelMachine(RuleBasedStateMachine):
@@ -309,6 +322,12 @@ class ReadModelMachine(RuleBasedStateMachine):
             orders=orders,
             placed_at=self._moments(events, EventType.ORDER_PLACED),
             cancelled_at=self._moments(events, EventType.ORDER_CANCELLED),
+            data_versions={
+                UUID(envelope.aggregate_id): envelope.aggregate_version
+                for envelope in events
+                if envelope.aggregate_type == AggregateType.CUSTOMER
+                and envelope.event_type not in COPY_NEUTRAL_EVENTS
+            },
         )
 
     @staticmethod
@@ -391,7 +410,10 @@ class ReadModelMachine(RuleBasedStateMachine):
         return [c for c in self.customers.values() if not c.deleted]
 
     def _open_orders(self) -> list[Aggregate]:
-        return [o for o in self.orders.values() if o.status == PLACED]
+        return [o for o in self.orders.values() if o.status in (PENDING, APPROVED)]
+
+    def _pending_orders(self) -> list[Aggregate]:
+        return [o for o in self.orders.values() if o.status == PENDING]
 
     def _deleted_with_open_orders(self) -> list[UUID]:
         return [
@@ -484,6 +506,24 @@ class ReadModelMachine(RuleBasedStateMachine):
     def cancel_order(self, data: st.DataObject) -> None:
         order = data.draw(st.sampled_from(self._open_orders()), label="order")
         order.cancel(reason="customer_request")
+        self._commit(order, "order")
+
+    @precondition(lambda self: self._pending_orders())
+    @rule(data=st.data(), reserved=st.booleans())
+    def answer_credit(self, data: st.DataObject, reserved: bool) -> None:
+        """The credit saga: the customer service answers a pending order, and
+        the order service approves or rejects it. The customer's answer is an
+        event of its own that the read models pass over."""
+        order = data.draw(st.sampled_from(self._pending_orders()), label="order")
+        customer = self.customers.get(order.customer_id)
+        if customer is not None and not customer.deleted:
+            customer.reserve_credit(
+                order_id=order.id,
+                amount=order.total,
+                limit=order.total if reserved else order.total - 1,
+            )
+            self._commit(customer, "customer")
+        (order.approve if reserved else order.refuse_credit)()
         self._commit(order, "order")
 
     @precondition(lambda self: self._deleted_with_open_orders())

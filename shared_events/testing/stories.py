@@ -3,7 +3,9 @@
 A :class:`Story` makes customers and their orders happen at random (seeded):
 registrations, renames, email and address changes, deletions (with the
 cancellations of the deleted customer's open orders that follow), refused
-deletions, placed, cancelled and rejected orders. Every envelope goes
+deletions, placed, cancelled and rejected orders, and the credit saga
+(the customer's answer to an order, the order approved or rejected, the
+credit of a cancelled order released). Every envelope goes
 through ``encode``/``from_json`` as through the queue, so a payload the
 catalog would refuse fails here.
 
@@ -36,6 +38,10 @@ class Story:
         self.order_events: list[EventEnvelope] = []
         self.live_customers: list[UUID] = []
         self.open_orders: dict[UUID, UUID] = {}
+        # Open orders the credit saga has not answered yet, and the approved
+        # ones whose credit their customer holds.
+        self.pending: dict[UUID, str] = {}
+        self.reserved: dict[UUID, str] = {}
         self.registered = 0
 
     def _new_id(self) -> UUID:
@@ -79,6 +85,8 @@ class Story:
 
     def step(self) -> None:
         roll, pick = self.random.random(), self.random.choice
+        if self.pending and self.random.random() < 0.3:
+            self._answer(pick(sorted(self.pending)))
         if roll < 0.4 and self.live_customers:
             self._place(pick(self.live_customers))
         elif roll < 0.55 and self.open_orders:
@@ -150,6 +158,7 @@ class Story:
         ]
         total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
         self.open_orders[order_id] = customer_id
+        self.pending[order_id] = f"{total:.2f}"
         self._record(
             "Order",
             order_id,
@@ -162,8 +171,47 @@ class Story:
             },
         )
 
+    def _answer(self, order_id: UUID) -> None:
+        """The credit saga: the customer's answer, then the order's."""
+        customer_id, amount = self.open_orders[order_id], self.pending.pop(order_id)
+        reserved = self.random.random() < 0.7
+        ids = {"customer_id": str(customer_id), "order_id": str(order_id)}
+        if reserved:
+            self.reserved[order_id] = amount
+            self._record(
+                "Customer", customer_id, "CreditReserved", {**ids, "amount": amount}
+            )
+            self._record("Order", order_id, "OrderApproved", ids)
+            return
+        self._record(
+            "Customer",
+            customer_id,
+            "CreditLimitExceeded",
+            {**ids, "amount": amount, "available": "0.00"},
+        )
+        del self.open_orders[order_id]
+        self._record(
+            "Order",
+            order_id,
+            "OrderRejected",
+            {**ids, "reason": "credit_limit_exceeded"},
+        )
+
     def _cancel(self, order_id: UUID, reason: str) -> None:
         customer_id = self.open_orders.pop(order_id)
+        self.pending.pop(order_id, None)
+        amount = self.reserved.pop(order_id, None)
+        if amount is not None and customer_id in self.live_customers:
+            self._record(
+                "Customer",
+                customer_id,
+                "CreditReleased",
+                {
+                    "customer_id": str(customer_id),
+                    "order_id": str(order_id),
+                    "amount": amount,
+                },
+            )
         self._record(
             "Order",
             order_id,

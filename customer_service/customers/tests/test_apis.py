@@ -69,6 +69,7 @@ def test_register_creates_the_customer(api_client):
         "name": "Ada Lovelace",
         "email": "ada@example.com",
         "address": "12 Analytical Row, London",
+        "credit_limit": "1000000.00",
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }

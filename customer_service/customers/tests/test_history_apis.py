@@ -141,6 +141,8 @@ def test_as_of_folds_the_events_up_to_the_version(
         "email": "ada@example.com",
         "address": address,
         "deleted": False,
+        "credit_reserved": "0.00",
+        "reservations": {},
     }
 
 

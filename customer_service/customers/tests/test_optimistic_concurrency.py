@@ -209,6 +209,7 @@ def test_register_ignores_fields_the_server_owns(api_client, approach):
         "name",
         "email",
         "address",
+        "credit_limit",
         "created_at",
         "updated_at",
     }

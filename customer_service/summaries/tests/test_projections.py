@@ -91,7 +91,7 @@ def test_counts_and_lifetime_value_after_placing_and_cancelling():
     assert after["lifetime_value"] == Decimal("14.50")  # the orders not cancelled
     assert after["last_order_at"] == at(7)
     assert SummaryOrder.objects.get(order_id=second).status == "cancelled"
-    assert SummaryOrder.objects.get(order_id=first).status == "placed"
+    assert SummaryOrder.objects.get(order_id=first).status == "pending"
 
 
 def test_last_order_at_is_the_latest_placement_whatever_the_projection_order():
@@ -165,7 +165,7 @@ class TestCustomerSummaryProjection(ProjectionContract):
         assert summary["lifetime_value"] == Decimal("3.50")
         assert summary["last_order_at"] == at(3)
         assert summary_orders == [
-            (Decimal("3.50"), "placed"),
+            (Decimal("3.50"), "pending"),
             (Decimal("19.98"), "cancelled"),
         ]
 
@@ -220,3 +220,23 @@ def test_query_code_cannot_write_a_read_model():
         SummaryOrder.objects.filter(customer_id=customer_id).delete()
 
     assert summary_of(customer_id)["name"] == "Ada Lovelace"
+
+
+def test_an_order_the_credit_rule_rejects_is_taken_out_like_a_cancelled_one():
+    customer_id = uuid.uuid4()
+    kept, refused = uuid.uuid4(), uuid.uuid4()
+    project(
+        event.registered(customer_id),
+        event.placed(kept, customer_id, lines=[("BOOK-1", 1, "10.00")]),
+        event.placed(refused, customer_id, lines=[("BOOK-1", 9, "10.00")]),
+        event.approved(kept, customer_id),
+        event.rejected_over_the_limit(refused, customer_id),
+    )
+
+    summary = summary_of(customer_id)
+    assert (summary["order_count"], summary["open_order_count"]) == (2, 1)
+    assert summary["lifetime_value"] == Decimal("10.00")
+    assert {
+        order_id: SummaryOrder.objects.get(order_id=order_id).status
+        for order_id in (kept, refused)
+    } == {kept: "approved", refused: "rejected"}

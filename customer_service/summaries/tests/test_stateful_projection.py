@@ -32,8 +32,9 @@ from customer_service.summaries.tests.projection_support import CONSUMER  # noqa
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
 from shared_events.testing.read_model_contract import ReadModelFoldContract  # noqa: E402
 from shared_events.testing.stateful import (  # noqa: E402
-    CANCELLED,
-    PLACED,
+    APPROVED,
+    COPY_NEUTRAL_EVENTS,
+    PENDING,
     ReadModelMachine,
     Row,
     WriteSide,
@@ -45,9 +46,9 @@ def summary_row(write_side: WriteSide, customer_id: UUID) -> Row:
     orders = [
         order
         for order in write_side.orders.values()
-        if order.customer_id == customer_id and order.status in (PLACED, CANCELLED)
+        if order.customer_id == customer_id and order.placed
     ]
-    open_orders = [order for order in orders if order.status == PLACED]
+    open_orders = [order for order in orders if order.status in (PENDING, APPROVED)]
     return {
         **write_side.customer_details(customer_id),
         "registered": customer_id in write_side.customers,
@@ -80,20 +81,26 @@ class CustomerSummaryMachine(ReadModelMachine):
     def last_written(
         self, events: Sequence[EventEnvelope]
     ) -> dict[tuple[type, UUID], EventEnvelope]:
-        # A customer's own events and the placements and cancellations of
-        # their orders write their summary; an order's placement and
-        # cancellation write its SummaryOrder. A rejected order writes nothing.
+        # A customer's own changes and the placements, cancellations and
+        # rejections of their orders write their summary; those and an
+        # approval write the order's SummaryOrder. A placement refused
+        # outright, and the customer's credit answers, write nothing.
         last_written: dict[tuple[type, UUID], EventEnvelope] = {}
+        placed: set[UUID] = set()
         for envelope in events:
+            order_id = UUID(envelope.aggregate_id)
             if envelope.aggregate_type == AggregateType.CUSTOMER:
-                last_written[CustomerSummary, UUID(envelope.aggregate_id)] = envelope
-            elif envelope.event_type in (
-                EventType.ORDER_PLACED,
-                EventType.ORDER_CANCELLED,
-            ):
+                if envelope.event_type not in COPY_NEUTRAL_EVENTS:
+                    last_written[CustomerSummary, order_id] = envelope
+                continue
+            if envelope.event_type == EventType.ORDER_PLACED:
+                placed.add(order_id)
+            if order_id not in placed:
+                continue
+            if envelope.event_type != EventType.ORDER_APPROVED:
                 customer_id = UUID(envelope.payload["customer_id"])
                 last_written[CustomerSummary, customer_id] = envelope
-                last_written[SummaryOrder, UUID(envelope.aggregate_id)] = envelope
+            last_written[SummaryOrder, order_id] = envelope
         return last_written
 
 

@@ -69,7 +69,7 @@ def test_a_placed_order_becomes_a_row_with_its_customer_copied_in():
         "customer_email": "ada@example.com",
         "customer_address": "12 St James's Square, London",
         "customer_deleted": False,
-        "status": "placed",
+        "status": "pending",
         "cancel_reason": "",
         "total": Decimal("25.50"),
         "lines": [
@@ -161,7 +161,7 @@ def test_deleting_a_customer_marks_every_order_of_theirs():
     assert {view_of(order_id)["customer_deleted"] for order_id in orders} == {True}
     assert OrderViewCustomer.objects.get(customer_id=customer_id).deleted is True
     # the orders stay: cancelling them is the order service's own event
-    assert {view_of(order_id)["status"] for order_id in orders} == {"placed"}
+    assert {view_of(order_id)["status"] for order_id in orders} == {"pending"}
 
 
 def test_an_order_before_the_registration_gets_the_customer_when_it_arrives():
@@ -201,7 +201,7 @@ class TestOrderViewProjection(ProjectionContract):
             Decimal("19.98"),
             2,
         )
-        assert (second["status"], second["placed_at"]) == ("placed", at(3))
+        assert (second["status"], second["placed_at"]) == ("pending", at(3))
         for view in (first, second):
             assert (view["customer_name"], view["customer_deleted"]) == (
                 "Ada King",
@@ -261,4 +261,22 @@ def test_query_code_cannot_write_a_read_model():
     with pytest.raises(ReadModelWriteRefused):
         OrderViewCustomer.objects.filter(customer_id=customer_id).delete()
 
-    assert view_of(order_id)["status"] == "placed"
+    assert view_of(order_id)["status"] == "pending"
+
+
+def test_the_credit_sagas_answer_sets_the_orders_status():
+    customer_id = uuid.uuid4()
+    kept, refused = uuid.uuid4(), uuid.uuid4()
+    project(
+        event.registered(customer_id),
+        event.placed(kept, customer_id),
+        event.placed(refused, customer_id),
+        event.approved(kept, customer_id),
+        event.rejected_over_the_limit(refused, customer_id),
+    )
+
+    assert (view_of(kept)["status"], view_of(kept)["order_version"]) == ("approved", 2)
+    assert (view_of(refused)["status"], view_of(refused)["order_version"]) == (
+        "rejected",
+        2,
+    )

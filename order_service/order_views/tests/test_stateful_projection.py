@@ -30,6 +30,7 @@ from order_service.orders import domain as order_domain  # noqa: E402
 from shared_events.events import AggregateType, EventEnvelope, EventType  # noqa: E402
 from shared_events.testing.read_model_contract import ReadModelFoldContract  # noqa: E402
 from shared_events.testing.stateful import (  # noqa: E402
+    COPY_NEUTRAL_EVENTS,
     ReadModelMachine,
     Row,
     WriteSide,
@@ -80,12 +81,17 @@ class OrderViewMachine(ReadModelMachine):
         # A customer event writes the customer's copy and every order of
         # theirs projected so far; an order's placement and cancellation
         # write its view, and a placement makes the customer's copy (empty)
-        # if nothing had. A rejected order writes nothing.
+        # if nothing had; its approval, rejection and cancellation write its
+        # view. A placement refused outright, and the customer's credit
+        # answers, write nothing.
         last_written: dict[tuple[type, UUID], EventEnvelope] = {}
         orders_of: dict[UUID, list[UUID]] = {}
+        placed: set[UUID] = set()
         for envelope in events:
             aggregate_id = UUID(envelope.aggregate_id)
             if envelope.aggregate_type == AggregateType.CUSTOMER:
+                if envelope.event_type in COPY_NEUTRAL_EVENTS:
+                    continue
                 last_written[OrderViewCustomer, aggregate_id] = envelope
                 for order_id in orders_of.get(aggregate_id, []):
                     last_written[OrderView, order_id] = envelope
@@ -94,7 +100,8 @@ class OrderViewMachine(ReadModelMachine):
                 last_written[OrderView, aggregate_id] = envelope
                 last_written.setdefault((OrderViewCustomer, customer_id), envelope)
                 orders_of.setdefault(customer_id, []).append(aggregate_id)
-            elif envelope.event_type == EventType.ORDER_CANCELLED:
+                placed.add(aggregate_id)
+            elif aggregate_id in placed:
                 last_written[OrderView, aggregate_id] = envelope
         return last_written
 

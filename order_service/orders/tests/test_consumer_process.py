@@ -20,6 +20,7 @@ import pytest
 from django.db import connection
 
 from order_service import bootstrap
+from order_service.orders.credit import CreditSaga
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.domain import OrderAggregate
 from order_service.orders.models import CustomerReplica, Order, OrderStatus
@@ -94,7 +95,7 @@ def event_sourced_order(customer_directory, customer_id: uuid.UUID) -> Order:
         producer="order",
         wake_relay=lambda: None,  # no relay in this test
     )
-    with bootstrap.overridden(order_repository=repository):
+    with bootstrap.overridden(order_repository=repository, credit_rule=CreditSaga()):
         return order_place(
             customer_id=customer_id,
             lines=[LineRequest(sku="BOOK-1", quantity=2, unit_price=Decimal("9.99"))],
@@ -107,7 +108,7 @@ def test_consume_events_applies_events_and_stops_on_sigterm_while_idle(
     customer_id = uuid.uuid4()
     order = event_sourced_order(customer_directory, customer_id)
     started = consumer_process.log_path.read_text()
-    assert f"as {CONSUMER_NAME} (5 event types handled)" in started
+    assert f"as {CONSUMER_NAME} (7 event types handled)" in started
 
     events = [
         registered(customer_id, name="Ada Byron"),

@@ -117,7 +117,7 @@ class TestOrderDynamoDBEventStore(DynamoDBEventStoreContract):
         )
 
         assert own.get(history_url(order.id)).json()["count"] == 2
-        assert own.get(as_of_url(order.id, version=1)).json()["status"] == "placed"
+        assert own.get(as_of_url(order.id, version=1)).json()["status"] == "pending"
         assert other.get(history_url(order.id)).status_code == 404
         assert other.get(as_of_url(order.id, version=1)).status_code == 404
 

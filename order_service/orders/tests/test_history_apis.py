@@ -82,7 +82,7 @@ def test_as_of_version_one_is_the_placed_order(api_client, cancelled_order):
         "id": str(cancelled_order.id),
         "version": 1,
         "customer_id": str(cancelled_order.customer_id),
-        "status": "placed",
+        "status": "pending",
         "total": "59.97",
         "lines": [
             {
@@ -93,6 +93,7 @@ def test_as_of_version_one_is_the_placed_order(api_client, cancelled_order):
             }
         ],
         "cancel_reason": "",
+        "reject_reason": "",
     }
 
 

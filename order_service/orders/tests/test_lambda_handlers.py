@@ -77,7 +77,7 @@ class TestConsumeEvents(LambdaHandlerContract):
             ("Ada King", False, 2),
             ("Ada King", True, 3),
         ][applied]
-        status = OrderStatus.CANCELLED if applied == 3 else OrderStatus.PLACED
+        status = OrderStatus.CANCELLED if applied == 3 else OrderStatus.PENDING
         return replica, [status] * ORDERS_PER_CUSTOMER
 
 

@@ -34,6 +34,22 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
         "customer_id": CUSTOMER_ID,
         "reason": "customer has open orders",
     },
+    "CreditReserved": {
+        "customer_id": CUSTOMER_ID,
+        "order_id": ORDER_ID,
+        "amount": "59.97",
+    },
+    "CreditLimitExceeded": {
+        "customer_id": CUSTOMER_ID,
+        "order_id": ORDER_ID,
+        "amount": "59.97",
+        "available": "40.03",
+    },
+    "CreditReleased": {
+        "customer_id": CUSTOMER_ID,
+        "order_id": ORDER_ID,
+        "amount": "59.97",
+    },
     "OrderPlaced": {
         "order_id": ORDER_ID,
         "customer_id": CUSTOMER_ID,
@@ -48,6 +64,7 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
         "customer_id": CUSTOMER_ID,
         "reason": "customer_deleted",
     },
+    "OrderApproved": {"order_id": ORDER_ID, "customer_id": CUSTOMER_ID},
     "OrderRejected": {
         "order_id": ORDER_ID,
         "customer_id": CUSTOMER_ID,

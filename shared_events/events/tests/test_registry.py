@@ -18,12 +18,16 @@ from shared_events.events.registry import FORMAT_CHECKER
 from shared_events.events.tests.examples import EXAMPLE_PAYLOADS, example_envelope
 
 PLATFORM_EVENTS = (
+    ("CreditLimitExceeded", 1),
+    ("CreditReleased", 1),
+    ("CreditReserved", 1),
     ("CustomerAddressChanged", 1),
     ("CustomerDeleted", 1),
     ("CustomerDeletionRejected", 1),
     ("CustomerEmailChanged", 1),
     ("CustomerRegistered", 1),
     ("CustomerRenamed", 1),
+    ("OrderApproved", 1),
     ("OrderCancelled", 1),
     ("OrderPlaced", 1),
     ("OrderRejected", 1),
