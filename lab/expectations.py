@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab.measurements import Measurements
+from lab.scenarios import add_consumer as joining
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
@@ -184,6 +185,23 @@ def _traced_deletion(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _add_consumer(approach: str, m: Measurements) -> str | None:
+    """Paper: a new consumer joins with no change to the producers, and its
+    state, built from the history and then the live events, converges."""
+    join = m.figures.get(joining.JOIN)
+    if not join:
+        return "expected the analytics service to join"
+    if join[joining.MISMATCHED] or join[joining.CONVERGED] is None:
+        return "expected the analytics service to converge: 0 rows differing"
+    if join[joining.RESTARTED] or join[joining.SETTINGS_CHANGED]:
+        return "expected no producer process restarted and no setting changed"
+    if not join[joining.REPLAYED]:
+        return "expected the past orders to come from the replay"
+    if not join[joining.LIVE]:
+        return "expected the orders placed after the join to come from the inbox"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -198,6 +216,7 @@ EXPECTATIONS: dict[str, Check] = {
     "read-after-write": _read_after_write,
     "edge-throttle": _edge_throttle,
     "traced-deletion": _traced_deletion,
+    "add-consumer": _add_consumer,
 }
 
 

@@ -9,7 +9,12 @@ import argparse
 
 from platform_cli.services import service_subprocess
 from shared_events.approaches import approach_info
-from shared_events.configuration import SERVICES, current_approach, load_env
+from shared_events.configuration import (
+    JOINING_SERVICES,
+    SERVICES,
+    current_approach,
+    load_env,
+)
 from stack import environment
 
 NAME = "migrate"
@@ -37,3 +42,8 @@ def migrate_services(extra: list[str]) -> None:
         if read_side:
             print(f"== migrating the {service} service's read database")
             service_subprocess(service, ["migrate", "--database", "read", *extra])
+    # A service that joins later has its database ready under every approach,
+    # so that starting it needs nothing else.
+    for service in JOINING_SERVICES:
+        print(f"== migrating the {service} service")
+        service_subprocess(service, ["migrate", *extra])

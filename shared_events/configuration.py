@@ -32,6 +32,13 @@ SERVICES = ("customer", "order")
 SHARED_DATABASE_NAME = "platform_shared"
 SERVICE_DATABASE_NAMES = {"customer": "customer_service", "order": "order_service"}
 READ_DATABASE_NAMES = {"customer": "customer_read", "order": "order_read"}
+# Services a new team adds to a running platform (the paper's "audit records
+# for analytics"): each subscribes to events the others already publish, owns
+# a database of its own under every approach (shared_db too: it is another
+# team's service) and runs only when asked. Nothing of the two services above
+# changes for them.
+JOINING_SERVICES = ("analytics",)
+JOINING_DATABASE_NAMES = {"analytics": "analytics_service"}
 # Env files hold secrets: their owner alone may read them.
 SECRET_FILE_MODE = 0o600
 
@@ -59,6 +66,8 @@ def current_approach(env: environ.Env) -> Approach:
 
 def database_name(*, service: str, approach: Approach, prefix: str = "") -> str:
     """The database a service uses under an approach (before any URL override)."""
+    if service in JOINING_DATABASE_NAMES:
+        return prefix + JOINING_DATABASE_NAMES[service]
     if approach_info(approach).shares_database:
         return prefix + SHARED_DATABASE_NAME
     return prefix + SERVICE_DATABASE_NAMES[service]
@@ -70,6 +79,7 @@ def all_database_names(prefix: str = "") -> list[str]:
         [prefix + SHARED_DATABASE_NAME]
         + [prefix + name for name in SERVICE_DATABASE_NAMES.values()]
         + [prefix + name for name in READ_DATABASE_NAMES.values()]
+        + [prefix + name for name in JOINING_DATABASE_NAMES.values()]
     )
 
 
@@ -97,9 +107,10 @@ def database_url(*, env: environ.Env, service: str, approach: Approach) -> str:
 
     ``CUSTOMER_DATABASE_URL`` / ``ORDER_DATABASE_URL`` (and ``SHARED_DATABASE_URL``
     for approach 1) name a database outright; otherwise the name is derived
-    from ``DATABASE_SERVER_URL`` and the approach.
+    from ``DATABASE_SERVER_URL`` and the approach. A joining service
+    (``ANALYTICS_DATABASE_URL``) never shares the one database.
     """
-    if approach_info(approach).shares_database:
+    if approach_info(approach).shares_database and service in SERVICES:
         explicit = env.str("SHARED_DATABASE_URL", default="")
     else:
         explicit = env.str(f"{service.upper()}_DATABASE_URL", default="")

@@ -11,6 +11,8 @@ its ``DATABASE_NAME_PREFIX``, gets roles of its own:
   service's processes connect to its write database as. Rows only (SELECT,
   INSERT, UPDATE, DELETE), and on ``event_store`` only SELECT and INSERT.
   Both work in ``platform_shared``: sharing it is approach 1's flaw.
+* ``<prefix>analytics_writer``: the analytics service's, a service that
+  joins later (``JOINING_SERVICES``); it opens its own database only.
 * ``<prefix>customer_projector`` and ``<prefix>order_projector`` own their
   service's read database (a rebuild swaps whole tables, which only an owner
   may) and cannot even connect to a write database.
@@ -48,6 +50,8 @@ from dataclasses import dataclass, field
 from psycopg2 import sql
 
 from shared_events.configuration import (
+    JOINING_DATABASE_NAMES,
+    JOINING_SERVICES,
     READ_DATABASE_NAMES,
     SERVICE_DATABASE_NAMES,
     SERVICES,
@@ -83,6 +87,7 @@ ROLE_PASSWORD_SECRETS = (
     f"{MIGRATION_VARIABLES}_PASSWORD",
     *(f"{write_variables(service)}_PASSWORD" for service in SERVICES),
     *(f"{read_variables(service)}_PASSWORD" for service in SERVICES),
+    *(f"{write_variables(service)}_PASSWORD" for service in JOINING_SERVICES),
 )
 
 
@@ -126,7 +131,9 @@ class PlatformRoles:
 
     def databases(self) -> dict[str, DatabaseAccess]:
         """Every database of the run (``all_database_names``), with its access."""
-        shared = DatabaseAccess(owner=self.owner, writers=tuple(self.writers.values()))
+        shared = DatabaseAccess(
+            owner=self.owner, writers=tuple(self.writers[s] for s in SERVICES)
+        )
         return {
             self.prefix + SHARED_DATABASE_NAME: shared,
             **{
@@ -138,6 +145,13 @@ class PlatformRoles:
             **{
                 self.prefix + READ_DATABASE_NAMES[service]: self.read_access(service)
                 for service in SERVICES
+            },
+            # A joining service's writer opens its own database only.
+            **{
+                self.prefix + JOINING_DATABASE_NAMES[service]: self.write_access(
+                    service
+                )
+                for service in JOINING_SERVICES
             },
         }
 
@@ -171,7 +185,10 @@ def platform_roles(*, prefix: str, env: Mapping[str, str]) -> PlatformRoles:
     return PlatformRoles(
         prefix=prefix,
         owner=role("platform_owner", MIGRATION_VARIABLES),
-        writers={s: role(f"{s}_writer", write_variables(s)) for s in SERVICES},
+        writers={
+            s: role(f"{s}_writer", write_variables(s))
+            for s in (*SERVICES, *JOINING_SERVICES)
+        },
         projectors={s: role(f"{s}_projector", read_variables(s)) for s in SERVICES},
     )
 

@@ -28,6 +28,12 @@ same table without that process.
 
 Each service's process is ``manage.py --service <service> <arguments>``; a
 web server's arguments take its bind address last.
+
+Optional, started by no approach by default: the processes of a service that
+joins a running platform later (``joining_processes``: the analytics
+service's web server and its consumer, which subscribes, replays the order
+service's history and follows its inbox). The add-consumer lab scenario
+starts them; nothing above changes for them.
 """
 
 from __future__ import annotations
@@ -202,6 +208,32 @@ def has_functions(
             retries=1,
         )
     )
+
+
+#: Ports of the optional processes (``joining_processes``).
+JOINING_PORTS: dict[str, int] = {"analytics-web": 8003}
+
+
+def joining_processes(
+    approach: Approach | str, *, delivery: str = "sns", store: str = "postgres"
+) -> list[PlatformProcess]:
+    """The analytics service's processes, in start order, where it can join:
+    the order service keeps a PostgreSQL event store to replay (approaches 4
+    and 5) and SNS fans its events out to a new inbox. None elsewhere."""
+    info = approach_info(approach)
+    if not info.event_sourced("order") or delivery != "sns" or store != "postgres":
+        return []
+    return [
+        PlatformProcess(
+            service="analytics",
+            kind=Kind.CONSUMER,
+            arguments=("analytics_catch_up", "--follow", "--wait-seconds", "1"),
+            ready_text="consuming ",
+            what="subscribes the analytics inbox to the order events topic, "
+            "replays the order service's event store, then applies the inbox",
+        ),
+        web("analytics"),
+    ]
 
 
 def deployed_processes(

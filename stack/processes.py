@@ -25,6 +25,8 @@ from stack.loopback import free_port
 SETTINGS_MODULES = {
     "customer": "customer_service.config.settings",
     "order": "order_service.config.settings",
+    # A service that joins the running platform later (shared_events.configuration).
+    "analytics": "analytics_service.config.settings",
 }
 LOG_DIR = VAR_DIR / "logs"
 

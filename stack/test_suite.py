@@ -96,6 +96,12 @@ def steps(pytest_args: list[str]) -> list[Step]:
                 *pytest_args,
             ],
         ),
+        # The service that joins a running platform later: a project of its own.
+        _pytest(
+            "analytics-service",
+            ["analytics_service"],
+            ["--ds=analytics_service.config.settings", *pytest_args],
+        ),
         _pytest(
             "customer-read-side",
             _existing(READ_SIDE_TESTS["customer"]),
@@ -142,6 +148,7 @@ SERVICE_LANE_STEPS = {
     "ruff format",
     "customer-service",
     "order-service",
+    "analytics-service",
     "customer-read-side",
     "order-read-side",
     "front-door",

@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "service_kit": {"shared_events"},
     "customer_service": {"service_kit", "shared_events"},
     "order_service": {"service_kit", "shared_events"},
+    # A service that joins later knows the events, never the services.
+    "analytics_service": {"service_kit", "shared_events"},
     "stack": {"shared_events"},
     "observe": {"stack", "shared_events"},
     "bench": BENCH_IMPORTS,

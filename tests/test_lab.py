@@ -10,7 +10,9 @@ db_per_service and event_sourcing, and read-after-write's remedy under
 cqrs_es. Every scenario of the event-driven approaches runs under cqrs_es
 too: the read side must not change what the write side promises. The
 gateway's lesson (a burst throttled at the edge) runs once, under
-db_per_service: the gateway stands before every approach alike.
+db_per_service: the gateway stands before every approach alike. A new
+consumer joining the running platform (add-consumer) runs last under the two
+approaches that keep an order history, event_sourcing and cqrs_es.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lab.costs import cost_row
 from lab.expectations import contradiction
 from lab.reports import figures_text, render_markdown, render_table, write_reports
 from lab.scenarios import SCENARIOS
+from lab.scenarios import add_consumer as joining
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
@@ -57,7 +60,11 @@ AT_THE_EDGE = ["edge-throttle"]
 # On a platform of its own: its processes export spans, which the others'
 # measurements should not pay for.
 TRACED = ["traced-deletion"]
-EARLIER = [name for name in SCENARIOS if name not in [*NEWEST, *AT_THE_EDGE, *TRACED]]
+# Last on its platforms: a new service joins while orders keep coming.
+JOINING = ["add-consumer"]
+EARLIER = [
+    name for name in SCENARIOS if name not in [*NEWEST, *AT_THE_EDGE, *TRACED, *JOINING]
+]
 SYNCHRONOUS = ["delete-customer", "customer-service-down", "schema-change"]
 
 
@@ -69,8 +76,8 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
     )
     runs = [
         (EARLIER, ["direct_publish"], []),
-        ([*EARLIER, *NEWEST], ["event_sourcing"], []),
-        ([*EARLIER, *NEWEST], ["cqrs_es"], []),
+        ([*EARLIER, *NEWEST, *JOINING], ["event_sourcing"], []),
+        ([*EARLIER, *NEWEST, *JOINING], ["cqrs_es"], []),
         (SYNCHRONOUS, ["shared_db"], []),
         ([*SYNCHRONOUS, *NEWEST, *AT_THE_EDGE], ["db_per_service"], []),
         (TRACED, ["event_sourcing"], []),
@@ -363,6 +370,18 @@ def test_a_slow_customer_service_blocks_only_a_synchronous_caller(results):
         for phase in decoupled.figures.values():
             assert (phase[slow.CUSTOMER_REQUESTS], phase[slow.TIMEOUTS]) == (0.0, 0)
         assert decoupled.failed_requests == {}
+
+
+def test_a_new_consumer_joins_and_converges_without_touching_the_producers(results):
+    """A new analytics service replays the order history, follows its new
+    inbox and ends with the order service's revenue, row for row, while no
+    producer process restarted and no setting changed."""
+    for approach in ("event_sourcing", "cqrs_es"):
+        join = measured(results, "add-consumer", approach).figures[joining.JOIN]
+        assert join[joining.MISMATCHED] == 0
+        assert join[joining.CONVERGED] is not None
+        assert join[joining.REPLAYED] > 0 and join[joining.LIVE] > 0
+        assert (join[joining.RESTARTED], join[joining.SETTINGS_CHANGED]) == (0, 0)
 
 
 def test_acting_on_a_write_at_once_pays_for_eventual_consistency(results):

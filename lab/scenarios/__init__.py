@@ -1,5 +1,6 @@
 """The lab's scenarios, one module each, registered in one place: SCENARIOS."""
 
+from lab.scenarios.add_consumer import AddConsumer
 from lab.scenarios.base import Scenario
 from lab.scenarios.broker_outage import BrokerOutage
 from lab.scenarios.burst import Burst
@@ -33,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
         ReadAfterWrite(),
         EdgeThrottle(),
         TracedDeletion(),
+        AddConsumer(),
     ]
 }
 

@@ -53,6 +53,16 @@ def service_databases(service: str) -> dict:
     return databases
 
 
+def own_database(service: str) -> dict:
+    """The DATABASES setting of a service that joins later (analytics): its
+    own database alone, under every approach (no shared, no read database)."""
+    try:
+        url = database_url(env=env, service=service, approach=ARCHITECTURE_APPROACH)
+    except ConfigurationError as error:
+        raise ImproperlyConfigured(str(error)) from None
+    return {"default": _database_config(url, role=f"{service.upper()}_DATABASE")}
+
+
 def _read_database(service: str) -> dict:
     return _database_config(
         read_database_url(env=env, service=service),

@@ -24,7 +24,12 @@ from shared_events.transport.provisioning import TopologyReport, ensure_topology
 from shared_events.transport.publisher import EventPublisher, outgoing_message
 from shared_events.transport.routes import ConsumerSettings, Routes, resolve_routes
 from shared_events.transport.throttle_injection import InjectedThrottle
-from shared_events.transport.topology import Topology, TopologyError, platform_topology
+from shared_events.transport.topology import (
+    JOINING_CONSUMERS,
+    Topology,
+    TopologyError,
+    platform_topology,
+)
 from shared_events.transport.traced_publisher import TracedPublisher
 
 _lock = threading.Lock()
@@ -41,7 +46,11 @@ def aws_settings() -> AwsSettings:
 
 
 def topology() -> Topology:
+    """The platform's topology as this process sees it: a joining service's
+    (analytics) adds its own inbox, which no other process knows of."""
+    service = getattr(settings, "SERVICE_NAME", "")
     return platform_topology(
+        joining=(service,) if service in JOINING_CONSUMERS else (),
         prefix=settings.EVENT_TOPOLOGY_PREFIX,
         fifo=settings.EVENT_FIFO,
         delivery=settings.EVENT_DELIVERY,

@@ -48,6 +48,15 @@ PLATFORM_CONSUMERS: Mapping[str, tuple[str, ...]] = {
     "customer": ("order",),
 }
 
+#: Consumers that join a running platform later (a new team's service), and
+#: the producers they subscribe to. Only their own processes put them in the
+#: topology (``platform_topology(joining=...)``): the producers' processes
+#: neither know nor change their inboxes, so adding one changes no producer.
+#: They need SNS: under ``delivery="sqs"`` a producer sends to the inboxes it
+#: knows, and under ``"kinesis"`` a consumer reads through a mapping of the
+#: producer's process table.
+JOINING_CONSUMERS: Mapping[str, tuple[str, ...]] = {"analytics": ("order",)}
+
 LONG_POLL_SECONDS = 20
 #: Shards per stream. Kinesis allows far more; this range keeps a local stream
 #: cheap, and a learner who needs more changes the limit on purpose.
@@ -185,15 +194,22 @@ def platform_topology(
     visibility_timeout: int = 30,
     read_side: bool = False,
     kinesis_shards: int = 2,
+    joining: tuple[str, ...] = (),
 ) -> Topology:
     """The platform's topology: Customer and Order each produce and consume.
 
     With ``read_side`` (approach 5) each service also gets a read-side inbox
     subscribed to both topics, feeding its denormalized read models.
+    ``joining`` adds consumers of ``JOINING_CONSUMERS`` (their own processes
+    do: an inbox subscribed to topics that exist already).
     """
     consumers = {c: list(p) for c, p in PLATFORM_CONSUMERS.items()}
     if read_side:
         consumers.update({c: list(p) for c, p in READ_SIDE_CONSUMERS.items()})
+    unknown = sorted(set(joining) - set(JOINING_CONSUMERS))
+    if unknown:
+        raise TopologyError(f"no joining consumer named {', '.join(unknown)}")
+    consumers.update({c: list(JOINING_CONSUMERS[c]) for c in joining})
     return Topology(
         prefix=prefix,
         producers=list(PLATFORM_PRODUCERS),

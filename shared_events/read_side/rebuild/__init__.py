@@ -74,6 +74,7 @@ from shared_events.read_side.rebuild.replay import RebuildResult
 from shared_events.read_side.rebuild.runner import (
     REPLAY_SOURCE_ALIAS,
     RUN_LOCK,
+    read_only_event_store,
     rebuild_read_models,
 )
 from shared_events.read_side.rebuild.schema import (
@@ -98,5 +99,6 @@ __all__ = [
     "StoredRow",
     "hold_read_model_swap_lock",
     "read_model_tables",
+    "read_only_event_store",
     "rebuild_read_models",
 ]

@@ -70,6 +70,15 @@ def _extra_connection(alias: str, settings_dict: dict) -> Iterator[None]:
         del connections[alias]
 
 
+@contextmanager
+def read_only_event_store(url: str, alias: str = REPLAY_SOURCE_ALIAS) -> Iterator[None]:
+    """Another service's event store at ``url``, read-only, as the database
+    alias ``alias`` for this thread and this run only (a ``ReplaySource``
+    reads through it): the rebuild's way in, and any new consumer's replay."""
+    with _extra_connection(alias, _source_connection_settings(url)):
+        yield
+
+
 def _rebuild_connection_settings(read_database: str) -> dict:
     settings_dict = copy.deepcopy(connections[read_database].settings_dict)
     options = dict(settings_dict.get("OPTIONS") or {})

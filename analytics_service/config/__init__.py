@@ -1,0 +1,1 @@
+"""The analytics service's Django configuration: settings, URLs, WSGI."""

@@ -1,0 +1,1 @@
+"""Revenue per customer per day: the analytics service's one app."""
