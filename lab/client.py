@@ -34,9 +34,13 @@ class PlatformClient:
         response.raise_for_status()
         return response.json()
 
-    def delete_customer(self, customer_id: str) -> None:
+    def delete_customer(self, customer_id: str, *, open_orders: str = "cancel") -> None:
+        """Delete a customer. ``open_orders="cancel"``: the lab's scenarios are
+        about what becomes of the orders; "refuse" keeps a customer whose open
+        orders the customer service knows (409, recorded)."""
         response = self._post(
-            f"{self.customer_url}/api/customers/{customer_id}/delete/"
+            f"{self.customer_url}/api/customers/{customer_id}/delete/",
+            {"open_orders": open_orders},
         )
         response.raise_for_status()
 

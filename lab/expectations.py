@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from lab.measurements import Measurements
 from lab.scenarios import add_consumer as joining
+from lab.scenarios import credit_limit_race as race
+from lab.scenarios import delete_customer as deletion
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
@@ -42,7 +44,20 @@ def _some_only_if(predicted: bool, count: int, some: str, none: str) -> str | No
 
 def _delete_customer(approach: str, m: Measurements) -> str | None:
     asks = approach_info(approach).asks_customer_service
-    return _some_only_if(asks, m.orphan_orders, "orphan orders", "no orphan orders")
+    surprise = _some_only_if(asks, m.orphan_orders, "orphan orders", "no orphan orders")
+    if surprise:
+        return surprise
+    # Failures are events too: where the customer service knows the orders
+    # holding credit (the saga), a plain deletion is refused and recorded.
+    saga = approach_info(approach).event_sourced("order")
+    refused = m.figures.get(deletion.DELETION, {}).get(deletion.REFUSED)
+    if refused is not None and bool(refused) != saga:
+        return (
+            "expected the first deletion refused for open orders"
+            if saga
+            else "expected the deletion to go through at once"
+        )
+    return None
 
 
 def _customer_service_down(approach: str, m: Measurements) -> str | None:
@@ -202,6 +217,23 @@ def _add_consumer(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _credit_limit_race(approach: str, m: Measurements) -> str | None:
+    """The paper: a rule across services needs a saga; a check over the
+    network, then a write, lets concurrent commands through together."""
+    orders, credit = m.figures.get(race.ORDERS), m.figures.get(race.CREDIT)
+    if not orders or not credit:
+        return "expected the orders' outcomes measured"
+    if approach_info(approach).event_sourced("order"):
+        if credit[race.BROKEN]:
+            return "expected the saga to hold the limit"
+        if orders[race.PENDING]:
+            return "expected no order left pending once the platform is quiet"
+        return None
+    if not credit[race.BROKEN]:
+        return "expected orders checked then placed at once to break the limit"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -217,6 +249,7 @@ EXPECTATIONS: dict[str, Check] = {
     "edge-throttle": _edge_throttle,
     "traced-deletion": _traced_deletion,
     "add-consumer": _add_consumer,
+    "credit-limit-race": _credit_limit_race,
 }
 
 

@@ -14,6 +14,15 @@ class ApplicationError(Exception):
         self.field = field
 
 
+class CommandRefused(Exception):
+    """The domain refused a command for the state the aggregate is in, and
+    recorded the refusal as an event: HTTP 409 with the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class DependencyUnavailable(Exception):
     """A service this one depends on synchronously cannot be reached: HTTP 503."""
 

@@ -29,6 +29,8 @@ from lab.expectations import contradiction
 from lab.reports import figures_text, render_markdown, render_table, write_reports
 from lab.scenarios import SCENARIOS
 from lab.scenarios import add_consumer as joining
+from lab.scenarios import credit_limit_race as race
+from lab.scenarios import delete_customer as deletion
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
@@ -55,7 +57,7 @@ AWS_SCENARIOS = [
 AWS = AWS_FIGURE.label
 
 
-NEWEST = ["slow-customer-service", "read-after-write"]
+NEWEST = ["slow-customer-service", "read-after-write", "credit-limit-race"]
 AT_THE_EDGE = ["edge-throttle"]
 # On a platform of its own: its processes export spans, which the others'
 # measurements should not pay for.
@@ -147,6 +149,19 @@ def test_delete_customer_orphans_only_without_events(results):
     assert measured(results, "delete-customer", "db_per_service").orphan_orders == 2
     for approach in ("shared_db", "direct_publish", "event_sourcing", "cqrs_es"):
         assert measured(results, "delete-customer", approach).orphan_orders == 0
+
+
+def test_a_deletion_is_refused_and_recorded_only_where_the_saga_holds_credit(results):
+    """Failures are events too: the customer service refuses to delete a
+    customer whose open orders it knows (409, CustomerDeletionRejected),
+    and deletes when asked to cancel them; elsewhere it cannot know."""
+    for approach in ("shared_db", "db_per_service", "direct_publish"):
+        figures = measured(results, "delete-customer", approach).figures
+        assert figures[deletion.DELETION][deletion.REFUSED] == 0, approach
+    for approach in ("event_sourcing", "cqrs_es"):
+        m = measured(results, "delete-customer", approach)
+        assert m.figures[deletion.DELETION][deletion.REFUSED] == 1, approach
+        assert m.failed_requests == {}
 
 
 def test_customer_service_down_fails_placements_only_when_called(results):
@@ -382,6 +397,25 @@ def test_a_new_consumer_joins_and_converges_without_touching_the_producers(resul
         assert join[joining.CONVERGED] is not None
         assert join[joining.REPLAYED] > 0 and join[joining.LIVE] > 0
         assert (join[joining.RESTARTED], join[joining.SETTINGS_CHANGED]) == (0, 0)
+
+
+def test_a_credit_limit_holds_only_under_the_saga(results):
+    """Orders placed at once, each 60% of the limit: checked then placed
+    (db_per_service), two or more pass the check together and the limit is
+    broken; under the saga one order per customer is approved, the others
+    rejected, none left pending."""
+    checked = measured(results, "credit-limit-race", "db_per_service")
+    assert checked.figures[race.CREDIT][race.BROKEN] > 0
+    assert checked.figures[race.ORDERS][race.PENDING] == 0
+    assert checked.failed_requests == {}
+    for approach in ("event_sourcing", "cqrs_es"):
+        saga = measured(results, "credit-limit-race", approach)
+        orders, credit = saga.figures[race.ORDERS], saga.figures[race.CREDIT]
+        assert credit[race.BROKEN] == 0, approach
+        assert credit[race.MOST_HELD] == 60.0, approach
+        assert orders[race.PENDING] == 0, approach
+        assert orders[race.APPROVED] == race.CUSTOMERS, approach
+        assert orders[race.REJECTED] == race.CUSTOMERS * (race.ORDERS_AT_ONCE - 1)
 
 
 def test_acting_on_a_write_at_once_pays_for_eventual_consistency(results):

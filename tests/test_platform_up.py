@@ -291,7 +291,7 @@ def test_a_process_killed_with_sigkill_comes_back_and_nothing_is_lost(up, name):
     # The kill lands while the deletion's events are on their way.
     response = http.post(
         f"{up.url('customer-web')}/api/customers/{customer['id']}/delete/",
-        json={"expected_version": customer["version"]},
+        json={"expected_version": customer["version"], "open_orders": "cancel"},
         timeout=10,
     )
     assert response.status_code == 204, response.text

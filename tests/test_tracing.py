@@ -110,7 +110,11 @@ def test_a_customer_deletion_is_one_trace_through_every_process(
     # The order service accepts it once the customer reached its replica.
     assert place_order(client, gateway, customer_id) is not None
 
-    deleted = client.post(f"{gateway}/customers/{customer_id}/delete/", timeout=10)
+    deleted = client.post(
+        f"{gateway}/customers/{customer_id}/delete/",
+        json={"open_orders": "cancel"},
+        timeout=10,
+    )
     assert deleted.status_code in (200, 204), deleted.text
 
     request_id = deleted.headers["X-Request-ID"]

@@ -159,6 +159,16 @@ class CustomerDeleteApi(APIView):
     @extend_schema_serializer(component_name="CustomerDeleteInput")
     class InputSerializer(serializers.Serializer):
         expected_version = expected_version_field()
+        open_orders = serializers.ChoiceField(
+            choices=["refuse", "cancel"],
+            default="refuse",
+            help_text=(
+                "What to do while open orders hold the customer's credit (known "
+                "to the customer service under event sourcing): refuse the "
+                "deletion (409, recorded as CustomerDeletionRejected), or delete "
+                "and let the order service cancel them."
+            ),
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -168,7 +178,11 @@ class CustomerDeleteApi(APIView):
         customer = customer_get(scope=request_scope(request), customer_id=customer_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer_delete(customer=customer, **serializer.validated_data)
+        customer_delete(
+            customer=customer,
+            expected_version=serializer.validated_data.get("expected_version"),
+            cancel_open_orders=serializer.validated_data["open_orders"] == "cancel",
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -79,9 +79,34 @@ class CustomerAggregate(Aggregate):
                 {"customer_id": str(self.id), "address": address},
             )
 
-    def delete(self) -> None:
+    def delete(self, *, cancel_open_orders: bool = False) -> bool:
+        """Delete the customer; refuse (and record why) while orders hold credit.
+
+        The customer service knows the open orders its credit reservations
+        name (approaches 4 and 5). A deletion is refused while there are any,
+        unless the caller asks for them to be cancelled: then the customer is
+        deleted and the order service cancels every open order of theirs when
+        ``CustomerDeleted`` reaches it (the compensation). An order the
+        customer service has not heard of yet is cancelled the same way.
+        True when the customer was deleted.
+        """
         self._require_live()
+        if self.reservations and not cancel_open_orders:
+            self.record(
+                EventType.CUSTOMER_DELETION_REJECTED,
+                {"customer_id": str(self.id), "reason": self._open_orders_reason()},
+            )
+            return False
         self.record(EventType.CUSTOMER_DELETED, {"customer_id": str(self.id)})
+        return True
+
+    def _open_orders_reason(self) -> str:
+        count = len(self.reservations)
+        return (
+            f"{count} open order{'s' if count != 1 else ''} "
+            f"hold{'s' if count == 1 else ''} {_money(self.credit_reserved)} of "
+            "credit: cancel them first, or delete with open_orders=cancel"
+        )
 
     def reserve_credit(
         self, *, order_id: UUID, amount: Decimal, limit: Decimal

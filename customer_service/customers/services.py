@@ -20,7 +20,7 @@ from customer_service import wiring
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.repositories import DUPLICATE_EMAIL
-from shared_events.errors import ApplicationError
+from shared_events.errors import ApplicationError, CommandRefused
 from shared_events.write_side import ConcurrencyConflict
 
 
@@ -95,18 +95,29 @@ def customer_update(
     return Customer.objects.get(id=customer.id)
 
 
-@transaction.atomic
-def customer_delete(*, customer: Customer, expected_version: int | None = None) -> None:
-    """Delete the customer.
+def customer_delete(
+    *,
+    customer: Customer,
+    expected_version: int | None = None,
+    cancel_open_orders: bool = False,
+) -> None:
+    """Delete the customer, or refuse while open orders hold their credit.
 
     Under shared_db the database cascades the delete to the customer's orders
     in this same transaction; under db_per_service nothing tells the order
     service, and the orders become orphans; from direct_publish on, a
-    CustomerDeleted event does.
+    CustomerDeleted event does. Under event sourcing the customer service
+    knows the orders holding credit and refuses unless ``cancel_open_orders``:
+    the refusal is committed as ``CustomerDeletionRejected`` (the history
+    keeps it), then answered with ``CommandRefused`` (409).
     """
-    aggregate = _load(customer, expected_version)
-    aggregate.delete()
-    wiring.current().customer_repository.save(aggregate)
+    with transaction.atomic():
+        aggregate = _load(customer, expected_version)
+        deleted = aggregate.delete(cancel_open_orders=cancel_open_orders)
+        refusal = None if deleted else aggregate.pending_events[-1].payload["reason"]
+        wiring.current().customer_repository.save(aggregate)
+    if refusal is not None:
+        raise CommandRefused(f"the customer was not deleted: {refusal}")
 
 
 def _locked_live_customer(customer_id: uuid.UUID) -> CustomerAggregate | None:

@@ -7,6 +7,7 @@ from lab.scenarios.burst import Burst
 from lab.scenarios.concurrent_update import ConcurrentUpdate
 from lab.scenarios.consumers_down import ConsumersDown
 from lab.scenarios.crash_before_publish import CrashBeforePublish
+from lab.scenarios.credit_limit_race import CreditLimitRace
 from lab.scenarios.customer_service_down import CustomerServiceDown
 from lab.scenarios.delete_customer import DeleteCustomer
 from lab.scenarios.duplicate_delivery import DuplicateDelivery
@@ -34,6 +35,7 @@ SCENARIOS: dict[str, Scenario] = {
         ReadAfterWrite(),
         EdgeThrottle(),
         TracedDeletion(),
+        CreditLimitRace(),
         AddConsumer(),
     ]
 }

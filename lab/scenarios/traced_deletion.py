@@ -109,7 +109,9 @@ class TracedDeletion(Scenario):
             ctx.orders.append(order)
             ctx.commands_ok += 1
         deleted = session.post(
-            f"{gateway_url}/customers/{customer_id}/delete/", timeout=10
+            f"{gateway_url}/customers/{customer_id}/delete/",
+            json={"open_orders": "cancel"},
+            timeout=10,
         )
         if deleted.status_code < 300:
             ctx.deleted_customers.append(customer_id)

@@ -48,10 +48,17 @@ class CustomerFact:
     version: int = 0
     reservations: dict[str, Decimal] = field(default_factory=dict)
     refused: set[str] = field(default_factory=set)
+    # The most credit the customer ever held at once.
+    most_reserved: Decimal = Decimal("0")
+
+    @property
+    def reserved(self) -> Decimal:
+        return sum(self.reservations.values(), Decimal("0"))
 
     def apply(self, event_type: str, payload: Mapping[str, Any], version: int):
         if event_type == "CreditReserved":
             self.reservations[payload["order_id"]] = Decimal(payload["amount"])
+            self.most_reserved = max(self.most_reserved, self.reserved)
             return
         if event_type == "CreditLimitExceeded":
             self.refused.add(payload["order_id"])

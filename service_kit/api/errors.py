@@ -17,7 +17,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from shared_events.errors import ApplicationError, DependencyUnavailable
+from shared_events.errors import (
+    ApplicationError,
+    CommandRefused,
+    DependencyUnavailable,
+)
 from shared_events.write_side import (
     ConcurrencyConflict,
     EventStoreUnavailable,
@@ -67,7 +71,7 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
-    elif isinstance(exc, ConcurrencyConflict):
+    elif isinstance(exc, ConcurrencyConflict | CommandRefused):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, NotRecorded):
         return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)

@@ -22,8 +22,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from observe.audit import AuditDatabases, audit_consistency
+from observe.audit.fold import (
+    APPROVED,
+    PENDING,
+    WriteSideFold,
+    fold_event_stores,
+    fold_event_tables,
+)
 from observe.event_tables import EventTables
 from observe.tables import (
     AGGREGATE_CURSOR_TABLE,
@@ -99,6 +107,10 @@ class Verdict:
     indeterminate: int = 0
     indeterminate_committed: int = 0
     not_applied: int = 0  # 503s that changed nothing (a throttled commit)
+    # The credit saga's invariants broken (``saga_violations``).
+    saga: list[str] = field(default_factory=list)
+    # How the orders ended, by status (where the saga runs).
+    order_statuses: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +120,7 @@ class Verdict:
             or self.out_of_order
             or self.duplicated_effects
             or self.effect_drift
+            or self.saga
         )
 
     def line(self) -> str:
@@ -118,7 +131,11 @@ class Verdict:
             f"effect-drift {len(self.effect_drift)} wire-duplicates "
             f"{self.wire_duplicates} indeterminate {self.indeterminate} "
             f"(committed {self.indeterminate_committed}) throttled-not-applied "
-            f"{self.not_applied}"
+            f"{self.not_applied} saga-violations {len(self.saga)}"
+            + "".join(
+                f" {status} {count}"
+                for status, count in sorted(self.order_statuses.items())
+            )
         )
 
 
@@ -338,7 +355,53 @@ def judge(run: PlatformRun, commands: Iterable[Command] = ()) -> Verdict:
         f"orphan order {o.order_id} (customer {o.customer_id} gone)"
         for o in report.orphan_orders
     ]
+    if run.info.event_sourced("order"):
+        fold = write_side_fold(run)
+        limit = Decimal(run.env.get("CREDIT_LIMIT", "1e6"))
+        verdict.saga = saga_violations(fold, limit=limit)
+        verdict.order_statuses = dict(
+            Counter(order.status for order in fold.orders.values())
+        )
     return verdict
+
+
+def write_side_fold(run: PlatformRun) -> WriteSideFold:
+    databases = AuditDatabases.of_platform(run)
+    if databases.event_tables is not None:
+        return fold_event_tables(databases.event_tables)
+    return fold_event_stores([databases.customer, databases.order])
+
+
+def saga_violations(fold: WriteSideFold, *, limit: Decimal) -> list[str]:
+    """The credit saga's invariants, once the platform is quiet:
+
+    * no order is left PENDING (every placement was answered);
+    * a live customer holds exactly the credit of their approved, still
+      open orders (a reservation neither leaked nor lost);
+    * no customer ever held more than the limit, at any point of their
+      history.
+    """
+    violations = [
+        f"order {order.order_id} still pending"
+        for order in fold.orders.values()
+        if order.status == PENDING
+    ]
+    approved: dict[str, Decimal] = defaultdict(Decimal)
+    for order in fold.orders.values():
+        if order.status == APPROVED:
+            approved[order.customer_id] += order.total
+    for customer_id, customer in fold.customers.items():
+        if customer.most_reserved > limit:
+            violations.append(
+                f"customer {customer_id} held {customer.most_reserved} of a "
+                f"{limit} limit"
+            )
+        if not customer.deleted and customer.reserved != approved[customer_id]:
+            violations.append(
+                f"customer {customer_id} holds {customer.reserved} for approved "
+                f"orders worth {approved[customer_id]}"
+            )
+    return violations
 
 
 COUNTED_COLUMNS = (

@@ -66,8 +66,16 @@ def base_seed() -> int:
     return int(value) if value else random.SystemRandom().randrange(1, 10**9)
 
 
+# Low enough that customers with a few orders reach it: the credit saga
+# refuses some orders in every round (orders here are 9.50 to 28.50).
+CREDIT_LIMIT = "60.00"
+
+
 def platform_env() -> dict[str, str]:
-    return {"EVENT_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT}
+    return {
+        "EVENT_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+        "CREDIT_LIMIT": CREDIT_LIMIT,
+    }
 
 
 def client_for(run: PlatformRun) -> PlatformClient:
@@ -208,7 +216,11 @@ class Workload:
             url = f"{customer_url}/api/customers/{customer_id}/update/"
             return url, {"name": f"Renamed {index}"}
         if choice == "delete":
-            return f"{customer_url}/api/customers/{customer_id}/delete/", {}
+            # Refused (and recorded) while the saga holds credit for open
+            # orders, unless the client asks for them to be cancelled.
+            open_orders = self.rng.choice(["refuse", "cancel"])
+            url = f"{customer_url}/api/customers/{customer_id}/delete/"
+            return url, {"open_orders": open_orders}
         quantity = self.rng.randint(1, 3)
         return f"{self.client.order_url}/api/orders/place/", {
             "customer_id": customer_id,

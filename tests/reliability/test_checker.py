@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import requests
 
+from observe.audit.fold import WriteSideFold
 from tests.reliability.history import (
     ACKNOWLEDGED,
     INDETERMINATE,
@@ -15,6 +17,7 @@ from tests.reliability.history import (
     Command,
     Committed,
     check,
+    saga_violations,
 )
 from tests.reliability.rounds import outcome_of
 
@@ -194,3 +197,81 @@ def test_what_a_client_learns_from_each_answer():
         INDETERMINATE
     )
     assert outcome_of(None) == INDETERMINATE
+
+
+# The credit saga's invariants, on made-up event stores --------------------------
+
+
+def _saga_fold(*events):
+    """A fold of (aggregate, version, event type, payload) rows; ``c1`` is the
+    customer, any other id an order of theirs."""
+    fold = WriteSideFold()
+    for aggregate, version, event_type, payload in events:
+        is_order = aggregate != "c1"
+        ids = {"customer_id": "c1", **({"order_id": aggregate} if is_order else {})}
+        fold.apply(
+            {
+                "aggregate_type": "Order" if is_order else "Customer",
+                "aggregate_id": aggregate,
+                "aggregate_version": version,
+                "event_type": event_type,
+                "payload": {**ids, **payload},
+                "occurred_at": None,
+            }
+        )
+    return fold
+
+
+REGISTERED = (
+    "c1",
+    1,
+    "CustomerRegistered",
+    {"name": "A", "email": "a@b.c", "address": "x"},
+)
+PLACED = {
+    "lines": [{"sku": "S", "quantity": 1, "unit_price": "40.00"}],
+    "total": "40.00",
+}
+
+
+def _reserved(version, order):
+    return ("c1", version, "CreditReserved", {"order_id": order, "amount": "40.00"})
+
+
+def test_a_saga_that_ran_to_its_end_breaks_no_invariant():
+    fold = _saga_fold(
+        REGISTERED,
+        ("o1", 1, "OrderPlaced", PLACED),
+        ("o2", 1, "OrderPlaced", PLACED),
+        _reserved(2, "o1"),
+        (
+            "c1",
+            3,
+            "CreditLimitExceeded",
+            {"order_id": "o2", "amount": "40.00", "available": "20.00"},
+        ),
+        ("o1", 2, "OrderApproved", {}),
+        ("o2", 2, "OrderRejected", {"reason": "credit_limit_exceeded"}),
+    )
+
+    assert saga_violations(fold, limit=Decimal("60")) == []
+
+
+def test_a_pending_order_a_leaked_reservation_and_a_broken_limit_are_named():
+    fold = _saga_fold(
+        REGISTERED,
+        ("o1", 1, "OrderPlaced", PLACED),
+        ("o2", 1, "OrderPlaced", PLACED),
+        ("o3", 1, "OrderPlaced", PLACED),
+        _reserved(2, "o1"),
+        _reserved(3, "o2"),
+        ("o1", 2, "OrderApproved", {}),
+        ("o1", 3, "OrderCancelled", {"reason": "customer_request"}),
+        ("o2", 2, "OrderApproved", {}),
+    )
+
+    assert saga_violations(fold, limit=Decimal("60")) == [
+        "order o3 still pending",
+        "customer c1 held 80.00 of a 60 limit",
+        "customer c1 holds 80.00 for approved orders worth 40.00",
+    ]

@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from customer_service import bootstrap
 from customer_service.customers.domain import CustomerAggregate
@@ -169,3 +170,72 @@ def test_an_order_of_a_deleted_customer_gets_no_answer(event_sourcing):
         EventType.CUSTOMER_REGISTERED,
         EventType.CUSTOMER_DELETED,
     ]
+
+
+# Failures are events too: a deletion refused while orders hold credit
+# ------------------------------------------------------------------------------
+
+
+def delete_url(customer_id) -> str:
+    return reverse("customer-delete", args=[customer_id])
+
+
+@pytest.fixture
+def ada_with_an_open_order(event_sourcing):
+    ada = customer_register(name="Ada", email="ada@example.com", address="London")
+    customer_credit_reserve(
+        customer_id=ada.id, order_id=uuid.uuid4(), amount=Decimal("10")
+    )
+    return ada
+
+
+def test_deleting_a_customer_with_open_orders_is_refused_and_recorded(
+    api_client, ada_with_an_open_order
+):
+    ada = ada_with_an_open_order
+
+    response = api_client.post(delete_url(ada.id), {}, format="json")
+
+    assert response.status_code == 409
+    reason = (
+        "1 open order holds 10.00 of credit: cancel them first, or delete with "
+        "open_orders=cancel"
+    )
+    assert response.json() == {"detail": f"the customer was not deleted: {reason}"}
+    assert events_of(ada.id)[-1] == (
+        EventType.CUSTOMER_DELETION_REJECTED,
+        {"customer_id": str(ada.id), "reason": reason},
+    )
+    ada.refresh_from_db()  # still there, one version on
+    assert ada.version == 3
+
+
+def test_asked_to_cancel_them_the_customer_is_deleted(
+    api_client, ada_with_an_open_order
+):
+    ada = ada_with_an_open_order
+
+    response = api_client.post(
+        delete_url(ada.id), {"open_orders": "cancel"}, format="json"
+    )
+
+    assert response.status_code == 204
+    assert events_of(ada.id)[-1][0] == EventType.CUSTOMER_DELETED
+
+
+def test_a_customer_without_open_orders_is_deleted_at_once(api_client, event_sourcing):
+    ada = customer_register(name="Ada", email="ada@example.com", address="London")
+
+    assert api_client.post(delete_url(ada.id), {}, format="json").status_code == 204
+
+
+def test_an_unknown_open_orders_choice_is_a_400_naming_it(
+    api_client, ada_with_an_open_order
+):
+    response = api_client.post(
+        delete_url(ada_with_an_open_order.id), {"open_orders": "ignore"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["open_orders"]
+    assert events_of(ada_with_an_open_order.id)[-1][0] == EventType.CREDIT_RESERVED
