@@ -137,6 +137,7 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     **{name: _required(name) for name in ROLE_PASSWORD_SECRETS},
     "CUSTOMER_SERVICE_TIMEOUT": None,
     "CUSTOMER_SERVICE_RETRIES": None,
+    "CREDIT_LIMIT": None,
     "JWT_ACCESS_MINUTES": None,
     "JWT_REFRESH_HOURS": None,
     # The moto server; boto3 then uses moto's local credentials.

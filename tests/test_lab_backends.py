@@ -99,11 +99,14 @@ def test_only_faults_a_backend_lacks_are_skipped():
     assert SCENARIOS["broker-outage"].skip_reason(Backend("cqrs_es", "kinesis")) is None
     assert SCENARIOS["duplicate-delivery"].skip_reason(AWS_FIGURE) is None
     assert SCENARIOS["duplicate-delivery"].skip_reason(Backend("cqrs_es", "sqs"))
-    assert all(
-        scenario.skip_reason(Backend(approach)) is None
-        for scenario in SCENARIOS.values()
-        for approach in ("shared_db", "db_per_service", "cqrs_es")
-    )
+    for approach in ("shared_db", "db_per_service", "cqrs_es"):
+        for scenario in SCENARIOS.values():
+            reason = scenario.skip_reason(Backend(approach))
+            if scenario.name == "add-consumer" and approach != "cqrs_es":
+                # No order history to replay, no order events to follow.
+                assert reason and "event_sourcing and cqrs_es" in reason
+            else:
+                assert reason is None, (scenario.name, approach)
 
 
 def test_make_demo_adds_the_aws_figure_when_cqrs_es_runs(monkeypatch):

@@ -35,7 +35,20 @@ def _email_taken(email: str, *, excluding: Customer | None = None) -> bool:
     return others.exists()
 
 
+def _lock_row(customer_id: uuid.UUID) -> None:
+    """Lock the customer's state row, if it has one, until the transaction ends.
+
+    A command and the customer service's own consumer (the credit saga) may
+    write the same customer at once; both take this lock first, so the
+    second loads what the first recorded instead of failing on the version
+    both loaded. (The row may lag its events under ``EVENT_STORE=dynamodb``:
+    the events decide, and the version check still guards the write.)
+    """
+    list(Customer.objects.select_for_update().filter(id=customer_id).values_list("id"))
+
+
 def _load(customer: Customer, expected_version: int | None) -> CustomerAggregate:
+    _lock_row(customer.id)
     aggregate = wiring.current().customer_repository.get(customer.id)
     if aggregate is None or aggregate.deleted:
         raise Customer.DoesNotExist(f"customer {customer.id} does not exist")
@@ -125,10 +138,9 @@ def _locked_live_customer(customer_id: uuid.UUID) -> CustomerAggregate | None:
 
     The lock puts two consumer processes answering orders of the same
     customer one after the other, so each decides against the other's
-    reservation instead of failing on the version both loaded.
+    reservation, and a command on the customer waits for the answer.
     """
-    # The row may lag its events (EVENT_STORE=dynamodb): the events decide.
-    list(Customer.objects.select_for_update().filter(id=customer_id).values_list("id"))
+    _lock_row(customer_id)
     aggregate = wiring.current().customer_repository.get(customer_id)
     return None if aggregate is None or aggregate.deleted else aggregate
 

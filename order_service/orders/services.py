@@ -122,8 +122,14 @@ def order_cancel(
     reason: str = "customer_request",
     expected_version: int | None = None,
 ) -> Order:
-    """Cancel an open (pending or approved) order; anything else is refused."""
+    """Cancel an open (pending or approved) order; anything else is refused.
+
+    The order's row is locked first, as the saga's answer locks it: a
+    cancellation and an approval of the same order take turns instead of
+    failing on the version both loaded.
+    """
     repository = wiring.current().order_repository
+    _lock_order_row(order.id)
     aggregate = repository.get(order.id)
     if aggregate is None:
         raise Order.DoesNotExist(f"order {order.id} does not exist")
@@ -165,13 +171,18 @@ def _answer_order(order_id: UUID, answer) -> bool:
     no longer pending (cancelled meanwhile) changes nothing.
     """
     repository = wiring.current().order_repository
-    # The row may lag its events (EVENT_STORE=dynamodb): the events decide.
-    list(Order.objects.select_for_update().filter(id=order_id).values_list("id"))
+    _lock_order_row(order_id)
     aggregate = repository.get(order_id)
     if aggregate is None or not answer(aggregate):
         return False
     repository.save(aggregate)
     return True
+
+
+def _lock_order_row(order_id: UUID) -> None:
+    """Lock the order's state row, if it has one (under ``EVENT_STORE=dynamodb``
+    it may lag its events: the events decide, the version check still guards)."""
+    list(Order.objects.select_for_update().filter(id=order_id).values_list("id"))
 
 
 def order_approve(*, order_id: UUID) -> bool:

@@ -8,10 +8,12 @@ redelivered order is never answered twice, and the history shows each step.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 
 from customer_service import bootstrap
@@ -239,3 +241,52 @@ def test_an_unknown_open_orders_choice_is_a_400_naming_it(
     assert response.status_code == 400
     assert list(response.json()) == ["open_orders"]
     assert events_of(ada_with_an_open_order.id)[-1][0] == EventType.CREDIT_RESERVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_waits_for_the_sagas_answer_instead_of_failing(event_sourcing):
+    """The consumer answering an order and a client deleting the customer at
+    the same moment: the deletion waits for the answer's commit, then goes
+    on from it (no 409 for a conflict the client did not make)."""
+    ada = customer_register(name="Ada", email="ada@example.com", address="London")
+    answering, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def answer() -> None:
+        try:
+            with transaction.atomic():
+                customer_credit_reserve(
+                    customer_id=ada.id, order_id=uuid.uuid4(), amount=Decimal("1")
+                )
+                answering.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        try:
+            customer_delete(customer=ada, cancel_open_orders=True)
+            outcome["deleted"] = True
+        except Exception as error:  # noqa: BLE001 (the outcome is the assertion)
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    answerer = threading.Thread(target=answer)
+    answerer.start()
+    assert answering.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    deleter.join(0.5)
+    waited = deleter.is_alive()
+    release.set()
+    answerer.join(10)
+    deleter.join(10)
+
+    assert waited  # on the customer's row, held by the answer
+    assert outcome == {"deleted": True}
+    assert [event_type for event_type, _ in events_of(ada.id)] == [
+        EventType.CUSTOMER_REGISTERED,
+        EventType.CREDIT_RESERVED,
+        EventType.CUSTOMER_DELETED,
+    ]
