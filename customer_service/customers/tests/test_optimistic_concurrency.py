@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from customer_service import bootstrap
 from customer_service.accounts.services import customer_user_link
+from customer_service.customers import services
 from customer_service.customers.domain import CustomerAggregate
 from customer_service.customers.models import Customer
 from customer_service.customers.services import customer_register, customer_update
@@ -253,7 +254,13 @@ class LoadBothFirst(Repository[CustomerAggregate]):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_writes_at_one_version_one_wins_one_gets_409(event_sourcing):
+def test_two_concurrent_writes_at_one_version_one_wins_one_gets_409(
+    event_sourcing, monkeypatch
+):
+    """The event store's guard, behind the row lock: with the lock taken away
+    (commands lock the customer's row before they load it, so they take turns)
+    two writers that loaded one version still cannot both append the next."""
+    monkeypatch.setattr(services, "_lock_row", lambda customer_id: None)
     customer = customer_register(name="Ada", email="ada@example.com", address="X")
     customer = customer_update(customer=customer, name="Ada Lovelace")  # version 2
     barrier = threading.Barrier(2, timeout=20)
