@@ -52,7 +52,7 @@ CUSTOMERS = 3
 ORDERS_BEFORE = 8
 CANCELLED_BEFORE = 2
 RATE_PER_SECOND = 3.0
-TRAFFIC_SECONDS = 10.0
+TRAFFIC_SECONDS = 6.0
 CONVERGE_TIMEOUT_SECONDS = 60.0
 # The line the consumer prints its replay's figures on (``--json``).
 SUMMARY_PREFIX = "replay summary: "
