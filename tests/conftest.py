@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
 from shared_events.configuration import all_database_names
 from stack import environment, postgres
 from stack.span_receiver import TELEMETRY_DATABASE
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    """SIGTERM ends a run as Ctrl-C does, with every fixture torn down.
+
+    Python's default for SIGTERM ends the process at once, and the platforms
+    these tests start (web servers, consumers, the local AWS) would be left
+    running; ``make test`` already sends SIGINT, ``make soak`` and a bare
+    pytest get this.
+    """
+    signal.signal(signal.SIGTERM, _interrupted)
 
 
 @pytest.fixture(scope="session")
