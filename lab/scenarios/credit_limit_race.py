@@ -58,17 +58,17 @@ class CreditLimitRace(Scenario):
     )
 
     def run(self, ctx: ScenarioContext) -> None:
-        self.customers: list[str] = []
-        self.refused = 0
-        self.limit = Decimal("0")
+        refused, limit = 0, Decimal("0")
         for number in range(CUSTOMERS):
             customer = ctx.register_known(f"Credit Case {number}")
-            self.customers.append(customer["id"])
-            self.limit = Decimal(customer["credit_limit"])
-            amount = (self.limit * SHARE_OF_THE_LIMIT).quantize(Decimal("0.01"))
+            limit = Decimal(customer["credit_limit"])
+            amount = (limit * SHARE_OF_THE_LIMIT).quantize(Decimal("0.01"))
             statuses = self._place_at_once(ctx, customer["id"], amount)
-            self.refused += sum(1 for status in statuses if status == 400)
+            refused += sum(1 for status in statuses if status == 400)
             ctx.notes.append(f"customer {number}: answers {sorted(statuses)}")
+        # What the client saw; settle() adds how the orders ended.
+        ctx.figures[ORDERS] = {REFUSED: refused}
+        ctx.figures[CREDIT] = {LIMIT: float(limit)}
 
     def _place_at_once(
         self, ctx: ScenarioContext, customer_id: str, amount: Decimal
@@ -106,26 +106,27 @@ class CreditLimitRace(Scenario):
             "order",
             f"SELECT customer_id::text, status, total FROM {ORDER_TABLE} "
             "WHERE customer_id::text = ANY(%s)",
-            [self.customers],
+            [ctx.customers],
         )
         counts = {APPROVED: 0, REJECTED: 0, PENDING: 0}
-        held: dict[str, Decimal] = dict.fromkeys(self.customers, Decimal("0"))
+        held: dict[str, Decimal] = dict.fromkeys(ctx.customers, Decimal("0"))
         for customer_id, status, total in rows:
             counts[status] = counts.get(status, 0) + 1
             if status == APPROVED:
                 held[customer_id] += total
         most = max(held.values(), default=Decimal("0"))
+        limit = Decimal(str(ctx.figures[CREDIT][LIMIT]))
         ctx.figures[ORDERS] = {
             PLACED: len(rows),
             APPROVED: counts[APPROVED],
             REJECTED: counts[REJECTED],
             PENDING: counts[PENDING],
-            REFUSED: self.refused,
+            REFUSED: ctx.figures[ORDERS][REFUSED],
         }
         ctx.figures[CREDIT] = {
-            LIMIT: float(self.limit),
-            MOST_HELD: round(float(most / self.limit * 100), 1) if self.limit else None,
-            BROKEN: sum(1 for value in held.values() if value > self.limit),
+            LIMIT: float(limit),
+            MOST_HELD: round(float(most / limit * 100), 1) if limit else None,
+            BROKEN: sum(1 for value in held.values() if value > limit),
             OF: CUSTOMERS,
         }
 

@@ -47,7 +47,6 @@ class CustomerFact:
     deleted: bool = False
     version: int = 0
     reservations: dict[str, Decimal] = field(default_factory=dict)
-    refused: set[str] = field(default_factory=set)
     # The most credit the customer ever held at once.
     most_reserved: Decimal = Decimal("0")
 
@@ -59,9 +58,6 @@ class CustomerFact:
         if event_type == "CreditReserved":
             self.reservations[payload["order_id"]] = Decimal(payload["amount"])
             self.most_reserved = max(self.most_reserved, self.reserved)
-            return
-        if event_type == "CreditLimitExceeded":
-            self.refused.add(payload["order_id"])
             return
         if event_type == "CreditReleased":
             self.reservations.pop(payload["order_id"], None)
