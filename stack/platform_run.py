@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ from stack.process_table import (
     worker_processes,
 )
 from stack.processes import (
+    STARTING_AT_ONCE,
     ServiceProcess,
     manage_command,
     service_environment,
@@ -246,9 +248,14 @@ class PlatformRun:
         # the run (an orphan relay on the next run's same-named databases).
         if self._supervisor is not None:
             self._supervisor.join(timeout=SUPERVISOR_STOP_TIMEOUT)
+        processes = [*self.workers.values(), *self.services.values()]
         if self.gateway is not None:
-            self.gateway.stop()
-        for process in [*self.workers.values(), *self.services.values()]:
+            processes.insert(0, self.gateway)
+        # Every process is told first, then each is waited for: their graceful
+        # shutdowns (a Celery worker's, gunicorn's) overlap instead of adding up.
+        for process in processes:
+            process.terminate()
+        for process in processes:
             process.stop()
         # Last: the processes above flush their spans to it as they exit.
         if self.span_receiver is not None:
@@ -387,37 +394,45 @@ def running_platform(
                 run.broker_proxy = TcpProxy(target_port=run.moto.port)
                 env["AWS_ENDPOINT_URL"] = run.broker_proxy.url
             env.setdefault("EVENT_TOPOLOGY_PREFIX", prefix.replace("_", "-"))
-        # The customer service migrates first: under shared_db the order
-        # service's foreign key needs the customer table.
-        for service in SERVICES:
-            run.manage(service, "migrate", "--no-input", "-v", "0")
-            if run.info.read_side:
-                run.manage(
-                    service, "migrate", "--database", "read", "--no-input", "-v", "0"
-                )
-            run.manage(
-                service,
-                "create_demo_user",
-                "--username",
-                "demo",
-                "--token",
-                run.token,
-                "--quiet",
-            )
+        # Each service's databases migrated (the read one too) and its demo
+        # user made; the inboxes subscribed before the first event is sent.
+        preparing = [
+            (service, "prepare_service", "--token", run.token) for service in SERVICES
+        ]
         if run.uses_events:
-            # The inboxes must be subscribed before the first event is sent.
-            run.manage("customer", "aws_bootstrap")
-        run.start_web("customer", port=customer_port)
-        run.start_web("order")
+            preparing.append(("customer", "aws_bootstrap"))
+        if run.info.shares_database:
+            # The customer service migrates first: the order service's
+            # foreign key needs the customer table.
+            for service, *command in preparing:
+                run.manage(service, *command)
+        else:
+            with ThreadPoolExecutor(max_workers=len(preparing)) as pool:
+                for done in [pool.submit(run.manage, *step) for step in preparing]:
+                    done.result()
+        # The processes start side by side, a few at a time: each spends its
+        # first second or two importing Django, and then waits to be ready.
+        with ThreadPoolExecutor(max_workers=STARTING_AT_ONCE) as pool:
+            starting = [
+                pool.submit(run.start_web, "customer", port=customer_port),
+                pool.submit(run.start_web, "order"),
+            ]
+            if run.uses_events and start_event_workers:
+                # The query side's own web servers are left to ``manage.py up``:
+                # the lab reads the query API from the full process.
+                starting += [
+                    pool.submit(run.start_worker, spec)
+                    for spec in worker_processes(
+                        approach,
+                        delivery=env.get("EVENT_DELIVERY", "sns"),
+                        store=env.get("EVENT_STORE", "postgres"),
+                    )
+                ]
+            # The first failure is raised once every start has ended: what
+            # did start is then in the run, and stop_all stops it.
+            for future in starting:
+                future.result()
         if run.uses_events and start_event_workers:
-            # The query side's own web servers are left to ``manage.py up``:
-            # the lab reads the query API from the full process.
-            for spec in worker_processes(
-                approach,
-                delivery=env.get("EVENT_DELIVERY", "sns"),
-                store=env.get("EVENT_STORE", "postgres"),
-            ):
-                run.start_worker(spec)
             run.supervise()
         yield run
     finally:

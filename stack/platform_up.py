@@ -30,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from stack.process_table import (
     platform_processes,
 )
 from stack.processes import (
+    STARTING_AT_ONCE,
     ProcessStartError,
     ServiceProcess,
     start_web,
@@ -117,8 +119,14 @@ class PlatformUp:
             # Fetched before anything starts (once per machine), and if it
             # cannot be, the whole message says what to run.
             ensure_haproxy()
+        # The gateway last: it leads to the others. They start side by side.
+        first = [e for e in self.supervised if e.spec.kind is not Kind.GATEWAY]
+        with ThreadPoolExecutor(max_workers=STARTING_AT_ONCE) as pool:
+            list(pool.map(self._start, first))
         for entry in self.supervised:
-            self._start(entry)
+            if entry.spec.kind is Kind.GATEWAY:
+                self._start(entry)
+        for entry in self.supervised:
             if not entry.running():
                 raise ProcessStartError(
                     f"{entry.spec.name} did not start: {entry.last_error}"
@@ -191,9 +199,12 @@ class PlatformUp:
 
     def stop_all(self) -> None:
         self._stopping.set()
-        for entry in reversed(self.supervised):
-            if entry.process is not None:
-                entry.process.stop()
+        started = [e.process for e in reversed(self.supervised) if e.process]
+        # Every process is told first, then each is waited for.
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.stop()
         self.pump_logs()
         with contextlib.suppress(FileNotFoundError):
             STATUS_FILE.unlink()

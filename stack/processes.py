@@ -29,6 +29,9 @@ SETTINGS_MODULES = {
     "analytics": "analytics_service.config.settings",
 }
 LOG_DIR = VAR_DIR / "logs"
+# Processes started at once when a platform comes up: each spends its first
+# second or two importing Django, then waits to be ready (two cores).
+STARTING_AT_ONCE = 4
 
 
 class ProcessStartError(RuntimeError):
@@ -79,11 +82,17 @@ class ServiceProcess:
         except OSError:
             return "(no log)"
 
+    def terminate(self) -> None:
+        """SIGTERM the process group and return: ``stop`` waits for it."""
+        if self.running():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self, *, timeout: float = 10.0) -> None:
         """SIGTERM the process group, then SIGKILL what is left."""
         if self.running():
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
+                self.terminate()
                 self.process.wait(timeout=timeout)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill()
