@@ -49,7 +49,10 @@ def platform(server_url, database_prefix):
         customer = client.register_customer(
             name="Rhea", email="rhea@example.com", address="1 Grant Street"
         )
-        _placed_when_replicated(client, customer["id"])
+        order = _placed_when_replicated(client, customer["id"])
+        # The credit saga appends the order's answer later: the event stores
+        # hold still only once it came.
+        _wait_for_answer(client, order["id"])
         _wait_for_rows(run, "customer", "read_customer_summary")
         _wait_for_rows(run, "order", "read_order_view")
         yield run
@@ -205,6 +208,19 @@ def _wait_for_rows(run: PlatformRun, service: str, table: str) -> None:
     while _count(run, run.read_database_url(service).rsplit("/", 1)[1], table) == 0:
         assert time.monotonic() < deadline, f"nothing projected into {table}"
         time.sleep(0.3)
+
+
+def _wait_for_answer(client: PlatformClient, order_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = client.session.get(
+            f"{client.order_url}/api/orders/{order_id}/", timeout=10
+        )
+        if response.ok and response.json()["status"] != "pending":
+            assert response.json()["status"] == "approved", response.text
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"order {order_id} is still pending")
 
 
 def _placed_when_replicated(client: PlatformClient, customer_id: str) -> dict:
