@@ -17,8 +17,10 @@ approaches that keep an order history, event_sourcing and cqrs_es.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 
 import pytest
 
@@ -27,7 +29,7 @@ from lab.backends import AWS_FIGURE
 from lab.costs import cost_row
 from lab.expectations import contradiction
 from lab.reports import figures_text, render_markdown, render_table, write_reports
-from lab.scenarios import SCENARIOS
+from lab.scenarios import SCENARIOS, burst
 from lab.scenarios import add_consumer as joining
 from lab.scenarios import credit_limit_race as race
 from lab.scenarios import delete_customer as deletion
@@ -43,9 +45,11 @@ from observe.stream_backlog import checkpoint_file
 from shared_events.configuration import all_database_names
 from stack import postgres
 from stack.span_receiver import TELEMETRY_DATABASE
+from stack.test_suite import RESULTS_DIR
 
 pytestmark = pytest.mark.slow
 
+LAB_TESTS_LOG = "lab-progress.log"
 EVENT_DRIVEN = ("direct_publish", "event_sourcing", "cqrs_es")
 # The AWS figure's rows: what make demo adds, plus a stream backlog and a skip.
 AWS_SCENARIOS = [
@@ -78,6 +82,9 @@ SYNCHRONOUS = ["delete-customer", "customer-service-down", "schema-change"]
 @pytest.fixture(scope="module")
 def lab_runs(server_url, database_prefix, monkeypatch_module):
     monkeypatch_module.setattr(runner, "LAB_PREFIX", f"{database_prefix}lab_")
+    # Half the lab's burst: its backlog and its drain show as plainly, in half
+    # the time, on each of the three platforms that run it.
+    monkeypatch_module.setattr(burst, "SECONDS", burst.SECONDS / 2)
     monkeypatch_module.setattr(
         runner.environment, "ensure_database_server", lambda: server_url
     )
@@ -97,15 +104,16 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
         (AWS_SCENARIOS, [], [AWS_FIGURE]),
     ]
     try:
-        yield [
-            runner.run_lab(
-                scenarios=scenarios,
-                approaches=approaches,
-                backends=backends,
-                progress=lambda line: None,
-            )
-            for scenarios, approaches, backends in runs
-        ]
+        with _progress_log() as progress:
+            yield [
+                runner.run_lab(
+                    scenarios=scenarios,
+                    approaches=approaches,
+                    backends=backends,
+                    progress=progress,
+                )
+                for scenarios, approaches, backends in runs
+            ]
     finally:
         postgres.drop_databases(
             server_url=server_url,
@@ -119,6 +127,21 @@ def lab_runs(server_url, database_prefix, monkeypatch_module):
             checkpoint_file(
                 os.environ, service=service, prefix=runner.LAB_PREFIX.replace("_", "-")
             ).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _progress_log():
+    """The runs' progress, each line stamped with the seconds since the first,
+    in the suite's results folder: where the lab's lane spends its time."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with (RESULTS_DIR / LAB_TESTS_LOG).open("w") as log:
+
+        def progress(line: str) -> None:
+            log.write(f"{time.monotonic() - started:7.1f}s {line}\n")
+            log.flush()
+
+        yield progress
 
 
 @pytest.fixture(scope="module")
