@@ -45,11 +45,12 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 import requests
 
+from bench.environment import CHECKPOINT_DIR, topology_prefix
 from bench.report import Figure
 from observe.lag import LagStats, measure_lag
 from observe.quiescence import BacklogProbe
 from observe.tables import OUTBOX_TABLE
-from shared_events.configuration import VAR_DIR, all_database_names
+from shared_events.configuration import all_database_names
 from shared_events.event_source_mapping.runner import (
     DEFAULT_POLL_INTERVAL_SECONDS as RUNNER_POLL_SECONDS,
 )
@@ -59,7 +60,8 @@ from stack.platform_run import running_platform
 from stack.postgres import drop_databases
 
 END_TO_END = Figure("6 end to end", unit="ms")
-PREFIX = "bench_e2e_"
+# The platform's names within the run: databases bench_<run>_e2e_*.
+PREFIX = "e2e"
 APPROACH = "cqrs_es"
 DRAIN_TIMEOUT = 90.0
 # A customer must reach the order service's replica before an order for it
@@ -74,7 +76,7 @@ def run(bench, *, rates: list[int], seconds: int, baseline_seconds: int, log) ->
     with running_platform(
         approach=APPROACH,
         server_url=bench.server_url,
-        prefix=PREFIX,
+        prefix=bench.platform_prefix(PREFIX),
         broker_proxy=False,
     ) as platform:
         log(f"end to end: platform up ({APPROACH})")
@@ -116,11 +118,21 @@ def _rows(rate: int, seconds: int, subject: dict, baseline: LagStats) -> list[di
 # ------------------------------------------------------------------------------
 
 
-def _offer_load(platform, *, rate: int, seconds: int, log, measure=None) -> dict:
+def _offer_load(
+    platform,
+    *,
+    rate: int,
+    seconds: int,
+    log,
+    measure=None,
+    lag_databases: dict[str, str] | None = None,
+    drain_timeout: float = DRAIN_TIMEOUT,
+) -> dict:
     """The paced load, the backlog sampled every second, the lag afterwards.
 
     ``measure`` answers the backlog by place (a dict); by default the outboxes
-    and the SQS inboxes (``_backlog_parts``).
+    and the SQS inboxes (``_backlog_parts``). ``lag_databases`` are where the
+    consumers' rows are read (by default the replica and both read models).
     """
     if measure is None:
         sqs = local_client("sqs", platform.moto.endpoint_url)
@@ -157,22 +169,29 @@ def _offer_load(platform, *, rate: int, seconds: int, log, measure=None) -> dict
     wall_started = time.time()
     sampler.start()
     total = rate * seconds
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        for number in range(total):
-            delay = started + number / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(command, number)
-    load_seconds = time.monotonic() - started
-    during_load = [(at, total) for at, total, _ in backlog]
-    if backlog:
-        log(f"end to end {rate} cmd/s: backlog at the end of the load {backlog[-1][2]}")
-    drained = _drain(measure)
-    stop.set()
-    sampler.join()
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for number in range(total):
+                delay = started + number / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(command, number)
+        load_seconds = time.monotonic() - started
+        during_load = [(at, total) for at, total, _ in backlog]
+        if backlog:
+            log(
+                f"end to end {rate} cmd/s: backlog at the end of the load "
+                f"{backlog[-1][2]}"
+            )
+        drained = _drain(measure, timeout=drain_timeout)
+    finally:
+        # Interrupted too: the sampler must not outlive the platform it reads.
+        stop.set()
+        sampler.join()
     window = time.time() - wall_started + 1
     report = measure_lag(
-        {
+        lag_databases
+        or {
             "order": platform.database_url("order"),
             "customer_read": platform.read_database_url("customer"),
             "order_read": platform.read_database_url("order"),
@@ -197,7 +216,19 @@ def _offer_load(platform, *, rate: int, seconds: int, log, measure=None) -> dict
         f"{'' if drained else '; did not drain in time'}"
     )
     log(f"end to end {rate} cmd/s: {note}")
-    return {"lag": report.overall, "note": note, "consumers": report.consumers}
+    return {
+        "lag": report.overall,
+        "note": note,
+        "consumers": report.consumers,
+        "flat": flat,
+        "slope": slope,
+        "drained": drained,
+        "accepted": accepted,
+        "total": total,
+        "load_seconds": load_seconds,
+        "backlog_max": max((n for _, n in during_load), default=0),
+        "backlog": during_load,
+    }
 
 
 def _one_command(number, session, platform, registered, lock) -> requests.Response:
@@ -271,8 +302,8 @@ def _sample_backlog(measure, samples: list, stop: threading.Event) -> None:
         stop.wait(1.0)
 
 
-def _drain(measure) -> bool:
-    deadline = time.monotonic() + DRAIN_TIMEOUT
+def _drain(measure, *, timeout: float = DRAIN_TIMEOUT) -> bool:
+    deadline = time.monotonic() + timeout
     empty = 0
     while time.monotonic() < deadline:
         empty = empty + 1 if sum(measure().values()) == 0 else 0
@@ -359,8 +390,8 @@ BACKEND_END_TO_END = Figure("9 end to end per backend", unit="ms")
 # behind the PostgreSQL outbox, DynamoDB fanned out by SNS, the paper's whole
 # AWS figure.
 BACKENDS = ("sns+postgres", "kinesis+postgres", "sns+dynamodb", "kinesis+dynamodb")
-BACKENDS_PREFIX = "bench_aws_"
-CHECKPOINT_DIR = VAR_DIR / "event-source-mappings"
+# One platform at a time, each on databases bench_<run>_aws_*.
+BACKENDS_PREFIX = "aws"
 # Event source mapping runners between a commit and the read models: each
 # polls, and sleeps RUNNER_POLL_SECONDS after a round that found nothing.
 RUNNER_HOPS = {
@@ -426,15 +457,15 @@ def _measure_backend(
     """The floor and the load on a fresh platform with ``backend``; its
     databases are dropped afterwards."""
     delivery, store = backend.split("+")
-    topology_prefix = BACKENDS_PREFIX.replace("_", "-")
-    # A checkpoint of an earlier run's stream must not apply to this one's.
-    for stale in CHECKPOINT_DIR.glob(f"{topology_prefix}*.json"):
+    prefix = bench.platform_prefix(BACKENDS_PREFIX)
+    # A checkpoint of the previous backend's stream must not apply to this one's.
+    for stale in CHECKPOINT_DIR.glob(f"{topology_prefix(prefix)}*.json"):
         stale.unlink(missing_ok=True)
     try:
         with running_platform(
             approach=APPROACH,
             server_url=bench.server_url,
-            prefix=BACKENDS_PREFIX,
+            prefix=prefix,
             broker_proxy=False,
             extra_env={"EVENT_DELIVERY": delivery, "EVENT_STORE": store},
         ) as platform:
@@ -455,9 +486,7 @@ def _measure_backend(
                 measure=lambda: probe.measure().as_dict(),
             )
     finally:
-        drop_databases(
-            server_url=bench.server_url, names=all_database_names(BACKENDS_PREFIX)
-        )
+        drop_databases(server_url=bench.server_url, names=all_database_names(prefix))
     return floor_name, floor, subject
 
 

@@ -41,7 +41,8 @@ from stack.postgres import drop_databases
 from stack.span_receiver import TELEMETRY_DATABASE
 
 OVERHEAD = Figure("10 tracing and metrics overhead", unit="commands/s")
-PREFIX = "bench_obs_"
+# The platforms' names within the run: databases bench_<run>_obs_*.
+PREFIX = "obs"
 APPROACH = "cqrs_es"
 CLIENTS = 4
 DRAIN_TIMEOUT = 120.0
@@ -67,12 +68,13 @@ SETTINGS = {
 
 def run(bench, *, runs: int, commands: int, log) -> list[dict]:
     measured: dict[str, list[tuple[float, float]]] = {}
+    prefix = bench.platform_prefix(PREFIX)
     try:
         for name, settings in SETTINGS.items():
             with running_platform(
                 approach=APPROACH,
                 server_url=bench.server_url,
-                prefix=PREFIX,
+                prefix=prefix,
                 broker_proxy=False,
                 tracing="traced" in name,
                 extra_env=settings,
@@ -87,7 +89,7 @@ def run(bench, *, runs: int, commands: int, log) -> list[dict]:
     finally:
         drop_databases(
             server_url=bench.server_url,
-            names=[*all_database_names(PREFIX), PREFIX + TELEMETRY_DATABASE],
+            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
         )
     off = measured["off"]
     rows = []

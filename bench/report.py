@@ -5,6 +5,10 @@ baseline (the same work done raw), measured alternately in the same run. The
 ratio of each run pair is subject / baseline; the row reports the median ratio
 and its spread (min-max over the pairs), so a noisy machine shows as a wide
 spread rather than as a wrong number.
+
+Each row also carries ``machine``, how busy the machine was with other work
+during its figure (``bench.noise``), and, against ``bench/baseline.json``
+(the last accepted ratio and spread of each row), a ``regression`` verdict.
 """
 
 from __future__ import annotations
@@ -86,8 +90,8 @@ def table(summaries: list[dict]) -> str:
     """A Markdown table, readable in a terminal too."""
     lines = [
         "| figure | subject | baseline | unit | subject median (min-max) "
-        "| baseline median (min-max) | ratio median (min-max) | target |",
-        "|---|---|---|---|---|---|---|---|",
+        "| baseline median (min-max) | ratio median (min-max) | target | machine |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         target = ""
@@ -104,7 +108,7 @@ def table(summaries: list[dict]) -> str:
             f"| {_number(s['baseline_median'])} "
             f"({_number(s['baseline_spread'][0])}-{_number(s['baseline_spread'][1])}) "
             f"| {s['ratio_median']:.2f} ({spread[0]:.2f}-{spread[1]:.2f}) "
-            f"| {target} |"
+            f"| {target} | {(s.get('machine') or {}).get('verdict', '')} |"
         )
     return "\n".join(lines)
 

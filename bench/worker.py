@@ -34,7 +34,14 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     module = importlib.import_module(FIGURES[args.figure])
-    rows = module.run(**json.loads(args.options))
+    try:
+        rows = module.run(**json.loads(args.options))
+    except KeyboardInterrupt:
+        # ``python -m bench`` stops a figure with SIGINT when it is itself
+        # interrupted: the connections close as the stack unwinds, and the
+        # traceback would only repeat what the run already reports.
+        print(f"bench.worker: figure {args.figure} interrupted", file=sys.stderr)
+        return 130
     with open(args.out, "w") as handle:
         json.dump(rows, handle)
     return 0
