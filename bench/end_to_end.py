@@ -23,7 +23,7 @@ The backlog is flat when its least-squares slope over the load is under 5 %
 of the offered event rate (the pipeline keeps up), stated in the row's note.
 
 Figure 9 offers the same load (20 commands/s) to one ``cqrs_es`` platform per
-backend combination of issue 14 (``run_backends``): SNS or Kinesis delivery,
+backend combination (``run_backends``): SNS or Kinesis delivery,
 PostgreSQL or DynamoDB event store. Its backlog is the quiescence probe's
 (``observe.quiescence``: outboxes, inboxes, and the stream records past the
 event source mappings' checkpoints). Its baseline is the broker alone on the
@@ -386,7 +386,7 @@ def _broker_alone(platform, *, rate: float, seconds: int) -> LagStats:
 # ------------------------------------------------------------------------------
 
 BACKEND_END_TO_END = Figure("9 end to end per backend", unit="ms")
-# cqrs_es with each delivery + store of issue 14: the default picture, Kinesis
+# cqrs_es with each delivery + store: the default picture, Kinesis
 # behind the PostgreSQL outbox, DynamoDB fanned out by SNS, the paper's whole
 # AWS figure.
 BACKENDS = ("sns+postgres", "kinesis+postgres", "sns+dynamodb", "kinesis+dynamodb")

@@ -1,4 +1,4 @@
-"""A forged ``OrderPlaced`` on the read side's queue: issue 15's third finding.
+"""A forged ``OrderPlaced`` on the read side's queue, put there by an attacker.
 
 Put straight on the order service's read-side inbox (moto, over HTTP) and
 read by the real ``EventConsumer`` with the real projections into the read

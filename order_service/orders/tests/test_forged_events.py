@@ -1,4 +1,4 @@
-"""Forged customer events on the order service's inbox: the findings of issue 15.
+"""Forged customer events on the order service's inbox, put there by an attacker.
 
 Put straight on the order service's real inbox (moto, over HTTP) and read by
 the real ``EventConsumer`` with the real handlers, as an attacker with
