@@ -236,28 +236,42 @@ def _one_command(number, session, platform, registered, lock) -> requests.Respon
     with lock:
         ready = [cid for at, cid in registered if now - at >= REPLICA_GRACE]
     if number % 2 and ready:
-        return session.post(
-            f"{platform.url('order')}/api/orders/place/",
-            json={
-                "customer_id": random.choice(ready),
-                "lines": [{"sku": "BENCH-1", "quantity": 1, "unit_price": "9.99"}],
-            },
-            timeout=10,
-        )
+        return place_order(session, platform, random.choice(ready))
+    response = register_customer(session, platform)
+    if response.status_code == 201:
+        with lock:
+            registered.append((time.monotonic(), response.json()["id"]))
+    return response
+
+
+def register_customer(
+    session: requests.Session, platform, *, timeout: float = 10
+) -> requests.Response:
+    """One registration through the customer service's API, a new name each."""
     tag = uuid.uuid4().hex[:12]
-    response = session.post(
+    return session.post(
         f"{platform.url('customer')}/api/customers/register/",
         json={
             "name": f"Bench {tag}",
             "email": f"{tag}@bench.example",
             "address": "1 Benchmark Road",
         },
-        timeout=10,
+        timeout=timeout,
     )
-    if response.status_code == 201:
-        with lock:
-            registered.append((time.monotonic(), response.json()["id"]))
-    return response
+
+
+def place_order(
+    session: requests.Session, platform, customer_id: str, *, timeout: float = 10
+) -> requests.Response:
+    """One order of one line through the order service's API."""
+    return session.post(
+        f"{platform.url('order')}/api/orders/place/",
+        json={
+            "customer_id": customer_id,
+            "lines": [{"sku": "BENCH-1", "quantity": 1, "unit_price": "9.99"}],
+        },
+        timeout=timeout,
+    )
 
 
 def _outcomes(outcomes: dict[str, int]) -> str:

@@ -59,7 +59,6 @@ import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,6 +80,8 @@ from bench.end_to_end import (
     _drain,
     _offer_load,
     _slope,
+    place_order,
+    register_customer,
 )
 from bench.report import Figure
 from observe.tables import OUTBOX_TABLE
@@ -422,29 +423,12 @@ def platform_burst(
 
 
 def _register(session: requests.Session, platform: PlatformRun) -> str | None:
-    tag = uuid.uuid4().hex[:12]
-    response = session.post(
-        f"{platform.url('customer')}/api/customers/register/",
-        json={
-            "name": f"Knee {tag}",
-            "email": f"{tag}@knee.example",
-            "address": "1 Benchmark Road",
-        },
-        timeout=30,
-    )
+    response = register_customer(session, platform, timeout=30)
     return response.json()["id"] if response.status_code == 201 else None
 
 
 def _place(session: requests.Session, platform: PlatformRun, customer: str) -> bool:
-    response = session.post(
-        f"{platform.url('order')}/api/orders/place/",
-        json={
-            "customer_id": customer,
-            "lines": [{"sku": "KNEE-1", "quantity": 1, "unit_price": "9.99"}],
-        },
-        timeout=30,
-    )
-    return response.status_code == 201
+    return place_order(session, platform, customer, timeout=30).status_code == 201
 
 
 def measure_broker(
