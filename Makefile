@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install lint format up stop clean bench soak
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml front_end/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m stack.front_end_assets
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
+from stack.front_end_assets import FrontEndAssetsUnavailable, ensure_front_end_assets
 
 RESULTS_DIR = VAR_DIR / "test-results"
 
@@ -70,6 +71,8 @@ FRONT_DOOR_TESTS = [
     "tests/test_gateway.py",
     "tests/test_query_process.py",
     "tests/test_tracing.py",
+    # Pages in a real Chromium (skipped, loudly, where it cannot be installed).
+    "tests/browser",
 ]
 
 
@@ -116,7 +119,7 @@ def steps(pytest_args: list[str]) -> list[Step]:
         ),
         _pytest(
             "platform",
-            ["stack", "observe", "platform_cli", "tests"],
+            ["stack", "observe", "platform_cli", "cockpit", "tests"],
             [
                 "-p",
                 "no:django",
@@ -244,6 +247,13 @@ class Lane:
 
 def main(argv: list[str]) -> int:
     environment.prepare(prefer_external=True, create_databases=False)
+    # The services serve the vendored htmx and Chart.js; the lanes' pages
+    # load them, so they are in place (or the reason why not said) first.
+    try:
+        ensure_front_end_assets()
+    except FrontEndAssetsUnavailable as error:
+        print(f"front-end assets: {error}", file=sys.stderr, flush=True)
+        return 1
     env = dict(os.environ)
     # Unit tests pin the approach so a learner's 'approach set' cannot change
     # what they test; cross-service tests choose approaches themselves.

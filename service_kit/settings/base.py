@@ -55,6 +55,10 @@ MIDDLEWARE = [
     # Then: an oversized body is refused before anything reads it.
     "service_kit.api.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (service_kit/static/vendor: htmx, Chart.js) are answered
+    # here, before any authentication: a browser loads a page's scripts
+    # before it holds a token, and they are public libraries.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,6 +93,9 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "static/"
+# WhiteNoise serves the apps' static/ folders as Django's finders find them,
+# read once at start-up: no collectstatic step, no STATIC_ROOT to fill.
+WHITENOISE_USE_FINDERS = True
 
 # LOGGING
 # ------------------------------------------------------------------------------
