@@ -101,6 +101,10 @@ def platform_routes(
     return [
         Route("customers", "/customers/", "customer-web", "/api/customers/"),
         Route("orders", "/orders/", "order-web", "/api/orders/"),
+        # Each service's own HTML fragments (micro-frontends), which the
+        # cockpit page composes: deployed with their service, JWT as the API.
+        Route("ui-customers", "/ui/customers/", "customer-web", "/api/ui/customers/"),
+        Route("ui-orders", "/ui/orders/", "order-web", "/api/ui/orders/"),
         Route(
             "query-customers",
             "/query/customers/",

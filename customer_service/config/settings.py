@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "customer_service.customers",
     "customer_service.accounts",
     "customer_service.summaries",
+    "customer_service.ui",
     # This service issues the JWTs: it records each refresh token so that it
     # can be spent once and revoked (customer_service.token_apis).
     "rest_framework_simplejwt.token_blacklist",

@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/auth/token/", TokenObtainApi.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
     path("api/customers/", include("customer_service.customers.urls")),
+    # HTML fragments of this service for the cockpit (customer_service.ui).
+    path("api/ui/customers/", include("customer_service.ui.urls")),
     *platform.schema_routes(),
     path("api-auth/", include("rest_framework.urls")),
     # The query API, reading the read models (404 but under approach 5).

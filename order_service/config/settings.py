@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     *PLATFORM_APPS,
     "order_service.orders",
     "order_service.order_views",
+    "order_service.ui",
 ]
 if APPROACH_SHARES_DATABASE:
     # Approach 1 only: the order service reaches into the customer table.

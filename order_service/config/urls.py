@@ -8,6 +8,8 @@ urlpatterns = [
     *platform.health_routes(),
     *platform.metrics_routes(),
     path("api/orders/", include("order_service.orders.urls")),
+    # HTML fragments of this service for the cockpit (order_service.ui).
+    path("api/ui/orders/", include("order_service.ui.urls")),
     *platform.schema_routes(),
     path("api-auth/", include("rest_framework.urls")),
     # The query API, reading the read models (404 but under approach 5).
