@@ -61,6 +61,7 @@ FULL = {
         "step_seconds": 25,
         "drain_seconds": 60,
         "bursts": [1000, 5000],
+        "subjects": list(knee.EVERY_SUBJECT),
     },
 }
 QUICK = {
@@ -84,6 +85,7 @@ QUICK = {
         "step_seconds": 10,
         "drain_seconds": 30,
         "bursts": [500],
+        "subjects": list(knee.EVERY_SUBJECT),
     },
 }
 APPROACH = {

@@ -4,15 +4,25 @@ Figure 11's baseline (``bench.knee``). On a local AWS of its own it creates
 the platform's topology under an approach (``platform_topology``, by
 ``ensure_topology``: a topic per producing service, the inboxes subscribed as
 the platform subscribes them), then runs one publisher process per relay
-and one receiver process per consuming queue:
+and one receiver process per consuming queue (or stream reader):
 
-- a publisher sends what is due on its schedule with SNS ``PublishBatch``,
-  ten entries a call, as the relay's ``SnsPublisher`` chunks a claimed batch,
-  with bodies the size of the platform's envelopes and the same two message
-  attributes;
+- a publisher sends what is due on its schedule, as the relay's publisher
+  for the delivery chunks a claimed batch: SNS ``PublishBatch`` of ten
+  entries (``sns``), ``SendMessageBatch`` of ten to every subscribing inbox
+  (``sqs``, where the producer fans out itself), or Kinesis ``PutRecords``
+  of what is due (``kinesis``), with bodies the size of the platform's
+  envelopes and the same two message attributes;
+- the same message work per command: each producer publishes as many events
+  per command as the platform's producer stored (``events_per_command``,
+  measured on the platform: under the credit saga an order is three events,
+  a registration one), so a knee in commands per second compares like with
+  like;
 - a receiver long-polls its queue as a consumer does (ten messages, the
   process table's ``--wait-seconds``, the topology's visibility timeout, all
-  attributes) and deletes each batch in one call.
+  attributes) and deletes each batch in one call; under ``kinesis`` a reader
+  per event source mapping (each consumer of each stream) reads every shard
+  from where it started with the runner's batch size, and sleeps the
+  runner's idle interval when a round brings nothing.
 
 The processes are spawned, not forked: the bench process runs threads, and a
 fork would copy their locks in whatever state they were.
@@ -27,11 +37,15 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 from bench.cpu_split import LOAD_GENERATOR, CpuSplit, split_by_kind
 from bench.end_to_end import _drain, _sample_backlog
 from observe.lag import LagStats
+from shared_events.event_source_mapping.mappings import DEFAULT_BATCH_SIZE, SourceKind
+from shared_events.event_source_mapping.runner import DEFAULT_POLL_INTERVAL_SECONDS
 from shared_events.testing.queues import delete_received
 from shared_events.transport.aws_publishers import MAX_BATCH_ENTRIES
 from shared_events.transport.clients import AwsSettings
@@ -47,6 +61,10 @@ from stack.process_table import WORKERS, Kind
 CONSUMER_ARGUMENTS = WORKERS[Kind.CONSUMER][0]
 WAIT_SECONDS = int(CONSUMER_ARGUMENTS[CONSUMER_ARGUMENTS.index("--wait-seconds") + 1])
 RECEIVE_BATCH = ConsumerSettings.max_messages
+STREAM_BATCH = DEFAULT_BATCH_SIZE[SourceKind.KINESIS]
+# The relay's Kinesis publisher puts what it claimed in one PutRecords (up to
+# 500); a publisher here puts what is due, in calls of at most this many.
+STREAM_PUT_RECORDS = 500
 TOPOLOGY_PREFIX = "knee-broker-"
 START_TIMEOUT = 60.0
 
@@ -109,36 +127,68 @@ def time_drain(
     }
 
 
-def _publisher(endpoint, topic_arn, producer, body_bytes, commands, published, results):
-    """One relay's publishes: what is due, in PublishBatch calls of ten.
+def _publisher(
+    endpoint, delivery, target, producer, body_bytes, commands, published, results
+):
+    """One relay's publishes: what is due, chunked as the delivery's publisher
+    chunks it. ``target`` is the topic's ARN (``sns``), the subscribing
+    inboxes' URLs (``sqs``) or the stream's name (``kinesis``).
 
     Commands: ("pace", step, rate, seconds, start) sends rate*seconds messages
     on schedule from ``start`` (time.monotonic, the same clock in every
     process); ("burst", step, count) sends count at once; None ends.
     """
-    sns = local_client("sns", endpoint)
-    results.put(("ready", topic_arn))
+    client = local_client("kinesis" if delivery == "kinesis" else delivery, endpoint)
+    results.put(("ready", producer))
     attributes = {
         "event_type": {"DataType": "String", "StringValue": f"{producer}Registered"},
         "aggregate_type": {"DataType": "String", "StringValue": producer.title()},
     }
 
+    def body(step: int) -> str:
+        text = json.dumps({"at": time.time(), "step": step, "pad": ""})
+        return text[:-2] + "x" * max(0, body_bytes - len(text)) + '"}'
+
+    def send_chunk(step: int, count: int) -> None:
+        if delivery == "kinesis":
+            client.put_records(
+                StreamName=target,
+                Records=[
+                    {"Data": body(step).encode(), "PartitionKey": uuid.uuid4().hex}
+                    for _ in range(count)
+                ],
+            )
+            return
+        entries = [
+            {"Id": f"m{number}", "MessageBody": body(step), "MessageAttributes": {}}
+            for number in range(count)
+        ]
+        if delivery == "sqs":
+            for entry in entries:
+                entry["MessageAttributes"] = attributes
+            for queue_url in target:
+                client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            return
+        client.publish_batch(
+            TopicArn=target,
+            PublishBatchRequestEntries=[
+                {
+                    "Id": entry["Id"],
+                    "Message": entry["MessageBody"],
+                    "MessageAttributes": attributes,
+                }
+                for entry in entries
+            ],
+        )
+
+    chunk = STREAM_PUT_RECORDS if delivery == "kinesis" else MAX_BATCH_ENTRIES
+
     def send(step: int, count: int) -> None:
-        for first in range(0, count, MAX_BATCH_ENTRIES):
-            entries = []
-            for number in range(first, min(count, first + MAX_BATCH_ENTRIES)):
-                body = json.dumps({"at": time.time(), "step": step, "pad": ""})
-                body = body[:-2] + "x" * max(0, body_bytes - len(body)) + '"}'
-                entries.append(
-                    {
-                        "Id": f"m{number - first}",
-                        "Message": body,
-                        "MessageAttributes": attributes,
-                    }
-                )
-            sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
+        for first in range(0, count, chunk):
+            size = min(chunk, count - first)
+            send_chunk(step, size)
             with published.get_lock():
-                published.value += len(entries)
+                published.value += size
 
     while (command := commands.get()) is not None:
         if command[0] == "burst":
@@ -154,6 +204,45 @@ def _publisher(endpoint, topic_arn, producer, body_bytes, commands, published, r
                 sent = due
             else:
                 time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+
+
+def _stream_reader(endpoint, stream_name, go, stop, received, results):
+    """One event source mapping's reads: every shard of the stream from where
+    it was when the reader started, ``STREAM_BATCH`` records a call, the
+    runner's idle sleep after a round that brought nothing."""
+    kinesis = local_client("kinesis", endpoint)
+    shards = kinesis.list_shards(StreamName=stream_name)["Shards"]
+    iterators = {
+        shard["ShardId"]: kinesis.get_shard_iterator(
+            StreamName=stream_name,
+            ShardId=shard["ShardId"],
+            ShardIteratorType="LATEST",
+        )["ShardIterator"]
+        for shard in shards
+    }
+    results.put(("ready", stream_name))
+    while not stop.is_set():
+        if not go.is_set():
+            go.wait(0.2)
+            continue
+        latencies: dict[int, list[float]] = {}
+        count = 0
+        for shard_id, iterator in iterators.items():
+            answer = kinesis.get_records(ShardIterator=iterator, Limit=STREAM_BATCH)
+            iterators[shard_id] = answer["NextShardIterator"]
+            arrived = time.time()
+            for record in answer["Records"]:
+                message = json.loads(record["Data"])
+                latencies.setdefault(message["step"], []).append(
+                    (arrived - message["at"]) * 1000
+                )
+            count += len(answer["Records"])
+        if not count:
+            stop.wait(DEFAULT_POLL_INTERVAL_SECONDS)
+            continue
+        with received.get_lock():
+            received.value += count
+        results.put(("latencies", latencies))
 
 
 def _receiver(endpoint, queue_url, visibility_timeout, go, stop, results):
@@ -186,12 +275,33 @@ def _receiver(endpoint, queue_url, visibility_timeout, go, stop, results):
 
 class BrokerAlone:
     """The platform's topology on a local AWS of its own, a publisher process
-    per producing service and a receiver process per consuming queue."""
+    per producing service and a receiver process per consuming queue (under
+    ``kinesis``, a reader per consumer of each stream).
 
-    def __init__(self, *, read_side: bool, body_bytes: int, log) -> None:
-        self.topology = platform_topology(prefix="knee-broker-", read_side=read_side)
+    ``events_per_command`` is each producer's events per command (by default
+    one each, spread over the producers)."""
+
+    def __init__(
+        self,
+        *,
+        read_side: bool,
+        body_bytes: int,
+        log,
+        delivery: str = "sns",
+        events_per_command: dict[str, float] | None = None,
+    ) -> None:
+        self.delivery = delivery
+        self.topology = platform_topology(
+            prefix=TOPOLOGY_PREFIX, read_side=read_side, delivery=delivery
+        )
+        producers = self.topology.producers
+        self.events_per_command = events_per_command or {
+            producer: 1 / len(producers) for producer in producers
+        }
         self.publishers: dict[str, multiprocessing.Process] = {}
         self.receivers: list[multiprocessing.Process] = []
+        # Under kinesis: each reader's stream and records read so far.
+        self.readers: list[tuple[str, Any]] = []
         self._closing = threading.Event()
         self.moto = start_moto_server()
         try:
@@ -200,16 +310,21 @@ class BrokerAlone:
             self.close()
             raise
         log(
-            f"knee: broker alone up, {len(self.publishers)} publishers, "
-            f"{len(self.receivers)} receivers, fan-out {fan_out(self.topology):g}, "
-            f"{body_bytes} B bodies"
+            f"knee: broker alone up ({delivery}), {len(self.publishers)} "
+            f"publishers, {len(self.receivers)} receivers, fan-out "
+            f"{fan_out(self.topology):g}, {body_bytes} B bodies, events per "
+            f"command {self.events_per_command}"
         )
 
     def _start(self, body_bytes: int) -> None:
         endpoint = self.moto.endpoint_url
         report = ensure_topology(self.topology, AwsSettings(endpoint_url=endpoint))
         self.sqs = local_client("sqs", endpoint)
-        self.queue_urls = [report.queue_urls[c] for c in self.topology.consumers]
+        self.queue_urls = [
+            report.queue_urls[c]
+            for c in self.topology.consumers
+            if c in report.queue_urls
+        ]
         context = multiprocessing.get_context("spawn")
         self.go, self.stop = context.Event(), context.Event()
         self.go.set()
@@ -224,7 +339,8 @@ class BrokerAlone:
                 target=_publisher,
                 args=(
                     endpoint,
-                    report.topic_arns[producer],
+                    self.delivery,
+                    self._target(report, producer),
                     producer,
                     body_bytes,
                     self.commands[producer],
@@ -250,6 +366,25 @@ class BrokerAlone:
             )
             for url in self.queue_urls
         ]
+        for producer in self.topology.producers if self.delivery == "kinesis" else ():
+            stream = self.topology.stream_name(producer)
+            for _consumer in self.topology.subscribers_of(producer):
+                received = context.Value("q", 0)
+                self.readers.append((producer, received))
+                self.receivers.append(
+                    context.Process(
+                        target=_stream_reader,
+                        args=(
+                            endpoint,
+                            stream,
+                            self.go,
+                            self.stop,
+                            received,
+                            self.results,
+                        ),
+                        daemon=True,
+                    )
+                )
         self.latencies: dict[int, list[float]] = {}
         self._ready = 0
         self._step = 0
@@ -266,6 +401,15 @@ class BrokerAlone:
                 f"the broker alone's processes did not start ({self._ready} of "
                 f"{started} ready)"
             )
+
+    def _target(self, report, producer: str):
+        if self.delivery == "kinesis":
+            return self.topology.stream_name(producer)
+        if self.delivery == "sqs":
+            return [
+                report.queue_urls[c] for c in self.topology.subscribers_of(producer)
+            ]
+        return report.topic_arns[producer]
 
     def _collect(self) -> None:
         while True:
@@ -302,6 +446,10 @@ class BrokerAlone:
                 0, due - self.published[producer].value
             )
         parts.update(inbox_depths(self.sqs, self.queue_urls))
+        for number, (producer, received) in enumerate(self.readers):
+            parts[f"{producer} stream, reader {number}"] = max(
+                0, self.published[producer].value - received.value
+            )
         return parts
 
     def offer(self, rate: int, *, seconds: int, drain_seconds: float) -> dict:
@@ -309,12 +457,13 @@ class BrokerAlone:
         same keys as ``end_to_end._offer_load``'s answer, and the CPU meter."""
         self._step += 1
         step = self._step
-        share = rate / len(self.publishers)
         start = time.monotonic() + 0.2
         for producer in self.publishers:
+            share = rate * self.events_per_command.get(producer, 0.0)
             self.scheduled[producer] += self.schedule.get(producer, (0, 0, 0))[2]
             self.schedule[producer] = (start, share, round(share * seconds))
-            self.commands[producer].put(("pace", step, share, seconds, start))
+            if share:
+                self.commands[producer].put(("pace", step, share, seconds, start))
         meter = CpuSplit(roots=self.roots)
 
         def measure() -> dict[str, int]:
@@ -334,16 +483,20 @@ class BrokerAlone:
         stop.set()
         sampler.join()
         time.sleep(1.0)  # the last batches' latencies reach the collector
-        total = sum(s[2] for s in self.schedule.values())
+        # Commands, as the platform counts them: the share of the messages
+        # planned that were published.
+        planned = sum(s[2] for s in self.schedule.values())
+        sent = sum(
+            min(planned, self.published[p].value - self.scheduled[p])
+            for p, (_, _, planned) in self.schedule.items()
+        )
+        total = round(rate * seconds)
         return {
             "lag": LagStats.of(self.latencies.pop(step, [])),
             "backlog": during_load,
             "load_seconds": load_seconds,
             "total": total,
-            "accepted": sum(
-                min(planned, self.published[p].value - self.scheduled[p])
-                for p, (_, _, planned) in self.schedule.items()
-            ),
+            "accepted": round(total * sent / planned) if planned else 0,
             "drained": drained,
             "backlog_max": max((n for _, n in during_load), default=0),
             "meter": meter,
@@ -355,6 +508,8 @@ class BrokerAlone:
         What an earlier step left (a load past the knee) drains first, as the
         platform's backlog does before its burst.
         """
+        if self.delivery == "kinesis":
+            raise ValueError("the burst figure times queues draining: sns or sqs")
         settled = _drain(self.backlog, timeout=drain_seconds)
         if not settled:
             log(f"knee: the broker's backlog did not drain: {self.backlog()}")

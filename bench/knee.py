@@ -84,21 +84,82 @@ from bench.end_to_end import (
     register_customer,
 )
 from bench.report import Figure
-from observe.tables import OUTBOX_TABLE
+from observe.event_tables import EventTables
+from observe.quiescence import BacklogProbe
+from observe.tables import EVENT_STORE_TABLE, OUTBOX_TABLE
 from shared_events.approaches import approach_info
 from shared_events.configuration import all_database_names
 from shared_events.transport.topology import Topology, platform_topology
+from stack.connections import fetch_value
 from stack.local_aws import local_client
 from stack.platform_run import PlatformRun, running_platform
 from stack.postgres import drop_databases
 
 KNEE = Figure("11 knee", unit="cmd/s")
 KNEE_STEPS = Figure("11 knee steps, p99", unit="ms")
+HALF_KNEE = Figure("11 p99 at half the knee", unit="ms")
 BURST = Figure("11 burst and drain", unit="events/s")
 # The platform's database prefix unless the run gives one.
 PREFIX = "bench_knee_"
-APPROACHES = ("cqrs_es", "event_sourcing")
 BURST_APPROACH = "cqrs_es"
+DELIVERY_NAMES = {"sns": "SNS + SQS", "sqs": "SQS", "kinesis": "Kinesis"}
+STORE_NAMES = {"postgres": "PostgreSQL", "dynamodb": "DynamoDB"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One platform the figure climbs: an approach, its delivery and its store
+    (the lab's ``APPROACH[:DELIVERY[:STORE]]``, e.g. ``cqrs_es:kinesis``)."""
+
+    approach: str
+    delivery: str = "sns"
+    store: str = "postgres"
+
+    @classmethod
+    def parse(cls, text: str) -> Subject:
+        parts = text.split(":")
+        subject = cls(*parts)
+        if subject.delivery not in DELIVERY_NAMES or subject.store not in STORE_NAMES:
+            raise ValueError(
+                f"{text!r}: APPROACH[:sns|sqs|kinesis[:postgres|dynamodb]]"
+            )
+        approach_info(subject.approach)  # refuses an unknown approach
+        return subject
+
+    @property
+    def name(self) -> str:
+        if (self.delivery, self.store) == ("sns", "postgres"):
+            return self.approach
+        return (
+            f"{self.approach} ({DELIVERY_NAMES[self.delivery]}, "
+            f"{STORE_NAMES[self.store]})"
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"EVENT_DELIVERY": self.delivery, "EVENT_STORE": self.store}
+
+    @property
+    def bursts(self) -> bool:
+        """The burst runs on the default picture: its drain is timed on inboxes."""
+        return (self.approach, self.delivery, self.store) == (
+            BURST_APPROACH,
+            "sns",
+            "postgres",
+        )
+
+    @property
+    def broker(self) -> tuple[bool, str]:
+        """What the broker alone repeats: the topology (read side or not) and
+        the delivery. The store changes who publishes, not the message work."""
+        return approach_info(self.approach).read_side, self.delivery
+
+
+# The figure's platforms unless the plan names others: both event-sourced
+# approaches on the default picture, then cqrs_es on each other delivery and
+# on the other store.
+SUBJECTS = ("cqrs_es", "event_sourcing")
+EVERY_SUBJECT = (*SUBJECTS, "cqrs_es:sqs", "cqrs_es:kinesis", "cqrs_es:sns:dynamodb")
 # Where the lag is read: the read models, or the other service's replica.
 LAG_MEASURED = {
     "cqrs_es": "commit to read model",
@@ -116,6 +177,8 @@ FAILURES_TO_STOP = 2
 # steady cost.
 WARM_UP_SECONDS = 5
 TARGET_RATIO = 0.8
+# The platform's p99 at half its knee against the broker alone's, same rate.
+HALF_KNEE_P99_RATIO = 3.0
 # Customers registered before the burst, so its orders find them in the
 # order service's replica while the consumers are paused.
 BURST_CUSTOMERS = 10
@@ -249,17 +312,19 @@ def platform_roots(platform: PlatformRun) -> dict[str, list[int]]:
 
 @dataclass
 class PlatformResult:
-    approach: str
+    subject: Subject
     steps: list[Step]
     # The mean outbox body (the signed envelope), for the broker's messages.
     body_bytes: int
     bursts: list[dict] = field(default_factory=list)
+    # Events each producing service stored per command (the warm-up's).
+    events_per_command: dict[str, float] = field(default_factory=dict)
 
 
 def measure_platform(
     bench,
     *,
-    approach: str,
+    subject: Subject,
     prefix: str,
     rates: list[int],
     step_seconds: int,
@@ -268,13 +333,14 @@ def measure_platform(
     log,
 ) -> PlatformResult:
     with running_platform(
-        approach=approach,
+        approach=subject.approach,
         server_url=bench.server_url,
         prefix=prefix,
+        extra_env=subject.env,
         broker_proxy=False,
     ) as platform:
-        log(f"knee: platform up ({approach})")
-        sqs = local_client("sqs", platform.moto.endpoint_url)
+        log(f"knee: platform up ({subject.name})")
+        probe = BacklogProbe(platform)
         databases = frozenset(all_database_names(prefix))
         connection = psycopg2.connect(platform.database_url("customer"))
         try:
@@ -289,6 +355,9 @@ def measure_platform(
                 postmaster=postmaster,
             )
 
+        def backlog() -> dict[str, int]:
+            return probe.measure().as_dict()
+
         lag_databases = None
         if not platform.info.read_side:
             lag_databases = {
@@ -301,7 +370,7 @@ def measure_platform(
 
             def measure() -> dict[str, int]:
                 split.sample()
-                return _backlog_parts(platform, sqs)
+                return backlog()
 
             result = _offer_load(
                 platform,
@@ -319,11 +388,21 @@ def measure_platform(
             rate=rates[0],
             seconds=min(WARM_UP_SECONDS, step_seconds),
             log=log,
-            measure=lambda: _backlog_parts(platform, sqs),
+            measure=backlog,
             lag_databases=lag_databases,
             drain_timeout=drain_seconds,
         )
+        # Over the climb, not the warm-up: the first orders find few customers
+        # in the replica yet, and an order refused stores no events.
+        before = events_stored(platform)
         steps = climb(rates, offer, log)
+        after = events_stored(platform)
+        accepted = max(1, sum(step.accepted for step in steps))
+        per_command = {
+            service: round((after[service] - before[service]) / accepted, 3)
+            for service in after
+        }
+        log(f"knee: {subject.name} stores {per_command} events per command")
         body_bytes = _mean_body_bytes(platform)
         drained = []
         for events in bursts:
@@ -336,8 +415,25 @@ def measure_platform(
                     log=log,
                 )
             )
-            log(f"knee: {approach} platform burst: {_drain_note(drained[-1])}")
-    return PlatformResult(approach, steps, body_bytes, drained)
+            log(f"knee: {subject.name} platform burst: {_drain_note(drained[-1])}")
+    return PlatformResult(subject, steps, body_bytes, drained, per_command)
+
+
+def events_stored(platform: PlatformRun) -> dict[str, int]:
+    """Events each service's write side has stored: its PostgreSQL event
+    store, or its DynamoDB event table (``EVENT_STORE=dynamodb``)."""
+    tables = EventTables.of_platform(platform)
+    if tables is not None:
+        return {
+            service: sum(len(commit.envelopes) for commit in tables.commits(service))
+            for service in tables.names
+        }
+    return {
+        service: fetch_value(
+            platform.database_url(service), f"SELECT count(*) FROM {EVENT_STORE_TABLE}"
+        )
+        for service in platform.info.outbox_services
+    }
 
 
 def _mean_body_bytes(platform: PlatformRun) -> int:
@@ -433,7 +529,7 @@ def _place(session: requests.Session, platform: PlatformRun, customer: str) -> b
 
 def measure_broker(
     *,
-    approach: str,
+    platform: PlatformResult,
     body_bytes: int,
     rates: list[int],
     step_seconds: int,
@@ -441,38 +537,50 @@ def measure_broker(
     bursts: list[int],
     log,
 ) -> PlatformResult:
-    """The broker alone's knee, then each burst on a fresh local AWS: a load
-    past the knee leaves queues that drain slowly, and a burst must start
-    from empty ones."""
-    read_side = approach_info(approach).read_side
-    broker = BrokerAlone(read_side=read_side, body_bytes=body_bytes, log=log)
+    """The broker alone's knee for a platform's topology, delivery and events
+    per command; then each burst on a fresh local AWS: a load past the knee
+    leaves queues that drain slowly, and a burst must start from empty ones."""
+    read_side, delivery = platform.subject.broker
+
+    def broker() -> BrokerAlone:
+        return BrokerAlone(
+            read_side=read_side,
+            body_bytes=body_bytes,
+            log=log,
+            delivery=delivery,
+            events_per_command=platform.events_per_command or None,
+        )
+
+    alone = broker()
     try:
-        broker.offer(
+        alone.offer(
             rates[0],
             seconds=min(WARM_UP_SECONDS, step_seconds),
             drain_seconds=drain_seconds,
         )
 
         def offer(rate: int) -> Step:
-            result = broker.offer(
+            result = alone.offer(
                 rate, seconds=step_seconds, drain_seconds=drain_seconds
             )
             return step_of(rate, result, result["meter"])
 
         steps = climb(rates, offer, log)
     finally:
-        broker.close()
+        alone.close()
     drained = []
     for events in bursts:
-        broker = BrokerAlone(read_side=read_side, body_bytes=body_bytes, log=log)
+        alone = broker()
         try:
             drained.append(
-                broker.burst(events, drain_seconds=drain_seconds * 4, log=log)
+                alone.burst(events, drain_seconds=drain_seconds * 4, log=log)
             )
         finally:
-            broker.close()
+            alone.close()
         log(f"knee: broker burst: {_drain_note(drained[-1])}")
-    return PlatformResult(approach, steps, body_bytes, drained)
+    return PlatformResult(
+        platform.subject, steps, body_bytes, drained, platform.events_per_command
+    )
 
 
 # THE FIGURE
@@ -487,61 +595,80 @@ def run(
     drain_seconds: float,
     bursts: list[int],
     log,
+    subjects: list[str] | tuple[str, ...] = SUBJECTS,
     prefix: str = PREFIX,
 ) -> list[dict]:
-    """Both platforms' knees, then the broker alone's under each topology."""
-    platforms: dict[str, PlatformResult] = {}
+    """Each subject platform's knee, then the broker alone's for each."""
+    chosen = [Subject.parse(text) for text in subjects]
+    platforms: list[PlatformResult] = []
     try:
-        for approach in APPROACHES:
-            platforms[approach] = measure_platform(
-                bench,
-                approach=approach,
-                prefix=prefix,
-                rates=rates,
-                step_seconds=step_seconds,
-                drain_seconds=drain_seconds,
-                bursts=bursts if approach == BURST_APPROACH else [],
-                log=log,
+        for subject in chosen:
+            platforms.append(
+                measure_platform(
+                    bench,
+                    subject=subject,
+                    prefix=prefix,
+                    rates=rates,
+                    step_seconds=step_seconds,
+                    drain_seconds=drain_seconds,
+                    bursts=bursts if subject.bursts else [],
+                    log=log,
+                )
             )
     finally:
         drop_databases(server_url=bench.server_url, names=all_database_names(prefix))
-    brokers = {
-        approach: measure_broker(
-            approach=approach,
-            body_bytes=platforms[BURST_APPROACH].body_bytes,
-            rates=rates,
-            step_seconds=step_seconds,
-            drain_seconds=drain_seconds,
-            bursts=bursts if approach == BURST_APPROACH else [],
-            log=log,
-        )
-        for approach in APPROACHES
-    }
-    return rows(platforms, brokers, step_seconds=step_seconds)
+    body_bytes = next(
+        (p.body_bytes for p in platforms if p.subject.bursts), platforms[0].body_bytes
+    )
+    # One broker alone per topology and delivery (the store changes who
+    # publishes, not the message work), with its first platform's events per
+    # command.
+    brokers: dict[tuple[bool, str], PlatformResult] = {}
+    for platform in platforms:
+        if platform.subject.broker not in brokers:
+            brokers[platform.subject.broker] = measure_broker(
+                platform=platform,
+                body_bytes=body_bytes,
+                rates=rates,
+                step_seconds=step_seconds,
+                drain_seconds=drain_seconds,
+                bursts=bursts if platform.subject.bursts else [],
+                log=log,
+            )
+    return rows(
+        platforms,
+        [brokers[platform.subject.broker] for platform in platforms],
+        step_seconds=step_seconds,
+    )
 
 
 def rows(
-    platforms: dict[str, PlatformResult],
-    brokers: dict[str, PlatformResult],
+    platforms: list[PlatformResult],
+    brokers: list[PlatformResult],
     *,
     step_seconds: int,
 ) -> list[dict]:
+    """Each platform's knee beside its broker alone's (``brokers[i]`` is
+    ``platforms[i]``'s), its steps, its p99 at half its knee, its bursts."""
     found: list[dict] = []
-    for approach, platform in platforms.items():
-        broker = brokers[approach]
+    for platform, broker in zip(platforms, brokers, strict=True):
+        subject = platform.subject
+        name = subject.name
         platform_knee, broker_knee = knee_of(platform.steps), knee_of(broker.steps)
         bottleneck = _bottleneck(platform.steps)
+        per_command = sum(platform.events_per_command.values())
         row = KNEE.row(
             subject=(
-                f"{approach} platform knee: highest rate with a flat backlog and "
-                f"{LAG_MEASURED[approach]} p99 < {P99_BOUND_MS:g} ms "
+                f"{name} platform knee: highest rate with a flat backlog and "
+                f"{LAG_MEASURED[subject.approach]} p99 < {P99_BOUND_MS:g} ms "
                 f"({step_seconds} s steps)",
                 [float(platform_knee)],
             ),
             baseline=(
-                f"broker alone, same message work (fan-out "
-                f"{fan_out(_topology(approach)):g}, {len(broker_processes(approach))}"
-                " processes)",
+                f"broker alone ({DELIVERY_NAMES[subject.delivery]}), same message "
+                f"work ({per_command:.2f} events per command, fan-out "
+                f"{fan_out(_topology(subject)):g}, "
+                f"{len(broker_processes(subject))} processes)",
                 [float(broker_knee)],
             ),
             target=("ge", TARGET_RATIO),
@@ -558,27 +685,59 @@ def rows(
             "broker": [s.as_dict() for s in broker.steps],
         }
         row["body_bytes"] = platform.body_bytes
+        row["events_per_command"] = platform.events_per_command
         found.append(row)
-        found += _step_rows(approach, platform.steps, broker.steps)
-        for subject, baseline in zip(platform.bursts, broker.bursts, strict=True):
+        found += _step_rows(subject, platform.steps, broker.steps)
+        found += _half_knee_rows(subject, platform.steps, broker.steps)
+        for measured, baseline in zip(platform.bursts, broker.bursts, strict=True):
             burst = BURST.row(
                 subject=(
-                    f"{approach} platform drains a backlog of {subject['events']} "
+                    f"{name} platform drains a backlog of {measured['events']} "
                     "commands' events (consumers and projectors resumed together)",
-                    [subject["events_per_second"]],
+                    [measured["events_per_second"]],
                 ),
                 baseline=(
                     f"broker alone drains {baseline['events']} events, same fan-out",
                     [baseline["events_per_second"]],
                 ),
                 note=(
-                    f"platform: {_drain_note(subject)} | "
+                    f"platform: {_drain_note(measured)} | "
                     f"broker: {_drain_note(baseline)}"
                 ),
             )
-            burst["bursts"] = {"platform": subject, "broker": baseline}
+            burst["bursts"] = {"platform": measured, "broker": baseline}
             found.append(burst)
     return found
+
+
+def _half_knee_rows(
+    subject: Subject, platform: list[Step], broker: list[Step]
+) -> list[dict]:
+    """The p99 at the highest rate offered at or below half the platform's
+    knee, beside the broker alone's at the same rate (target: at most 3x)."""
+    half = knee_of(platform) / 2
+    ours = [s for s in platform if s.rate <= half and s.p99_ms is not None]
+    if not ours:
+        return []
+    step = ours[-1]
+    other = next((s for s in broker if s.rate == step.rate), None)
+    if other is None or not other.p99_ms:
+        return []
+    return [
+        HALF_KNEE.row(
+            subject=(
+                f"{subject.name} platform at {step.rate} cmd/s (half its knee "
+                f"or below): {LAG_MEASURED[subject.approach]} p99",
+                [step.p99_ms],
+            ),
+            baseline=(
+                f"broker alone at {step.rate} cmd/s: publish to receive p99",
+                [other.p99_ms],
+            ),
+            target=("le", HALF_KNEE_P99_RATIO),
+            note=f"{step.describe()} | broker: {other.describe()}",
+        )
+    ]
 
 
 def _drain_note(drain: dict) -> str:
@@ -592,7 +751,9 @@ def _drain_note(drain: dict) -> str:
     )
 
 
-def _step_rows(approach: str, platform: list[Step], broker: list[Step]) -> list[dict]:
+def _step_rows(
+    subject: Subject, platform: list[Step], broker: list[Step]
+) -> list[dict]:
     by_rate = {step.rate: step for step in broker}
     found = []
     for step in platform:
@@ -600,8 +761,8 @@ def _step_rows(approach: str, platform: list[Step], broker: list[Step]) -> list[
         found.append(
             KNEE_STEPS.row(
                 subject=(
-                    f"{approach} platform at {step.rate} cmd/s: "
-                    f"{LAG_MEASURED[approach]} p99",
+                    f"{subject.name} platform at {step.rate} cmd/s: "
+                    f"{LAG_MEASURED[subject.approach]} p99",
                     [step.p99_ms if step.p99_ms is not None else float("nan")],
                 ),
                 baseline=(
@@ -636,12 +797,20 @@ def _bottleneck(steps: list[Step]) -> str:
     return f"{kind} at {numbers['cores']:.2f} core at {failing.rate} cmd/s"
 
 
-def _topology(approach: str) -> Topology:
-    return platform_topology(read_side=approach_info(approach).read_side)
+def _topology(subject: Subject) -> Topology:
+    read_side, delivery = subject.broker
+    return platform_topology(read_side=read_side, delivery=delivery)
 
 
-def broker_processes(approach: str) -> list[str]:
-    topology = _topology(approach)
-    return [f"publish {p}" for p in topology.producers] + [
-        f"receive {c}" for c in topology.consumers
-    ]
+def broker_processes(subject: Subject) -> list[str]:
+    """The broker alone's processes: a publisher per producer, a receiver per
+    inbox, or under kinesis a reader per consumer of each stream."""
+    topology = _topology(subject)
+    publishers = [f"publish {p}" for p in topology.producers]
+    if subject.delivery == "kinesis":
+        return publishers + [
+            f"read {p} for {c}"
+            for p in topology.producers
+            for c in topology.subscribers_of(p)
+        ]
+    return publishers + [f"receive {c}" for c in topology.consumers]

@@ -27,6 +27,7 @@ from bench.knee import (
     P99_BOUND_MS,
     PlatformResult,
     Step,
+    Subject,
     climb,
     growth,
     keeps_up,
@@ -118,28 +119,51 @@ def test_the_warm_up_is_not_growth_but_a_rising_backlog_is():
 
 
 def test_the_knee_row_reports_the_ratio_against_the_target():
+    cqrs = Subject("cqrs_es")
     platform = PlatformResult(
-        "cqrs_es", [_step(10), _step(20), _step(30, passed=False)], 1200
+        cqrs,
+        [_step(10, p99_ms=90.0), _step(20), _step(30, passed=False)],
+        1200,
+        events_per_command={"customer": 1.0, "order": 0.9},
     )
-    broker = PlatformResult("cqrs_es", [_step(r) for r in (10, 20, 30)], 1200)
+    broker = PlatformResult(cqrs, [_step(r, p99_ms=20.0) for r in (10, 20, 30)], 1200)
 
-    found = [
-        summarise(row)
-        for row in rows({"cqrs_es": platform}, {"cqrs_es": broker}, step_seconds=10)
-    ]
+    found = [summarise(row) for row in rows([platform], [broker], step_seconds=10)]
 
     knee = found[0]
     assert (knee["subject_median"], knee["baseline_median"]) == (20.0, 30.0)
     assert knee["ratio_median"] == pytest.approx(20 / 30)
     assert knee["target_met"] is False
     assert "fan-out 3" in knee["baseline"]
+    assert "1.90 events per command" in knee["baseline"]
     assert [s["rate"] for s in knee["steps"]["platform"]] == [10, 20, 30]
     # One row per platform step, the broker's p99 at the same rate beside it.
-    assert [row["subject"].split(" at ")[1][:9] for row in found[1:]] == [
+    assert [row["subject"].split(" at ")[1][:9] for row in found[1:4]] == [
         "10 cmd/s:",
         "20 cmd/s:",
         "30 cmd/s:",
     ]
+    # Then the p99 at half the knee (10 cmd/s): 90 ms against 20 ms, over 3x.
+    half = found[4]
+    assert half["figure"] == "11 p99 at half the knee"
+    assert (half["subject_median"], half["baseline_median"]) == (90.0, 20.0)
+    assert half["target"] == ["le", 3.0]
+    assert half["target_met"] is False
+
+
+def test_a_subject_is_an_approach_on_a_delivery_and_a_store():
+    assert Subject.parse("cqrs_es").name == "cqrs_es"
+    kinesis = Subject.parse("cqrs_es:kinesis")
+    assert kinesis.name == "cqrs_es (Kinesis, PostgreSQL)"
+    assert kinesis.env == {"EVENT_DELIVERY": "kinesis", "EVENT_STORE": "postgres"}
+    assert kinesis.broker == (True, "kinesis")
+    # The store changes who publishes, not the broker's message work.
+    assert Subject.parse("cqrs_es:sns:dynamodb").broker == (True, "sns")
+    assert Subject.parse("cqrs_es").bursts
+    assert not kinesis.bursts
+    for wrong in ("cqrs_es:carrier-pigeon", "cqrs_es:sns:sqlite", "monolith"):
+        with pytest.raises(ValueError):
+            Subject.parse(wrong)
 
 
 def test_the_fan_out_follows_the_platforms_topology():
@@ -284,3 +308,36 @@ def test_the_broker_alone_delivers_every_message_to_every_queue_and_drains_a_bur
     assert burst["drained"]
     assert burst["events_per_second"] > 0
     assert all(not process.is_alive() for process in broker.receivers)
+
+
+@pytest.mark.parametrize("delivery", ["sqs", "kinesis"])
+def test_the_broker_alone_does_the_message_work_of_each_delivery(delivery):
+    # Two events per command from the customer service, none from the order
+    # service: every message reaches each of the customer's subscribers.
+    broker = BrokerAlone(
+        read_side=True,
+        body_bytes=600,
+        log=lambda _: None,
+        delivery=delivery,
+        events_per_command={"customer": 2.0, "order": 0.0},
+    )
+    try:
+        result = broker.offer(5, seconds=2, drain_seconds=20)
+        step = step_of(5, result, result["meter"])
+        published = {p: v.value for p, v in broker.published.items()}
+        backlog = broker.backlog()
+    finally:
+        broker.close()
+
+    assert published == {"customer": 20, "order": 0}
+    assert step.accepted == step.total == 10
+    assert step.drained
+    assert step.p99_ms is not None
+    # The customer's events reach the order service and both read sides.
+    subscribers = len(broker.topology.subscribers_of("customer"))
+    assert subscribers == 3
+    assert sum(backlog.values()) == 0
+    if delivery == "kinesis":
+        assert len(broker.readers) == 6  # each consumer of each stream
+        customer_readers = [r for p, r in broker.readers if p == "customer"]
+        assert [r.value for r in customer_readers] == [20] * subscribers
