@@ -19,10 +19,12 @@ and one receiver process per consuming queue (or stream reader):
   like;
 - a receiver long-polls its queue as a consumer does (ten messages, the
   process table's ``--wait-seconds``, the topology's visibility timeout, all
-  attributes) and deletes each batch in one call; under ``kinesis`` a reader
-  per event source mapping (each consumer of each stream) reads every shard
-  from where it started with the runner's batch size, and sleeps the
-  runner's idle interval when a round brings nothing.
+  attributes), deletes each batch in one call and, after a batch that did
+  not fill, waits the consumers' ``--batch-window`` before it receives
+  again; under ``kinesis`` a reader per event source mapping (each consumer
+  of each stream) reads every shard from where it started with the runner's
+  batch size, and sleeps the runner's idle interval when a round brings
+  nothing.
 
 The processes are spawned, not forked: the bench process runs threads, and a
 fork would copy their locks in whatever state they were.
@@ -60,6 +62,7 @@ from stack.process_table import WORKERS, Kind
 # ConsumerSettings defaults.
 CONSUMER_ARGUMENTS = WORKERS[Kind.CONSUMER][0]
 WAIT_SECONDS = int(CONSUMER_ARGUMENTS[CONSUMER_ARGUMENTS.index("--wait-seconds") + 1])
+BATCH_WINDOW = float(CONSUMER_ARGUMENTS[CONSUMER_ARGUMENTS.index("--batch-window") + 1])
 RECEIVE_BATCH = ConsumerSettings.max_messages
 STREAM_BATCH = DEFAULT_BATCH_SIZE[SourceKind.KINESIS]
 # The relay's Kinesis publisher puts what it claimed in one PutRecords (up to
@@ -271,6 +274,8 @@ def _receiver(endpoint, queue_url, visibility_timeout, go, stop, results):
             latencies.setdefault(body["step"], []).append((arrived - body["at"]) * 1000)
         delete_received(sqs, queue_url, messages)
         results.put(("latencies", latencies))
+        if len(messages) < RECEIVE_BATCH:
+            stop.wait(BATCH_WINDOW)  # the consumers' batch window
 
 
 class BrokerAlone:

@@ -33,6 +33,11 @@ EVENT_STORE = env.str("EVENT_STORE", default="postgres")
 EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=8)
 EVENT_VISIBILITY_TIMEOUT = env.int("EVENT_VISIBILITY_TIMEOUT", default=30)
 EVENT_CONSUMER_WAIT_SECONDS = env.int("EVENT_CONSUMER_WAIT_SECONDS", default=5)
+# After a batch that did not fill, a consumer waits this long before it
+# receives again, so the next batch gathers more (ConsumerSettings).
+EVENT_CONSUMER_BATCH_WINDOW_SECONDS = env.float(
+    "EVENT_CONSUMER_BATCH_WINDOW_SECONDS", default=0.0
+)
 EVENT_RELAY_BATCH_SIZE = env.int("EVENT_RELAY_BATCH_SIZE", default=100)
 EVENT_RELAY_TIME_BUDGET_SECONDS = env.float(
     "EVENT_RELAY_TIME_BUDGET_SECONDS", default=20.0

@@ -132,6 +132,9 @@ class EventConsumer:
             pause = 0.5
             if idle_exit and not outcomes:
                 break
+            if 0 < len(outcomes) < self.settings.max_messages:
+                # A partial batch: let the next one gather (batch window).
+                stop.wait(self.settings.batch_window_seconds)
         return self.stats
 
     def handle(self, message: dict) -> Outcome:

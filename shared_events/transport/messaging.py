@@ -114,6 +114,7 @@ def consumer_settings(consumer: str) -> ConsumerSettings:
         max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,
         wait_time_seconds=settings.EVENT_CONSUMER_WAIT_SECONDS,
         visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
+        batch_window_seconds=settings.EVENT_CONSUMER_BATCH_WINDOW_SECONDS,
     )
 
 

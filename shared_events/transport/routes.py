@@ -127,6 +127,12 @@ class ConsumerSettings:
     max_messages: int = 10
     wait_time_seconds: int = 5
     visibility_timeout: int = 30
+    # After a batch that did not fill, wait this long before the next receive
+    # (Lambda's MaximumBatchingWindowInSeconds): a steady trickle then comes
+    # in fuller batches, fewer receives and deletes per event, for at most
+    # this much more latency. An idle consumer's long poll still answers the
+    # first message at once. 0: receive again at once.
+    batch_window_seconds: float = 0.0
     # Where the effects and the tracking records are written: the service's
     # own database, or its read database for a read-side (projection) consumer.
     database: str = "default"

@@ -15,10 +15,14 @@ deleted customer's orders) work on them. What a learner should see proven:
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.handlers import EVENT_HANDLERS
@@ -369,4 +373,55 @@ def test_a_crash_between_commit_and_delete_makes_the_redelivery_a_duplicate(
     orders[0].refresh_from_db()
     assert (orders[0].status, orders[0].version) == (OrderStatus.CANCELLED, 3)
     assert CustomerReplica.objects.get(id=customer_id).version == 2
+    assert inbox.is_drained()
+
+
+def _batches_of_a_trickle(inbox: Inbox, *, window: float) -> list[int]:
+    """The batch sizes a consumer with ``window`` receives while one event
+    arrives every 50 ms for 1.5 s."""
+    consumer = order_consumer(inbox)
+    consumer.settings = replace(consumer.settings, batch_window_seconds=window)
+    sizes: list[int] = []
+    receive = consumer.receive
+
+    def counted_receive() -> list[dict]:
+        messages = receive()
+        if messages:
+            sizes.append(len(messages))
+        return messages
+
+    consumer.receive = counted_receive
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            consumer.run(stop)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        for _ in range(30):
+            inbox.send(body(registered(uuid.uuid4())))
+            time.sleep(0.05)
+        poll_deadline = time.monotonic() + 15
+        while sum(sizes) < 30 and time.monotonic() < poll_deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert sum(sizes) == 30
+    return sizes
+
+
+def test_a_batch_window_gathers_a_trickle_into_fuller_batches(inbox: Inbox):
+    # Without a window each receive answers as soon as one message is there.
+    at_once = _batches_of_a_trickle(inbox, window=0.0)
+    windowed = _batches_of_a_trickle(inbox, window=0.3)
+
+    assert len(at_once) >= 15
+    # About one receive per window while the trickle lasts: 1.5 s / 0.3 s.
+    assert len(windowed) <= 10
+    assert max(windowed) >= 3
     assert inbox.is_drained()

@@ -10,6 +10,9 @@ from shared_events.consume import EventConsumer
 from shared_events.management.worker_metrics import serve_worker_metrics
 from shared_events.transport import TopologyError, messaging
 
+# Longer would hold a partial batch's successors past any lag worth teaching.
+MAX_BATCH_WINDOW_SECONDS = 10
+
 
 class Command(BaseCommand):
     help = (
@@ -42,8 +45,17 @@ class Command(BaseCommand):
             help="long-poll wait per receive, 0-20 seconds (default: the setting "
             "EVENT_CONSUMER_WAIT_SECONDS)",
         )
+        parser.add_argument(
+            "--batch-window",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="after a batch that did not fill, wait this long before the next "
+            "receive, so a steady trickle comes in fuller batches (0-10 seconds; "
+            "default: the setting EVENT_CONSUMER_BATCH_WINDOW_SECONDS)",
+        )
 
-    def handle(self, *args, side, until_idle, wait_seconds, **options):
+    def handle(self, *args, side, until_idle, wait_seconds, batch_window, **options):
         # Installed first, so a SIGTERM during start-up is a clean exit too.
         stop = threading.Event()
 
@@ -74,6 +86,14 @@ class Command(BaseCommand):
                 raise CommandError("--wait-seconds must be between 0 and 20")
             consumer_settings = replace(
                 consumer_settings, wait_time_seconds=wait_seconds
+            )
+        if batch_window is not None:
+            if not 0 <= batch_window <= MAX_BATCH_WINDOW_SECONDS:
+                raise CommandError(
+                    f"--batch-window must be between 0 and {MAX_BATCH_WINDOW_SECONDS}"
+                )
+            consumer_settings = replace(
+                consumer_settings, batch_window_seconds=batch_window
             )
         consumer = EventConsumer(
             settings=consumer_settings,
