@@ -4,23 +4,33 @@ A row is an approach on a backend: by default SNS fanning out to SQS and,
 under approaches 4 and 5, PostgreSQL's event store. ``--backend
 APPROACH:DELIVERY:STORE`` (repeatable) adds one of the paper's AWS pictures,
 e.g. ``cqrs_es:kinesis:dynamodb``; ``--delivery``/``--store`` run the chosen
-approaches on those backends instead.
+approaches on those backends instead. ``lab workshop`` writes the guided
+workshop (``docs/workshop.md``) from the last run's JSON report.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from lab.backends import STORES, Backend, BackendError, applies_to
-from lab.reports import render_costs_table, render_table, write_reports
+from lab.reports import (
+    read_latest_report,
+    render_costs_table,
+    render_table,
+    write_reports,
+)
 from lab.runner import run_lab
 from lab.scenarios import DEMO_SCENARIOS, SCENARIOS
+from lab.workshop import RUN_FIRST, render_workshop
 from shared_events.approaches import APPROACHES, Approach
+from shared_events.configuration import REPO_DIR
 from shared_events.transport.topology import DELIVERIES
 from stack import environment
 
 ALL_APPROACHES = [approach.value for approach in Approach]
+WORKSHOP_FILE = REPO_DIR / "docs" / "workshop.md"
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +89,30 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend names what to run)",
     )
     _add_backend_options(compare)
+    workshop = actions.add_parser(
+        "workshop",
+        help="write the guided workshop (docs/workshop.md) from the last lab run",
+    )
+    workshop.add_argument(
+        "--output",
+        default=str(WORKSHOP_FILE),
+        help=f"where to write it (default: {WORKSHOP_FILE.relative_to(REPO_DIR)})",
+    )
+
+
+def command_workshop(options: argparse.Namespace) -> int:
+    """Write the workshop from reports/latest; without a run, say what to run."""
+    report = read_latest_report()
+    if report is None:
+        print("No lab run yet (reports/latest/lab.json is missing). Run first:")
+        print(f"  {RUN_FIRST}")
+        print("then 'python manage.py lab workshop' again.")
+        return 1
+    output = Path(options.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_workshop(report))
+    print(f"Workshop written from the run of {report.get('generated_at')}: {output}")
+    return 0
 
 
 def chosen_rows(options: argparse.Namespace) -> tuple[list[str], list[Backend]]:
@@ -111,6 +145,8 @@ def command_lab(options: argparse.Namespace) -> int:
             print(f" {marker} {name:<22} {scenario.title}")
         print("\n* in the demo (make demo = lab compare over these)")
         return 0
+    if options.action == "workshop":
+        return command_workshop(options)
     approaches, backends = chosen_rows(options)
     if options.action == "run":
         scenarios = [options.scenario]

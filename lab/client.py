@@ -1,7 +1,13 @@
-"""A learner's HTTP client for both services, counting what failed and why."""
+"""A learner's HTTP client for both services, counting what failed and why.
+
+It also keeps every answer's time and status (``answers``): the lab's
+"requests over time" chart is drawn from them, so a learner sees when the
+failures happened (while a service was down), not only how many.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -15,13 +21,17 @@ class PlatformClient:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Token {token}"
         self.failures: Counter[str] = Counter()
+        # (time.monotonic() when answered, status code or "connection error").
+        self.answers: list[tuple[float, str]] = []
 
     def _post(self, url: str, payload: dict | None = None) -> requests.Response:
         try:
             response = self.session.post(url, json=payload or {}, timeout=10)
         except requests.RequestException as error:
             self.failures[f"connection error ({error.__class__.__name__})"] += 1
+            self.answers.append((time.monotonic(), "connection error"))
             raise
+        self.answers.append((time.monotonic(), str(response.status_code)))
         if response.status_code >= 400:
             self.failures[str(response.status_code)] += 1
         return response

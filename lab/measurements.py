@@ -58,6 +58,9 @@ class Measurements:
     drain_seconds: float | None = None
     # A scenario's own numbers, by group (``ScenarioContext.figures``).
     figures: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    # Each answer the client got: (seconds since the scenario started, status),
+    # for the requests-over-time chart.
+    answers: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def drain_rate(self) -> float | None:
@@ -73,6 +76,7 @@ class Measurements:
     def as_dict(self) -> dict:
         data = asdict(self)
         data.pop("lag_samples_ms")
+        data.pop("answers")
         data["drain_rate"] = self.drain_rate
         return data
 
@@ -269,4 +273,9 @@ def measure(ctx: ScenarioContext) -> Measurements:
         commands_per_second=ctx.commands_ok / max(finished - ctx.started, 1e-6),
         events_stored=events_stored(ctx),
         figures={group: dict(values) for group, values in ctx.figures.items()},
+        answers=[
+            (round(at - ctx.started, 3), status)
+            for at, status in ctx.client.answers
+            if at >= ctx.started
+        ],
     )

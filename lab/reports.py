@@ -1,5 +1,9 @@
 """The lab's outputs: a terminal table, JSON, Markdown and HTML with charts.
 
+The HTML report's charts are the cockpit's: Chart.js specs from
+``lab.charts``, drawn by the same ``charts.js``, with Chart.js itself inlined
+so the file opens offline, from disk.
+
 All four are rendered from the same list of results, so they agree. Each
 row names its approach and, when they are not the default ones, its
 backends (``cqrs_es (Kinesis + DynamoDB Streams)``); a scenario skipped on a
@@ -16,6 +20,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lab.charts import canvas_html, inline_scripts, run_charts
 from lab.costs import COST_COLUMNS, COSTS_NOTE, PlatformCost, cost_row, stages_text
 from lab.expectations import contradiction
 from lab.runner import ScenarioResult
@@ -245,20 +250,11 @@ def render_html(
         body.append(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
         )
-    failures = _bar_chart(
-        "Failed requests per approach (all scenarios)",
-        _per_approach(measured, lambda r: r.measurements.failed_request_count),
-        "failed",
+    charts = "".join(
+        f"<figure>{canvas_html(spec)}</figure>" for spec in run_charts(measured)
     )
-    lag = _bar_chart(
-        "Consistency lag p99 per approach and scenario",
-        [
-            (f"{r.label} / {r.scenario}", round(r.measurements.lag_p99_ms, 1))
-            for r in measured
-            if r.measurements.lag_p99_ms is not None
-        ],
-        "ms",
-    )
+    if not charts:
+        charts = "<p>No run measured failures, lag or requests to chart.</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
@@ -267,19 +263,11 @@ th{{background:#eee}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <table><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>
 {note}
-<h2>Failures</h2>{failures}
-<h2>Lag distribution</h2>{lag}
+<h2>Failures, lag and requests over time</h2>{charts}
 {_html_costs(list(costs))}
+{inline_scripts()}
 </body></html>
 """
-
-
-def _per_approach(results, value) -> list[tuple[str, float]]:
-    """Totals per row name: an approach, or an approach on other backends."""
-    totals: dict[str, float] = {}
-    for result in results:
-        totals[result.label] = totals.get(result.label, 0) + value(result)
-    return list(totals.items())
 
 
 def write_reports(
@@ -319,3 +307,12 @@ def write_reports(
         latest.unlink()
     latest.symlink_to(folder.name)
     return paths
+
+
+def read_latest_report(reports_dir: Path | None = None) -> dict | None:
+    """The JSON of the last lab run (``reports/latest/lab.json``), or None
+    when the lab has not run yet."""
+    path = (reports_dir or REPORTS_DIR) / "latest" / "lab.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())

@@ -55,6 +55,31 @@ class ScenarioResult:
         the default ones."""
         return self.backend.label
 
+    @classmethod
+    def from_dict(cls, data: dict) -> ScenarioResult:
+        """A result read back from a report's JSON (``as_dict``'s inverse), so
+        a past run can be charted again without running it."""
+        measured = data.get("measurements")
+        measurements = None
+        if measured is not None:
+            fields = {k: v for k, v in measured.items() if k != "drain_rate"}
+            measurements = Measurements(
+                **fields,
+                lag_samples_ms=list(data.get("lag_samples_ms") or []),
+                answers=[tuple(answer) for answer in data.get("answers") or []],
+            )
+        return cls(
+            scenario=data["scenario"],
+            approach=data["approach"],
+            measurements=measurements,
+            lesson=data.get("lesson", ""),
+            notes=list(data.get("notes") or []),
+            seconds=data.get("seconds", 0.0),
+            delivery=data.get("delivery", "sns"),
+            store=data.get("store", "postgres"),
+            skipped=data.get("skipped") or "",
+        )
+
     def as_dict(self) -> dict:
         m = self.measurements
         return {
@@ -66,6 +91,7 @@ class ScenarioResult:
             "skipped": self.skipped or None,
             "measurements": m.as_dict() if m is not None else None,
             "lag_samples_ms": [round(v, 1) for v in m.lag_samples_ms] if m else [],
+            "answers": [list(answer) for answer in m.answers] if m else [],
             "lesson": self.lesson,
             "notes": self.notes,
             "seconds": round(self.seconds, 2),

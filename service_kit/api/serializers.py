@@ -51,6 +51,18 @@ class StoredEventOutputSerializer(serializers.Serializer):
     correlation_id = serializers.UUIDField(
         source="metadata.correlation_id", allow_null=True
     )
+    # The event that caused this one (None for a command's first event) and
+    # the W3C traceparent it was recorded in: how an event browser links an
+    # event to its cause and to its trace.
+    causation_id = serializers.UUIDField(
+        source="metadata.causation_id", allow_null=True, default=None
+    )
+    trace_context = serializers.DictField(
+        child=serializers.CharField(),
+        source="metadata.trace_context",
+        allow_null=True,
+        default=None,
+    )
 
 
 class AsOfVersionSerializer(serializers.Serializer):

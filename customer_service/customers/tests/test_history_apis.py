@@ -87,6 +87,8 @@ def test_history_gives_each_event_as_stored_with_its_correlation_id(api_client, 
             "address": "London",
         },
         "correlation_id": CORRELATION_ID,
+        "causation_id": None,
+        "trace_context": stored.metadata["trace_context"],
     }
     assert first["occurred_at"].endswith("Z")
     assert events[1]["correlation_id"] != CORRELATION_ID  # another request

@@ -63,6 +63,8 @@ def test_history_gives_each_event_as_stored(api_client, cancelled_order):
             "reason": "customer_request",
         },
         "correlation_id": stored.metadata["correlation_id"],
+        "causation_id": stored.metadata["causation_id"],
+        "trace_context": stored.metadata["trace_context"],
     }
 
 
