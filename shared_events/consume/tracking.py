@@ -21,7 +21,6 @@ from enum import StrEnum
 from uuid import UUID
 
 from django.db import IntegrityError, connections, transaction
-from django.utils import timezone
 
 from shared_events.consume.projection_guard import (
     hold_read_model_swap_lock,
@@ -90,7 +89,6 @@ def _apply_event(
 ) -> Outcome:
     aggregate_id = UUID(envelope.aggregate_id)
     processed = ProcessedEvent.objects.using(database)
-    cursors = AggregateCursor.objects.using(database)
     side = projecting(database) if database != "default" else nullcontext()
     try:
         with side, transaction.atomic(using=database):
@@ -118,16 +116,8 @@ def _apply_event(
             with caused_by_event(envelope):
                 for handler in handlers:
                     handler(envelope)
-            processed.create(
-                consumer=consumer,
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
-                aggregate_id=aggregate_id,
-                aggregate_version=envelope.aggregate_version,
-                occurred_at=envelope.occurred_at,
-            )
-            cursors.filter(pk=cursor_id).update(
-                version=envelope.aggregate_version, updated_at=timezone.now()
+            _record_applied(
+                database, consumer=consumer, envelope=envelope, cursor_id=cursor_id
             )
     except _Held:
         return Outcome.HELD
@@ -137,6 +127,33 @@ def _apply_event(
             return Outcome.DUPLICATE
         raise
     return Outcome.APPLIED
+
+
+def _record_applied(
+    database: str, *, consumer: str, envelope: EventEnvelope, cursor_id: int
+) -> None:
+    """Record the event as processed and advance its aggregate's cursor: one
+    statement, one round trip (a duplicate event id breaks the processed
+    record's unique constraint, and the whole transaction with it)."""
+    processed = ProcessedEvent._meta.db_table
+    cursors = AggregateCursor._meta.db_table
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"WITH recorded AS (INSERT INTO {processed} "
+            "(consumer, event_id, event_type, aggregate_id, aggregate_version, "
+            "occurred_at) VALUES (%s, %s, %s, %s, %s, %s)) "
+            f"UPDATE {cursors} SET version = %s, updated_at = now() WHERE id = %s",
+            [
+                consumer,
+                str(envelope.event_id),
+                envelope.event_type,
+                envelope.aggregate_id,
+                envelope.aggregate_version,
+                envelope.occurred_at,
+                envelope.aggregate_version,
+                cursor_id,
+            ],
+        )
 
 
 def _lock_cursor(
