@@ -12,6 +12,15 @@
 # per process by docker-compose.yml (a web server answers /api/health/; a
 # consumer or a relay serves only its /metrics, behind a token), so the image
 # declares no HEALTHCHECK.
+
+# The pages' browser libraries (htmx, Chart.js), installed by npm from the
+# pinned lock as `make install` does (stack/front_end_assets.py); Node is a
+# build tool only: the image below gets the few files the pages load.
+FROM node:20-slim AS front_end
+WORKDIR /front_end
+COPY front_end/package.json front_end/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -38,6 +47,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # the platform run from /app, and var/ (the relay's beat schedule) is the
 # only place the running user writes.
 COPY . .
+COPY --from=front_end /front_end/node_modules/htmx.org/dist/htmx.min.js \
+    /front_end/node_modules/chart.js/dist/chart.umd.min.js \
+    service_kit/static/vendor/
 RUN pip install --no-cache-dir --no-deps --editable . \
     && mkdir -p var \
     && chown lab:lab var

@@ -35,6 +35,7 @@ from stack.compose import (
     render_compose,
     render_gateway_compose_config,
 )
+from stack.front_end_assets import VENDORED_FILES
 from stack.gateway_binary import ensure_haproxy
 from stack.process_table import DEFAULT_PORTS, Kind, platform_processes
 
@@ -340,7 +341,9 @@ def test_dockerfile_passes_hadolint():
 
 def test_dockerfile_installs_the_pinned_project_and_runs_unprivileged():
     instructions = dockerfile_instructions()
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    stages = [arguments for keyword, arguments in instructions if keyword == "FROM"]
+    # The image that runs is the last stage; Node only builds the pages' files.
+    assert stages[-1] == "python:3.11-slim"
     runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
     # The pinned dependencies, read from pyproject.toml, then the project.
     assert any("pyproject.toml" in run and "pip install" in run for run in runs)
@@ -351,6 +354,21 @@ def test_dockerfile_installs_the_pinned_project_and_runs_unprivileged():
     assert user not in ("root", "0")
     last_user = max(i for i, (k, _) in enumerate(instructions) if k == "USER")
     assert all(keyword != "RUN" for keyword, _ in instructions[last_user:])
+
+
+def test_dockerfile_vendors_every_script_the_pages_load_from_the_lock():
+    instructions = dockerfile_instructions()
+    runs = [arguments for keyword, arguments in instructions if keyword == "RUN"]
+    assert any(run.startswith("npm ci --ignore-scripts") for run in runs)
+    copied = " ".join(
+        arguments
+        for keyword, arguments in instructions
+        if keyword == "COPY" and arguments.startswith("--from=front_end")
+    )
+    for file in VENDORED_FILES:
+        if file.name.endswith(".js"):
+            assert f"node_modules/{file.package}/{file.source}" in copied
+    assert "service_kit/static/vendor/" in copied
 
 
 def test_dockerfile_bakes_no_secret():
