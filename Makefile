@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint format up stop clean bench soak
+.PHONY: demo test install lint format up cockpit stop clean bench soak
 
 $(STAMP): pyproject.toml front_end/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ format: $(STAMP)
 
 up: $(STAMP)
 	$(PY) manage.py up $(UP_ARGS)
+
+cockpit: $(STAMP)
+	$(PY) manage.py cockpit $(COCKPIT_ARGS)
 
 stop: $(STAMP)
 	$(PY) manage.py stop

@@ -9,6 +9,7 @@ import sys
 from platform_cli import (
     approach,
     audit_consistency,
+    cockpit,
     compose,
     consistency_report,
     create_demo_user,
@@ -64,6 +65,7 @@ COMMANDS = {
         event_lag,
         lab,
         up,
+        cockpit,
         status,
         trace,
         stop,

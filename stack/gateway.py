@@ -19,9 +19,11 @@ from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack.gateway_binary import ensure_haproxy
 from stack.gateway_config import render_gateway_config
 from stack.gateway_routes import (
+    COCKPIT_PROCESS,
     HEALTH_PATH,
     GatewayLimits,
     Upstreams,
+    cockpit_route,
     platform_routes,
 )
 from stack.processes import LOG_DIR, ProcessStartError, ServiceProcess, wait_healthy
@@ -36,15 +38,20 @@ def local_gateway_config(
     port: int,
     limits: GatewayLimits,
     span_log: str | None = None,
+    cockpit_port: int | None = None,
 ) -> str:
     """The configuration for a gateway on loopback ``port`` in front of the web
-    processes listening on ``web_ports`` (process name -> port)."""
+    processes listening on ``web_ports`` (process name -> port), and of the
+    cockpit on ``cockpit_port`` as the default route if given."""
+    routes = platform_routes(web_ports)
+    addresses = {name: f"127.0.0.1:{p}" for name, p in web_ports.items()}
+    if cockpit_port is not None:
+        routes = [cockpit_route(), *routes]
+        addresses[COCKPIT_PROCESS] = f"127.0.0.1:{cockpit_port}"
     return render_gateway_config(
         span_log=span_log,
-        routes=platform_routes(web_ports),
-        upstreams=Upstreams(
-            addresses={name: f"127.0.0.1:{p}" for name, p in web_ports.items()}
-        ),
+        routes=routes,
+        upstreams=Upstreams(addresses=addresses),
         bind=f"127.0.0.1:{port}",
         limits=limits,
     )
@@ -56,8 +63,10 @@ def start_gateway(
     port: int,
     env: Mapping[str, str],
     ready_timeout: float = 30.0,
+    cockpit_port: int | None = None,
 ) -> ServiceProcess:
-    """Start HAProxy on ``port`` in front of ``web_ports``; wait until it answers.
+    """Start HAProxy on ``port`` in front of ``web_ports`` (and of the cockpit
+    on ``cockpit_port``, its default route); wait until it answers.
 
     ``env`` is the platform's (``JWT_SIGNING_KEY``, the ``GATEWAY_*``
     limits, ``GATEWAY_SPAN_LOG``), on top of this process's environment.
@@ -81,6 +90,7 @@ def start_gateway(
             port=port,
             limits=GatewayLimits.from_environment(environment),
             span_log=environment.get("GATEWAY_SPAN_LOG") or None,
+            cockpit_port=cockpit_port,
         )
     )
     LOG_DIR.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ class GatewayLimits:
         return 2 * self.window_seconds
 
 
-PLAIN_PREFIX = re.compile(r"^/([a-z-]+/)+$")
+PLAIN_PREFIX = re.compile(r"^/([a-z-]+/)*$")
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,22 @@ def platform_routes(
         # signs in with its own form and session; it carries no JWT.
         Route("admin", "/admin/", "customer-web", "/admin/", open=True),
     ]
+
+
+#: The process-table-like name of the local cockpit's web server.
+COCKPIT_PROCESS = "cockpit-web"
+
+
+def cockpit_route() -> Route:
+    """The local gateway's default route: every path no other route takes goes
+    to the cockpit (``manage.py cockpit``), which checks its own run token.
+
+    Open at the edge because the cockpit is a page, not an API: its visitor
+    has a session cookie, not a JWT. Placed first, so each service's route,
+    matched after it, wins over it. Local only: the cockpit is not deployed,
+    so ``platform_routes`` (the table AWS and compose follow) leaves it out.
+    """
+    return Route("cockpit", "/", COCKPIT_PROCESS, "/", open=True)
 
 
 @dataclass(frozen=True)

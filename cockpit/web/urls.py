@@ -1,0 +1,27 @@
+from django.urls import path
+
+from cockpit.web import browse_views, job_views, views
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("health/", views.health, name="health"),
+    path("diagram/", views.diagram, name="diagram"),
+    path("jwt/", views.platform_jwt, name="jwt"),
+    path("switch/", job_views.switch, name="switch"),
+    path("scenarios/", job_views.run_scenario, name="run-scenario"),
+    path("jobs/<int:job_id>/", job_views.job_detail, name="job"),
+    path(
+        "services/<str:service>/<str:action>/",
+        job_views.service_web,
+        name="service-web",
+    ),
+    path("events/", browse_views.find_events, name="find-events"),
+    path(
+        "events/<str:aggregate>/<uuid:aggregate_id>/",
+        browse_views.events,
+        name="events",
+    ),
+    path("traces/<str:trace_id>/", browse_views.trace, name="trace"),
+    path("reports/", views.reports, name="reports"),
+    path("results/recent/", views.recent_results, name="recent-results"),
+]
