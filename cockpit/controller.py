@@ -123,6 +123,28 @@ class CockpitController:
             work=lambda progress: self._scenario(scenario, progress),
         )
 
+    def run_step(self, backend: Backend, name: str) -> Job:
+        """One click of the workshop: put the platform under ``backend`` if
+        another one runs, then run scenario ``name`` on it."""
+        self._refuse_once_stopping()
+        scenario = self.scenarios.get(name)
+        if scenario is None:
+            raise JobRefused(
+                f"no scenario {name!r}; one of {', '.join(sorted(self.scenarios))}"
+            )
+        skipped = scenario.skip_reason(backend)
+        if skipped:
+            raise JobRefused(f"{name} does not apply to {backend.label}: {skipped}")
+
+        def work(progress: Progress) -> dict:
+            if self.run is None or self.backend != backend:
+                self._switch(backend, progress)
+            return self._scenario(scenario, progress)
+
+        return self.jobs.start(
+            kind="scenario", title=f"{name} under {backend.label}", work=work
+        )
+
     def _refuse_once_stopping(self) -> None:
         if self._stopping.is_set():
             raise JobRefused("the cockpit is stopping")

@@ -59,7 +59,7 @@ class Job:
             "title": self.title,
             "state": self.state.value,
             "lines": [
-                {"at": time.strftime("%H:%M:%S", time.localtime(at)), "line": line}
+                {"at": time.strftime("%H:%M:%SZ", time.gmtime(at)), "line": line}
                 for at, line in self.lines
             ],
             "error": self.error,

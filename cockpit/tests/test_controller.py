@@ -274,3 +274,34 @@ def test_a_services_web_server_is_stopped_and_started_only_while_idle(
     assert controller.web_running() == {"customer": True, "order": True}
     with pytest.raises(JobRefused, match="no service 'billing'"):
         controller.stop_web("billing")
+
+
+def test_a_workshop_step_switches_only_when_another_approach_runs(controller, recorder):
+    finished(controller, controller.switch(Backend("db_per_service")))
+
+    same = finished(
+        controller, controller.run_step(Backend("db_per_service"), "delete-customer")
+    )
+    other = finished(
+        controller, controller.run_step(Backend("cqrs_es"), "delete-customer")
+    )
+
+    assert (same.state, other.state) == (JobState.DONE, JobState.DONE), other.error
+    assert same.result["measurements"]["orphan_orders"] == 3
+    assert other.result["measurements"]["orphan_orders"] == 0
+    assert recorder.events == [
+        "start platform:db_per_service",
+        "start gateway:db_per_service",
+        "stop platform:db_per_service",
+        "start platform:cqrs_es",
+        "stop gateway:db_per_service",
+        "start gateway:cqrs_es",
+    ]
+    assert controller.backend == Backend("cqrs_es")
+
+
+def test_a_workshop_step_that_does_not_apply_is_refused_at_once(controller):
+    with pytest.raises(JobRefused, match="does not apply"):
+        controller.run_step(Backend("db_per_service"), "add-consumer")
+    with pytest.raises(JobRefused, match="no scenario"):
+        controller.run_step(Backend("cqrs_es"), "no-such-scenario")

@@ -38,7 +38,7 @@ def job_context(job: Job | None) -> dict | None:
     return context
 
 
-def _partial(request: HttpRequest, job: Job, *, status: int = 200) -> HttpResponse:
+def job_partial(request: HttpRequest, job: Job, *, status: int = 200) -> HttpResponse:
     response = render(
         request, "cockpit/_job.html", {"job": job_context(job)}, status=status
     )
@@ -52,7 +52,7 @@ def _partial(request: HttpRequest, job: Job, *, status: int = 200) -> HttpRespon
     return response
 
 
-def _refusal(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
+def refusal(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
     return render(request, "cockpit/_refused.html", {"reason": reason}, status=status)
 
 
@@ -60,39 +60,39 @@ def _refusal(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
 def switch(request: HttpRequest) -> HttpResponse:
     spec = request.POST.get("backend", "").strip()
     if not spec:
-        return _refusal(request, "choose an approach to switch to", status=400)
+        return refusal(request, "choose an approach to switch to", status=400)
     try:
         backend = Backend.parse(spec)
     except BackendError as error:
-        return _refusal(request, str(error), status=400)
+        return refusal(request, str(error), status=400)
     try:
         job = attached().controller.switch(backend)
     except JobRefused as error:
-        return _refusal(request, str(error), status=409)
-    return _partial(request, job, status=202)
+        return refusal(request, str(error), status=409)
+    return job_partial(request, job, status=202)
 
 
 @require_POST
 def run_scenario(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("scenario", "").strip()
     if not name:
-        return _refusal(request, "choose a scenario to run", status=400)
+        return refusal(request, "choose a scenario to run", status=400)
     controller = attached().controller
     if name not in controller.scenarios:
-        return _refusal(request, f"no scenario {name!r}", status=400)
+        return refusal(request, f"no scenario {name!r}", status=400)
     try:
         job = controller.run_scenario(name)
     except JobRefused as error:
-        return _refusal(request, str(error), status=409)
-    return _partial(request, job, status=202)
+        return refusal(request, str(error), status=409)
+    return job_partial(request, job, status=202)
 
 
 @require_GET
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = attached().controller.jobs.get(job_id)
     if job is None:
-        return _refusal(request, f"no job {job_id}", status=404)
-    return _partial(request, job)
+        return refusal(request, f"no job {job_id}", status=404)
+    return job_partial(request, job)
 
 
 @require_POST
@@ -100,7 +100,7 @@ def service_web(request: HttpRequest, service: str, action: str) -> HttpResponse
     """Stop or start a service's web server (a fault a learner injects by
     hand); the page then loads the fragments again."""
     if action not in ("stop", "start"):
-        return _refusal(request, f"no action {action!r}: stop or start", status=404)
+        return refusal(request, f"no action {action!r}: stop or start", status=404)
     controller = attached().controller
     try:
         if action == "stop":
@@ -108,7 +108,7 @@ def service_web(request: HttpRequest, service: str, action: str) -> HttpResponse
         else:
             controller.start_web(service)
     except JobRefused as error:
-        return _refusal(request, str(error), status=409)
+        return refusal(request, str(error), status=409)
     response = render(
         request,
         "cockpit/_services.html",

@@ -60,6 +60,9 @@ TEMPLATES = [
     }
 ]
 USE_TZ = True
+# Django sets the process's TZ from this (its default is America/Chicago):
+# the job's progress lines are stamped in UTC, as the logs and reports are.
+TIME_ZONE = "UTC"
 
 # STATIC FILES
 # ------------------------------------------------------------------------------

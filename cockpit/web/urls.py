@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cockpit.web import browse_views, job_views, views
+from cockpit.web import browse_views, job_views, views, workshop_views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -23,5 +23,11 @@ urlpatterns = [
     ),
     path("traces/<str:trace_id>/", browse_views.trace, name="trace"),
     path("reports/", views.reports, name="reports"),
+    path("workshop/", workshop_views.workshop, name="workshop"),
+    path(
+        "workshop/<int:number>/run/",
+        workshop_views.run_step,
+        name="workshop-step",
+    ),
     path("results/recent/", views.recent_results, name="recent-results"),
 ]

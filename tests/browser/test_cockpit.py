@@ -175,3 +175,40 @@ def test_an_aggregates_events_and_a_trace_then_the_comparison(
     expect()(matrix).to_contain_text("cqrs_es")
     expect()(matrix).to_contain_text("delete-customer")
     screenshot(page, "cockpit-9-reports")
+
+
+def test_the_workshop_runs_a_step_with_one_click(cockpit, page, screenshot):
+    """The five approaches in the paper's order, each with its claim and its
+    question; under cqrs_es (where the first test left the cockpit) step 5
+    runs its burst on the running platform, and its result shows beside
+    the prediction."""
+    page.goto(cockpit.opening_url)
+    page.get_by_role("link", name="Workshop").click()
+    steps = page.locator(".workshop-step")
+    expect()(steps).to_have_count(5)
+    approaches = [
+        steps.nth(i).get_attribute("data-approach") for i in range(steps.count())
+    ]
+    assert approaches == [
+        "shared_db",
+        "db_per_service",
+        "direct_publish",
+        "event_sourcing",
+        "cqrs_es",
+    ]
+    for i in range(5):
+        expect()(steps.nth(i).locator(".claim")).not_to_be_empty()
+        expect()(steps.nth(i).locator(".question")).not_to_be_empty()
+
+    page.get_by_role("button", name="Run step 5").click()
+    result = page.locator(
+        '#step-job .result[data-scenario="burst"][data-backend="cqrs_es"]'
+    )
+    expect()(result).to_be_visible(timeout=SCENARIO_SECONDS * 1000)
+    expect()(result.locator(".lesson")).not_to_be_empty()
+    # The step's own line: what this cockpit measured, beside the prediction.
+    page.reload()
+    expect()(page.locator('.workshop-step[data-step="5"] .here')).not_to_contain_text(
+        "not run yet"
+    )
+    screenshot(page, "cockpit-10-workshop")
