@@ -20,7 +20,8 @@ reason.
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from urllib.parse import quote
 
 import requests
@@ -52,6 +53,8 @@ class HistoryEvent:
     correlation_id: str | None
     causation_id: str | None
     trace_id: str | None
+    # The event as the service recorded it, payload and envelope fields.
+    envelope: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def of_answer(cls, item: dict) -> HistoryEvent:
@@ -65,6 +68,7 @@ class HistoryEvent:
             correlation_id=item.get("correlation_id"),
             causation_id=item.get("causation_id"),
             trace_id=trace_id_of(traceparent) if is_traceparent(traceparent) else None,
+            envelope=dict(item),
         )
 
     def as_dict(self) -> dict:
@@ -148,6 +152,7 @@ HEADER = [
     "correlation id",
     "caused by",
     "trace",
+    "envelope",
 ]
 
 
@@ -158,6 +163,17 @@ def _cell(value: str | None, *, link: str | None = None) -> str:
     if link is None:
         return f"<td><code>{text}</code></td>"
     return f'<td><a href="{html.escape(link)}"><code>{text}</code></a></td>'
+
+
+def _envelope_cell(event: HistoryEvent) -> str:
+    """The whole recorded event, folded: open it to read its payload."""
+    if not event.envelope:
+        return "<td>-</td>"
+    text = html.escape(json.dumps(event.envelope, indent=2, sort_keys=True))
+    return (
+        f"<td><details><summary>v{event.version} {html.escape(event.event_type)}"
+        f'</summary><pre class="envelope">{text}</pre></details></td>'
+    )
 
 
 def render_history(events: list[HistoryEvent]) -> str:
@@ -182,6 +198,7 @@ def render_history(events: list[HistoryEvent]) -> str:
                 event.trace_id,
                 link=f"/traces/{event.trace_id}/" if event.trace_id else None,
             )
+            + _envelope_cell(event)
             + "</tr>"
         )
     return (

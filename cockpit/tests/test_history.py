@@ -41,6 +41,18 @@ def test_an_event_keeps_its_envelope_and_its_traces_id():
     assert event.correlation_id == "11111111-1111-1111-1111-111111111111"
 
 
+def test_each_row_folds_the_whole_recorded_event_with_its_payload():
+    answer = item(1, "CustomerRegistered")
+    answer["payload"] = {"name": "Ada <Lovelace>", "email": "ada@example.com"}
+
+    table = render_history([HistoryEvent.of_answer(answer)])
+
+    assert "<details><summary>v1 CustomerRegistered</summary>" in table
+    # The payload, escaped: a name is data, never markup.
+    assert "Ada &lt;Lovelace&gt;" in table
+    assert "&quot;schema_version&quot;: 1" in table
+
+
 def test_a_malformed_or_missing_traceparent_gives_no_trace():
     assert HistoryEvent.of_answer(item(1, "CustomerRegistered")).trace_id is None
     broken = item(1, "CustomerRegistered", traceparent="00-xyz-01")
