@@ -19,7 +19,7 @@
 FROM node:20-slim AS front_end
 WORKDIR /front_end
 COPY front_end/package.json front_end/package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund
 
 FROM python:3.11-slim
 

@@ -36,6 +36,7 @@ from shared_events.configuration import REPO_DIR
 from stack.file_lock import exclusive_lock
 
 __all__ = [
+    "AXE_SCRIPT",
     "VENDORED_FILES",
     "VENDOR_DIR",
     "FrontEndAssetsUnavailable",
@@ -49,6 +50,9 @@ LOCK_FILE = FRONT_END_DIR / "package-lock.json"
 #: Where ``npm ci`` installs: inside the (ignored) virtual environment.
 NODE_DIR = REPO_DIR / ".venv" / "front_end"
 INSTALL_LOCK = REPO_DIR / ".venv" / "front_end.lock"
+#: The accessibility engine the browser tests inject into each page (a
+#: development dependency of the lock: never vendored, never served).
+AXE_SCRIPT = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 #: Served at ``/static/vendor/`` by every service (``service_kit`` is an app).
 VENDOR_DIR = REPO_DIR / "service_kit" / "static" / "vendor"
 STAMP = VENDOR_DIR / ".package-lock.sha256"

@@ -19,6 +19,7 @@ import pytest
 
 from shared_events.configuration import REPO_DIR
 from stack.chromium import ChromiumUnavailable, ensure_chromium
+from stack.front_end_assets import AXE_SCRIPT
 
 SCREENSHOT_DIR = REPO_DIR / "reports" / "browser"
 SKIPPED = pytest.StashKey[list[str]]()
@@ -30,6 +31,30 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# axe's impacts that fail a page: what keeps someone from using it at all.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on what ``page`` shows now
+    (WCAG 2.1 A and AA rules), one line each: the rule, its help, where."""
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {
+            runOnly: {
+                type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+            },
+            resultTypes: ["violations"],
+        })).violations"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in v["nodes"][:3])
+        for v in violations
+        if v["impact"] in BLOCKING_IMPACTS
+    ]
 
 
 @pytest.fixture(name="screenshot")

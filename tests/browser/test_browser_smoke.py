@@ -20,6 +20,7 @@ import requests
 from stack.front_end_assets import locked_versions
 from stack.platform_run import PlatformRun, platform_environment, reset_databases
 from stack.processes import ServiceProcess
+from tests.browser.conftest import accessibility_problems
 
 pytestmark = pytest.mark.slow
 
@@ -112,3 +113,17 @@ def test_chromium_runs_htmx_and_draws_a_chart(customer_web, page, screenshot):
     assert painted["red"] > 100, painted  # the bars' colour is on the canvas
 
     assert screenshot(page, "smoke-vendored-chart").stat().st_size > 0
+
+
+def test_the_accessibility_check_names_what_blocks_a_reader(page):
+    # An input nobody can name, and grey on white no one can read.
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main>'
+        '<input type="text"><p style="color:#d0d0d0;background:#fff">faint</p>'
+        "</main></body></html>"
+    )
+
+    problems = accessibility_problems(page)
+
+    assert any(problem.startswith("label (critical)") for problem in problems)
+    assert any(problem.startswith("color-contrast (serious)") for problem in problems)

@@ -21,6 +21,7 @@ import re
 import pytest
 
 from cockpit.testing import left_behind, started_cockpit
+from tests.browser.conftest import accessibility_problems
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +238,17 @@ def test_the_workshop_runs_a_step_with_one_click(cockpit, page, screenshot):
         "not run yet"
     )
     screenshot(page, "cockpit-10-workshop")
+
+
+def test_every_page_passes_the_accessibility_check(cockpit, page):
+    """axe-core (WCAG 2.1 A and AA) finds nothing serious on the overview, the
+    workshop, the reports and an aggregate's events: labels, names,
+    contrast, structure."""
+    page.goto(cockpit.opening_url)
+    expect()(page.locator("#diagram svg")).to_be_visible(timeout=20_000)
+    found = {}
+    for link in ("Overview", "Workshop", "Reports"):
+        page.get_by_role("link", name=link, exact=True).click()
+        page.wait_for_load_state("networkidle")
+        found[link] = accessibility_problems(page)
+    assert found == {"Overview": [], "Workshop": [], "Reports": []}
