@@ -23,7 +23,7 @@ from lab.reports import (
 )
 from lab.runner import run_lab
 from lab.scenarios import DEMO_SCENARIOS, SCENARIOS
-from lab.workshop import RUN_FIRST, render_workshop
+from lab.workshop import RUN_FIRST, covers_every_step, render_workshop
 from shared_events.approaches import APPROACHES, Approach
 from shared_events.configuration import REPO_DIR
 from shared_events.transport.topology import DELIVERIES
@@ -172,6 +172,12 @@ def command_lab(options: argparse.Namespace) -> int:
     print(f"Finished in {time.monotonic() - started:.0f}s. Reports:")
     for kind, path in paths.items():
         print(f"  {kind:<8} {path}")
+    # The guide for instructors is never staler than the last run that
+    # measured every one of its steps (make demo does).
+    report = read_latest_report()
+    if covers_every_step(report):
+        WORKSHOP_FILE.write_text(render_workshop(report))
+        print(f"  workshop {WORKSHOP_FILE} (every step measured by this run)")
     labels = [APPROACHES[Approach(a)].label for a in approaches]
     labels += [backend.label for backend in backends]
     print(f"Approaches: {', '.join(labels)}")

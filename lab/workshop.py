@@ -242,6 +242,12 @@ def filled_steps(report: dict | None) -> list[FilledStep]:
     return filled
 
 
+def covers_every_step(report: dict | None) -> bool:
+    """Whether ``report`` measured every step's scenario under its approach
+    (then ``docs/workshop.md`` can be written from it whole)."""
+    return all(item.measured for item in filled_steps(report))
+
+
 def render_workshop(report: dict | None) -> str:
     """``docs/workshop.md``: the steps, filled from ``report`` (the last run's
     JSON); without a run, the command to run first."""

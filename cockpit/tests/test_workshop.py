@@ -18,7 +18,7 @@ from cockpit.workshop import RUN_FIRST, STEPS, filled_steps, latest_workshop
 from lab import reports
 from lab.cli import add_lab_arguments, command_lab
 from lab.flaws import flaw_verdict
-from lab.workshop import render_workshop
+from lab.workshop import covers_every_step, render_workshop
 from shared_events.approaches import Approach
 
 REPORT = Path(__file__).parent / "data" / "compare-report.json"
@@ -101,3 +101,18 @@ def test_the_command_writes_the_workshop_from_the_latest_run(
     assert command_lab(lab_options("workshop", "--output", str(output))) == 0
     assert output.read_text() == render_workshop(report)
     assert latest_workshop()[1].measured.startswith("flaw: orphan orders")
+
+
+def test_a_run_covers_the_workshop_only_when_it_measured_every_step(report):
+    assert covers_every_step(report)
+    assert not covers_every_step(None)
+    # Without the burst under cqrs_es, step 5 has nothing to show.
+    partial = {
+        **report,
+        "results": [
+            r
+            for r in report["results"]
+            if (r["scenario"], r["backend"]) != ("burst", "cqrs_es")
+        ],
+    }
+    assert not covers_every_step(partial)
