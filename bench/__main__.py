@@ -57,7 +57,7 @@ FULL = {
     },
     "observability": {"runs": 3, "commands": 400},
     "knee": {
-        "rates": [5, *range(10, 110, 10), 120, 140, 160, 200, 250],
+        "rates": [5, 10, 15, *range(20, 110, 10), 120, 140, 160, 200, 250],
         "step_seconds": 25,
         "drain_seconds": 60,
         "bursts": [1000, 5000],
@@ -81,7 +81,7 @@ QUICK = {
     },
     "observability": {"runs": 2, "commands": 200},
     "knee": {
-        "rates": [5, 10, 20, 30, 40, 60, 80, 100, 150, 200],
+        "rates": [5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200],
         "step_seconds": 10,
         "drain_seconds": 30,
         "bursts": [500],
