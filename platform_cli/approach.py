@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from platform_cli import approach_migrate
 from platform_cli.errors import PlatformError
 from shared_events.approaches import (
     APPROACHES,
@@ -17,12 +18,14 @@ from shared_events.approaches import (
 from shared_events.configuration import read_env_file, user_env_file, write_env_value
 
 NAME = "approach"
-HELP = "show or set the architecture approach of both services"
+HELP = "show, set or migrate (with the data) the architecture approach"
 DESCRIPTION = (
     "Show or set ARCHITECTURE_APPROACH for both services. 'set' writes it to "
     ".env in the repository; the environment variable of the same name, if "
     "set, wins over .env. Running service processes read the approach at "
-    "start-up: restart them (and run 'python manage.py migrate') to switch."
+    "start-up: restart them (and run 'python manage.py migrate') to switch. "
+    "'set' switches an empty platform; 'migrate --to APPROACH' moves a running "
+    "one with its data, one step at a time."
 )
 
 
@@ -31,11 +34,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions.add_parser("show", help="print the approach and what each service does")
     setter = actions.add_parser("set", help="persist an approach for both services")
     setter.add_argument("name", help="one of: " + ", ".join(a.value for a in Approach))
+    approach_migrate.add_arguments(
+        actions.add_parser(
+            "migrate",
+            help="move the running platform, with its data, one step along the path",
+            description=approach_migrate.DESCRIPTION,
+        )
+    )
 
 
 def run(options: argparse.Namespace) -> int:
     if options.action == "set":
         return approach_set(options.name)
+    if options.action == "migrate":
+        return approach_migrate.approach_migrate(options)
     return approach_show()
 
 

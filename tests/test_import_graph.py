@@ -37,9 +37,12 @@ ALLOWED: dict[str, set[str]] = {
     "observe": {"stack", "shared_events"},
     "bench": BENCH_IMPORTS,
     "lab": {"observe", "stack", "shared_events"},
+    # The strangler fig moves a running platform between approaches, with its
+    # data: it reads and writes the databases (stack) and asks the auditor.
+    "strangler": {"observe", "stack", "shared_events"},
     # The top floor: the lab, the benchmarks, the cockpit and all they import
     # (``manage.py cockpit`` starts the cockpit).
-    "platform_cli": {"lab", "bench", "cockpit", *BENCH_IMPORTS},
+    "platform_cli": {"lab", "bench", "cockpit", "strangler", *BENCH_IMPORTS},
     # Below it: the cockpit draws and measures the platform, and shows the
     # lab's runs with the lab's own charts; only the command line imports it.
     "cockpit": {"lab", "observe", "stack", "shared_events"},
