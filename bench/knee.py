@@ -689,7 +689,12 @@ def rows(
         found.append(row)
         found += _step_rows(subject, platform.steps, broker.steps)
         found += _half_knee_rows(subject, platform.steps, broker.steps)
-        for measured, baseline in zip(platform.bursts, broker.bursts, strict=True):
+        # A broker shared by two platforms (the same topology and delivery)
+        # carries the bursts of the one that ran them.
+        pairs = (
+            zip(platform.bursts, broker.bursts, strict=True) if platform.bursts else ()
+        )
+        for measured, baseline in pairs:
             burst = BURST.row(
                 subject=(
                     f"{name} platform drains a backlog of {measured['events']} "

@@ -24,9 +24,13 @@ Things a reader should notice:
   (its own last reading, and again in its parent's ``cutime`` once reaped),
   so its last reading is taken off again. A PostgreSQL backend that ends
   between two samples loses what it did since the last one.
-- PostgreSQL's background processes (checkpointer, WAL writer, autovacuum)
-  work for every database on the server, the run's too: they count as
-  others. So do the kernel's threads.
+- PostgreSQL's background processes (checkpointer, WAL writer, background
+  writer, autovacuum) work for every database on the server, the run's
+  writes above all: they are counted apart (``server_cpu_seconds``), neither
+  the run's own nor others'. Before they were, a figure that writes a lot
+  was flagged busy on a machine running nothing else (half a core of WAL
+  and checkpoints). Another job's work on the same server still shows: its
+  backends are others'. The kernel's threads count as others.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.cpu_split import POSTGRES_BACKGROUND
 from observe.footprint import process_tree
 
 PROC = Path("/proc")
@@ -57,10 +62,15 @@ class MachineNoise:
     load_end: float
     machine_cpu_seconds: float
     own_cpu_seconds: float
+    # PostgreSQL's background processes, for every database on the server.
+    server_cpu_seconds: float = 0.0
 
     @property
     def others_cpu_seconds(self) -> float:
-        return max(0.0, self.machine_cpu_seconds - self.own_cpu_seconds)
+        return max(
+            0.0,
+            self.machine_cpu_seconds - self.own_cpu_seconds - self.server_cpu_seconds,
+        )
 
     @property
     def others_cores(self) -> float:
@@ -119,6 +129,8 @@ class NoiseMeter:
     interval: float = SAMPLE_SECONDS
     _tracked: dict[int, _Tracked] = field(default_factory=dict)
     _gone: float = 0.0
+    # The server's background processes: pid -> (first, last) CPU seconds.
+    _server: dict[int, list[float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _started: float = 0.0
@@ -147,6 +159,9 @@ class NoiseMeter:
             load_end=os.getloadavg()[0],
             machine_cpu_seconds=machine,
             own_cpu_seconds=own,
+            server_cpu_seconds=sum(
+                last - first for first, last in self._server.values()
+            ),
         )
 
     def _run(self) -> None:
@@ -154,6 +169,9 @@ class NoiseMeter:
             self._sample(first=False)
 
     def _sample(self, *, first: bool) -> None:
+        for pid, cpu in _server_background_cpu().items():
+            seen_before = self._server.setdefault(pid, [cpu if first else 0.0, cpu])
+            seen_before[1] = cpu
         seen = {pid: (cpu, True) for pid, cpu in _tree_cpu(self.root_pid).items()}
         if self.database_prefix:
             for pid, cpu in _backend_cpu(self.database_prefix).items():
@@ -218,6 +236,31 @@ def _tree_cpu(root_pid: int) -> dict[int, float]:
         cpu = process_cpu_seconds(pid)
         if cpu is not None:
             readings[pid] = cpu
+    return readings
+
+
+def _server_background_cpu() -> dict[int, float]:
+    """PostgreSQL's background processes on this machine (checkpointer, WAL
+    writer, autovacuum ...): their CPU seconds by pid."""
+    readings = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (
+                (entry / "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
+        except OSError:
+            continue
+        if title.startswith("postgres:") and any(
+            name in title for name in POSTGRES_BACKGROUND
+        ):
+            cpu = process_cpu_seconds(int(entry.name), children=False)
+            if cpu is not None:
+                readings[int(entry.name)] = cpu
     return readings
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from bench.baseline import accept, compare, row_key, verdicts, with_regressions
 from bench.environment import BenchEnvironment, new_run_prefix
-from bench.noise import NoiseMeter
+from bench.noise import MachineNoise, NoiseMeter
 from bench.report import Figure, summarise, table
 from shared_events.configuration import REPO_DIR, all_database_names
 from stack.connections import fetch_rows
@@ -299,3 +299,21 @@ def test_the_table_and_the_verdicts_show_the_machine():
     assert "BUSY: others 0.4 cores, load 2.1 |" in table([summary])
     assert "machine: BUSY: others 0.4 cores" in verdicts([summary])
     assert "target ge 0.5: met" in verdicts([summary])
+
+
+def test_the_database_servers_background_work_is_neither_ours_nor_others():
+    # Ten busy seconds: six the run's, three PostgreSQL's checkpointer and WAL
+    # writer flushing the run's writes, one someone else's.
+    noise = MachineNoise(
+        seconds=10.0,
+        cpu_count=2,
+        load_start=0.5,
+        load_end=0.6,
+        machine_cpu_seconds=10.0,
+        own_cpu_seconds=6.0,
+        server_cpu_seconds=3.0,
+    )
+
+    assert noise.others_cpu_seconds == pytest.approx(1.0)
+    assert not noise.busy
+    assert noise.as_dict()["server_cpu_seconds"] == 3.0

@@ -151,6 +151,26 @@ def test_the_knee_row_reports_the_ratio_against_the_target():
     assert half["target_met"] is False
 
 
+def test_two_platforms_sharing_a_broker_report_its_burst_once():
+    burst = {
+        "events": 500,
+        "events_per_second": 5.0,
+        "waiting_messages": 1500,
+        "left_messages": 0,
+        "drained": True,
+        "seconds": 100.0,
+        "cpu": {},
+    }
+    default = PlatformResult(Subject("cqrs_es"), [_step(10)], 700, [burst])
+    dynamodb = PlatformResult(Subject("cqrs_es", store="dynamodb"), [_step(10)], 700)
+    broker = PlatformResult(Subject("cqrs_es"), [_step(10)], 700, [burst])
+
+    found = rows([default, dynamodb], [broker, broker], step_seconds=10)
+
+    bursts = [row for row in found if row["figure"] == "11 burst and drain"]
+    assert len(bursts) == 1 and bursts[0]["subject"].startswith("cqrs_es platform")
+
+
 def test_a_subject_is_an_approach_on_a_delivery_and_a_store():
     assert Subject.parse("cqrs_es").name == "cqrs_es"
     kinesis = Subject.parse("cqrs_es:kinesis")
