@@ -330,7 +330,7 @@ def test_the_broker_alone_delivers_every_message_to_every_queue_and_drains_a_bur
     assert all(not process.is_alive() for process in broker.receivers)
 
 
-@pytest.mark.parametrize("delivery", ["sqs", "kinesis"])
+@pytest.mark.parametrize("delivery", ["kinesis"])
 def test_the_broker_alone_does_the_message_work_of_each_delivery(delivery):
     # Two events per command from the customer service, none from the order
     # service: every message reaches each of the customer's subscribers.
