@@ -10,8 +10,6 @@ scenario runs as ``manage.py lab`` runs it.
 
 from __future__ import annotations
 
-import secrets
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,10 +18,9 @@ from cockpit.jobs import Progress
 from lab.backends import Backend
 from lab.reset import reset_between_scenarios
 from lab.runner import ScenarioResult
-from shared_events.configuration import REPO_DIR
 from stack.gateway import start_gateway
-from stack.platform_run import PlatformRun, PlatformStartError, running_platform
-from stack.processes import ServiceProcess, manage_command, service_environment
+from stack.platform_run import PlatformRun, running_platform
+from stack.processes import ServiceProcess
 
 #: The user the cockpit signs in as, made staff in each fresh platform.
 COCKPIT_USER = "cockpit"
@@ -59,33 +56,9 @@ def gateway_in_front(
 def create_cockpit_user(run: PlatformRun) -> SignIn:
     """A staff user with a random password in the run's customer service (where
     users sign in); the password stays in the cockpit's memory."""
-    password = secrets.token_urlsafe(24)
-    # createsuperuser is Django's one way to set a password without a prompt.
-    created = subprocess.run(
-        manage_command(
-            "customer",
-            "createsuperuser",
-            "--noinput",
-            *("--username", COCKPIT_USER, "--email", "cockpit@example.com"),
-        ),
-        cwd=REPO_DIR,
-        env=service_environment(
-            "customer",
-            {
-                **run.env,
-                "DJANGO_SUPERUSER_PASSWORD": password,
-                "OTEL_SDK_DISABLED": "true",
-            },
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return SignIn(
+        username=COCKPIT_USER, password=run.create_user_with_password(COCKPIT_USER)
     )
-    if created.returncode != 0:
-        raise PlatformStartError(
-            f"could not create the cockpit's user: {created.stderr[-2000:]}"
-        )
-    return SignIn(username=COCKPIT_USER, password=password)
 
 
 def reset_after(run: PlatformRun, last: ScenarioResult, progress: Progress) -> None:

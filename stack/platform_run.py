@@ -304,6 +304,38 @@ class PlatformRun:
     def stop_service(self, service: str) -> None:
         self.services[service].stop()
 
+    def create_user_with_password(self, username: str) -> str:
+        """A staff user ``username`` in the customer service (where users sign
+        in) with a new random password; the password, kept by the caller."""
+        password = secrets.token_urlsafe(24)
+        # createsuperuser is Django's one way to set a password without a prompt.
+        created = subprocess.run(
+            manage_command(
+                "customer",
+                "createsuperuser",
+                "--noinput",
+                *("--username", username, "--email", f"{username}@example.com"),
+            ),
+            cwd=REPO_DIR,
+            env=service_environment(
+                "customer",
+                {
+                    **self.env,
+                    "DJANGO_SUPERUSER_PASSWORD": password,
+                    # A one-off command: no request's trace to join.
+                    "OTEL_SDK_DISABLED": "true",
+                },
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if created.returncode != 0:
+            raise PlatformStartError(
+                f"could not create the user {username}: {created.stderr[-2000:]}"
+            )
+        return password
+
     def manage(self, service: str, *args: str) -> subprocess.CompletedProcess:
         """Run ``manage.py --service SERVICE ARGS`` with this run's environment."""
         completed = subprocess.run(

@@ -41,7 +41,6 @@ The gateway is stopped when the scenario ends, whatever happened.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,9 +53,8 @@ from lab.context import ScenarioContext
 from lab.measurements import Measurements
 from lab.scenarios.base import Scenario
 from observe.access_log import AccessLog
-from shared_events.configuration import REPO_DIR
 from stack.gateway_binary import GatewayUnavailable, ensure_haproxy
-from stack.processes import ServiceProcess, manage_command, service_environment
+from stack.processes import ServiceProcess
 
 # Requests one user may send per window at the edge, and the window: small,
 # so that a burst of a moment is well above it, and the pause it asks for
@@ -251,31 +249,7 @@ def no_gateway_reason() -> str | None:
 def sign_in(ctx: ScenarioContext, gateway_url: str) -> str:
     """A new user with a password, signed in through the gateway: its JWT."""
     username = f"edge-{secrets.token_hex(4)}"
-    password = secrets.token_urlsafe(24)
-    # createsuperuser is Django's one way to set a password without a prompt.
-    created = subprocess.run(
-        manage_command(
-            "customer",
-            "createsuperuser",
-            "--noinput",
-            *("--username", username, "--email", f"{username}@example.com"),
-        ),
-        cwd=REPO_DIR,
-        env=service_environment(
-            "customer",
-            {
-                **ctx.run.env,
-                "DJANGO_SUPERUSER_PASSWORD": password,
-                # A one-off command: no request's trace to join.
-                "OTEL_SDK_DISABLED": "true",
-            },
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if created.returncode != 0:
-        raise RuntimeError(f"could not create the user: {created.stderr[-2000:]}")
+    password = ctx.run.create_user_with_password(username)
     response = requests.post(
         f"{gateway_url}/auth/token/",
         json={"username": username, "password": password},
