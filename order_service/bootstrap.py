@@ -17,7 +17,7 @@ from django.conf import settings
 
 from order_service import wiring
 from order_service.order_views.projections import PROJECTION_HANDLERS
-from order_service.orders.credit import CheckThenPlace, CreditSaga
+from order_service.orders.credit import CheckThenPlace, CreditSaga, credit_check_hold
 from order_service.orders.customers import (
     CustomerDirectory,
     HttpCustomerDirectory,
@@ -71,7 +71,13 @@ def build_wiring(
         # Where the customer service hears of every order (its events), it
         # decides the credit limit: the saga. Elsewhere the order service
         # checks it itself, then places.
-        credit_rule=CreditSaga() if info.event_sourced("order") else CheckThenPlace(),
+        credit_rule=(
+            CreditSaga()
+            if info.event_sourced("order")
+            else CheckThenPlace(
+                hold_seconds=credit_check_hold(settings.FAULT_INJECTION)
+            )
+        ),
         order_repository=write.repository,
         order_history=write.history,
         state_keepers={OrderAggregate.aggregate_type: order_state_keep},

@@ -24,6 +24,7 @@ from bench.cpu_split import (
     postmaster_of,
 )
 from bench.knee import (
+    GROWTH_FLOOR,
     P99_BOUND_MS,
     PlatformResult,
     Step,
@@ -116,6 +117,19 @@ def test_the_warm_up_is_not_growth_but_a_rising_backlog_is():
     assert keeps_up(
         growth([(t, 100 - 9 * t) for t in range(11)], load_seconds=10), rate=20
     )
+
+
+def test_a_few_messages_moving_at_a_low_rate_are_not_growth():
+    # At 5 cmd/s, 5 % of the rate is 0.25 messages/s: a backlog wandering
+    # between 2 and 12 messages fits a slope above it, but under the floor.
+    wandering = [(float(t), 2 + t) for t in range(11)]
+    slope = growth(wandering, load_seconds=10)
+
+    assert 0.25 < slope < GROWTH_FLOOR
+    assert keeps_up(slope, rate=5)
+    # At the floor and above, growth is growth whatever the rate.
+    assert not keeps_up(GROWTH_FLOOR, rate=5)
+    assert not keeps_up(3 * GROWTH_FLOOR, rate=20)
 
 
 def test_the_knee_row_reports_the_ratio_against_the_target():

@@ -15,11 +15,18 @@ service the orders. Which of the two decides, and when, is the difference
   ``CreditLimitExceeded``, one order at a time per customer, from the
   reservations in its own aggregate: the limit holds, at the price of an
   answer that comes later.
+
+The race needs two placements inside the few milliseconds between the sum
+and the commit. ``FAULT_INJECTION=slow_credit_check:<ms>`` holds that window
+open (the lab's credit-limit-race starts an order service with it), so the
+race it shows at any load happens on every run.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
+import time
 from decimal import Decimal
 from uuid import UUID
 
@@ -28,6 +35,9 @@ from django.db.models import Sum
 
 from order_service.orders.customers import CustomerSnapshot
 from order_service.orders.models import OPEN_STATUSES, Order
+from shared_events.write_side.repositories import SLOW_CREDIT_CHECK
+
+logger = logging.getLogger(__name__)
 
 
 class CreditRule(abc.ABC):
@@ -44,6 +54,10 @@ class CreditRule(abc.ABC):
 class CheckThenPlace(CreditRule):
     decides_at_placement = True
 
+    def __init__(self, *, hold_seconds: float = 0.0) -> None:
+        # The injected fault: how long the answer is held before the write.
+        self.hold_seconds = hold_seconds
+
     def refusal(self, *, customer: CustomerSnapshot, total: Decimal) -> str | None:
         limit = (
             settings.CREDIT_LIMIT
@@ -51,6 +65,8 @@ class CheckThenPlace(CreditRule):
             else customer.credit_limit
         )
         available = limit - open_order_total(customer.id)
+        if self.hold_seconds:
+            time.sleep(self.hold_seconds)
         if total <= available:
             return None
         return (
@@ -64,6 +80,28 @@ class CreditSaga(CreditRule):
 
     def refusal(self, *, customer: CustomerSnapshot, total: Decimal) -> str | None:
         return None  # the customer service answers the OrderPlaced
+
+
+def credit_check_hold(fault: str) -> float:
+    """Seconds a ``slow_credit_check:<ms>`` fault holds the check open; 0 for
+    any other fault (or none). ValueError, naming the problem, when malformed
+    (rather than run without the fault the learner asked for)."""
+    kind, _, rest = (fault or "").strip().partition(":")
+    if kind.strip() != SLOW_CREDIT_CHECK:
+        return 0.0
+    try:
+        milliseconds = int(rest.strip())
+    except ValueError:
+        milliseconds = 0
+    if milliseconds <= 0:
+        raise ValueError(
+            f"FAULT_INJECTION={fault!r}: expected {SLOW_CREDIT_CHECK}:<ms>, a "
+            f"positive number of milliseconds, e.g. {SLOW_CREDIT_CHECK}:300"
+        )
+    logger.warning(
+        "fault injection: the credit check holds its answer %d ms", milliseconds
+    )
+    return milliseconds / 1000
 
 
 def open_order_total(customer_id: UUID) -> Decimal:

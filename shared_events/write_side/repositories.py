@@ -183,9 +183,17 @@ BROKER_REFUSES = "broker_refuses"
 THROTTLE_AWS = "throttle_aws"
 # Read by the web server (service_kit.api.slow_responses), not here.
 SLOW_RESPONSES = "slow_responses"
-FAULT_KINDS = (CRASH_BEFORE_PUBLISH, BROKER_REFUSES, THROTTLE_AWS, SLOW_RESPONSES)
+# Read by the order service's credit check (order_service.orders.credit).
+SLOW_CREDIT_CHECK = "slow_credit_check"
+FAULT_KINDS = (
+    CRASH_BEFORE_PUBLISH,
+    BROKER_REFUSES,
+    THROTTLE_AWS,
+    SLOW_RESPONSES,
+    SLOW_CREDIT_CHECK,
+)
 # Faults of another layer: their arguments are not event types.
-OTHER_LAYERS = (THROTTLE_AWS, SLOW_RESPONSES)
+OTHER_LAYERS = (THROTTLE_AWS, SLOW_RESPONSES, SLOW_CREDIT_CHECK)
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,9 @@ class Fault:
     are left to ``shared_events.transport.throttle_injection``.
     ``slow_responses:<ms>[@share]`` is a fault of the web server (a service
     answering late), left to ``service_kit.api.slow_responses``.
+    ``slow_credit_check:<ms>`` holds the order service's credit check open
+    between its answer and the order's write, left to
+    ``order_service.orders.credit``.
     """
 
     kind: str = ""
@@ -215,7 +226,8 @@ class Fault:
             raise ValueError(
                 f"unknown FAULT_INJECTION {value!r}; use one of {kinds}, "
                 "optionally followed by :EventType[,EventType] (throttle_aws: "
-                ":Operation[,Operation][@rate]; slow_responses: :ms[@share])"
+                ":Operation[,Operation][@rate]; slow_responses: :ms[@share]; "
+                "slow_credit_check: :ms)"
             )
         if kind in OTHER_LAYERS:
             return cls(kind)

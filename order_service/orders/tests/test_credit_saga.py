@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from order_service import bootstrap
-from order_service.orders.credit import CheckThenPlace, CreditSaga
+from order_service.orders.credit import CheckThenPlace, CreditSaga, credit_check_hold
 from order_service.orders.handlers import EVENT_HANDLERS
 from order_service.orders.models import Order, OrderStatus
 from order_service.orders.services import LineRequest, order_cancel, order_place
@@ -45,6 +45,27 @@ def test_each_approach_gets_the_credit_rule_of_its_design():
         rule = bootstrap.build_wiring(approach).credit_rule
         saga = approach in (Approach.EVENT_SOURCING, Approach.CQRS_ES)
         assert isinstance(rule, CreditSaga if saga else CheckThenPlace), approach
+
+
+def test_the_lab_can_hold_the_check_open_where_the_order_service_checks(settings):
+    settings.FAULT_INJECTION = "slow_credit_check:300"
+
+    checked = bootstrap.build_wiring(Approach.DB_PER_SERVICE).credit_rule
+    saga = bootstrap.build_wiring(Approach.CQRS_ES).credit_rule
+
+    assert checked.hold_seconds == pytest.approx(0.3)
+    assert isinstance(saga, CreditSaga)  # nothing to hold: nobody checks here
+
+
+@pytest.mark.parametrize("value", ["slow_credit_check", "slow_credit_check:-5"])
+def test_a_malformed_hold_names_the_form_it_takes(value):
+    with pytest.raises(ValueError, match=r"slow_credit_check:<ms>, a positive"):
+        credit_check_hold(value)
+
+
+def test_other_faults_hold_nothing():
+    assert credit_check_hold("slow_responses:800") == 0
+    assert credit_check_hold("") == 0
 
 
 # Check, then place (approaches 1 to 3)

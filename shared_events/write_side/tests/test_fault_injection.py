@@ -17,6 +17,7 @@ from shared_events.write_side.errors import EventStoreUnavailable
 from shared_events.write_side.repositories import (
     BROKER_REFUSES,
     CRASH_BEFORE_PUBLISH,
+    SLOW_CREDIT_CHECK,
     THROTTLE_AWS,
     Fault,
 )
@@ -39,6 +40,13 @@ def test_a_throttle_is_known_here_and_left_to_the_aws_clients():
     # Its names are AWS operations: no commit ever matches them here.
     assert not fault.applies(CRASH_BEFORE_PUBLISH, [registered(uuid.uuid4())])
     assert not fault.applies(BROKER_REFUSES, [registered(uuid.uuid4())])
+
+
+def test_a_held_credit_check_is_known_here_and_left_to_the_order_service():
+    fault = Fault.parse("slow_credit_check:300")
+
+    assert fault == Fault(SLOW_CREDIT_CHECK)
+    assert not fault.applies(CRASH_BEFORE_PUBLISH, [registered(uuid.uuid4())])
 
 
 def test_an_unknown_fault_names_every_kind():
