@@ -1,19 +1,18 @@
 """Live numbers from a real running platform, and n/a where a source is silent.
 
-One platform under event_sourcing (both web servers, a consumer and a Celery
-relay per service, its own moto server), started as the cross-service tests
-start theirs. A customer registered through the API shows as a request on
-customer-web; with the order service's consumer paused, its event waits in
-the order inbox and the inbox's depth says so (checked against the message
-itself, received from moto); a stopped process's box reads None. Sources
-that do not answer (a port nobody serves, a server that never replies, a
-database that does not exist) give None within the timeout, never an error.
+The package's platform under event_sourcing (both web servers, a consumer
+and a Celery relay per service, its own moto server: ``conftest.platform``).
+A customer registered through the API shows as a request on customer-web;
+with the order service's consumer paused, its event waits in the order inbox
+and the inbox's depth says so (checked against the message itself, received
+from moto); a stopped process's box reads None. Sources that do not answer
+(a port nobody serves, a server that never replies, a database that does not
+exist) give None within the timeout, never an error.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import uuid
@@ -23,38 +22,14 @@ import pytest
 import requests
 
 from cockpit import LiveSources, architecture, read_numbers
-from shared_events.configuration import all_database_names
 from shared_events.transport.topology import platform_topology
-from stack import environment, postgres
 from stack.local_aws import local_client
 from stack.loopback import free_port
-from stack.platform_run import PlatformRun, running_platform
+from stack.platform_run import PlatformRun
 
 pytestmark = pytest.mark.slow
 
 WAIT_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def server_url() -> str:
-    environment.ensure_local_secrets()
-    url = os.environ.get("DATABASE_SERVER_URL") or environment.ensure_database_server(
-        prefer_external=True
-    )
-    assert url, "needs DATABASE_SERVER_URL or the embedded PostgreSQL server"
-    return url
-
-
-@pytest.fixture(scope="module")
-def platform(server_url):
-    prefix = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}ck{os.getpid()}_"
-    try:
-        with running_platform(
-            approach="event_sourcing", server_url=server_url, prefix=prefix
-        ) as run:
-            yield run
-    finally:
-        postgres.drop_databases(server_url=server_url, names=all_database_names(prefix))
 
 
 def numbers_of(run: PlatformRun) -> dict:
@@ -184,6 +159,10 @@ def test_silent_sources_give_none_within_the_timeout(platform, server_url):
 
 def test_a_stopped_web_server_reads_none(platform):
     platform.stop_service("customer")
-    numbers = numbers_of(platform)
+    try:
+        numbers = numbers_of(platform)
+    finally:
+        # The package's other tests go on with the platform whole.
+        platform.restart_web("customer")
     assert numbers["customer-web"] == {"requests": None}
     assert isinstance(numbers["order-web"]["requests"], int)

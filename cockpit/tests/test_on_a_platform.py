@@ -1,17 +1,17 @@
 """The waterfall and the event browser on a real platform's own data.
 
-One ``event_sourcing`` platform runs with tracing on and its gateway in
-front. A customer is registered, an order placed for it, and the customer
-deleted, all through the gateway: the deletion's trace is read back from the
-span store and drawn by ``render_waterfall``; the deleted customer's history
-and its order's history are read over HTTP by ``aggregate_history`` and
-drawn by ``render_history``. Nothing is faked: every span, event and id
-checked here came from the running processes.
+The package's ``event_sourcing`` platform runs with tracing on and its
+gateway in front (``conftest.platform``). A customer is registered, an order
+placed for it, and the customer deleted, all through the gateway: the
+deletion's trace is read back from the span store and drawn by
+``render_waterfall``; the deleted customer's history and its order's history
+are read over HTTP by ``aggregate_history`` and drawn by ``render_history``.
+Nothing is faked: every span, event and id checked here came from the
+running processes.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -30,11 +30,8 @@ from cockpit.history import (
 from cockpit.waterfall import render_waterfall, span_rows
 from lab.scenarios.traced_deletion import place_order
 from observe.traces import orphans, wait_for_trace
-from shared_events.configuration import all_database_names
-from stack import environment, postgres
 from stack.connections import fetch_value
-from stack.platform_run import running_platform
-from stack.span_receiver import TELEMETRY_DATABASE, telemetry_database_url
+from stack.span_receiver import telemetry_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -48,29 +45,6 @@ EXPECTED_PROCESSES = {
     "order-consumer",
     "order-relay",
 }
-
-
-@pytest.fixture(scope="module")
-def platform():
-    environment.ensure_local_secrets()
-    server_url = os.environ.get(
-        "DATABASE_SERVER_URL"
-    ) or environment.ensure_database_server(prefer_external=True)
-    prefix = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}ckp{os.getpid()}_"
-    try:
-        with running_platform(
-            approach="event_sourcing",
-            server_url=server_url,
-            prefix=prefix,
-            tracing=True,
-        ) as run:
-            run.start_gateway()
-            yield run
-    finally:
-        postgres.drop_databases(
-            server_url=server_url,
-            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
-        )
 
 
 @pytest.fixture(scope="module")

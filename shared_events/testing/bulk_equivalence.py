@@ -162,7 +162,7 @@ class BulkEquivalenceContract:
         assert_same_rows(per_event, read_side(self.consumer))
         return run
 
-    @hypothesis_settings(max_examples=25, deadline=None)
+    @hypothesis_settings(max_examples=12, deadline=None)
     @given(
         seed=st.integers(min_value=0, max_value=2**32 - 1),
         largest=st.sampled_from([1, 2, 7, 30, 500]),

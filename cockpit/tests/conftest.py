@@ -1,0 +1,47 @@
+"""One running platform for the cockpit's tests that need one.
+
+``event_sourcing`` with tracing on and its gateway in front: the live
+numbers, the waterfall and the event browser all read it. Started once for
+the package (a platform start is the costliest part of these tests) and
+stopped, its databases dropped, after the last of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shared_events.configuration import all_database_names
+from stack import environment, postgres
+from stack.platform_run import running_platform
+from stack.span_receiver import TELEMETRY_DATABASE
+
+
+@pytest.fixture(scope="package")
+def server_url() -> str:
+    environment.ensure_local_secrets()
+    url = os.environ.get("DATABASE_SERVER_URL") or environment.ensure_database_server(
+        prefer_external=True
+    )
+    assert url, "needs DATABASE_SERVER_URL or the embedded PostgreSQL server"
+    return url
+
+
+@pytest.fixture(scope="package")
+def platform(server_url):
+    prefix = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}ckp{os.getpid()}_"
+    try:
+        with running_platform(
+            approach="event_sourcing",
+            server_url=server_url,
+            prefix=prefix,
+            tracing=True,
+        ) as run:
+            run.start_gateway()
+            yield run
+    finally:
+        postgres.drop_databases(
+            server_url=server_url,
+            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
+        )
