@@ -9,6 +9,7 @@ import pytest
 
 from shared_events.configuration import all_database_names
 from stack import environment, postgres
+from stack.platform_run import running_platform
 from stack.span_receiver import TELEMETRY_DATABASE
 
 
@@ -47,3 +48,24 @@ def database_prefix(server_url):
         server_url=server_url,
         names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
     )
+
+
+@pytest.fixture(scope="session")
+def traced_cqrs_platform(server_url, database_prefix):
+    """A cqrs_es platform with tracing on and its gateway in front, for every
+    module of a session that reads one (the query processes', the traces'):
+    a platform start is the costliest part of such a module. Its databases
+    carry a prefix of their own, so the modules' own platforms (which reset
+    ``database_prefix``'s) never touch it."""
+    prefix = f"{database_prefix}tq_"
+    try:
+        with running_platform(
+            approach="cqrs_es", server_url=server_url, prefix=prefix, tracing=True
+        ) as run:
+            run.start_gateway()
+            yield run
+    finally:
+        postgres.drop_databases(
+            server_url=server_url,
+            names=[*all_database_names(prefix), prefix + TELEMETRY_DATABASE],
+        )

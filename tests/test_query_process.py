@@ -1,11 +1,12 @@
 """The query side as its own process (approach 5): the read database alone.
 
 A real cqrs_es platform (web servers, consumers, projectors, relays, the
-local AWS), and beside it each service's query process started as
-``manage.py up`` starts it (``QUERY_SIDE_ONLY=true``) but with its write
-database pointed at a port where nothing listens. It still answers: its
-health names only the read database, a JWT reads what the projector wrote,
-and an API token (kept in the write database) is refused.
+local AWS; the session's ``traced_cqrs_platform``), and beside it each
+service's query process started as ``manage.py up`` starts it
+(``QUERY_SIDE_ONLY=true``) but with its write database pointed at a port
+where nothing listens. It still answers: its health names only the read
+database, a JWT reads what the projector wrote, and an API token (kept in
+the write database) is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import requests
 
 from lab.client import PlatformClient
 from stack.loopback import free_port
-from stack.platform_run import running_platform
 from stack.process_table import query_web
 from stack.processes import start_web
 
@@ -30,11 +30,8 @@ QUERY_LISTS = {"customer": "/api/query/customers/", "order": "/api/query/orders/
 
 
 @pytest.fixture(scope="module")
-def platform(server_url, database_prefix):
-    with running_platform(
-        approach="cqrs_es", server_url=server_url, prefix=database_prefix
-    ) as run:
-        yield run
+def platform(traced_cqrs_platform):
+    return traced_cqrs_platform
 
 
 @pytest.fixture(scope="module")

@@ -40,15 +40,8 @@ GATEWAY_ROUNDING_NS = 1_000_000
 
 
 @pytest.fixture(scope="module")
-def platform(server_url, database_prefix):
-    with running_platform(
-        approach="cqrs_es",
-        server_url=server_url,
-        prefix=database_prefix,
-        tracing=True,
-    ) as run:
-        run.start_gateway()
-        yield run
+def platform(traced_cqrs_platform):
+    return traced_cqrs_platform
 
 
 @pytest.fixture(scope="module")
