@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
-from shared_events.events import EventType
+from shared_events.events import EventType, OpeningEventType
 
 if TYPE_CHECKING:
     from shared_events.events import EventEnvelope
@@ -72,6 +72,7 @@ CUSTOMER_DETAILS = {
     EventType.CUSTOMER_RENAMED: ("name",),
     EventType.CUSTOMER_EMAIL_CHANGED: ("email",),
     EventType.CUSTOMER_ADDRESS_CHANGED: ("address",),
+    OpeningEventType.CUSTOMER_IMPORTED: ("name", "email", "address"),
 }
 
 

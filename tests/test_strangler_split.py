@@ -163,10 +163,10 @@ def test_a_step_not_built_yet_is_refused(command_env, tmp_path):
     dotenv = tmp_path / "other.env"
     dotenv.write_text("ARCHITECTURE_APPROACH=db_per_service\n")
     completed = _migrate(
-        {**command_env, "PLATFORM_DOTENV": str(dotenv)}, "--to", "event_sourcing"
+        {**command_env, "PLATFORM_DOTENV": str(dotenv)}, "--to", "direct_publish"
     )
     assert completed.returncode != 0
-    assert "db_per_service -> event_sourcing is not built yet" in completed.stderr
+    assert "db_per_service -> direct_publish is not built yet" in completed.stderr
 
 
 def test_a_platform_not_on_shared_db_is_refused(command_env, tmp_path):

@@ -168,6 +168,18 @@ class CustomerAggregate(Aggregate):
         self.email = payload["email"]
         self.address = payload["address"]
 
+    def when_CustomerImported(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        # The opening event of a customer that existed before the platform
+        # kept events (``strangler.introduce_events``): its whole state.
+        self.name = payload["name"]
+        self.email = payload["email"]
+        self.address = payload["address"]
+        self.reservations = {
+            order_id: Decimal(amount)
+            for order_id, amount in payload["reservations"].items()
+        }
+        self.credit_decided = set(self.reservations)
+
     def when_CustomerRenamed(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.name = payload["name"]
 

@@ -62,10 +62,14 @@ class CustomerFact:
         if event_type == "CreditReleased":
             self.reservations.pop(payload["order_id"], None)
             return
-        if event_type == "CustomerRegistered":
+        if event_type in ("CustomerRegistered", "CustomerImported"):
             self.name, self.email = payload["name"], payload["email"]
             self.address = payload["address"]
             self.registered, self.deleted = True, False
+            # An imported customer opens with the credit its orders held.
+            for order_id, amount in payload.get("reservations", {}).items():
+                self.reservations[order_id] = Decimal(amount)
+            self.most_reserved = max(self.most_reserved, self.reserved)
         elif event_type == "CustomerRenamed":
             self.name = payload["name"]
         elif event_type == "CustomerEmailChanged":
@@ -105,6 +109,11 @@ class OrderFact:
             self.customer_id = payload["customer_id"]
             self.status, self.total = PENDING, Decimal(payload["total"])
             self.lines, self.placed_at = list(payload["lines"]), occurred_at
+        elif event_type == "OrderImported":
+            # An order from before events (strangler.introduce_events), whole.
+            self.customer_id, self.status = payload["customer_id"], payload["status"]
+            self.total, self.lines = Decimal(payload["total"]), list(payload["lines"])
+            self.placed_at = occurred_at
         elif event_type == "OrderApproved":
             self.status = APPROVED
         elif event_type == "OrderCancelled":

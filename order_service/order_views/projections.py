@@ -33,7 +33,7 @@ from uuid import UUID
 
 from order_service.order_views.models import OrderView, OrderViewCustomer
 from service_kit.read_models import customer_changes, save_stamped, stamp
-from shared_events.events import EventEnvelope, EventType
+from shared_events.events import EventEnvelope, EventType, OpeningEventType
 from shared_events.read_side import Projector, ReadModelRows
 
 PENDING = "pending"
@@ -61,6 +61,16 @@ def _order_columns(details: dict) -> dict:
 
 
 def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    _order_view(envelope, rows, status=PENDING)
+
+
+def order_view_import(envelope: EventEnvelope, rows: ReadModelRows) -> None:
+    """An order from before events (``OrderImported``), as it stood; its
+    ``placed_at`` is the import's time: the placement's is not known."""
+    _order_view(envelope, rows, status=envelope.payload["status"])
+
+
+def _order_view(envelope: EventEnvelope, rows: ReadModelRows, *, status: str):
     payload = envelope.payload
     customer = _locked_customer(rows, UUID(payload["customer_id"]), envelope)
     rows.get_or_create(  # get: a replay leaves the row as it is
@@ -69,7 +79,7 @@ def order_view_place(envelope: EventEnvelope, rows: ReadModelRows) -> None:
         order_version=envelope.aggregate_version,
         customer_id=customer.customer_id,
         **_order_columns({name: getattr(customer, name) for name in COPIED_DETAILS}),
-        status=PENDING,
+        status=status,
         total=Decimal(payload["total"]),
         lines=[
             {
@@ -184,4 +194,8 @@ PROJECTION_HANDLERS: dict[str, list[Projector]] = {
     EventType.CREDIT_RESERVED: [],
     EventType.CREDIT_LIMIT_EXCEEDED: [],
     EventType.CREDIT_RELEASED: [],
+    # The opening events of a migrated platform (strangler.introduce_events):
+    # never published, folded when the read models are rebuilt from the store.
+    OpeningEventType.ORDER_IMPORTED: [_order(order_view_import)],
+    OpeningEventType.CUSTOMER_IMPORTED: [_customer(order_view_customer_register)],
 }

@@ -171,6 +171,21 @@ class OrderAggregate(Aggregate):
         ]
         self.total = Decimal(payload["total"])
 
+    def when_OrderImported(self, payload: dict[str, Any]) -> None:  # noqa: N802
+        # The opening event of an order that existed before the platform kept
+        # events (``strangler.introduce_events``): its whole state.
+        self.customer_id = UUID(payload["customer_id"])
+        self.status = payload["status"]
+        self.lines = [
+            OrderLineValue(
+                sku=line["sku"],
+                quantity=line["quantity"],
+                unit_price=Decimal(line["unit_price"]),
+            )
+            for line in payload["lines"]
+        ]
+        self.total = Decimal(payload["total"])
+
     def when_OrderApproved(self, payload: dict[str, Any]) -> None:  # noqa: N802
         self.status = APPROVED
 

@@ -11,9 +11,11 @@ the keys that sign and verify envelopes (``signing``) are passed in.
 
 from shared_events.events.catalog import (
     AGGREGATE_OWNERS,
+    CUSTOMER_MISSING_AT_IMPORT,
     REGISTRY,
     AggregateType,
     EventType,
+    OpeningEventType,
     Ownership,
     register_platform_events,
 )
@@ -60,6 +62,7 @@ from shared_events.events.trace_context import (
 
 __all__ = [
     "AGGREGATE_OWNERS",
+    "CUSTOMER_MISSING_AT_IMPORT",
     "ENVELOPE_FIELDS",
     "ENVELOPE_SCHEMA",
     "MAX_ENVELOPE_BYTES",
@@ -73,6 +76,7 @@ __all__ = [
     "EventTooLarge",
     "EventType",
     "InvalidEvent",
+    "OpeningEventType",
     "Ownership",
     "SigningKey",
     "UntrustedEvent",

@@ -75,6 +75,25 @@ class EventType(StrEnum):
     ORDER_REJECTED = "OrderRejected"
 
 
+class OpeningEventType(StrEnum):
+    """The opening events a migration writes (``strangler.introduce_events``).
+
+    One per aggregate that existed before the platform kept events: a snapshot
+    of its state at the move, version 1 of its history. They are written
+    straight into each service's own event store and never published (no
+    outbox row), so they do not cross a service boundary and are kept apart
+    from ``EventType``, the vocabulary on the wire that every consumer and
+    projection must decide about.
+    """
+
+    CUSTOMER_IMPORTED = "CustomerImported"
+    ORDER_IMPORTED = "OrderImported"
+
+
+# The reason of an order closed at import because its customer was gone (an
+# orphan left by db_per_service): the migration's stated policy.
+CUSTOMER_MISSING_AT_IMPORT = "customer_missing_at_import"
+
 # Reusable field shapes, matching the services' model fields.
 NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 200}
 EMAIL: dict[str, Any] = {
@@ -122,7 +141,7 @@ def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegist
     """Register every event of the platform, version by version, on ``registry``."""
     customer = AggregateType.CUSTOMER.value
     order = AggregateType.ORDER.value
-    events: list[tuple[EventType, int, str, dict[str, Any]]] = [
+    events: list[tuple[EventType | OpeningEventType, int, str, dict[str, Any]]] = [
         (
             EventType.CUSTOMER_REGISTERED,
             1,
@@ -225,7 +244,13 @@ def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegist
                 "OrderCancelled v1",
                 order_id=UUID_STRING,
                 customer_id=UUID_STRING,
-                reason={"enum": ["customer_request", "customer_deleted"]},
+                reason={
+                    "enum": [
+                        "customer_request",
+                        "customer_deleted",
+                        CUSTOMER_MISSING_AT_IMPORT,
+                    ]
+                },
             ),
         ),
         (
@@ -245,6 +270,39 @@ def register_platform_events(registry: EventSchemaRegistry) -> EventSchemaRegist
                 order_id=UUID_STRING,
                 customer_id=UUID_STRING,
                 reason=REASON,
+            ),
+        ),
+        (
+            OpeningEventType.CUSTOMER_IMPORTED,
+            1,
+            customer,
+            payload_schema(
+                "CustomerImported v1",
+                customer_id=UUID_STRING,
+                name=NAME,
+                email=EMAIL,
+                address=ADDRESS,
+                # The credit each open order held at the move, by order id:
+                # the customer's side of the credit saga starts complete.
+                reservations={
+                    "type": "object",
+                    "propertyNames": UUID_STRING,
+                    "additionalProperties": TOTAL,
+                },
+            ),
+        ),
+        (
+            OpeningEventType.ORDER_IMPORTED,
+            1,
+            order,
+            payload_schema(
+                "OrderImported v1",
+                order_id=UUID_STRING,
+                customer_id=UUID_STRING,
+                status={"enum": ["pending", "approved", "rejected", "cancelled"]},
+                # An order refused outright may have no lines.
+                lines={"type": "array", "items": ORDER_LINE},
+                total=TOTAL,
             ),
         ),
     ]

@@ -23,6 +23,7 @@ from shared_events.events import (
     AggregateType,
     EventEnvelope,
     EventType,
+    OpeningEventType,
     encode,
     from_json,
     new_envelope,
@@ -235,3 +236,57 @@ def read_side_projector(
         ]
 
     return project
+
+
+def customer_imported(
+    customer_id: uuid.UUID,
+    *,
+    name: str = "Ada Lovelace",
+    email: str = "ada@example.com",
+    address: str = "12 St James's Square, London",
+    reservations: dict[str, str] | None = None,
+    minutes: int = 0,
+) -> EventEnvelope:
+    """A migrated customer's opening event (``strangler.introduce_events``)."""
+    return _event(
+        OpeningEventType.CUSTOMER_IMPORTED,
+        AggregateType.CUSTOMER,
+        customer_id,
+        version=1,
+        minutes=minutes,
+        payload={
+            "customer_id": str(customer_id),
+            "name": name,
+            "email": email,
+            "address": address,
+            "reservations": reservations or {},
+        },
+    )
+
+
+def order_imported(
+    order_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    *,
+    status: str = "approved",
+    lines: Sequence[tuple[str, int, str]] = (("BOOK-1", 1, "10.00"),),
+    minutes: int = 1,
+) -> EventEnvelope:
+    """A migrated order's opening event, as it stood (``status``)."""
+    total = sum(
+        (quantity * Decimal(unit_price) for _, quantity, unit_price in lines),
+        Decimal("0.00"),
+    )
+    return _order_event(
+        OpeningEventType.ORDER_IMPORTED,
+        order_id,
+        customer_id,
+        minutes,
+        version=1,
+        status=status,
+        lines=[
+            {"sku": sku, "quantity": quantity, "unit_price": unit_price}
+            for sku, quantity, unit_price in lines
+        ],
+        total=f"{total:.2f}",
+    )

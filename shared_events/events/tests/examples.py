@@ -70,6 +70,21 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
         "customer_id": CUSTOMER_ID,
         "reason": "customer not found",
     },
+    # The opening events of a migrated platform (strangler.introduce_events).
+    "CustomerImported": {
+        "customer_id": CUSTOMER_ID,
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "address": "12 St James's Square, London",
+        "reservations": {ORDER_ID: "59.97"},
+    },
+    "OrderImported": {
+        "order_id": ORDER_ID,
+        "customer_id": CUSTOMER_ID,
+        "status": "approved",
+        "lines": [{"sku": "BOOK-001", "quantity": 3, "unit_price": "19.99"}],
+        "total": "59.97",
+    },
 }
 
 

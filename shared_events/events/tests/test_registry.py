@@ -25,10 +25,12 @@ PLATFORM_EVENTS = (
     ("CustomerDeleted", 1),
     ("CustomerDeletionRejected", 1),
     ("CustomerEmailChanged", 1),
+    ("CustomerImported", 1),
     ("CustomerRegistered", 1),
     ("CustomerRenamed", 1),
     ("OrderApproved", 1),
     ("OrderCancelled", 1),
+    ("OrderImported", 1),
     ("OrderPlaced", 1),
     ("OrderRejected", 1),
 )
