@@ -213,6 +213,14 @@ def ensure_moto_daemon(*, state_dir: Path) -> str:
         return server.endpoint_url
 
 
+def daemon_pid(*, state_dir: Path) -> int | None:
+    """The pid of the daemon recorded in ``state_dir`` if it is running, else None."""
+    recorded = _read_state(Path(state_dir).resolve())
+    if recorded is None or not _is_moto_process(recorded[0]):
+        return None
+    return recorded[0]
+
+
 def stop_moto_daemon(*, state_dir: Path) -> bool:
     """Stop the daemon recorded in ``state_dir``. True if one was running.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
 from stack.front_end_assets import FrontEndAssetsUnavailable, ensure_front_end_assets
+from stack.moto_server import daemon_pid, stop_moto_daemon
 
 RESULTS_DIR = VAR_DIR / "test-results"
 
@@ -276,6 +277,7 @@ def main(argv: list[str]) -> int:
     env["DATABASE_NAME_PREFIX"] = os.environ.get("TEST_DATABASE_PREFIX", "")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     print(f"PostgreSQL: {env['DATABASE_SERVER_URL']}", flush=True)
+    daemon_before = daemon_pid(state_dir=environment.MOTO_STATE_DIR)
     output = threading.Lock()
     lanes = [Lane(lane, env, output) for lane in lanes_of(argv)]
     started = time.monotonic()
@@ -295,12 +297,36 @@ def main(argv: list[str]) -> int:
         return 130
     elapsed = time.monotonic() - started
     failures = [name for lane in lanes for name in lane.failures]
+    if _stop_daemon_started_since(daemon_before):
+        failures.append("a test left the local AWS daemon running (var/moto)")
     totals = [sum(lane.totals[i] for lane in lanes) for i in range(3)]
     print(f"\n=== summary ({elapsed:.0f}s)")
     if failures:
         print("failed steps: " + ", ".join(failures))
     print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
     return 1 if failures else 0
+
+
+def _stop_daemon_started_since(before: int | None) -> bool:
+    """Stop a local AWS daemon (``var/moto``) that some test started and left.
+
+    A test's platform has a moto server of its own, stopped with it; the
+    daemon is what a ``manage.py`` command starts under an event-driven
+    approach when no AWS endpoint is set, and it outlives the command. One
+    started during the run is a test that forgot to give its processes an
+    endpoint: stopped here, and the run fails saying so.
+    """
+    now = daemon_pid(state_dir=environment.MOTO_STATE_DIR)
+    if now is None or now == before:
+        return False
+    stop_moto_daemon(state_dir=environment.MOTO_STATE_DIR)
+    print(
+        f"\n=== a test started the local AWS daemon (pid {now}, var/moto) and "
+        "left it running; it is stopped now. Give the test's processes an "
+        "AWS_ENDPOINT_URL of their own (its platform's moto server).",
+        flush=True,
+    )
+    return True
 
 
 def _interrupted(signum, frame) -> None:

@@ -29,6 +29,7 @@ from observe.audit import AuditDatabases, audit_consistency
 from shared_events.configuration import REPO_DIR, all_database_names, read_env_file
 from stack import postgres
 from stack.connections import fetch_rows, fetch_value, open_connection
+from stack.moto_server import start_moto_server
 from stack.platform_run import running_platform
 
 pytestmark = pytest.mark.slow
@@ -52,6 +53,12 @@ def run(server_url, database_prefix):
     with running_platform(
         approach="db_per_service", server_url=server_url, prefix=database_prefix
     ) as started:
+        # The run's own local AWS (stopped with the run) for what starts under
+        # event_sourcing after the move, the services and the command's
+        # reruns: else they would start, and leave running, the learner's
+        # moto daemon (stack.environment.ensure_aws_endpoint).
+        started.moto = start_moto_server()
+        started.env["AWS_ENDPOINT_URL"] = started.moto.endpoint_url
         client = _client(started)
         customers = []
         for number in range(CUSTOMERS):

@@ -20,6 +20,7 @@ from botocore.exceptions import EndpointConnectionError
 from stack.moto_server import (
     MotoServer,
     MotoServerError,
+    daemon_pid,
     ensure_moto_daemon,
     start_moto_server,
     stop_moto_daemon,
@@ -145,6 +146,17 @@ def test_a_stale_state_file_starts_a_new_daemon_on_the_remembered_port(
 
     assert endpoint_url == f"http://127.0.0.1:{port}"
     assert sqs_client(endpoint_url).list_queues().get("QueueUrls", []) == []
+
+
+def test_the_daemons_pid_is_known_only_while_it_runs(state_dir: Path) -> None:
+    assert daemon_pid(state_dir=state_dir) is None
+
+    ensure_moto_daemon(state_dir=state_dir)
+    running = daemon_pid(state_dir=state_dir)
+    assert running is not None and Path(f"/proc/{running}").exists()
+
+    stop_moto_daemon(state_dir=state_dir)
+    assert daemon_pid(state_dir=state_dir) is None
 
 
 def test_stop_without_a_daemon_is_false(state_dir: Path) -> None:
