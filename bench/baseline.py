@@ -119,10 +119,15 @@ def verdicts(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def accept(report: Path, *, path: Path = BASELINE_PATH) -> tuple[list[str], list[str]]:
+def accept(
+    report: Path, *, path: Path = BASELINE_PATH, include_busy: bool = False
+) -> tuple[list[str], list[str]]:
     """Merge the rows of a run's JSON into the baseline; rows of figures the
-    run did not measure keep their accepted entries. Returns (accepted keys,
-    those of them taken on a busy machine)."""
+    run did not measure keep their accepted entries. A row taken on a busy
+    machine is left out (its accepted entry, if any, kept): a baseline of
+    noise would hide the next regression. ``include_busy`` takes it anyway.
+    Returns (accepted keys, the busy keys left out, or taken with
+    ``include_busy``)."""
     document = json.loads(report.read_text())
     try:
         current = json.loads(path.read_text())
@@ -131,6 +136,10 @@ def accept(report: Path, *, path: Path = BASELINE_PATH) -> tuple[list[str], list
     accepted, busy = [], []
     for s in document["figures"]:
         key = row_key(s)
+        if (s.get("machine") or {}).get("busy"):
+            busy.append(key)
+            if not include_busy:
+                continue
         current["rows"][key] = {
             "ratio_median": round(s["ratio_median"], 4),
             "ratio_spread": [round(r, 4) for r in s["ratio_spread"] or []] or None,
@@ -140,8 +149,6 @@ def accept(report: Path, *, path: Path = BASELINE_PATH) -> tuple[list[str], list
             "from": document["created_at"],
         }
         accepted.append(key)
-        if (s.get("machine") or {}).get("busy"):
-            busy.append(key)
     current["accepted_at"] = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     current["rows"] = dict(sorted(current["rows"].items()))
     path.write_text(json.dumps(current, indent=2) + "\n")
