@@ -92,6 +92,20 @@ def ensure_database_server(*, prefer_external: bool = False) -> str | None:
 MOTO_STATE_DIR = VAR_DIR / "moto"
 
 
+def server_url_for_tests() -> str:
+    """The PostgreSQL server a test session uses: ``DATABASE_SERVER_URL``
+    (make test sets it), else the embedded one; the local secrets made."""
+    ensure_local_secrets()
+    url = os.environ.get("DATABASE_SERVER_URL") or ensure_database_server(
+        prefer_external=True
+    )
+    if not url:
+        raise RuntimeError(
+            "cross-service tests need DATABASE_SERVER_URL or the embedded server"
+        )
+    return url
+
+
 def approach_uses_events() -> bool:
     """Whether the configured approach needs the broker (approaches 3 to 5)."""
     try:

@@ -31,12 +31,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """The PostgreSQL server of this test run (make test sets it)."""
-    environment.ensure_local_secrets()
-    url = os.environ.get("DATABASE_SERVER_URL") or environment.ensure_database_server(
-        prefer_external=True
-    )
-    assert url, "cross-service tests need DATABASE_SERVER_URL or the embedded server"
-    return url
+    return environment.server_url_for_tests()
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,7 @@ from stack.span_receiver import TELEMETRY_DATABASE
 
 @pytest.fixture(scope="package")
 def server_url() -> str:
-    environment.ensure_local_secrets()
-    url = os.environ.get("DATABASE_SERVER_URL") or environment.ensure_database_server(
-        prefer_external=True
-    )
-    assert url, "needs DATABASE_SERVER_URL or the embedded PostgreSQL server"
-    return url
+    return environment.server_url_for_tests()
 
 
 @pytest.fixture(scope="package")
