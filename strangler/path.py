@@ -7,13 +7,15 @@ data shape the previous one left, and each is verified on its own.
 from __future__ import annotations
 
 from shared_events.approaches import Approach
+from strangler.add_read_side import AddReadSide
 from strangler.introduce_events import IntroduceEvents
 from strangler.split_database import SplitDatabase
 from strangler.step import Step, StepRefused
 
 # The steps built so far, by (source, target).
 STEPS: dict[tuple[Approach, Approach], Step] = {
-    (step.source, step.target): step for step in [SplitDatabase(), IntroduceEvents()]
+    (step.source, step.target): step
+    for step in [SplitDatabase(), IntroduceEvents(), AddReadSide()]
 }
 
 
