@@ -18,6 +18,7 @@ from lab.scenarios import delete_customer as deletion
 from lab.scenarios import edge_throttle as edge
 from lab.scenarios import read_after_write as raw
 from lab.scenarios import slow_customer_service as slow
+from lab.scenarios import strangle_the_monolith as strangler
 from lab.scenarios import traced_deletion as traced
 from shared_events.approaches import approach_info
 
@@ -234,6 +235,19 @@ def _credit_limit_race(approach: str, m: Measurements) -> str | None:
     return None
 
 
+def _strangle_the_monolith(approach: str, m: Measurements) -> str | None:
+    """The strangler fig: the platform moves along the paper's path with its
+    data while it serves, and nothing a client was told is lost or doubled."""
+    end = m.figures.get(strangler.END, {})
+    if end.get(strangler.MIGRATED) != len(strangler.STEPS):
+        return "expected every step of the path to be migrated"
+    if end.get(strangler.LOST) or end.get(strangler.DUPLICATED):
+        return "expected nothing lost or doubled on the way"
+    if not all(m.figures.get(s, {}).get(strangler.AUDIT) for s in strangler.STEPS):
+        return "expected the auditor to find every copy equal after each step"
+    return None
+
+
 EXPECTATIONS: dict[str, Check] = {
     "delete-customer": _delete_customer,
     "customer-service-down": _customer_service_down,
@@ -250,6 +264,7 @@ EXPECTATIONS: dict[str, Check] = {
     "traced-deletion": _traced_deletion,
     "add-consumer": _add_consumer,
     "credit-limit-race": _credit_limit_race,
+    "strangle-the-monolith": _strangle_the_monolith,
 }
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from lab.scenarios import credit_limit_race as race
 from lab.scenarios import read_after_write as raw
+from lab.scenarios import strangle_the_monolith as strangler
 
 # Over this, the consistency lag is a flaw a user would notice: a second
 # between a change and the other service seeing it.
@@ -67,6 +68,13 @@ def _broken_limits(m: dict) -> int | None:
     return (m.get("figures") or {}).get(race.CREDIT, {}).get(race.BROKEN)
 
 
+def _lost_or_doubled_on_the_way(m: dict) -> int | None:
+    end = (m.get("figures") or {}).get(strangler.END, {})
+    if strangler.LOST not in end:
+        return None  # the move did not reach its end
+    return end[strangler.LOST] + end[strangler.DUPLICATED]
+
+
 def _field(name: str) -> Callable[[dict], float | int | None]:
     return lambda m: m.get(name)
 
@@ -102,6 +110,11 @@ FLAW_SIGNS: dict[str, FlawSign] = {
         "credit limit broken", "limits broken", _broken_limits
     ),
     "add-consumer": LOST,
+    "strangle-the-monolith": FlawSign(
+        "records lost or doubled on the way",
+        "lost or doubled",
+        _lost_or_doubled_on_the_way,
+    ),
 }
 
 

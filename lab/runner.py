@@ -137,6 +137,9 @@ def run_scenario_on(
     client = PlatformClient(
         customer_url=run.url("customer"), order_url=run.url("order"), token=run.token
     )
+    # The row's approach is the one the scenario started on, even when it
+    # moved the platform on (strangle-the-monolith).
+    backend = backend_of(run)
     ctx = ScenarioContext(
         run=run, client=client, probe=BacklogProbe(run) if run.uses_events else None
     )
@@ -154,11 +157,10 @@ def run_scenario_on(
         measured.audit = audit_verdict(run, ctx.quiescence)
     finally:
         ctx.clean_up()
-    lesson = scenario.lesson(run.approach, measured)
-    backend = backend_of(run)
+    lesson = scenario.lesson(backend.approach, measured)
     return ScenarioResult(
         scenario=scenario.name,
-        approach=run.approach,
+        approach=backend.approach,
         measurements=measured,
         lesson=lesson,
         notes=ctx.notes,
@@ -246,6 +248,7 @@ def run_lab(
                 f"[{backend.label}] platform up in {time.monotonic() - started:.1f}s"
             )
             last: ScenarioResult | None = None
+            cost: PlatformCost | None = None
             for scenario in scenarios:
                 if skips[scenario.name]:
                     skip(scenario, backend, skips[scenario.name])
@@ -257,6 +260,10 @@ def run_lab(
                         progress=progress,
                     )
                 done += 1
+                if scenario.moves_platform and cost is None:
+                    # What this approach costs, measured before the platform
+                    # moves on to another.
+                    cost = measure_cost(run, backend)
                 progress(f"[{done}/{total}] {scenario.name} under {backend.label}...")
                 last = run_scenario_on(run, scenario, progress)
                 results.append(last)
@@ -267,7 +274,7 @@ def run_lab(
                     f"{_n(m.duplicate_effects)}, failed {m.failed_request_count}, "
                     f"audit {m.audit} ({last.seconds:.1f}s)"
                 )
-            cost = measure_cost(run, backend)
+            cost = cost or measure_cost(run, backend)
             lab_run.costs.append(cost)
             progress(
                 f"[{backend.label}] cost: {len(cost.running.processes)} processes, "

@@ -290,6 +290,40 @@ class PlatformRun:
         self.services[service] = start_web(service, env=env, port=port)
         return self.services[service]
 
+    def switch_approach(self, approach: str) -> None:
+        """Run this platform's processes on ``approach`` from now on, on the same
+        databases and ports: what a learner does after ``approach migrate``
+        (``strangler``) moved the data. The workers stop, the web servers
+        restart on the new approach, and the approach's workers start
+        (relays, consumers, projectors), with a local AWS of the run's own
+        and its topology once the approach uses events."""
+        for worker in self.workers.values():
+            worker.stop()
+        self.workers.clear()
+        self.worker_specs.clear()
+        # Fresh ports for the new workers' metrics: a stopped worker's port
+        # may not be free again at once.
+        self.metrics_ports.clear()
+        self.approach = parse_approach(approach).value
+        self.env["ARCHITECTURE_APPROACH"] = self.approach
+        if self.uses_events and self.moto is None:
+            self.moto = start_moto_server()
+            self.env["AWS_ENDPOINT_URL"] = self.moto.endpoint_url
+            prefix = self.env.get("DATABASE_NAME_PREFIX", "")
+            self.env.setdefault("EVENT_TOPOLOGY_PREFIX", prefix.replace("_", "-"))
+            # The inboxes exist before the first relay publishes.
+            self.manage("customer", "aws_bootstrap")
+        for service in list(self.services):
+            self.restart_web(service)
+        for spec in worker_processes(
+            self.approach,
+            delivery=self.env.get("EVENT_DELIVERY", "sns"),
+            store=self.env.get("EVENT_STORE", "postgres"),
+        ):
+            self.start_worker(spec)
+        if self.workers and self._supervisor is None:
+            self.supervise()
+
     def reset_data(self) -> None:
         """Empty every domain table (write and read side) and every queue, so the
         next lab scenario starts from nothing while the processes keep running."""

@@ -34,6 +34,13 @@ def server_url() -> str:
     return environment.server_url_for_tests()
 
 
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """pytest's monkeypatch for a module's fixtures: undone after the module."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
 @pytest.fixture(scope="session")
 def database_prefix(server_url):
     """A prefix of database names owned by this test session, dropped at the end."""

@@ -147,12 +147,6 @@ def authorizer(monkeypatch_module) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
 def token(key: str = KEY, **claims) -> str:
     now = int(time.time())
     payload = {

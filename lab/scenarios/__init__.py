@@ -15,6 +15,7 @@ from lab.scenarios.edge_throttle import EdgeThrottle
 from lab.scenarios.read_after_write import ReadAfterWrite
 from lab.scenarios.schema_change import SchemaChange
 from lab.scenarios.slow_customer_service import SlowCustomerService
+from lab.scenarios.strangle_the_monolith import StrangleTheMonolith
 from lab.scenarios.traced_deletion import TracedDeletion
 
 SCENARIOS: dict[str, Scenario] = {
@@ -37,6 +38,8 @@ SCENARIOS: dict[str, Scenario] = {
         TracedDeletion(),
         CreditLimitRace(),
         AddConsumer(),
+        # Last: it moves its platform on to cqrs_es.
+        StrangleTheMonolith(),
     ]
 }
 

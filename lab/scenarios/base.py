@@ -33,6 +33,9 @@ class Scenario(abc.ABC):
     settle_seconds: float = SETTLE_SECONDS
     # Whether it reads traces: its platform then runs with tracing on.
     traced: bool = False
+    # Whether it moves its platform on to another approach (the platform's
+    # cost is then measured before it runs).
+    moves_platform: bool = False
 
     @abc.abstractmethod
     def run(self, ctx: ScenarioContext) -> None:
