@@ -1,7 +1,7 @@
 """``make test``: lint, each service's tests, then platform and cross-service tests.
 
 The services are separate Django projects, so each runs in its own pytest
-process with its own settings. Three lanes run side by side (``lanes_of``),
+process with its own settings. Four lanes run side by side (``lanes_of``),
 each running its steps in order; each step's output is shown when it ends.
 Every run uses PostgreSQL: the server on 127.0.0.1:5432 when one answers,
 else the embedded one. The closing line adds up all runs.
@@ -76,7 +76,14 @@ FRONT_DOOR_TESTS = [
     # the lanes.
     "tests/test_bench.py",
     "tests/test_knee.py",
-    # The lab's strangle-the-monolith, apart from tests/test_lab.py's lane.
+]
+# The live migrations (approach migrate, strangler/) and the lab's
+# strangle-the-monolith: each moves a platform with its data through one or
+# more approaches. A lane of their own.
+STRANGLER_TESTS = [
+    "tests/test_strangler_split.py",
+    "tests/test_strangler_events.py",
+    "tests/test_strangler_path.py",
     "tests/test_lab_strangler.py",
 ]
 
@@ -129,7 +136,13 @@ def steps(pytest_args: list[str]) -> list[Step]:
                 "-p",
                 "no:django",
                 *_ignored(
-                    [LAB_TESTS, BROWSER_TESTS, *SIDE_PLATFORM_TESTS, *FRONT_DOOR_TESTS]
+                    [
+                        LAB_TESTS,
+                        BROWSER_TESTS,
+                        *SIDE_PLATFORM_TESTS,
+                        *FRONT_DOOR_TESTS,
+                        *STRANGLER_TESTS,
+                    ]
                 ),
                 *pytest_args,
             ],
@@ -156,10 +169,11 @@ def lab_steps(pytest_args: list[str]) -> list[Step]:
     ]
 
 
-# Three lanes run side by side: the services' own steps, the platform's with
-# the AWS backends', and the lab's (measured at 2026-12-06 in a clean clone:
-# about 690, 616 + 69 and 683 s). Their processes wait on servers and queues much of the
-# time, so three fit on two cores; the whole suite takes the longest lane.
+# Four lanes run side by side: the services' own steps, the platform's with
+# the AWS backends', the lab's, and the live migrations' (measured at
+# 2026-12-06 in a clean clone, before the fourth: 698, 659 + 76 and 659 +
+# 122 s, the machine's two cores 69 % busy on average). Their processes wait
+# on servers and queues much of the time; the suite takes the longest lane.
 SERVICE_LANE_STEPS = {
     "ruff check",
     "ruff format",
@@ -177,7 +191,10 @@ def lanes_of(pytest_args: list[str]) -> list[list[Step]]:
     every = steps(pytest_args)
     services = [step for step in every if step.name in SERVICE_LANE_STEPS]
     platform = [step for step in every if step.name not in SERVICE_LANE_STEPS]
-    return [services, platform, lab_steps(pytest_args)]
+    strangler = [
+        _pytest("strangler", STRANGLER_TESTS, ["-p", "no:django", *pytest_args])
+    ]
+    return [services, platform, lab_steps(pytest_args), strangler]
 
 
 def _ignored(paths: list[str]) -> list[str]:
