@@ -40,8 +40,8 @@ ORPHAN_REASON = "customer_missing_at_import"
 
 @pytest.fixture(scope="module")
 def database_prefix(server_url):
-    """This module's own databases (h20_...), dropped at the end."""
-    prefix = f"h20_{os.getpid()}_"
+    """This module's own databases (se<pid>_...), dropped at the end."""
+    prefix = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}se{os.getpid()}_"
     yield prefix
     postgres.drop_databases(server_url=server_url, names=all_database_names(prefix))
 

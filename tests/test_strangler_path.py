@@ -117,9 +117,9 @@ class Journey:
 
 @pytest.fixture(scope="module")
 def journey(server_url, tmp_path_factory):
-    """A shared_db platform (databases h21_<pid>_*, dropped at the end) with
+    """A shared_db platform (databases sp<pid>_*, dropped at the end) with
     customers and orders placed through its APIs."""
-    prefix = f"h21_{os.getpid()}_"
+    prefix = f"{os.environ.get('TEST_DATABASE_PREFIX', '')}sp{os.getpid()}_"
     home = tmp_path_factory.mktemp("strangler_path")
     (home / "platform.env").write_text("ARCHITECTURE_APPROACH=shared_db\n")
     try:
