@@ -1,7 +1,7 @@
 """``make test``: lint, each service's tests, then platform and cross-service tests.
 
 The services are separate Django projects, so each runs in its own pytest
-process with its own settings. Four lanes run side by side (``lanes_of``),
+process with its own settings. Three lanes run side by side (``lanes_of``),
 each running its steps in order; each step's output is shown when it ends.
 Every run uses PostgreSQL: the server on 127.0.0.1:5432 when one answers,
 else the embedded one. The closing line adds up all runs.
@@ -65,7 +65,12 @@ LAB_TESTS = "tests/test_lab.py"
 # own after the platform step, so that the lanes take about as long.
 # (Every platform a test starts has its session's database prefix: two pytest
 # processes side by side never share a database, a queue or a port.)
-SIDE_PLATFORM_TESTS = ["tests/test_aws_backends.py"]
+SIDE_PLATFORM_TESTS = [
+    "tests/test_aws_backends.py",
+    # The lab's strangle-the-monolith: a platform moved through three
+    # approaches with its data (tests/test_lab.py runs the other scenarios).
+    "tests/test_lab_strangler.py",
+]
 # And into the services' lane: the gateway's, the query processes' and the
 # traces' tests (a request through the gateway followed to the projectors).
 FRONT_DOOR_TESTS = [
@@ -76,15 +81,8 @@ FRONT_DOOR_TESTS = [
     # the lanes.
     "tests/test_bench.py",
     "tests/test_knee.py",
-]
-# The live migrations (approach migrate, strangler/) and the lab's
-# strangle-the-monolith: each moves a platform with its data through one or
-# more approaches. A lane of their own.
-STRANGLER_TESTS = [
-    "tests/test_strangler_split.py",
-    "tests/test_strangler_events.py",
+    # The whole migration path under traffic (approach migrate, strangler/).
     "tests/test_strangler_path.py",
-    "tests/test_lab_strangler.py",
 ]
 
 
@@ -141,7 +139,6 @@ def steps(pytest_args: list[str]) -> list[Step]:
                         BROWSER_TESTS,
                         *SIDE_PLATFORM_TESTS,
                         *FRONT_DOOR_TESTS,
-                        *STRANGLER_TESTS,
                     ]
                 ),
                 *pytest_args,
@@ -169,11 +166,12 @@ def lab_steps(pytest_args: list[str]) -> list[Step]:
     ]
 
 
-# Four lanes run side by side: the services' own steps, the platform's with
-# the AWS backends', the lab's, and the live migrations' (measured at
-# 2026-12-06 in a clean clone, before the fourth: 698, 659 + 76 and 659 +
-# 122 s, the machine's two cores 69 % busy on average). Their processes wait
-# on servers and queues much of the time; the suite takes the longest lane.
+# Three lanes run side by side: the services' own steps, the platform's with
+# the AWS backends', and the lab's (measured at 2026-12-06 in a clean clone,
+# before the migrations' tests: 698, 659 + 76 and 659 + 122 s, the two cores
+# 69 % busy on average). Their processes wait on servers and queues much of
+# the time; the suite takes the longest lane. A fourth lane (tried for the
+# migrations' tests) made every lane slower: 1,133 s in all.
 SERVICE_LANE_STEPS = {
     "ruff check",
     "ruff format",
@@ -191,10 +189,7 @@ def lanes_of(pytest_args: list[str]) -> list[list[Step]]:
     every = steps(pytest_args)
     services = [step for step in every if step.name in SERVICE_LANE_STEPS]
     platform = [step for step in every if step.name not in SERVICE_LANE_STEPS]
-    strangler = [
-        _pytest("strangler", STRANGLER_TESTS, ["-p", "no:django", *pytest_args])
-    ]
-    return [services, platform, lab_steps(pytest_args), strangler]
+    return [services, platform, lab_steps(pytest_args)]
 
 
 def _ignored(paths: list[str]) -> list[str]:
