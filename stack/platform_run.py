@@ -97,6 +97,10 @@ class PlatformRun:
     metrics_ports: dict[str, int] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
+    # Held by the supervisor while it restarts workers, and by
+    # switch_approach while it swaps them: a worker restarted in the middle
+    # of a swap would be left out of the run, and never stopped.
+    _workers_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def info(self) -> ApproachInfo:
@@ -150,23 +154,23 @@ class PlatformRun:
                 if time.monotonic() - checked > RELAY_LIVENESS_SECONDS / 2:
                     checked = time.monotonic()
                     self._kill_stuck_relays()
-                for key, process in list(self.workers.items()):
-                    if (
-                        process.running()
-                        or key in self.paused
-                        or self._stopping.is_set()
-                    ):
-                        continue
-                    self.restarts[key] = self.restarts.get(key, 0) + 1
-                    try:
-                        started = self._restart_worker(key)
-                    except Exception:  # try again on the next round
-                        continue
-                    if self._stopping.is_set():
-                        started.stop()  # stop_all came while it was starting
+                with self._workers_lock:
+                    self._restart_dead_workers()
 
         self._supervisor = threading.Thread(target=watch, daemon=True)
         self._supervisor.start()
+
+    def _restart_dead_workers(self) -> None:
+        for key, process in list(self.workers.items()):
+            if process.running() or key in self.paused or self._stopping.is_set():
+                continue
+            self.restarts[key] = self.restarts.get(key, 0) + 1
+            try:
+                started = self._restart_worker(key)
+            except Exception:  # try again on the next round
+                continue
+            if self._stopping.is_set():
+                started.stop()  # stop_all came while it was starting
 
     def _restart_worker(self, key: str) -> ServiceProcess:
         """Start the worker recorded under ``key`` (again, after the first time)."""
@@ -297,6 +301,12 @@ class PlatformRun:
         restart on the new approach, and the approach's workers start
         (relays, consumers, projectors), with a local AWS of the run's own
         and its topology once the approach uses events."""
+        with self._workers_lock:
+            self._swap_workers(approach)
+        if self.workers and self._supervisor is None:
+            self.supervise()
+
+    def _swap_workers(self, approach: str) -> None:
         for worker in self.workers.values():
             worker.stop()
         self.workers.clear()
@@ -321,8 +331,6 @@ class PlatformRun:
             store=self.env.get("EVENT_STORE", "postgres"),
         ):
             self.start_worker(spec)
-        if self.workers and self._supervisor is None:
-            self.supervise()
 
     def reset_data(self) -> None:
         """Empty every domain table (write and read side) and every queue, so the

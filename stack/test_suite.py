@@ -9,6 +9,7 @@ else the embedded one. The closing line adds up all runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared_events.configuration import REPO_DIR, VAR_DIR
 from stack import environment
@@ -313,6 +315,8 @@ def main(argv: list[str]) -> int:
     failures = [name for lane in lanes for name in lane.failures]
     if _stop_daemon_started_since(daemon_before):
         failures.append("a test left the local AWS daemon running (var/moto)")
+    if _kill_processes_left(REPO_DIR):
+        failures.append("a test left processes of this checkout running")
     totals = [sum(lane.totals[i] for lane in lanes) for i in range(3)]
     print(f"\n=== summary ({elapsed:.0f}s)")
     if failures:
@@ -341,6 +345,47 @@ def _stop_daemon_started_since(before: int | None) -> bool:
         flush=True,
     )
     return True
+
+
+def processes_of(checkout: Path) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes started from ``checkout`` (its
+    path in their command line) that are not this one or its ancestors;
+    PostgreSQL's, whose data may live there on purpose, left out."""
+    mine = {os.getpid()}
+    pid = os.getpid()
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+        mine.add(pid)
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if int(entry.name) in mine or name == "postgres":
+            continue
+        if str(checkout) in command:
+            found.append((int(entry.name), command.strip()))
+    return found
+
+
+def _kill_processes_left(checkout: Path) -> bool:
+    """Kill what the tests started and left running (a platform's worker a
+    fixture lost track of); True if there was any: the run then fails."""
+    left = processes_of(checkout)
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        print("\n=== processes the tests left running, killed now:", flush=True)
+        for pid, command in left:
+            print(f"  {pid} {command[:160]}", flush=True)
+    return bool(left)
 
 
 def _interrupted(signum, frame) -> None:
