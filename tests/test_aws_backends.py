@@ -111,11 +111,22 @@ def test_a_deleted_customers_order_is_cancelled_through_the_aws_backends(
                 what="the order's read model showed it cancelled",
                 run=run,
             )
-            summary = requests.get(
-                f"{run.url('customer')}/api/query/customers/{customer['id']}/",
-                headers={"Authorization": f"Token {run.token}"},
-                timeout=10,
+
+            def customer_summary() -> dict:
+                response = requests.get(
+                    f"{run.url('customer')}/api/query/customers/{customer['id']}/",
+                    headers={"Authorization": f"Token {run.token}"},
+                    timeout=10,
+                )
+                return response.json() if response.status_code == 200 else {}
+
+            # The customer's summary is another projector's read model: it
+            # catches up on its own, in no order with the order's.
+            wait_for(
+                lambda: customer_summary().get("deleted") is True,
+                timeout=60,
+                what="the customer's summary showed it deleted",
+                run=run,
             )
-            assert summary.json()["deleted"] is True
         restarts = {key: count for key, count in run.restarts.items() if count}
         assert restarts == {}
