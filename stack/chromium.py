@@ -41,7 +41,7 @@ __all__ = [
 
 #: Debian 12 (bookworm)'s Chromium, from its security updates. The browser and
 #: its data package share one version; apt fetches the libraries they link.
-CHROMIUM_DEBIAN_VERSION = "156.0.8078.114-1~deb12u1"
+CHROMIUM_DEBIAN_VERSION = "156.0.8078.129-1~deb12u1"
 CHROMIUM_PACKAGES = {
     "chromium": CHROMIUM_DEBIAN_VERSION,
     "chromium-common": CHROMIUM_DEBIAN_VERSION,
