@@ -45,6 +45,9 @@ class ScenarioContext:
     # What a scenario measures beyond the common measurements, by group
     # (a phase, a kind of read): shown in the report's "scenario figures".
     figures: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    # Where a long scenario says how far it got (the lab's or the cockpit's
+    # progress lines).
+    progress: Callable[[str], None] = field(default=lambda line: None)
 
     @property
     def approach(self) -> str:

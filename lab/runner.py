@@ -141,7 +141,10 @@ def run_scenario_on(
     # moved the platform on (strangle-the-monolith).
     backend = backend_of(run)
     ctx = ScenarioContext(
-        run=run, client=client, probe=BacklogProbe(run) if run.uses_events else None
+        run=run,
+        client=client,
+        probe=BacklogProbe(run) if run.uses_events else None,
+        progress=progress,
     )
     started = time.monotonic()
     try:

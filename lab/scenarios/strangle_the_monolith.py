@@ -25,6 +25,7 @@ It starts from the monolith only: under any other approach it is skipped.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -129,6 +130,9 @@ class StrangleTheMonolith(Scenario):
         self, ctx: ScenarioContext, traffic: Traffic, home: Path, target: str
     ) -> bool:
         started = time.monotonic()
+        ctx.progress(
+            f"  moving to {target} (manage.py approach migrate) while clients write..."
+        )
         traffic.begin(target)
         moved = subprocess.run(
             [sys.executable, "manage.py", "approach", "migrate", "--to", target],
@@ -145,6 +149,7 @@ class StrangleTheMonolith(Scenario):
             )
             traffic.end()
             return False
+        ctx.progress(f"  moved; the processes restarting on {target}...")
         ctx.run.switch_approach(target)
         answers = traffic.end()
         seconds = time.monotonic() - started
@@ -172,6 +177,11 @@ class StrangleTheMonolith(Scenario):
             line for line in moved.stdout.splitlines() if "Cut-over window" in line
         ]
         ctx.notes.append(f"--to {target}: " + (window[0].strip() if window else "done"))
+        ctx.progress(
+            f"  on {target} after {seconds:.0f}s: {answers.accepted} writes "
+            f"accepted, {answers.refused} refused (503), {answers.failed} failed "
+            "otherwise; audit " + ("equal" if consistent is not None else "apart")
+        )
         return True
 
     @staticmethod
@@ -259,6 +269,7 @@ class Traffic:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._numbers = itertools.count(1)
 
     def begin(self, step: str) -> None:
         """Start sending, the answers counted for ``step``."""
@@ -282,9 +293,9 @@ class Traffic:
     def _keep_busy(self) -> None:
         session = requests.Session()
         session.headers["Authorization"] = f"Token {self.ctx.run.token}"
-        number = 0
         while not self._stop.is_set():
-            number += 1
+            # Numbered across the steps: every registration a new email.
+            number = next(self._numbers)
             self._post(
                 session,
                 "customer",
