@@ -6,7 +6,8 @@ the jobs that change them (``cockpit.jobs``).
   (on the same port, so the page's address stays the same);
 - ``run_scenario(name)``: one lab scenario on the running platform
   (``lab.runner.run_scenario_on``), its result kept per scenario and backend
-  (``cockpit.scenario_results``).
+  (``cockpit.scenario_results``); a scenario that moves the platform to
+  another approach (the migration) leaves the cockpit on that approach.
 
 What a learner should notice: the platform is a context manager
 (``running_platform``) kept open in an ``ExitStack``, so however the
@@ -232,6 +233,14 @@ class CockpitController:
         result = self._run_scenario(run, scenario, progress)
         self._last_result = result
         record = result_record(result)
+        if run.approach != self.backend.approach:
+            # The scenario moved the platform on (strangle-the-monolith):
+            # the diagram, the live numbers and the next step follow it.
+            self.backend = Backend(
+                run.approach, self.backend.delivery, self.backend.store
+            )
+            record["platform_moved_to"] = self.backend.label
+            progress(f"the platform runs under {self.backend.label} now")
         path = self.results.keep(record)
         progress(f"result kept in {path.name}")
         return record

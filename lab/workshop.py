@@ -9,6 +9,11 @@ judged by ``lab.flaws``, and ``render_workshop(report)`` writes the Markdown
 of ``docs/workshop.md`` (``manage.py lab workshop``). The cockpit renders the
 same steps on its workshop page.
 
+After the five steps comes the migration, a chapter of its own
+(``MIGRATION``): the journey the paper's title names, made by a running
+monolith with its data (``strangle-the-monolith``, ``strangler``), measured
+per move and filled the same way (``filled_migration(report)``).
+
 What a learner should notice: every step's result is measured, never written
 by hand. Where the measured result and the prediction disagree, the step
 says so, and that disagreement is the most interesting thing to discuss.
@@ -19,9 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lab.flaws import flaw_verdict
+from lab.scenarios import strangle_the_monolith as strangler
 from shared_events.approaches import APPROACHES, Approach
 
-SCENARIOS = ["schema-change", "delete-customer", "crash-before-publish", "burst"]
+SCENARIOS = [
+    "schema-change",
+    "delete-customer",
+    "crash-before-publish",
+    "burst",
+    "strangle-the-monolith",
+]
 RUN_FIRST = "python manage.py lab compare " + " ".join(
     f"--scenario {scenario}" for scenario in SCENARIOS
 )
@@ -38,10 +50,12 @@ class WorkshopStep:
     prediction: str
     flaw_predicted: bool
     question: str
+    # A chapter's own title; a step's is its approach's name.
+    heading: str = ""
 
     @property
     def title(self) -> str:
-        return APPROACHES[Approach(self.approach)].label
+        return self.heading or APPROACHES[Approach(self.approach)].label
 
     @property
     def command(self) -> str:
@@ -150,6 +164,38 @@ STEPS: list[WorkshopStep] = [
 ]
 
 
+# The chapter after the five steps: the same platform, with its data, moved
+# along the path by ``manage.py approach migrate`` while clients keep writing.
+MIGRATION = WorkshopStep(
+    approach="shared_db",
+    heading="from the monolith to approach 5, while it runs",
+    claim=(
+        "Few teams start from nothing: they own a monolith that serves every "
+        "day. The strangler fig moves it one step at a time while it serves: "
+        "the database split, then an opening event for every record it holds, "
+        "then the read side rebuilt from the events; each move with a short "
+        "cut-over window, verified by the auditor before it reports success."
+    ),
+    scenario="strangle-the-monolith",
+    look_at=(
+        "each move's writes accepted, refused with 503 and for how long (the "
+        "cut-over window), failed while the processes restarted, and its "
+        "audit; at the end what was lost or doubled, "
+        "and the orphan orders approach 2 left behind, closed by the stated "
+        "policy instead of carried over"
+    ),
+    prediction=(
+        "nothing is lost or doubled on the way; writes are refused only in "
+        "the cut-over windows of the split and of the events, for seconds"
+    ),
+    flaw_predicted=False,
+    question=(
+        "Which table of your own system would you move out first, and how "
+        "long a cut-over window could its users bear?"
+    ),
+)
+
+
 @dataclass
 class FilledStep:
     """A step with what the last run measured (empty when it did not run)."""
@@ -223,34 +269,107 @@ def _elsewhere(report: dict, step: WorkshopStep) -> list[str]:
     return verdicts
 
 
+def migration_numbers(m: dict) -> str:
+    """The migration's numbers: each move's answers and audit, then the end."""
+    figures = m.get("figures") or {}
+    parts = []
+    for target in strangler.STEPS:
+        move = figures.get(target)
+        if move is None:
+            continue
+        audit = (
+            "audited equal" if move.get(strangler.AUDIT) else "audit found copies apart"
+        )
+        parts.append(
+            f"to {target} in {move.get(strangler.SECONDS)} s: "
+            f"{move.get(strangler.ACCEPTED)} writes accepted, "
+            f"{move.get(strangler.REFUSED)} refused (longest "
+            f"{move.get(strangler.LONGEST_REFUSED)} s), "
+            f"{move.get(strangler.FAILED)} failed otherwise, {audit}"
+        )
+    end = figures.get(strangler.END, {})
+    if strangler.ORPHANS_CLOSED in end:
+        parts.append(f"{end[strangler.ORPHANS_CLOSED]} orphan orders closed")
+    return "; ".join(parts)
+
+
+def _filled(number: int, step: WorkshopStep, report: dict | None) -> FilledStep:
+    item = FilledStep(number=number, step=step)
+    result = _result(report or {}, step.scenario, step.approach)
+    if result is None or result.get("measurements") is None:
+        return item
+    measurements = result["measurements"]
+    verdict = flaw_verdict(step.scenario, measurements)
+    if verdict.appeared is not None:
+        item.agrees = verdict.appeared == step.flaw_predicted
+    if step is MIGRATION:
+        item.measured = f"{verdict.text} ({migration_numbers(measurements)})"
+        return item
+    item.measured = f"{verdict.text} ({_numbers(measurements)})"
+    item.elsewhere = _elsewhere(report, step)
+    item.cost = _cost(report, step.approach)
+    return item
+
+
 def filled_steps(report: dict | None) -> list[FilledStep]:
     """The steps, each with the last run's result for its scenario and
     approach, that result's verdict against the prediction, the same
     scenario's verdict under the other approaches, and the approach's cost."""
-    filled = []
-    for number, step in enumerate(STEPS, start=1):
-        item = FilledStep(number=number, step=step)
-        result = _result(report or {}, step.scenario, step.approach)
-        if result is not None and result.get("measurements") is not None:
-            verdict = flaw_verdict(step.scenario, result["measurements"])
-            item.measured = f"{verdict.text} ({_numbers(result['measurements'])})"
-            if verdict.appeared is not None:
-                item.agrees = verdict.appeared == step.flaw_predicted
-            item.elsewhere = _elsewhere(report, step)
-            item.cost = _cost(report, step.approach)
-        filled.append(item)
-    return filled
+    return [_filled(number, step, report) for number, step in enumerate(STEPS, start=1)]
+
+
+def filled_migration(report: dict | None) -> FilledStep:
+    """The migration chapter with the last run's result: the verdict (nothing
+    lost or doubled) and each move's numbers."""
+    return _filled(len(STEPS) + 1, MIGRATION, report)
 
 
 def covers_every_step(report: dict | None) -> bool:
-    """Whether ``report`` measured every step's scenario under its approach
-    (then ``docs/workshop.md`` can be written from it whole)."""
-    return all(item.measured for item in filled_steps(report))
+    """Whether ``report`` measured every step's scenario under its approach,
+    and the migration (then ``docs/workshop.md`` can be written from it
+    whole)."""
+    filled = [*filled_steps(report), filled_migration(report)]
+    return all(item.measured for item in filled)
+
+
+VERDICTS = {
+    True: "as predicted",
+    False: "NOT as predicted: discuss why",
+    None: "not applicable",
+}
+
+
+def _section(item: FilledStep, report: dict | None, *, ask: str) -> list[str]:
+    step = item.step
+    out = [
+        f"**The paper's claim.** {step.claim}",
+        "",
+        f"**Run.** `{step.command}`",
+        "",
+        f"**Look at** {step.look_at}.",
+        "",
+        f"**Predicted:** {step.prediction}.",
+        "",
+    ]
+    if item.measured:
+        out += [f"**Measured:** {item.measured}: {VERDICTS[item.agrees]}.", ""]
+        if item.elsewhere:
+            out += [
+                f"The same scenario under the other approaches: "
+                f"{'; '.join(item.elsewhere)}.",
+                "",
+            ]
+        if item.cost:
+            out += [f"**What this approach costs to run:** {item.cost}.", ""]
+    elif report is not None:
+        out += [f"**Measured:** not in the last run; run `{step.command}`.", ""]
+    return [*out, f"**{ask}:** {step.question}", ""]
 
 
 def render_workshop(report: dict | None) -> str:
-    """``docs/workshop.md``: the steps, filled from ``report`` (the last run's
-    JSON); without a run, the command to run first."""
+    """``docs/workshop.md``: the steps and the migration, filled from
+    ``report`` (the last run's JSON); without a run, the command to run
+    first."""
     out = [
         "# The workshop: five approaches, one flaw at a time",
         "",
@@ -258,7 +377,8 @@ def render_workshop(report: dict | None) -> str:
         'not edit by hand. Each step follows the paper ("Microservices with '
         'CQRS and Event Sourcing on AWS"): its claim, an experiment to run, '
         "what to look at, the prediction beside what was measured, and a "
-        "question for before the next step.",
+        "question for before the next step. After the five steps, the "
+        "migration: the same path walked by a running monolith with its data.",
         "",
     ]
     if report is None:
@@ -275,40 +395,9 @@ def render_workshop(report: dict | None) -> str:
             "",
         ]
     for item in filled_steps(report):
-        step = item.step
-        out += [
-            f"## Step {item.number}: {step.title}",
-            "",
-            f"**The paper's claim.** {step.claim}",
-            "",
-            f"**Run.** `{step.command}`",
-            "",
-            f"**Look at** {step.look_at}.",
-            "",
-            f"**Predicted:** {step.prediction}.",
-            "",
-        ]
-        if item.measured:
-            verdict = {
-                True: "as predicted",
-                False: "NOT as predicted: discuss why",
-                None: "not applicable",
-            }[item.agrees]
-            out += [f"**Measured:** {item.measured}: {verdict}.", ""]
-            if item.elsewhere:
-                out += [
-                    f"The same scenario under the other approaches: "
-                    f"{'; '.join(item.elsewhere)}.",
-                    "",
-                ]
-            if item.cost:
-                out += [f"**What this approach costs to run:** {item.cost}.", ""]
-        elif report is not None:
-            out += [
-                f"**Measured:** not in the last run; run `{step.command}`.",
-                "",
-            ]
-        last = item.number == len(STEPS)
-        ask = "To take away" if last else "Before the next step"
-        out += [f"**{ask}:** {step.question}", ""]
+        out += [f"## Step {item.number}: {item.step.title}", ""]
+        out += _section(item, report, ask="Before the next step")
+    migration = filled_migration(report)
+    out += [f"## The migration: {migration.step.title}", ""]
+    out += _section(migration, report, ask="To take away")
     return "\n".join(out).rstrip() + "\n"

@@ -52,6 +52,8 @@ class Recorder:
         self.fail_start: str | None = None
         self.release = threading.Event()
         self.release.set()
+        # The approach a scenario leaves the platform on (the migration's).
+        self.moves_to: str | None = None
 
     def running(self) -> set[str]:
         alive: set[str] = set()
@@ -85,11 +87,14 @@ class Recorder:
     def scenario(self, run: FakeRun, scenario, progress) -> ScenarioResult:
         progress("deleting a customer")
         self.release.wait(10)
+        started_on = run.approach
+        if self.moves_to is not None:
+            run.approach = self.moves_to
         return ScenarioResult(
             scenario=scenario.name,
-            approach=run.approach,
+            approach=started_on,
             measurements=Measurements(
-                orphan_orders=3 if run.approach == "db_per_service" else 0,
+                orphan_orders=3 if started_on == "db_per_service" else 0,
                 events_lost=None,
                 duplicate_effects=None,
                 failed_requests={},
@@ -298,6 +303,31 @@ def test_a_workshop_step_switches_only_when_another_approach_runs(controller, re
         "start gateway:cqrs_es",
     ]
     assert controller.backend == Backend("cqrs_es")
+
+
+def test_after_a_scenario_that_moved_the_platform_the_cockpit_is_on_its_approach(
+    controller, recorder
+):
+    recorder.moves_to = "cqrs_es"
+    migration = finished(
+        controller, controller.run_step(Backend("shared_db"), "strangle-the-monolith")
+    )
+    recorder.moves_to = None
+    # The next step under cqrs_es runs on the moved platform: no switch.
+    finished(controller, controller.run_step(Backend("cqrs_es"), "delete-customer"))
+
+    assert migration.state is JobState.DONE, migration.error
+    assert migration.result["backend"] == "shared_db"
+    assert migration.result["platform_moved_to"] == "cqrs_es"
+    assert "the platform runs under cqrs_es now" in [
+        line for _, line in migration.lines
+    ]
+    assert controller.backend == Backend("cqrs_es")
+    assert recorder.events == [
+        "start platform:shared_db",
+        "start gateway:shared_db",
+        "reset after strangle-the-monolith",
+    ]
 
 
 def test_a_workshop_step_that_does_not_apply_is_refused_at_once(controller):

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cockpit.charts import canvas_html
 from cockpit.jobs import Job, JobRefused, JobState
-from cockpit.web.presenting import measurement_rows
+from cockpit.web.presenting import figure_rows, measurement_rows
 from cockpit.web.wiring import attached
 from lab.backends import Backend, BackendError
 
@@ -30,6 +30,7 @@ def job_context(job: Job | None) -> dict | None:
     if isinstance(record, dict):
         context["record"] = record
         context["rows"] = measurement_rows(record)
+        context["figures"] = figure_rows(record)
         # canvas_html escapes the spec into its attribute itself.
         context["charts"] = [
             mark_safe(canvas_html(spec))  # noqa: S308
@@ -42,9 +43,11 @@ def job_partial(request: HttpRequest, job: Job, *, status: int = 200) -> HttpRes
     response = render(
         request, "cockpit/_job.html", {"job": job_context(job)}, status=status
     )
-    if job.kind == "switch" and job.state is JobState.DONE:
+    moved = job.kind == "scenario" and "platform_moved_to" in (job.result or {})
+    if (job.kind == "switch" or moved) and job.state is JobState.DONE:
         # The page reloads: the approach, the scenarios and the fragments
-        # (a new platform, a new JWT) all changed.
+        # (a new platform, a new JWT; or the platform the migration moved
+        # on) all changed.
         response["HX-Trigger"] = "cockpit-switched"
     elif job.kind == "scenario" and job.state is JobState.DONE:
         # The recent results list it (and the fragments show its data).

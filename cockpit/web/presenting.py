@@ -1,5 +1,6 @@
 """A kept scenario result (``cockpit.scenario_results``) as the page shows it:
-a measurements table (its charts are the lab's, ``cockpit.charts``).
+a measurements table, the scenario's own figures (its phases, or the
+migration's moves) and its charts (the lab's, ``cockpit.charts``).
 
 What a learner should notice: every figure is the lab's own number, shown
 as it was measured; one that does not apply to the approach is "n/a",
@@ -54,3 +55,14 @@ def measurement_rows(record: dict) -> list[dict]:
         }
     )
     return rows
+
+
+def figure_rows(record: dict) -> list[dict]:
+    """The scenario's own figures, a row each: group (a phase, a move),
+    figure, value as shown."""
+    figures = (record.get("measurements") or {}).get("figures") or {}
+    return [
+        {"group": group, "name": name, "value": shown(value)}
+        for group, values in figures.items()
+        for name, value in values.items()
+    ]

@@ -29,5 +29,10 @@ urlpatterns = [
         workshop_views.run_step,
         name="workshop-step",
     ),
+    path(
+        "workshop/migration/run/",
+        workshop_views.run_migration,
+        name="workshop-migration",
+    ),
     path("results/recent/", views.recent_results, name="recent-results"),
 ]

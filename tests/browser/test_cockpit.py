@@ -9,7 +9,9 @@ should notice:
   placed); switched to cqrs_es, the same scenario leaves none, and the
   diagram now has the projectors that keep the read models;
 - the page is made of parts from different services: with the order
-  service stopped, its part says so, and the customers' part still works.
+  service stopped, its part says so, and the customers' part still works;
+- the workshop's migration chapter moves a monolith with its data to
+  cqrs_es in one click, nothing lost or doubled.
 
 Each stage is saved as a screenshot under ``reports/browser/``.
 """
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 SCENARIO_SECONDS = 300
 SWITCH_SECONDS = 400
+MIGRATION_SECONDS = 600
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +241,68 @@ def test_the_workshop_runs_a_step_with_one_click(cockpit, page, screenshot):
     here = page.locator('.workshop-step[data-step="2"] .here')
     expect()(here).to_contain_text("as predicted")
     screenshot(page, "cockpit-10-workshop")
+
+
+def test_the_migration_chapter_moves_a_monolith_to_cqrs_es_with_one_click(
+    cockpit, page, screenshot
+):
+    """The workshop's last chapter: one click starts a shared_db platform
+    (db_per_service runs, from the step before) with customers and orders,
+    and moves it with ``approach migrate`` to cqrs_es while clients write,
+    the way ``lab compare --scenario strangle-the-monolith`` does. Each move's
+    figures show, nothing is lost or doubled, and the cockpit stays on
+    cqrs_es with the data."""
+    page.goto(cockpit.opening_url)
+    page.get_by_role("link", name="Workshop").click()
+    chapter = page.locator(".workshop-migration")
+    expect()(chapter.locator(".claim")).not_to_be_empty()
+    expect()(chapter.locator(".prediction")).to_contain_text("nothing is lost")
+
+    chapter.get_by_role("button", name="Run the migration").click()
+    progress = page.locator("#step-job .progress")
+    expect()(progress).to_contain_text("moving to db_per_service", timeout=120_000)
+    screenshot(page, "cockpit-11-migrating")
+    result = page.locator(
+        '#step-job .result[data-scenario="strangle-the-monolith"]'
+        '[data-backend="shared_db"]'
+    )
+    expect()(result).to_be_visible(timeout=(SWITCH_SECONDS + MIGRATION_SECONDS) * 1000)
+
+    def figure(group: str, name: str) -> float:
+        cell = result.locator(f'td[data-group="{group}"][data-figure="{name}"]')
+        return float(cell.inner_text())
+
+    assert figure("in the end", "steps migrated") == 3
+    assert (figure("in the end", "lost"), figure("in the end", "duplicated")) == (0, 0)
+    # The customer deleted under db_per_service left its two orders behind;
+    # the move to events closed them by its policy.
+    assert figure("in the end", "orphans closed") == 2
+    for move in ("db_per_service", "event_sourcing", "cqrs_es"):
+        assert figure(move, "accepted") > 0, move
+        assert figure(move, "audit consistent") == 1, move
+    # The split and the events refuse writes until the services restart.
+    for move in ("db_per_service", "event_sourcing"):
+        assert figure(move, "refused (503)") > 0, move
+    # Besides the 503s, writes fail only while a web server restarts: no
+    # answer at all, never an error status.
+    failed = result.locator('td[data-measure="failed_requests"]').inner_text()
+    assert re.fullmatch(r"\d+( \(connection error: \d+\))?", failed), failed
+    expect()(result.locator(".lesson")).to_contain_text("0 lost, 0 doubled")
+    expect()(result.locator(".agrees")).to_be_visible()
+    expect()(result.locator(".moved")).to_contain_text("cqrs_es")
+    screenshot(page, "cockpit-12-migrated")
+
+    # The page reloads on the moved platform: the chapter's own line, and
+    # the overview's diagram with the projectors that keep the read models.
+    here = page.locator(".workshop-migration .here")
+    expect()(here).to_contain_text("as predicted", timeout=30_000)
+    expect()(here).to_contain_text("orphan orders closed")
+    page.get_by_role("link", name="Overview", exact=True).click()
+    expect()(page.get_by_role("heading", level=1)).to_contain_text("cqrs_es")
+    projector = page.locator(
+        '#diagram svg[data-approach="cqrs_es"] [data-kind="projector"]'
+    )
+    expect()(projector.first).to_be_visible(timeout=20_000)
 
 
 def test_every_page_passes_the_accessibility_check(cockpit, page):
