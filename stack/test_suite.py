@@ -69,9 +69,6 @@ LAB_TESTS = "tests/test_lab.py"
 # processes side by side never share a database, a queue or a port.)
 SIDE_PLATFORM_TESTS = [
     "tests/test_aws_backends.py",
-    # The lab's strangle-the-monolith: a platform moved through three
-    # approaches with its data (tests/test_lab.py runs the other scenarios).
-    "tests/test_lab_strangler.py",
 ]
 # And into the services' lane: the gateway's, the query processes' and the
 # traces' tests (a request through the gateway followed to the projectors).
@@ -223,6 +220,7 @@ class Lane:
         self.output = output
         self.failures: list[str] = []
         self.totals = [0, 0, 0]
+        self.cpu_seconds = 0.0
         self.stopped = threading.Event()
         self.current: subprocess.Popen | None = None
 
@@ -258,7 +256,8 @@ class Lane:
                 start_new_session=True,
                 preexec_fn=_default_interrupt,
             )
-            code = self.current.wait()
+            code, cpu = _wait_with_cpu(self.current)
+        self.cpu_seconds += cpu or 0.0
         if step.junit:
             for index, value in enumerate(_count(step.junit)):
                 self.totals[index] += value
@@ -268,11 +267,26 @@ class Lane:
             self.failures.append(step.name)
         with self.output:
             verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+            spent = "" if cpu is None else f", {cpu:.0f}s of CPU"
             print(
-                f"\n=== {step.name}: {verdict} in {time.monotonic() - started:.0f}s",
+                f"\n=== {step.name}: {verdict} in "
+                f"{time.monotonic() - started:.0f}s{spent}",
                 flush=True,
             )
             print(log.read_text(), end="", flush=True)
+
+
+def _wait_with_cpu(process: subprocess.Popen) -> tuple[int, float | None]:
+    """The step's exit code, and the CPU seconds it and every process it
+    waited for spent (its servers and workers too, not PostgreSQL's): what
+    the lanes share of the machine's cores. None when an interrupt's
+    ``poll`` reaped it first."""
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except ChildProcessError:
+        return process.wait(), None
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str]) -> int:
@@ -318,7 +332,8 @@ def main(argv: list[str]) -> int:
     if _kill_processes_left(REPO_DIR):
         failures.append("a test left processes of this checkout running")
     totals = [sum(lane.totals[i] for lane in lanes) for i in range(3)]
-    print(f"\n=== summary ({elapsed:.0f}s)")
+    cpu = sum(lane.cpu_seconds for lane in lanes)
+    print(f"\n=== summary ({elapsed:.0f}s, {cpu:.0f}s of CPU in the steps)")
     if failures:
         print("failed steps: " + ", ".join(failures))
     print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
