@@ -1,4 +1,5 @@
-"""``make test`` fails a run that left the local AWS daemon running."""
+"""``make test`` fails a run that left the local AWS daemon or processes
+running, and counts each step's CPU."""
 
 from __future__ import annotations
 
@@ -67,3 +68,24 @@ def test_this_process_and_its_ancestors_are_never_counted():
     )
 
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_steps_cpu_counts_the_processes_it_waited_for():
+    burn = (
+        "import time\n"
+        "end = time.process_time() + 0.3\n"
+        "while time.process_time() < end: pass"
+    )
+    # The step burns CPU itself and in a child it waits for, then fails.
+    step = (
+        "import subprocess, sys\n"
+        f"subprocess.run([sys.executable, '-c', {burn!r}])\n"
+        f"{burn}\n"
+        "sys.exit(3)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", step])
+
+    code, cpu = test_suite._wait_with_cpu(process)
+
+    assert code == process.returncode == 3
+    assert cpu >= 0.6
