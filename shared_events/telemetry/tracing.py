@@ -80,9 +80,10 @@ def tracing_on() -> bool:
 def configure_tracing(*, default_service_name: str) -> bool:
     """Set up the SDK and the instrumentations once per process, if requested.
 
-    Called when Django is ready (``SharedEventsConfig.ready``): in every
-    gunicorn worker after its fork, in the Celery relay worker, in every
-    consumer. The service name is ``OTEL_SERVICE_NAME`` (the platform runner
+    Called when Django is ready (``SharedEventsConfig.ready``): in gunicorn's
+    master before its workers fork (``serve --preload``; the SDK's batch
+    processor starts its export thread again in each worker), in the Celery
+    relay worker, in every consumer. The service name is ``OTEL_SERVICE_NAME`` (the platform runner
     names each process: ``customer-web``, ``order-consumer``...) or
     ``default_service_name``.
     """
