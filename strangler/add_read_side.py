@@ -47,8 +47,6 @@ from shared_events.configuration import (
     REPO_DIR,
     SERVICES,
     read_database_url,
-    user_env_file,
-    write_env_value,
 )
 from stack import postgres
 from stack.connections import open_connection
@@ -245,15 +243,7 @@ class AddReadSide(Step):
 
     def run(self, ctx: MigrationContext, progress: Progress) -> None:
         done = self._check(ctx)
-        total = len(STAGES)
-
-        def stage(number: int, name: str) -> bool:
-            """Announce the stage; True if it still has to be done."""
-            if name in done:
-                progress(f"== {number}/{total} {name}: done before, skipped")
-                return False
-            progress(f"== {number}/{total} {name}: {STAGES[name]}")
-            return True
+        stage = self.announcer(STAGES, done, progress)
 
         if stage(1, "databases"):
             self._make_databases(ctx, progress)
@@ -268,28 +258,18 @@ class AddReadSide(Step):
             self._rebuild(ctx, record, done, progress)
             record.mark_done("rebuild")
         if stage(4, "verify"):
-            verification = self.verify(ctx)
-            progress(verification.render())
-            if not verification.equal:
-                raise StepRefused(
-                    "the read side does not match the event stores; nothing "
-                    "switched, the services go on under event_sourcing. Problems: "
-                    + "; ".join(verification.problems)
-                )
+            self.refuse_unless_equal(
+                self.checked(ctx, progress),
+                "the read side does not match the event stores; nothing "
+                "switched, the services go on under event_sourcing",
+            )
             record.mark_done("verify")
         if stage(5, "switch"):
-            write_env_value(user_env_file(), "ARCHITECTURE_APPROACH", self.target.value)
-            record.mark_done("switch")
-            progress(
-                f"  ARCHITECTURE_APPROACH={self.target.value} written to "
-                f"{user_env_file()}"
-            )
+            self.switch(record, progress)
         done = record.done()
-        rebuilding = (
-            done["rebuild"]["finished_at"] - (done["rebuild_started"]["finished_at"])
-        )
+        rebuilding = self.seconds_between(done, "rebuild_started", "rebuild")
         progress(
-            f"Rebuild: {rebuilding.total_seconds():.2f} s while the services took "
+            f"Rebuild: {rebuilding:.2f} s while the services took "
             "writes (a killed run's pause included)."
         )
         progress(

@@ -57,7 +57,6 @@ from observe.tables import (
     REPLICA_TABLE,
 )
 from shared_events.approaches import Approach
-from shared_events.configuration import user_env_file, write_env_value
 from stack.connections import fetch_rows, fetch_value, open_connection
 from strangler.catalog import database_name, has_table, row_count
 from strangler.context import MigrationContext, Progress
@@ -251,15 +250,7 @@ class IntroduceEvents(Step):
             self._check_store_empty(ctx)
         record = self._record(ctx)
         record.ensure_table()
-        total = len(STAGES)
-
-        def stage(number: int, name: str) -> bool:
-            """Announce the stage; True if it still has to be done."""
-            if name in done:
-                progress(f"== {number}/{total} {name}: done before, skipped")
-                return False
-            progress(f"== {number}/{total} {name}: {STAGES[name]}")
-            return True
+        stage = self.announcer(STAGES, done, progress)
 
         if stage(1, "prepare"):
             create_staging(databases)
@@ -318,30 +309,21 @@ class IntroduceEvents(Step):
             + (": " + ", ".join(orphans) if orphans else "")
         )
         if stage(6, "verify"):
-            verification = self.verify(ctx)
-            progress(verification.render())
-            if not verification.equal:
-                raise StepRefused(
-                    "the event stores do not match the state tables; nothing "
-                    "switched, writes without events stay refused. Problems: "
-                    + "; ".join(verification.problems)
-                )
+            self.refuse_unless_equal(
+                self.checked(ctx, progress),
+                "the event stores do not match the state tables; nothing "
+                "switched, writes without events stay refused",
+            )
             record.mark_done("verify")
         if stage(7, "switch"):
-            write_env_value(user_env_file(), "ARCHITECTURE_APPROACH", self.target.value)
-            record.mark_done("switch")
-            progress(
-                f"  ARCHITECTURE_APPROACH={self.target.value} written to "
-                f"{user_env_file()}"
-            )
+            self.switch(record, progress)
         done = record.done()
-        copying = done["copy"]["finished_at"] - done["copy_started"]["finished_at"]
+        copying = self.seconds_between(done, "copy_started", "copy")
         progress(
-            f"Snapshots: {copying.total_seconds():.2f} s while the services took "
+            f"Snapshots: {copying:.2f} s while the services took "
             "writes (a killed run's pause included)."
         )
-        opened = done["freeze_started"]["finished_at"]
-        window = (done["switch"]["finished_at"] - opened).total_seconds()
+        window = self.seconds_between(done, "freeze_started", "switch")
         progress(
             f"Cut-over window: writes refused for {window:.2f} s, from the freeze "
             "to the switch; restart the services (with their relays and "

@@ -37,8 +37,6 @@ from shared_events.approaches import Approach
 from shared_events.configuration import (
     REPO_DIR,
     SERVICE_DATABASE_NAMES,
-    user_env_file,
-    write_env_value,
 )
 from stack import postgres
 from stack.processes import manage_command
@@ -201,15 +199,7 @@ class SplitDatabase(Step):
         self._check_source(ctx)
         done = self._done(ctx)
         self._check_not_gone_back(ctx, done)
-        total = len(STAGES)
-
-        def stage(number: int, name: str) -> bool:
-            """Announce the stage; True if it still has to be done."""
-            if name in done:
-                progress(f"== {number}/{total} {name}: done before, skipped")
-                return False
-            progress(f"== {number}/{total} {name}: {STAGES[name]}")
-            return True
+        stage = self.announcer(STAGES, done, progress)
 
         if stage(1, "databases"):
             self._make_databases(ctx, progress)
@@ -235,35 +225,26 @@ class SplitDatabase(Step):
             self._fill(copies, progress)
             record.mark_done("fill")
         if stage(5, "verify"):
-            verification = self.verify(ctx)
-            progress(verification.render())
+            verification = self.checked(ctx, progress)
             if not verification.equal:
                 progress("  not equal: filling again, then comparing again")
                 self._fill(copies, progress)
-                verification = self.verify(ctx)
-                progress(verification.render())
-            if not verification.equal:
-                raise StepRefused(
-                    "the new side is not equal to the old; nothing switched, the "
-                    "old side stays frozen. Problems: "
-                    + "; ".join(verification.problems)
-                )
+                verification = self.checked(ctx, progress)
+            self.refuse_unless_equal(
+                verification,
+                "the new side is not equal to the old; nothing switched, the "
+                "old side stays frozen",
+            )
             record.mark_done("verify")
         if stage(6, "switch"):
-            write_env_value(user_env_file(), "ARCHITECTURE_APPROACH", self.target.value)
-            record.mark_done("switch")
-            progress(
-                f"  ARCHITECTURE_APPROACH={self.target.value} written to "
-                f"{user_env_file()}"
-            )
+            self.switch(record, progress)
         done = record.done()
-        copying = done["copy"]["finished_at"] - done["copy_started"]["finished_at"]
+        copying = self.seconds_between(done, "copy_started", "copy")
         progress(
-            f"Bulk copy: {copying.total_seconds():.2f} s while the old side took "
+            f"Bulk copy: {copying:.2f} s while the old side took "
             "writes (a killed run's pause included)."
         )
-        opened = done["freeze_started"]["finished_at"]
-        window = (done["switch"]["finished_at"] - opened).total_seconds()
+        window = self.seconds_between(done, "freeze_started", "switch")
         progress(
             f"Cut-over window: writes refused for {window:.2f} s, from the freeze "
             "to the switch; restart the services to accept writes on the new side."

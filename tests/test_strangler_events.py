@@ -20,17 +20,22 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from lab.client import PlatformClient
+from lab.scenarios.strangle_the_monolith import migrate_environment
 from observe.audit import AuditDatabases, audit_consistency
-from shared_events.configuration import REPO_DIR, all_database_names, read_env_file
+from shared_events.configuration import REPO_DIR, all_database_names
 from stack import postgres
 from stack.connections import fetch_rows, fetch_value, open_connection
 from stack.moto_server import start_moto_server
 from stack.platform_run import running_platform
+from tests.strangler_support import (
+    client_of,
+    ids,
+    migrate,
+    recorded_approach,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +64,7 @@ def run(server_url, database_prefix):
         # moto daemon (stack.environment.ensure_aws_endpoint).
         started.moto = start_moto_server()
         started.env["AWS_ENDPOINT_URL"] = started.moto.endpoint_url
-        client = _client(started)
+        client = client_of(started)
         customers = []
         for number in range(CUSTOMERS):
             customer = client.register_customer(
@@ -80,33 +85,8 @@ def run(server_url, database_prefix):
 
 @pytest.fixture(scope="module")
 def command_env(run, tmp_path_factory):
-    home = tmp_path_factory.mktemp("strangler_events")
-    dotenv = home / "platform.env"
-    dotenv.write_text("ARCHITECTURE_APPROACH=db_per_service\n")
-    env = {**os.environ, **run.env}
-    env.pop("ARCHITECTURE_APPROACH")
-    env.update(
-        PLATFORM_DOTENV=str(dotenv),
-        PLATFORM_VAR_DIR=str(home / "var"),
-        OTEL_SDK_DISABLED="true",
-    )
-    return env
-
-
-def _client(run) -> PlatformClient:
-    return PlatformClient(
-        customer_url=run.url("customer"), order_url=run.url("order"), token=run.token
-    )
-
-
-def _migrate(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "approach", "migrate", *args],
-        cwd=REPO_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return migrate_environment(
+        run.env, tmp_path_factory.mktemp("strangler_events"), "db_per_service"
     )
 
 
@@ -115,17 +95,9 @@ def _url(run, service: str) -> str:
     return f"{server.rstrip('/')}/{prefix}{service}_service"
 
 
-def _ids(url: str, table: str, where: str = "") -> list[str]:
-    return [key for (key,) in fetch_rows(url, f"SELECT id::text FROM {table} {where}")]
-
-
-def _approach(env: dict) -> str:
-    return read_env_file(Path(env["PLATFORM_DOTENV"]))["ARCHITECTURE_APPROACH"]
-
-
 def _orphans(run) -> list[str]:
     return sorted(
-        _ids(
+        ids(
             _url(run, "order"),
             "orders_order",
             f"WHERE customer_id = '{run.deleted_customer}' "
@@ -148,7 +120,7 @@ def _registering(run) -> Iterator[dict[str, list]]:
     """Register customers one after another until the block ends."""
     answers: dict[str, list] = {"201": [], "503": [], "other": []}
     stop = threading.Event()
-    session = _client(run).session
+    session = client_of(run).session
 
     def register() -> None:
         number = 0
@@ -182,7 +154,7 @@ def _registering(run) -> Iterator[dict[str, list]]:
 
 
 def test_unreachable_databases_are_refused(command_env, database_prefix):
-    completed = _migrate(
+    completed = migrate(
         {**command_env, "DATABASE_NAME_PREFIX": database_prefix + "none_"},
         "--to",
         "event_sourcing",
@@ -206,22 +178,22 @@ def test_an_event_store_holding_other_events_is_refused(run, command_env):
         )
         connection.commit()
     try:
-        completed = _migrate(command_env, "--to", "event_sourcing")
+        completed = migrate(command_env, "--to", "event_sourcing")
     finally:
         # TRUNCATE stays the owner's: the append-only trigger refuses DELETE.
         with open_connection(url, autocommit=True) as connection:
             connection.cursor().execute("TRUNCATE event_store")
     assert completed.returncode != 0
     assert "already holds 1 events this step did not write" in completed.stderr
-    assert _approach(command_env) == "db_per_service"
+    assert recorded_approach(command_env) == "db_per_service"
 
 
 def test_the_dry_run_prints_the_counts_and_changes_nothing(run, command_env):
-    customers = len(_ids(_url(run, "customer"), "customers_customer"))
-    orders = len(_ids(_url(run, "order"), "orders_order"))
+    customers = len(ids(_url(run, "customer"), "customers_customer"))
+    orders = len(ids(_url(run, "order"), "orders_order"))
     orphans = _orphans(run)
     assert len(orphans) == 2
-    completed = _migrate(command_env, "--to", "event_sourcing", "--dry-run")
+    completed = migrate(command_env, "--to", "event_sourcing", "--dry-run")
     assert completed.returncode == 0, completed.stderr
     assert f"customers_customer -> CustomerImported: {customers}" in completed.stdout
     assert f"orders_order -> OrderImported: {orders}" in completed.stdout
@@ -229,7 +201,7 @@ def test_the_dry_run_prints_the_counts_and_changes_nothing(run, command_env):
     assert all(orphan in completed.stdout for orphan in orphans)
     assert "[to do] append" in completed.stdout
     assert "Dry run: nothing changed." in completed.stdout
-    assert _approach(command_env) == "db_per_service"
+    assert recorded_approach(command_env) == "db_per_service"
     for service in ("customer", "order"):
         url = _url(run, service)
         assert not fetch_value(url, "SELECT count(*) FROM event_store")
@@ -270,12 +242,12 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     ]
     assert 2 <= len(staged) < CUSTOMERS
     assert not fetch_value(customers_url, "SELECT count(*) FROM event_store")
-    assert _approach(command_env) == "db_per_service"
+    assert recorded_approach(command_env) == "db_per_service"
 
     # Traffic continues meanwhile: a customer joins and orders, one already
     # staged is renamed (its snapshot must follow), and one leaves with an
     # open order (one more orphan).
-    client = _client(run)
+    client = client_of(run)
     joined = client.register_customer(
         name="Late Comer", email="late@example.com", address="1 Late Lane"
     )
@@ -291,14 +263,14 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     assert renamed.status_code == 200, renamed.text
     leaving = next(
         key
-        for key in _ids(customers_url, "customers_customer")
+        for key in ids(customers_url, "customers_customer")
         if key not in staged and key != joined["id"]
     )
     client.delete_customer(leaving)
     orphans = sorted(
         [
             *_orphans(run),
-            *_ids(
+            *ids(
                 orders_url,
                 "orders_order",
                 f"WHERE customer_id = '{leaving}' AND status IN "
@@ -309,7 +281,7 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     assert len(orphans) == 4
 
     with _registering(run) as accepted:
-        completed = _migrate(command_env, "--to", "event_sourcing")
+        completed = migrate(command_env, "--to", "event_sourcing")
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "1/7 prepare: done before, skipped" in completed.stdout
@@ -317,13 +289,13 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     assert accepted["201"], "no registration was accepted during the move"
     assert accepted["503"], "no registration was refused by the event guard"
     assert accepted["other"] == []
-    assert _approach(command_env) == "event_sourcing"
+    assert recorded_approach(command_env) == "event_sourcing"
     for orphan in orphans:
         assert orphan in completed.stdout
 
     # Every customer and order of the state tables: exactly one opening
     # event, at version 1, and the rows at the version their events reached.
-    customers = _ids(customers_url, "customers_customer")
+    customers = ids(customers_url, "customers_customer")
     assert set(accepted["201"]) <= set(customers)
     assert joined["id"] in customers and leaving not in customers
     imported = _events(customers_url, "CustomerImported")
@@ -332,7 +304,7 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     assert {key: p["name"] for key, _, p in imported}[staged[0]] == (
         "Renamed During The Copy"
     )
-    orders = _ids(orders_url, "orders_order")
+    orders = ids(orders_url, "orders_order")
     assert sorted(key for key, _, _ in _events(orders_url, "OrderImported")) == (
         sorted(orders)
     )
@@ -347,7 +319,7 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     }
     assert (
         sorted(
-            _ids(
+            ids(
                 orders_url, "orders_order", "WHERE status = 'cancelled' AND version = 2"
             )
         )
@@ -357,14 +329,14 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     for url in (customers_url, orders_url):
         assert not fetch_value(url, "SELECT count(*) FROM event_outbox")
     # The replica holds every customer; the auditor finds it all consistent.
-    assert sorted(_ids(orders_url, "orders_customer_replica")) == sorted(customers)
+    assert sorted(ids(orders_url, "orders_customer_replica")) == sorted(customers)
     report = audit_consistency(
         "event_sourcing", AuditDatabases(customer=customers_url, order=orders_url)
     )
     assert report.consistent, json.dumps(report.to_dict(), default=str)
     assert report.orphan_orders == []
     # The old writers are refused from now on: a write no event stands behind.
-    refused = _client(run).session.post(
+    refused = client_of(run).session.post(
         f"{run.url('customer')}/api/customers/register/",
         json={"name": "Too Early", "email": "early@example.com", "address": "x"},
         timeout=10,
@@ -377,7 +349,7 @@ def test_the_services_serve_the_same_data_on_event_sourcing(run):
     customers_url, orders_url = _url(run, "customer"), _url(run, "order")
     for service in ("customer", "order"):
         run.restart_web(service, extra_env={"ARCHITECTURE_APPROACH": "event_sourcing"})
-    client = _client(run)
+    client = client_of(run)
     # Every customer and order the state tables hold, served as it was moved
     # (the event-sourced repositories fold them from their opening events).
     for key, name, email in fetch_rows(
@@ -395,14 +367,14 @@ def test_the_services_serve_the_same_data_on_event_sourcing(run):
         assert shown.status_code == 200, shown.text
         assert shown.json()["status"] == status
         assert Decimal(shown.json()["total"]) == total
-    customer = _ids(customers_url, "customers_customer", "ORDER BY id LIMIT 1")[0]
+    customer = ids(customers_url, "customers_customer", "ORDER BY id LIMIT 1")[0]
     history = client.session.get(
         f"{run.url('customer')}/api/customers/{customer}/history/", timeout=10
     )
     assert history.status_code == 200, history.text
     assert "CustomerImported" in history.text
 
-    orphan = _ids(
+    orphan = ids(
         orders_url, "orders_order", f"WHERE customer_id = '{run.deleted_customer}'"
     )[0]
     order = client.session.get(f"{run.url('order')}/api/orders/{orphan}/", timeout=10)
@@ -445,7 +417,7 @@ def test_the_services_serve_the_same_data_on_event_sourcing(run):
 def test_a_rerun_after_the_move_does_nothing(run, command_env):
     url = _url(run, "order")
     before = fetch_value(url, "SELECT count(*) FROM event_store")
-    completed = _migrate(command_env, "--to", "event_sourcing")
+    completed = migrate(command_env, "--to", "event_sourcing")
     assert completed.returncode == 0, completed.stderr
     assert "already on event_sourcing" in completed.stdout
     assert "nothing to do" in completed.stdout
@@ -453,7 +425,7 @@ def test_a_rerun_after_the_move_does_nothing(run, command_env):
 
 
 def test_dropping_the_old_side_removes_the_guard_and_the_staging(run, command_env):
-    completed = _migrate(command_env, "--to", "event_sourcing", "--drop-old", "--yes")
+    completed = migrate(command_env, "--to", "event_sourcing", "--drop-old", "--yes")
     assert completed.returncode == 0, completed.stderr
     for service in ("customer", "order"):
         url = _url(run, service)
@@ -464,7 +436,7 @@ def test_dropping_the_old_side_removes_the_guard_and_the_staging(run, command_en
             "WHERE tgname LIKE 'strangler_event_guard%'",
         )
     # The services on event_sourcing go on writing as before.
-    joined = _client(run).register_customer(
+    joined = client_of(run).register_customer(
         name="After The Move", email="after@example.com", address="4 New Road"
     )
     assert (

@@ -47,11 +47,11 @@ from shared_events.configuration import (
     REPO_DIR,
     SERVICES,
     all_database_names,
-    read_env_file,
 )
 from stack import postgres
 from stack.connections import fetch_rows, fetch_value, open_connection
 from stack.platform_run import PlatformRun, running_platform
+from tests.strangler_support import client_of, ids, migrate, recorded_approach
 
 pytestmark = pytest.mark.slow
 
@@ -97,11 +97,7 @@ class Journey:
         return f"{server}/{self.prefix}{name}"
 
     def client(self) -> PlatformClient:
-        return PlatformClient(
-            customer_url=self.run.url("customer"),
-            order_url=self.run.url("order"),
-            token=self.run.token,
-        )
+        return client_of(self.run)
 
     def command_env(self) -> dict[str, str]:
         """The command's environment: the run's databases and broker, its own
@@ -149,24 +145,15 @@ def journey(server_url, tmp_path_factory):
 def _migrate(
     journey: Journey, *args: str, **settings: str
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "approach", "migrate", *args],
-        cwd=REPO_DIR,
-        env={**journey.command_env(), **settings},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return migrate({**journey.command_env(), **settings}, *args, timeout=600)
 
 
 def _approach(journey: Journey) -> str:
-    return read_env_file(journey.home / "platform.env")["ARCHITECTURE_APPROACH"]
+    return recorded_approach(journey.command_env())
 
 
 def _ids(url: str, table: str, column: str = "id", where: str = "") -> set[str]:
-    return {
-        key for (key,) in fetch_rows(url, f"SELECT {column}::text FROM {table} {where}")
-    }
+    return set(ids(url, table, column, where))
 
 
 @contextmanager

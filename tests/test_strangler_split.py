@@ -10,7 +10,6 @@ finally dropping the old side.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,16 +17,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
 
-from lab.client import PlatformClient
+from lab.scenarios.strangle_the_monolith import migrate_environment
 from observe.audit import AuditDatabases, audit_consistency
-from shared_events.configuration import REPO_DIR, read_env_file
+from shared_events.configuration import REPO_DIR
 from stack.connections import fetch_rows, fetch_value
 from stack.platform_run import running_platform
+from tests.strangler_support import (
+    client_of,
+    ids,
+    migrate,
+    recorded_approach,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +44,7 @@ def run(server_url, database_prefix):
     with running_platform(
         approach="shared_db", server_url=server_url, prefix=database_prefix
     ) as started:
-        client = _client(started)
+        client = client_of(started)
         for number in range(CUSTOMERS):
             customer = client.register_customer(
                 name=f"Customer {number}",
@@ -59,47 +63,14 @@ def run(server_url, database_prefix):
 def command_env(run, tmp_path_factory):
     """The command's environment: the run's databases, its own settings file
     (where the approach is recorded) and state directory."""
-    home = tmp_path_factory.mktemp("strangler")
-    dotenv = home / "platform.env"
-    dotenv.write_text("ARCHITECTURE_APPROACH=shared_db\n")
-    env = {**os.environ, **run.env}
-    env.pop("ARCHITECTURE_APPROACH")
-    env.update(
-        PLATFORM_DOTENV=str(dotenv),
-        PLATFORM_VAR_DIR=str(home / "var"),
-        OTEL_SDK_DISABLED="true",
-    )
-    return env
-
-
-def _client(run) -> PlatformClient:
-    return PlatformClient(
-        customer_url=run.url("customer"), order_url=run.url("order"), token=run.token
-    )
-
-
-def _migrate(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "approach", "migrate", *args],
-        cwd=REPO_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return migrate_environment(
+        run.env, tmp_path_factory.mktemp("strangler"), "shared_db"
     )
 
 
 def _url(run, name: str) -> str:
     server, prefix = run.env["DATABASE_SERVER_URL"], run.env["DATABASE_NAME_PREFIX"]
     return f"{server.rstrip('/')}/{prefix}{name}"
-
-
-def _ids(url: str, table: str) -> list[str]:
-    return [key for (key,) in fetch_rows(url, f"SELECT id::text FROM {table}")]
-
-
-def _approach(env: dict) -> str:
-    return read_env_file(Path(env["PLATFORM_DOTENV"]))["ARCHITECTURE_APPROACH"]
 
 
 def _database_exists(run, name: str) -> bool:
@@ -118,7 +89,7 @@ def _registering(run) -> Iterator[dict[str, list]]:
     accepted (201), the refusals (503) and any other answer."""
     answers: dict[str, list] = {"201": [], "503": [], "other": []}
     stop = threading.Event()
-    session = _client(run).session
+    session = client_of(run).session
 
     def register() -> None:
         number = 0
@@ -151,7 +122,7 @@ def _registering(run) -> Iterator[dict[str, list]]:
 
 
 def test_a_target_more_than_one_step_on_is_refused(command_env):
-    completed = _migrate(command_env, "--to", "cqrs_es")
+    completed = migrate(command_env, "--to", "cqrs_es")
     assert completed.returncode != 0
     assert (
         "the platform is on shared_db; migrate one step at a time: next is "
@@ -162,7 +133,7 @@ def test_a_target_more_than_one_step_on_is_refused(command_env):
 def test_a_step_not_built_yet_is_refused(command_env, tmp_path):
     dotenv = tmp_path / "other.env"
     dotenv.write_text("ARCHITECTURE_APPROACH=db_per_service\n")
-    completed = _migrate(
+    completed = migrate(
         {**command_env, "PLATFORM_DOTENV": str(dotenv)}, "--to", "direct_publish"
     )
     assert completed.returncode != 0
@@ -172,7 +143,7 @@ def test_a_step_not_built_yet_is_refused(command_env, tmp_path):
 def test_a_platform_not_on_shared_db_is_refused(command_env, tmp_path):
     dotenv = tmp_path / "other.env"
     dotenv.write_text("ARCHITECTURE_APPROACH=event_sourcing\n")
-    completed = _migrate(
+    completed = migrate(
         {**command_env, "PLATFORM_DOTENV": str(dotenv)}, "--to", "db_per_service"
     )
     assert completed.returncode != 0
@@ -181,7 +152,7 @@ def test_a_platform_not_on_shared_db_is_refused(command_env, tmp_path):
 
 
 def test_a_platform_without_its_databases_is_refused(command_env, database_prefix):
-    completed = _migrate(
+    completed = migrate(
         {**command_env, "DATABASE_NAME_PREFIX": database_prefix + "none_"},
         "--to",
         "db_per_service",
@@ -196,9 +167,9 @@ def test_a_platform_without_its_databases_is_refused(command_env, database_prefi
 
 def test_the_dry_run_prints_the_counts_and_changes_nothing(run, command_env):
     shared = _url(run, "platform_shared")
-    customers = len(_ids(shared, "customers_customer"))
+    customers = len(ids(shared, "customers_customer"))
     lines = fetch_value(shared, "SELECT count(*) FROM orders_orderline")
-    completed = _migrate(command_env, "--to", "db_per_service", "--dry-run")
+    completed = migrate(command_env, "--to", "db_per_service", "--dry-run")
     assert completed.returncode == 0, completed.stderr
     prefix = run.env["DATABASE_NAME_PREFIX"]
     assert f"customers_customer -> {prefix}customer_service: {customers}" in (
@@ -207,7 +178,7 @@ def test_the_dry_run_prints_the_counts_and_changes_nothing(run, command_env):
     assert f"orders_orderline -> {prefix}order_service: {lines}" in completed.stdout
     assert "[to do] copy" in completed.stdout
     assert "Dry run: nothing changed." in completed.stdout
-    assert _approach(command_env) == "shared_db"
+    assert recorded_approach(command_env) == "shared_db"
     # running_platform made every database, empty of tables until migrated.
     assert not fetch_value(
         _url(run, "customer_service"),
@@ -241,13 +212,13 @@ def test_a_move_killed_during_its_copy_is_finished_by_the_rerun(run, command_env
         process.kill()
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, "".join(seen)
-    copied = _ids(new_customers, "customers_customer")
+    copied = ids(new_customers, "customers_customer")
     assert 2 <= len(copied) < CUSTOMERS
-    assert _approach(command_env) == "shared_db"
+    assert recorded_approach(command_env) == "shared_db"
 
     # Traffic continues on the old side meanwhile: a customer joins, and one
     # already copied leaves (under shared_db their orders go with them).
-    client = _client(run)
+    client = client_of(run)
     joined = client.register_customer(
         name="Late Comer", email="late@example.com", address="1 Late Lane"
     )
@@ -260,11 +231,11 @@ def test_a_move_killed_during_its_copy_is_finished_by_the_rerun(run, command_env
     # And while the rerun copies, freezes and switches, customers keep
     # registering: every one the platform accepted must be on the new side.
     with _registering(run) as accepted:
-        completed = _migrate(command_env, "--to", "db_per_service")
+        completed = migrate(command_env, "--to", "db_per_service")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert accepted["201"], "no registration was accepted during the move"
     assert accepted["503"], "no registration was refused by the write freeze"
-    assert set(accepted["201"]) <= set(_ids(new_customers, "customers_customer"))
+    assert set(accepted["201"]) <= set(ids(new_customers, "customers_customer"))
     assert accepted["other"] == []
     assert "1/6 databases: done before, skipped" in completed.stdout
     assert "Cut-over window: writes refused for" in completed.stdout
@@ -276,12 +247,12 @@ def test_a_move_killed_during_its_copy_is_finished_by_the_rerun(run, command_env
         (new_orders, "orders_order"),
         (new_orders, "orders_orderline"),
     ]:
-        moved = _ids(url, table)
-        assert sorted(moved) == sorted(_ids(shared, table)), table
+        moved = ids(url, table)
+        assert sorted(moved) == sorted(ids(shared, table)), table
         assert len(moved) == len(set(moved))
-    assert joined["id"] in _ids(new_customers, "customers_customer")
-    assert copied[0] not in _ids(new_customers, "customers_customer")
-    assert len(_ids(new_customers, "customers_customer")) == CUSTOMERS + len(
+    assert joined["id"] in ids(new_customers, "customers_customer")
+    assert copied[0] not in ids(new_customers, "customers_customer")
+    assert len(ids(new_customers, "customers_customer")) == CUSTOMERS + len(
         accepted["201"]
     )
     # No foreign key to customers on the new side: there is no customer table.
@@ -291,7 +262,7 @@ def test_a_move_killed_during_its_copy_is_finished_by_the_rerun(run, command_env
         "AND conrelid = 'orders_order'::regclass",
     )
     assert not fetch_value(new_orders, "SELECT to_regclass('customers_customer')")
-    assert _approach(command_env) == "db_per_service"
+    assert recorded_approach(command_env) == "db_per_service"
     report = audit_consistency(
         "db_per_service", AuditDatabases(customer=new_customers, order=new_orders)
     )
@@ -309,7 +280,7 @@ def test_a_move_killed_during_its_copy_is_finished_by_the_rerun(run, command_env
 def test_the_services_serve_the_moved_data_on_the_new_approach(run):
     # Until they restart, the services write to the frozen shared database:
     # refused with 503 and Retry-After, so the client tries again later.
-    refused = _client(run).session.post(
+    refused = client_of(run).session.post(
         f"{run.url('customer')}/api/customers/register/",
         json={"name": "Too Early", "email": "early@example.com", "address": "x"},
         timeout=10,
@@ -318,10 +289,10 @@ def test_the_services_serve_the_moved_data_on_the_new_approach(run):
     assert refused.headers.get("Retry-After")
     for service in ("customer", "order"):
         run.restart_web(service, extra_env={"ARCHITECTURE_APPROACH": "db_per_service"})
-    client = _client(run)
+    client = client_of(run)
     customers = client.session.get(f"{run.url('customer')}/api/customers/", timeout=10)
     assert customers.status_code == 200, customers.text
-    moved = _ids(_url(run, "customer_service"), "customers_customer")[0]
+    moved = ids(_url(run, "customer_service"), "customers_customer")[0]
     placed = client.place_order(
         customer_id=moved,
         lines=[("fig", 1, Decimal("1")), ("tree", 2, Decimal("3"))],
@@ -337,7 +308,7 @@ def test_the_services_serve_the_moved_data_on_the_new_approach(run):
 def test_a_rerun_after_the_move_does_nothing(run, command_env):
     new_orders = _url(run, "order_service")
     before = fetch_rows(new_orders, "SELECT id::text, version FROM orders_order")
-    completed = _migrate(command_env, "--to", "db_per_service")
+    completed = migrate(command_env, "--to", "db_per_service")
     assert completed.returncode == 0, completed.stderr
     assert "already on db_per_service" in completed.stdout
     assert "nothing to do" in completed.stdout
@@ -360,6 +331,6 @@ def test_the_old_side_is_dropped_only_when_confirmed(run, command_env):
     assert unconfirmed.returncode != 0
     assert "add --yes to confirm" in unconfirmed.stderr
     assert _database_exists(run, "platform_shared")
-    completed = _migrate(command_env, "--to", "db_per_service", "--drop-old", "--yes")
+    completed = migrate(command_env, "--to", "db_per_service", "--drop-old", "--yes")
     assert completed.returncode == 0, completed.stderr
     assert not _database_exists(run, "platform_shared")

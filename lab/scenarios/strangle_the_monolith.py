@@ -137,7 +137,7 @@ class StrangleTheMonolith(Scenario):
         moved = subprocess.run(
             [sys.executable, "manage.py", "approach", "migrate", "--to", target],
             cwd=REPO_DIR,
-            env=_command_env(ctx, home, current=ctx.approach),
+            env=migrate_environment(ctx.run.env, home, ctx.approach),
             capture_output=True,
             text=True,
             timeout=STEP_TIMEOUT_SECONDS,
@@ -361,13 +361,14 @@ def _longest_run(answers: list[tuple[float, str]], status: str) -> float:
     return longest
 
 
-def _command_env(ctx: ScenarioContext, home: Path, *, current: str) -> dict[str, str]:
-    """``approach migrate``'s environment: the run's databases and broker, a
-    settings file of its own recording the approach the platform is on, and
-    a state directory of its own."""
+def migrate_environment(run_env: dict, home: Path, approach: str) -> dict[str, str]:
+    """``approach migrate``'s environment: the running platform's databases
+    and broker (``run_env``), a settings file of its own recording the
+    approach the platform is on, and a state directory of its own, under
+    ``home``."""
     dotenv = home / "platform.env"
-    dotenv.write_text(f"ARCHITECTURE_APPROACH={current}\n")
-    env = {**os.environ, **ctx.run.env}
+    dotenv.write_text(f"ARCHITECTURE_APPROACH={approach}\n")
+    env = {**os.environ, **run_env}
     env.pop("ARCHITECTURE_APPROACH", None)
     env.update(
         PLATFORM_DOTENV=str(dotenv),

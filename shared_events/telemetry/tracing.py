@@ -83,9 +83,9 @@ def configure_tracing(*, default_service_name: str) -> bool:
     Called when Django is ready (``SharedEventsConfig.ready``): in gunicorn's
     master before its workers fork (``serve --preload``; the SDK's batch
     processor starts its export thread again in each worker), in the Celery
-    relay worker, in every consumer. The service name is ``OTEL_SERVICE_NAME`` (the platform runner
-    names each process: ``customer-web``, ``order-consumer``...) or
-    ``default_service_name``.
+    relay worker, in every consumer. The service name is
+    ``OTEL_SERVICE_NAME`` (the platform runner names each process:
+    ``customer-web``, ``order-consumer``...) or ``default_service_name``.
     """
     global _configured
     if _configured or not tracing_requested():
