@@ -241,6 +241,11 @@ def _strangle_the_monolith(approach: str, m: Measurements) -> str | None:
     end = m.figures.get(strangler.END, {})
     if end.get(strangler.MIGRATED) != len(strangler.STEPS):
         return "expected every step of the path to be migrated"
+    if strangler.LOST not in end:
+        return (
+            "expected the platform to go quiet after the last move, so that "
+            "what is missing can be counted as lost"
+        )
     if end.get(strangler.LOST) or end.get(strangler.DUPLICATED):
         return "expected nothing lost or doubled on the way"
     if not all(m.figures.get(s, {}).get(strangler.AUDIT) for s in strangler.STEPS):

@@ -11,10 +11,16 @@ whole path under traffic in ``tests/test_strangler_path.py``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
 from lab import runner
+from lab.expectations import contradiction
+from lab.measurements import Measurements
 from lab.scenarios import strangle_the_monolith as strangler
+from shared_events.configuration import REPO_DIR
 
 
 def test_anywhere_but_the_monolith_it_is_skipped_with_its_reason(
@@ -47,3 +53,35 @@ def test_the_longest_refused_stretch_ends_at_the_first_other_answer():
 
     assert strangler._longest_run(answers, "503") == pytest.approx(1.5)
     assert strangler._longest_run([(0.0, "201")], "503") == 0
+
+
+# The measured result of a real run (``lab compare --scenario
+# strangle-the-monolith``), kept for the workshop's tests.
+STRANGLE_REPORT = REPO_DIR / "cockpit" / "tests" / "data" / "strangle-report.json"
+
+
+def _measured() -> Measurements:
+    (row,) = [
+        r
+        for r in json.loads(STRANGLE_REPORT.read_text())["results"]
+        if r["backend"] == strangler.START
+    ]
+    fields = {f.name for f in dataclasses.fields(Measurements)}
+    return Measurements(**{k: v for k, v in row["measurements"].items() if k in fields})
+
+
+def test_missing_records_are_lost_only_once_the_platform_went_quiet():
+    measured = _measured()
+    scenario = strangler.StrangleTheMonolith()
+    assert contradiction(scenario.name, strangler.START, measured) is None
+    assert "0 lost" in scenario.lesson(strangler.START, measured)
+
+    # Measured while the read side still lagged: not yet applied, not lost,
+    # and the paper's expectation cannot be checked.
+    end = measured.figures[strangler.END]
+    end[strangler.NOT_YET_APPLIED] = end.pop(strangler.LOST) + 65
+
+    lesson = scenario.lesson(strangler.START, measured)
+    assert "65 not yet applied when measured" in lesson
+    assert "lost" not in lesson.split("(")[0]
+    assert "go quiet" in contradiction(scenario.name, strangler.START, measured)
