@@ -100,7 +100,7 @@ def _orphans(run) -> list[str]:
         ids(
             _url(run, "order"),
             "orders_order",
-            f"WHERE customer_id = '{run.deleted_customer}' "
+            where=f"WHERE customer_id = '{run.deleted_customer}' "
             "AND status IN ('pending', 'approved')",
         )
     )
@@ -273,7 +273,7 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
             *ids(
                 orders_url,
                 "orders_order",
-                f"WHERE customer_id = '{leaving}' AND status IN "
+                where=f"WHERE customer_id = '{leaving}' AND status IN "
                 "('pending', 'approved')",
             ),
         ]
@@ -320,7 +320,9 @@ def test_a_move_killed_during_its_snapshots_is_finished_by_the_rerun(run, comman
     assert (
         sorted(
             ids(
-                orders_url, "orders_order", "WHERE status = 'cancelled' AND version = 2"
+                orders_url,
+                "orders_order",
+                where="WHERE status = 'cancelled' AND version = 2",
             )
         )
         == orphans
@@ -367,7 +369,7 @@ def test_the_services_serve_the_same_data_on_event_sourcing(run):
         assert shown.status_code == 200, shown.text
         assert shown.json()["status"] == status
         assert Decimal(shown.json()["total"]) == total
-    customer = ids(customers_url, "customers_customer", "ORDER BY id LIMIT 1")[0]
+    customer = ids(customers_url, "customers_customer", where="ORDER BY id LIMIT 1")[0]
     history = client.session.get(
         f"{run.url('customer')}/api/customers/{customer}/history/", timeout=10
     )
@@ -375,7 +377,9 @@ def test_the_services_serve_the_same_data_on_event_sourcing(run):
     assert "CustomerImported" in history.text
 
     orphan = ids(
-        orders_url, "orders_order", f"WHERE customer_id = '{run.deleted_customer}'"
+        orders_url,
+        "orders_order",
+        where=f"WHERE customer_id = '{run.deleted_customer}'",
     )[0]
     order = client.session.get(f"{run.url('order')}/api/orders/{orphan}/", timeout=10)
     assert order.status_code == 200, order.text
