@@ -248,6 +248,11 @@ def _strangle_the_monolith(approach: str, m: Measurements) -> str | None:
         )
     if end.get(strangler.LOST) or end.get(strangler.DUPLICATED):
         return "expected nothing lost or doubled on the way"
+    if end.get(strangler.DEAD_LETTERED):
+        return (
+            f"expected every event applied, but {end[strangler.DEAD_LETTERED]} "
+            "were dead-lettered on the way (their reasons are on the messages)"
+        )
     if not all(m.figures.get(s, {}).get(strangler.AUDIT) for s in strangler.STEPS):
         return "expected the auditor to find every copy equal after each step"
     return None

@@ -290,6 +290,8 @@ def migration_numbers(m: dict) -> str:
     end = figures.get(strangler.END, {})
     if strangler.ORPHANS_CLOSED in end:
         parts.append(f"{end[strangler.ORPHANS_CLOSED]} orphan orders closed")
+    if end.get(strangler.DEAD_LETTERED):
+        parts.append(f"{end[strangler.DEAD_LETTERED]} events dead-lettered")
     return "; ".join(parts)
 
 

@@ -85,3 +85,12 @@ def test_missing_records_are_lost_only_once_the_platform_went_quiet():
     assert "65 not yet applied when measured" in lesson
     assert "lost" not in lesson.split("(")[0]
     assert "go quiet" in contradiction(scenario.name, strangler.START, measured)
+
+
+def test_events_dead_lettered_on_the_way_contradict_the_paper():
+    measured = _measured()
+    measured.figures[strangler.END][strangler.DEAD_LETTERED] = 172
+
+    found = contradiction(strangler.StrangleTheMonolith.name, strangler.START, measured)
+
+    assert "172 were dead-lettered" in found

@@ -245,7 +245,7 @@ class StrangleTheMonolith(Scenario):
         if not quiet.quiet:
             ctx.notes.append(
                 f"not quiet {END_QUIET_SECONDS:.0f} s after the last move "
-                f"({quiet.left.total} left): {len(lost)} records not yet applied "
+                f"({quiet.left} left): {len(lost)} records not yet applied "
                 "are not counted as lost"
             )
         return {

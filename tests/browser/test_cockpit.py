@@ -243,6 +243,15 @@ def test_the_workshop_runs_a_step_with_one_click(cockpit, page, screenshot):
     screenshot(page, "cockpit-10-workshop")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known bug (issue 20): after event_sourcing -> cqrs_es under steady "
+        "traffic, the projectors dead-letter the read inboxes' backlog of one "
+        "busy customer ('version gap never closed': each held event's receives "
+        "run out before the gap closes)"
+    ),
+)
 def test_the_migration_chapter_moves_a_monolith_to_cqrs_es_with_one_click(
     cockpit, page, screenshot
 ):
@@ -281,6 +290,8 @@ def test_the_migration_chapter_moves_a_monolith_to_cqrs_es_with_one_click(
     # The customer deleted under db_per_service left its two orders behind;
     # the move to events closed them by its policy.
     assert figure("in the end", "orphans closed") == 2
+    # Every event applied on the way: none set aside in a dead-letter queue.
+    assert figure("in the end", "dead-lettered") == 0
     for move in ("db_per_service", "event_sourcing", "cqrs_es"):
         assert figure(move, "accepted") > 0, move
         assert figure(move, "audit consistent") == 1, move
