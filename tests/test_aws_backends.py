@@ -87,16 +87,17 @@ def test_a_deleted_customers_order_is_cancelled_through_the_aws_backends(
         )
         client.delete_customer(customer["id"])
 
-        def status(path: str) -> dict:
+        def shown(path: str, service: str = "order") -> dict:
+            """What ``service`` answers at ``path`` ({} until it is there)."""
             response = requests.get(
-                f"{run.url('order')}{path}",
+                f"{run.url(service)}{path}",
                 headers={"Authorization": f"Token {run.token}"},
                 timeout=10,
             )
             return response.json() if response.status_code == 200 else {}
 
         wait_for(
-            lambda: status(f"/api/orders/{order['id']}/").get("status") == "cancelled",
+            lambda: shown(f"/api/orders/{order['id']}/").get("status") == "cancelled",
             timeout=60,
             what="the deleted customer's order was cancelled",
             run=run,
@@ -104,7 +105,7 @@ def test_a_deleted_customers_order_is_cancelled_through_the_aws_backends(
         if approach_info(approach).read_side:
             wait_for(
                 lambda: (
-                    status(f"/api/query/orders/{order['id']}/").get("status")
+                    shown(f"/api/query/orders/{order['id']}/").get("status")
                     == "cancelled"
                 ),
                 timeout=60,
@@ -112,18 +113,15 @@ def test_a_deleted_customers_order_is_cancelled_through_the_aws_backends(
                 run=run,
             )
 
-            def customer_summary() -> dict:
-                response = requests.get(
-                    f"{run.url('customer')}/api/query/customers/{customer['id']}/",
-                    headers={"Authorization": f"Token {run.token}"},
-                    timeout=10,
-                )
-                return response.json() if response.status_code == 200 else {}
-
             # The customer's summary is another projector's read model: it
             # catches up on its own, in no order with the order's.
             wait_for(
-                lambda: customer_summary().get("deleted") is True,
+                lambda: (
+                    shown(f"/api/query/customers/{customer['id']}/", "customer").get(
+                        "deleted"
+                    )
+                    is True
+                ),
                 timeout=60,
                 what="the customer's summary showed it deleted",
                 run=run,
