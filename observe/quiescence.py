@@ -27,8 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psycopg2.errors
+
 from observe.stream_backlog import StreamBacklog
-from observe.tables import OUTBOX_TABLE
+from observe.tables import HELD_EVENT_TABLE, OUTBOX_TABLE
 from shared_events.transport import platform_topology
 from stack.connections import fetch_rows, fetch_value
 from stack.local_aws import local_client
@@ -44,7 +46,8 @@ QUEUE_DEPTH_ATTRIBUTES = [
 @dataclass(frozen=True)
 class Backlog:
     """Unpublished outbox rows per service, messages left per consumer's inbox,
-    and stream records past no checkpoint per event source mapping.
+    events parked per consumer, and stream records past no checkpoint per
+    event source mapping.
 
     ``stream_feeds`` says whom each mapping's records are for: a consumer
     ("order", "customer-read"), or "" for a mapping that publishes (a
@@ -55,12 +58,14 @@ class Backlog:
     inboxes: dict[str, int] = field(default_factory=dict)
     streams: dict[str, int] = field(default_factory=dict)
     stream_feeds: dict[str, str] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return (
             sum(self.outboxes.values())
             + sum(self.inboxes.values())
+            + sum(self.held.values())
             + sum(self.streams.values())
         )
 
@@ -78,11 +83,16 @@ class Backlog:
 
     def waiting_for(self, consumer: str) -> int:
         """Events delivered to ``consumer`` and not yet applied: its inbox's
-        messages, and the records its stream mappings have not got past."""
-        return self.inboxes.get(consumer, 0) + sum(
-            n
-            for name, n in self.streams.items()
-            if self.stream_feeds.get(name) == consumer
+        messages, its parked events, and the records its stream mappings have
+        not got past."""
+        return (
+            self.inboxes.get(consumer, 0)
+            + self.held.get(consumer, 0)
+            + sum(
+                n
+                for name, n in self.streams.items()
+                if self.stream_feeds.get(name) == consumer
+            )
         )
 
     def carries(self, inbox: str) -> bool:
@@ -94,6 +104,7 @@ class Backlog:
         return {
             **{f"outbox:{service}": n for service, n in self.outboxes.items()},
             **{f"inbox:{consumer}": n for consumer, n in self.inboxes.items()},
+            **{f"held:{consumer}": n for consumer, n in self.held.items() if n},
             **{f"stream:{mapping}": n for mapping, n in self.streams.items()},
         }
 
@@ -101,6 +112,8 @@ class Backlog:
         outboxes = sum(self.outboxes.values())
         inboxes = sum(self.inboxes.values())
         parts = f"outboxes {outboxes}, inboxes {inboxes}"
+        if any(self.held.values()):
+            parts += f", parked {sum(self.held.values())}"
         if self.streams:
             parts += f", streams {sum(self.streams.values())}"
         return f"{self.total} ({parts})"
@@ -132,6 +145,8 @@ class BacklogProbe:
             service: run.database_url(service) for service in run.info.outbox_services
         }
         self.inbox_urls: dict[str, str] = {}
+        # Where each inbox's consumer parks events: its own or read database.
+        self.held_urls: set[str] = set()
         self.streams: StreamBacklog | None = None
         if run.moto is not None:
             self.sqs = local_client("sqs", run.moto.endpoint_url)
@@ -145,6 +160,10 @@ class BacklogProbe:
                     consumer: self.sqs.get_queue_url(
                         QueueName=topology.queue_name(consumer)
                     )["QueueUrl"]
+                    for consumer in topology.consumers
+                }
+                self.held_urls = {
+                    consumer_database_url(run, consumer)
                     for consumer in topology.consumers
                 }
             self.streams = StreamBacklog.of_platform(run)
@@ -161,7 +180,21 @@ class BacklogProbe:
             },
             streams=streams,
             stream_feeds=self.streams.feeds if self.streams is not None else {},
+            held=self._held(),
         )
+
+    def _held(self) -> dict[str, int]:
+        """Events parked per consumer (its inbox's name, as the inboxes)."""
+        held: dict[str, int] = {}
+        for url in self.held_urls:
+            try:
+                rows = fetch_rows(url, PARKED_EVENTS, connect_timeout=5)
+            except psycopg2.errors.UndefinedTable:
+                continue  # a database migrated before consumers parked events
+            for consumer, count in rows:
+                name = consumer.removesuffix("-inbox")
+                held[name] = held.get(name, 0) + count
+        return held
 
     def pending_aggregates(self, service: str, aggregate_ids: list[str]) -> set[str]:
         """Which of these aggregates still have events not published: outbox
@@ -234,3 +267,13 @@ class BacklogProbe:
 
 
 PENDING_OUTBOX_ROWS = f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE published_at IS NULL"
+PARKED_EVENTS = f"SELECT consumer, count(*) FROM {HELD_EVENT_TABLE} GROUP BY consumer"
+
+
+def consumer_database_url(run: PlatformRun, consumer: str) -> str:
+    """The database a consumer applies events in: ``order``, ``customer`` and
+    ``analytics`` their service's, ``<service>-read`` its read database."""
+    service, _, side = consumer.partition("-")
+    if side == "read":
+        return run.read_database_url(service)
+    return run.database_url(service)

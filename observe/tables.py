@@ -18,6 +18,7 @@ EVENT_STORE_TABLE = "event_store"
 OUTBOX_TABLE = "event_outbox"
 PROCESSED_EVENT_TABLE = "event_processed"
 AGGREGATE_CURSOR_TABLE = "event_aggregate_cursor"
+HELD_EVENT_TABLE = "event_held"
 
 # The read models of approach 5, in the read databases.
 SUMMARY_TABLE = "read_customer_summary"

@@ -8,6 +8,9 @@
   transaction as the effect, so a redelivered message changes nothing.
 - ``AggregateCursor``: the last version a consumer applied per aggregate, so
   events are applied in order and a gap is noticed.
+- ``HeldEvent``: an event a consumer received ahead of its aggregate's
+  cursor, parked until the events before it are applied (the resequencer of
+  ``shared_events.consume.held_events``).
 """
 
 from __future__ import annotations
@@ -150,3 +153,41 @@ class AggregateCursor(models.Model):
             f"{self.consumer}: {self.aggregate_type} {self.aggregate_id} "
             f"at v{self.version}"
         )
+
+
+class HeldEvent(models.Model):
+    """An event that arrived ahead of its aggregate's cursor, kept as received.
+
+    The message itself is deleted from the inbox once this row commits, so
+    the row keeps what a dead letter needs: the body exactly as it arrived,
+    the message's attributes, id and group.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    consumer = models.CharField(max_length=64)
+    event_id = models.UUIDField()
+    aggregate_id = models.UUIDField()
+    aggregate_version = models.PositiveIntegerField()
+    body = models.TextField()
+    message_id = models.CharField(max_length=128)
+    message_attributes = models.JSONField(default=dict)
+    group_id = models.CharField(max_length=128, blank=True, default="")
+    failed_attempts = models.PositiveIntegerField(default=0)
+    held_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "event_held"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "event_id"], name="event_held_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["consumer", "aggregate_id", "aggregate_version"],
+                name="event_held_per_aggregate",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.aggregate_id} v{self.aggregate_version} held"

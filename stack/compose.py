@@ -147,6 +147,7 @@ PLATFORM_ENVIRONMENT: dict[str, str | None] = {
     "EVENT_DELIVERY": None,
     "EVENT_FIFO": None,
     "EVENT_MAX_RECEIVE_COUNT": None,
+    "EVENT_GAP_PATIENCE_SECONDS": None,
     "EVENT_KINESIS_SHARDS": None,
     "EVENT_STORE": None,
     "EVENT_RELAY_WAKE": None,

@@ -504,6 +504,19 @@ def test_every_store_of_approach_5_holds_what_the_monolith_had(journey):
         assert set(opened.values()) == {1}, event_type
         assert keys <= set(opened), event_type
     assert journey.leaving not in _ids(customers_url, "customers_customer")
+    # Every event the stores hold, the ones written while the read side was
+    # built and after included, applied by each read side: none set aside.
+    for service in SERVICES:
+        stored = _ids(journey.url(f"{service}_service"), "event_store", "event_id")
+        for reader in SERVICES:
+            applied = _ids(
+                journey.url(f"{reader}_read"),
+                "event_processed",
+                "event_id",
+                where=f"WHERE consumer LIKE '{reader}-read%'",
+            )
+            missing = stored - applied
+            assert not missing, f"{reader} read side misses {len(missing)} events"
     # The orphans the customer left behind: cancelled by the stated policy,
     # and shown so on the read side.
     orphans = fetch_rows(

@@ -27,10 +27,14 @@ EVENT_FIFO = env.bool("EVENT_FIFO", default=False)
 # (one item per commit in <prefix><service>-events-store; the table's stream
 # is the outbox, published by <service>.functions.publish_committed).
 EVENT_STORE = env.str("EVENT_STORE", default="postgres")
-# Receives before the dead-letter queue. With the consumer's backoff (1, 2, 4,
-# 8, 16, 30, 30 s) eight receives hold an early event ~90 s: longer than the
-# visibility timeout a crashed consumer leaves on its predecessor.
+# Receives of a failing message before the dead-letter queue (the consumer's
+# backoff: 1, 2, 4, 8, 16, 30, 30 s).
 EVENT_MAX_RECEIVE_COUNT = env.int("EVENT_MAX_RECEIVE_COUNT", default=8)
+# An event ahead of its aggregate is parked in the consumer's database; when
+# the aggregate's cursor has not moved for this long, the gap is given up on
+# and the parked events dead-lettered. Longer than the visibility timeout a
+# crashed consumer leaves on the event before it.
+EVENT_GAP_PATIENCE_SECONDS = env.float("EVENT_GAP_PATIENCE_SECONDS", default=45.0)
 EVENT_VISIBILITY_TIMEOUT = env.int("EVENT_VISIBILITY_TIMEOUT", default=30)
 EVENT_CONSUMER_WAIT_SECONDS = env.int("EVENT_CONSUMER_WAIT_SECONDS", default=5)
 # After a batch that did not fill, a consumer waits this long before it

@@ -8,7 +8,9 @@ What a learner should notice in this stage:
   aggregate is ``HELD``; delivery is at least once, effects exactly once.
 * The SQS consumer (``consumer``) only feeds it: it long-polls the inbox,
   deletes a message after its commit, retries a failure with backoff and
-  dead-letters it, with the reason, on its last allowed receive.
+  dead-letters it, with the reason, on its last allowed receive. An event
+  ahead of its aggregate is parked in the consumer's database and released
+  when the gap closes (``held_events``, the resequencer).
 * On a read database (approach 5) the same core runs projections, under the
   guards of ``projection_guard``: the permit to write read models and the
   read-model swap lock a rebuild's switch waits for.

@@ -8,13 +8,15 @@ delete means the message comes back, and the processed-event record turns
 it into a no-op: effects happen exactly once although delivery is at least
 once.
 
-Ordering: an event whose ``aggregate_version`` is ahead of the next expected
-one is *held*: left on the queue with a short visibility timeout, so it is
-received again after the missing event had its chance to arrive. Holding
-needs nothing but the queue; fetching the missing event from the producer
-would couple the consumer to the producer's API again, the coupling events
-were meant to remove. A gap that never closes (an event lost for good, as
-in approach 3) ends in the dead-letter queue with the reason.
+Ordering: messages of one batch are handled in version order per aggregate;
+an event whose ``aggregate_version`` is still ahead of the next expected one
+is *held*: parked in the consumer's database and its message deleted, and
+applied as soon as the event before it is (``held_events``, the
+resequencer). Holding needs nothing from the producer: fetching the missing
+event from it would couple the consumer to the producer's API again, the
+coupling events were meant to remove. A gap that never closes (an event
+lost for good, as in approach 3) ends in the dead-letter queue with the
+reason, once its aggregate stood still for ``gap_patience_seconds``.
 
 A message that cannot be processed (invalid envelope, unknown type, handler
 error) is retried with backoff and, on its last allowed receive, moved to
@@ -25,8 +27,10 @@ messages keep flowing meanwhile.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +43,15 @@ from shared_events.consume.dead_letter import (
     read_event,
     send_dead_letter,
 )
-from shared_events.consume.tracking import Handler, Outcome, apply_event
+from shared_events.consume.held_events import DatabaseDown, HeldEvents
+from shared_events.consume.tracking import (
+    Handler,
+    Outcome,
+    ParkedMessage,
+    apply_event,
+)
 from shared_events.events import InvalidEvent
+from shared_events.models import HeldEvent
 from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import ConsumerSettings
 
@@ -68,6 +79,22 @@ def retry_delay(receive_count: int) -> int:
     return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
 
 
+def in_version_order(messages: list[dict]) -> list[dict]:
+    """A batch sorted by aggregate and version, so events of one aggregate that
+    arrived together are applied without holding any. Only a peek at the
+    body: what cannot be read keeps its place at the end, for ``read_event``
+    to refuse with the reason."""
+
+    def key(message: dict) -> tuple[int, str, int]:
+        try:
+            body = json.loads(message["Body"])
+            return (0, str(body["aggregate_id"]), int(body["aggregate_version"]))
+        except (ValueError, KeyError, TypeError):
+            return (1, "", 0)
+
+    return sorted(messages, key=key)
+
+
 class EventConsumer:
     """Long-polls one SQS queue with boto3 and applies what it receives."""
 
@@ -84,6 +111,20 @@ class EventConsumer:
         self.stats = ConsumerStats()
         # During poll_once: the messages handled, to delete in one request.
         self._done: list[dict] | None = None
+        # During poll_once: the aggregates an event was applied to.
+        self._advanced: set[str] = set()
+        self.held = HeldEvents(
+            consumer=settings.name,
+            database=settings.database,
+            handlers=handlers,
+            gap_patience_seconds=settings.gap_patience_seconds,
+            max_attempts=settings.max_receive_count,
+            dead_letter=(
+                self._dead_letter_parked if settings.dead_letter_queue_url else None
+            ),
+        )
+        self._sweep_every = min(5.0, max(0.5, settings.gap_patience_seconds / 4))
+        self._next_sweep = time.monotonic() + self._sweep_every
 
     def receive(self) -> list[dict]:
         response = self.sqs.receive_message(
@@ -102,13 +143,25 @@ class EventConsumer:
         The messages done with are deleted together at the end of the batch,
         one request instead of one each. Each was committed before; a crash
         before the delete only brings duplicates back, which change nothing.
+        Then the events parked behind the ones just applied are released
+        (their outcomes follow the batch's), and, every few seconds, the
+        parked events are swept (``HeldEvents.sweep``).
         """
-        self._done = []
+        self._done, self._advanced = [], set()
         try:
-            outcomes = [self.handle(message) for message in self.receive()]
+            outcomes = [self.handle(m) for m in in_version_order(self.receive())]
         finally:
             done, self._done = self._done, None
             self._delete_batch(done)
+        try:
+            for aggregate_id in self.held.waiting(self._advanced):
+                outcomes += self.held.release(aggregate_id)
+            if time.monotonic() >= self._next_sweep:
+                outcomes += self.held.sweep()
+                self._next_sweep = time.monotonic() + self._sweep_every
+        except DatabaseDown as error:
+            close_old_connections()
+            raise InfrastructureDown(str(error)) from error
         for outcome in outcomes:
             self.stats.add(outcome)
         return outcomes
@@ -160,6 +213,12 @@ class EventConsumer:
                 envelope=envelope,
                 handlers=handlers,
                 database=self.settings.database,
+                park=ParkedMessage(
+                    body=message["Body"],
+                    message_id=message.get("MessageId", ""),
+                    attributes=message.get("MessageAttributes", {}),
+                    group_id=message.get("Attributes", {}).get("MessageGroupId", ""),
+                ),
             )
         except (OperationalError, InterfaceError) as error:
             # The database, not the event, is at fault: leave the message for
@@ -176,15 +235,8 @@ class EventConsumer:
             )
         if outcome is Outcome.APPLIED:
             event_applied(consumer=self.settings.name, occurred_at=envelope.occurred_at)
-        if outcome is Outcome.HELD:
-            if receive_count >= self.settings.max_receive_count:
-                return self._dead_letter(
-                    message,
-                    f"{envelope.event_type} {envelope.event_id}: version gap never "
-                    f"closed (version {envelope.aggregate_version})",
-                )
-            self._retry_later(message, receive_count)
-            return Outcome.HELD
+            self._advanced.add(envelope.aggregate_id)
+        # Applied, a duplicate, or parked (HELD): committed, so done with.
         self._delete(message)
         return outcome
 
@@ -225,6 +277,19 @@ class EventConsumer:
         self._delete(message)
         logger.error("message %s dead-lettered: %s", message.get("MessageId"), reason)
         return Outcome.DEAD_LETTERED
+
+    def _dead_letter_parked(self, held: HeldEvent, reason: str) -> None:
+        """A parked event given up on, sent exactly as it arrived."""
+        send_dead_letter(
+            self.sqs,
+            queue_url=self.settings.dead_letter_queue_url,
+            body=held.body,
+            reason=reason,
+            deduplication_id=held.message_id or str(held.event_id),
+            attributes=held.message_attributes,
+            group_id=held.group_id or None,
+        )
+        logger.error("parked event %s dead-lettered: %s", held.event_id, reason)
 
     def _delete(self, message: dict) -> None:
         if self._done is not None:

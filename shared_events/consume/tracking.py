@@ -3,7 +3,11 @@
 For each event, in ONE database transaction: lock the aggregate's cursor
 (the version applied last), skip a duplicate (at or below the cursor), hold
 an event that is ahead (beyond the next version), run the handlers, record
-the event in ``ProcessedEvent`` and advance the cursor. Its commit is the
+the event in ``ProcessedEvent`` and advance the cursor. A consumer that
+passes the message an event came in may have it *parked* when it is ahead:
+kept in ``HeldEvent`` in the same transaction, under the cursor's lock, so
+whoever applies the event before it next finds it there
+(``shared_events.consume.held_events``). Its commit is the
 moment the effect happens; whoever delivered the event (the SQS consumer,
 a test, a replay) learns the ``Outcome``. A redelivered event changes
 nothing, so effects happen exactly once although delivery is at least once.
@@ -15,8 +19,9 @@ the read-model swap lock, shared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
@@ -28,7 +33,7 @@ from shared_events.consume.projection_guard import (
 )
 from shared_events.correlation import caused_by_event
 from shared_events.events import EventEnvelope
-from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.models import AggregateCursor, HeldEvent, ProcessedEvent
 from shared_events.telemetry.tracing import processing_event
 
 Handler = Callable[[EventEnvelope], None]
@@ -40,6 +45,17 @@ class Outcome(StrEnum):
     HELD = "held"
     RETRY = "retry"
     DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    """What parking an event keeps of the message it came in: enough to
+    dead-letter it exactly as it arrived, should its gap never close."""
+
+    body: str
+    message_id: str
+    attributes: Mapping[str, dict] = field(default_factory=dict)
+    group_id: str = ""
 
 
 class _Held(Exception):
@@ -66,15 +82,27 @@ def apply_event(
     envelope: EventEnvelope,
     handlers: Sequence[Handler],
     database: str = "default",
+    park: ParkedMessage | None = None,
+    releasing: int | None = None,
 ) -> Outcome:
     """Apply one event exactly once and in order; the transactional core.
+
+    ``park``: the message the event came in, parked (and the outcome HELD,
+    committed) if the event is ahead. ``releasing``: the ``HeldEvent`` row
+    this event was parked as, deleted in the transaction that applies it (or
+    finds it a duplicate).
 
     Inside the event's *process* span when tracing is on: a child of the
     span that recorded it, however far away (``shared_events.telemetry``).
     """
     with processing_event(envelope, consumer=consumer) as note_outcome:
         outcome = _apply_event(
-            consumer=consumer, envelope=envelope, handlers=handlers, database=database
+            consumer=consumer,
+            envelope=envelope,
+            handlers=handlers,
+            database=database,
+            park=park,
+            releasing=releasing,
         )
         note_outcome(outcome.value)
     return outcome
@@ -86,6 +114,8 @@ def _apply_event(
     envelope: EventEnvelope,
     handlers: Sequence[Handler],
     database: str,
+    park: ParkedMessage | None,
+    releasing: int | None,
 ) -> Outcome:
     aggregate_id = UUID(envelope.aggregate_id)
     processed = ProcessedEvent.objects.using(database)
@@ -106,7 +136,11 @@ def _apply_event(
             )
             standing = cursor_standing(envelope, applied_version=applied_version)
             if standing is Outcome.DUPLICATE:
+                _released(database, releasing)
                 return Outcome.DUPLICATE
+            if standing is Outcome.HELD and park is not None and releasing is None:
+                _park(database, consumer=consumer, envelope=envelope, message=park)
+                return Outcome.HELD
             if standing is Outcome.HELD:
                 raise _Held(
                     f"{envelope.aggregate_type} {envelope.aggregate_id}: got version "
@@ -119,6 +153,7 @@ def _apply_event(
             _record_applied(
                 database, consumer=consumer, envelope=envelope, cursor_id=cursor_id
             )
+            _released(database, releasing)
     except _Held:
         return Outcome.HELD
     except IntegrityError:
@@ -127,6 +162,33 @@ def _apply_event(
             return Outcome.DUPLICATE
         raise
     return Outcome.APPLIED
+
+
+def _park(
+    database: str, *, consumer: str, envelope: EventEnvelope, message: ParkedMessage
+) -> None:
+    """Keep an event that is ahead, under its cursor's lock (taken above): who
+    applies the event before it waits for this commit, then finds it."""
+    HeldEvent.objects.using(database).bulk_create(
+        [
+            HeldEvent(
+                consumer=consumer,
+                event_id=envelope.event_id,
+                aggregate_id=envelope.aggregate_id,
+                aggregate_version=envelope.aggregate_version,
+                body=message.body,
+                message_id=message.message_id,
+                message_attributes=dict(message.attributes),
+                group_id=message.group_id,
+            )
+        ],
+        ignore_conflicts=True,  # parked already: a redelivered message
+    )
+
+
+def _released(database: str, held_id: int | None) -> None:
+    if held_id is not None:
+        HeldEvent.objects.using(database).filter(id=held_id).delete()
 
 
 def _record_applied(

@@ -20,7 +20,7 @@ from shared_events.consume import projection_database
 
 # The processed-event records and cursors of a read-side consumer sit in the
 # read database, next to the read models they guard.
-TRACKING_MODELS = {"processedevent", "aggregatecursor"}
+TRACKING_MODELS = {"processedevent", "aggregatecursor", "heldevent"}
 
 
 class ReadModelWriteRefused(RuntimeError):

@@ -115,6 +115,7 @@ def consumer_settings(consumer: str) -> ConsumerSettings:
         wait_time_seconds=settings.EVENT_CONSUMER_WAIT_SECONDS,
         visibility_timeout=settings.EVENT_VISIBILITY_TIMEOUT,
         batch_window_seconds=settings.EVENT_CONSUMER_BATCH_WINDOW_SECONDS,
+        gap_patience_seconds=settings.EVENT_GAP_PATIENCE_SECONDS,
     )
 
 

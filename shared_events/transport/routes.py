@@ -133,6 +133,10 @@ class ConsumerSettings:
     # this much more latency. An idle consumer's long poll still answers the
     # first message at once. 0: receive again at once.
     batch_window_seconds: float = 0.0
+    # An event ahead of its aggregate is parked (consume.held_events); when the
+    # aggregate's cursor has not moved for this long since, the gap is given
+    # up on and its parked events dead-lettered.
+    gap_patience_seconds: float = 45.0
     # Where the effects and the tracking records are written: the service's
     # own database, or its read database for a read-side (projection) consumer.
     database: str = "default"

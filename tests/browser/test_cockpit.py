@@ -243,15 +243,6 @@ def test_the_workshop_runs_a_step_with_one_click(cockpit, page, screenshot):
     screenshot(page, "cockpit-10-workshop")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug (issue 20): after event_sourcing -> cqrs_es under steady "
-        "traffic, the projectors dead-letter the read inboxes' backlog of one "
-        "busy customer ('version gap never closed': each held event's receives "
-        "run out before the gap closes)"
-    ),
-)
 def test_the_migration_chapter_moves_a_monolith_to_cqrs_es_with_one_click(
     cockpit, page, screenshot
 ):

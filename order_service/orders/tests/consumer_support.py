@@ -214,6 +214,7 @@ def order_consumer(
     *,
     handlers: Mapping[str, Sequence[Handler]] | None = None,
     visibility_timeout: int = 30,
+    gap_patience_seconds: float = 45.0,
 ) -> RecordingConsumer:
     """The order service's consumer on ``inbox``, with its real handlers by default."""
     return RecordingConsumer(
@@ -224,6 +225,7 @@ def order_consumer(
             max_receive_count=inbox.max_receive_count,
             wait_time_seconds=1,
             visibility_timeout=visibility_timeout,
+            gap_patience_seconds=gap_patience_seconds,
         ),
         sqs=inbox.sqs,
         handlers=EVENT_HANDLERS if handlers is None else handlers,

@@ -7,8 +7,10 @@ deleted customer's orders) work on them. What a learner should see proven:
 
 * at-least-once delivery, exactly-once effect: a message delivered three times,
   or redelivered after a crash between commit and delete, takes effect once;
-* per-aggregate order: an event ahead of its predecessor is held on the queue,
-  and a gap that never closes ends in the dead-letter queue;
+* per-aggregate order: a batch is applied in version order, an event ahead of
+  its predecessor is parked in the consumer's database until the gap closes
+  (a backlog of one busy aggregate drains in one pass), and a gap that never
+  closes ends in the dead-letter queue once its aggregate stood still;
 * a message that cannot be processed is retried, then dead-lettered with the
   reason, and never stalls the messages behind it nor leaves half an effect.
 """
@@ -47,7 +49,6 @@ from order_service.orders.tests.consumer_support import (  # noqa: F401 (fixture
     with_extra_handler,
 )
 from shared_events.consume import Outcome, apply_event
-from shared_events.consume import consumer as consumer_module
 from shared_events.events import (
     AggregateType,
     EventEnvelope,
@@ -55,7 +56,7 @@ from shared_events.events import (
     from_json,
     new_envelope,
 )
-from shared_events.models import AggregateCursor, ProcessedEvent
+from shared_events.models import AggregateCursor, HeldEvent, ProcessedEvent
 from shared_events.transport import DeadLetter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -200,30 +201,38 @@ def test_poison_messages_are_dead_lettered_with_the_reason_without_stalling_the_
 
 
 def test_an_event_ahead_of_its_predecessor_is_held_until_the_gap_closes(
-    inbox: Inbox, monkeypatch
+    inbox: Inbox,
 ):
-    monkeypatch.setattr(consumer_module, "retry_delay", lambda receive_count: 1)
     customer_id = uuid.uuid4()
     v1 = registered(customer_id, name="Ada Byron")
     v2 = renamed(customer_id, version=2, name="Ada King")
     v3 = renamed(customer_id, version=3, name="Ada Lovelace")
-    for envelope in (v1, v3, v2):  # 3 overtakes 2
+    for envelope in (v1, v3):  # 3 overtakes 2
         inbox.send(body(envelope))
     consumer = order_consumer(inbox)
 
-    first_batch = consumer.poll_once()
+    poll_until_counted(consumer, Outcome.HELD, 1, what="3 held")
 
-    assert first_batch == [Outcome.APPLIED, Outcome.HELD, Outcome.APPLIED]
+    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD]
     replica = CustomerReplica.objects.get(id=customer_id)
-    assert (replica.name, replica.version) == ("Ada King", 2)  # 3 not applied
-    assert sum(inbox.counts()) == 1  # 3 is still on the queue
+    assert (replica.name, replica.version) == ("Ada Byron", 1)  # 3 not applied
+    # Parked in the consumer's database, its message gone from the queue.
+    [held] = HeldEvent.objects.filter(consumer=CONSUMER_NAME)
+    assert (held.event_id, held.aggregate_version) == (v3.event_id, 3)
+    assert held.body == body(v3)
+    assert inbox.counts() == (0, 0)
 
-    poll_until(consumer, lambda: inbox.counts() == (0, 0), what="an empty inbox")
+    inbox.send(body(v2))
+    poll_until(consumer, lambda: not HeldEvent.objects.exists(), what="3 released")
 
-    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD, Outcome.APPLIED]
-    assert [
-        entry.version for entry in consumer.log if entry.outcome is Outcome.APPLIED
-    ] == [1, 2, 3]
+    # 2 came in and was applied, then 3 from the parking, in the same poll.
+    assert consumer.outcomes_of(body(v2)) == [Outcome.APPLIED]
+    assert consumer.stats.counts == {"applied": 3, "held": 1}
+    assert list(
+        ProcessedEvent.objects.order_by("id").values_list(
+            "aggregate_version", flat=True
+        )
+    ) == [1, 2, 3]
     # The same state as applying 1, 2, 3 in order: 3's name, 1's other fields.
     replica.refresh_from_db()
     assert (
@@ -242,30 +251,117 @@ def test_an_event_ahead_of_its_predecessor_is_held_until_the_gap_closes(
     assert inbox.is_drained()
 
 
-def test_a_gap_that_never_closes_ends_in_the_dead_letter_queue(
-    inbox: Inbox, no_backoff
+def test_events_of_one_batch_are_applied_in_version_order(inbox: Inbox):
+    customer_id = uuid.uuid4()
+    v1 = registered(customer_id, name="Ada Byron")
+    v2 = renamed(customer_id, version=2, name="Ada King")
+    v3 = renamed(customer_id, version=3, name="Ada Lovelace")
+    for envelope in (v3, v1, v2):
+        inbox.send(body(envelope))
+    consumer = order_consumer(inbox)
+
+    poll_until_counted(consumer, Outcome.APPLIED, 3, what="all three applied")
+
+    assert Outcome.HELD.value not in consumer.stats.counts
+    assert CustomerReplica.objects.get(id=customer_id).name == "Ada Lovelace"
+    assert inbox.is_drained()
+
+
+def test_a_backlog_of_one_busy_aggregate_drains_in_one_pass_with_nothing_dead(
+    inbox: Inbox,
 ):
+    """The read side after an outage: a hundred versions of one customer in an
+    unordered queue. Held on the queue, their receives ran out long before
+    the gap closed and they were dead-lettered; parked, each is received once."""
+    customer_id = uuid.uuid4()
+    versions = [registered(customer_id, name="Ada 1")] + [
+        renamed(customer_id, version=n, name=f"Ada {n}") for n in range(2, 101)
+    ]
+    for envelope in reversed(versions):  # the worst order: newest first
+        inbox.send(body(envelope))
+    consumer = order_consumer(inbox)
+
+    poll_until(
+        consumer,
+        lambda: consumer.stats.counts.get("applied") == 100,
+        timeout=60,
+        what="all hundred applied",
+    )
+
+    replica = CustomerReplica.objects.get(id=customer_id)
+    assert (replica.name, replica.version) == ("Ada 100", 100)
+    assert list(
+        ProcessedEvent.objects.order_by("id").values_list(
+            "aggregate_version", flat=True
+        )
+    ) == list(range(1, 101))
+    assert not HeldEvent.objects.exists()
+    # Each message received once: none came back, none went to the DLQ.
+    assert len(consumer.log) == 100
+    assert {entry.receive_count for entry in consumer.log} == {1}
+    assert inbox.is_drained()
+
+
+def test_a_gap_that_never_closes_ends_in_the_dead_letter_queue(inbox: Inbox):
     customer_id = uuid.uuid4()
     v1 = registered(customer_id, name="Ada Byron")
     v3 = renamed(customer_id, version=3, name="Ada Lovelace")  # v2 is lost for good
-    inbox.send(body(v1))
-    inbox.send(body(v3))
-    consumer = order_consumer(inbox)
+    v4 = renamed(customer_id, version=4, name="Ada King")
+    for envelope in (v1, v3, v4):
+        inbox.send(body(envelope), attributes={"trace": "kept"})
+    consumer = order_consumer(inbox, gap_patience_seconds=2)
 
-    poll_until_counted(consumer, Outcome.DEAD_LETTERED, 1, what="the gap dead-lettered")
+    poll_until_counted(consumer, Outcome.HELD, 2, what="3 and 4 held")
+    assert consumer.stats.counts.get("dead_lettered") is None  # within patience
+    poll_until_counted(consumer, Outcome.DEAD_LETTERED, 2, what="the gap given up")
 
     assert consumer.outcomes_of(body(v1)) == [Outcome.APPLIED]
-    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD] * (
-        MAX_RECEIVE_COUNT - 1
-    ) + [Outcome.DEAD_LETTERED]
-    [letter] = inbox.take_dead_letters(expected=1)
-    assert letter.body == body(v3)
-    assert letter.failure_reason == (
-        f"CustomerRenamed {v3.event_id}: version gap never closed (version 3)"
-    )
+    assert consumer.outcomes_of(body(v3)) == [Outcome.HELD]
+    letters = inbox.take_dead_letters(expected=2)
+    assert reasons_by_body(letters) == {
+        body(
+            v3
+        ): f"CustomerRenamed {v3.event_id}: version gap never closed (version 3)",
+        body(
+            v4
+        ): f"CustomerRenamed {v4.event_id}: version gap never closed (version 4)",
+    }
+    # Exactly as the message arrived, its own attributes kept.
+    assert {
+        letter.message["MessageAttributes"]["trace"]["StringValue"]
+        for letter in letters
+    } == {"kept"}
     replica = CustomerReplica.objects.get(id=customer_id)
     assert (replica.name, replica.version) == ("Ada Byron", 1)
     assert AggregateCursor.objects.get(aggregate_id=customer_id).version == 1
+    assert not HeldEvent.objects.exists()
+    assert inbox.is_drained()
+
+
+def test_a_gap_is_given_up_only_once_its_aggregate_stood_still(inbox: Inbox):
+    """Patience runs from the cursor's last move: a gap whose aggregate keeps
+    advancing is not dead-lettered however long it has been parked."""
+    customer_id = uuid.uuid4()
+    v1 = registered(customer_id, name="Ada Byron")
+    v2 = renamed(customer_id, version=2, name="Ada King")
+    v4 = renamed(customer_id, version=4, name="Ada Lovelace")
+    v3 = renamed(customer_id, version=3, name="Ada L.")
+    inbox.send(body(v1))
+    inbox.send(body(v4))
+    consumer = order_consumer(inbox, gap_patience_seconds=5)
+    poll_until_counted(consumer, Outcome.HELD, 1, what="4 held")
+    time.sleep(3.5)
+    inbox.send(body(v2))  # the cursor moves: the patience starts again
+    poll_until_counted(consumer, Outcome.APPLIED, 2, what="2 applied")
+    time.sleep(2.5)  # over 5 s since 4 was parked, under 5 s since 2 applied
+
+    assert consumer.held.sweep() == []
+    assert HeldEvent.objects.get().aggregate_version == 4
+
+    inbox.send(body(v3))
+    poll_until(consumer, lambda: not HeldEvent.objects.exists(), what="4 released")
+
+    assert CustomerReplica.objects.get(id=customer_id).version == 4
     assert inbox.is_drained()
 
 
