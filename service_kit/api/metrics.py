@@ -41,6 +41,7 @@ from shared_events.telemetry.exposition import (
 )
 from shared_events.telemetry.metrics import (
     OutboxCollector,
+    ParkedEventsCollector,
     StalenessCollector,
     http_request_answered,
 )
@@ -100,4 +101,6 @@ def scrape_time_collectors() -> list[object]:
     # replica, the read database); none applied anything under approaches 1
     # and 2, so no sample there.
     collectors.append(StalenessCollector(databases=opened))
+    # And what they parked, waiting for an event before it.
+    collectors.append(ParkedEventsCollector(databases=opened))
     return collectors

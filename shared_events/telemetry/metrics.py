@@ -291,6 +291,49 @@ class StalenessCollector(ScrapeTimeCollector):
                     staleness.add_metric([consumer], max(float(seconds), 0.0))
 
 
+PARKED_EVENTS_QUERY = (
+    "SELECT consumer, count(*), EXTRACT(EPOCH FROM now() - min(held_at))"
+    " FROM event_held GROUP BY consumer"
+)
+
+
+class ParkedEventsCollector(ScrapeTimeCollector):
+    """Events each consumer parked, waiting for the one before them
+    (``shared_events.consume.held_events``), and the oldest one's age.
+
+    A few for a moment is normal on an unordered queue; a count that stays,
+    with an age that grows towards ``EVENT_GAP_PATIENCE_SECONDS``, is a gap
+    on its way to the dead-letter queue.
+    """
+
+    def __init__(self, *, databases: Sequence[str]) -> None:
+        self.databases = tuple(databases)
+
+    def families(self) -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(
+                "consumer_parked_events",
+                "Events this consumer received ahead of their turn and parked.",
+                labels=["consumer"],
+            ),
+            GaugeMetricFamily(
+                "consumer_oldest_parked_age_seconds",
+                "Age of the oldest event this consumer parked.",
+                labels=["consumer"],
+            ),
+        ]
+
+    def fill(self, parked: GaugeMetricFamily, oldest: GaugeMetricFamily) -> None:
+        from django.db import connections
+
+        for database in self.databases:
+            with connections[database].cursor() as cursor:
+                cursor.execute(PARKED_EVENTS_QUERY)
+                for consumer, count, age in cursor.fetchall():
+                    parked.add_metric([consumer], count)
+                    oldest.add_metric([consumer], max(float(age), 0.0))
+
+
 class DeadLetterQueueCollector(ScrapeTimeCollector):
     """The messages waiting in dead-letter queues (SQS
     ``ApproximateNumberOfMessages``), asked of SQS on each scrape.

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared_events.configuration import REPO_DIR
 from shared_events.consume import EventConsumer
 from shared_events.consume.tracking import Outcome
-from shared_events.models import ProcessedEvent
+from shared_events.models import HeldEvent, ProcessedEvent
 from shared_events.outbox import relay_batch
 from shared_events.outbox.tests.relay_support import append_customer_events
 from shared_events.telemetry import metrics
@@ -236,6 +236,36 @@ def test_staleness_is_the_age_of_each_consumers_newest_applied_event():
     assert set(staleness) == {"behind-inbox", "current-inbox"}
     assert 86400 <= staleness["behind-inbox"] < 2 * 86400
     assert staleness["current-inbox"] < 86400
+
+
+@pytest.mark.django_db
+def test_parked_events_are_counted_per_consumer_with_the_oldest_age():
+    def park(consumer: str, version: int) -> None:
+        HeldEvent.objects.create(
+            consumer=consumer,
+            event_id=uuid.uuid4(),
+            aggregate_id=uuid.uuid4(),
+            aggregate_version=version,
+            body="{}",
+            message_id=str(version),
+        )
+
+    park("order-inbox", 3)
+    park("order-inbox", 4)
+    park("customer-read-inbox", 2)
+    HeldEvent.objects.filter(aggregate_version=3).update(
+        held_at=datetime.now(UTC) - timedelta(minutes=2)
+    )
+
+    parked, oldest = metrics.ParkedEventsCollector(databases=["default"]).collect()
+
+    assert {s.labels["consumer"]: s.value for s in parked.samples} == {
+        "order-inbox": 2,
+        "customer-read-inbox": 1,
+    }
+    ages = {s.labels["consumer"]: s.value for s in oldest.samples}
+    assert 100 <= ages["order-inbox"] < 200
+    assert ages["customer-read-inbox"] < 60
 
 
 def test_the_dead_letter_collector_asks_sqs_each_scrape(aws):
