@@ -53,12 +53,11 @@ from cockpit.readings import (
     requests_served,
     staleness,
     stream_backlogs,
-    tracking_name,
 )
 from observe.stream_backlog import checkpoint_file
 from shared_events.approaches import approach_info
 from shared_events.configuration import SERVICES
-from shared_events.transport.topology import platform_topology
+from shared_events.transport.topology import platform_topology, tracking_name
 
 if TYPE_CHECKING:
     from stack.platform_run import PlatformRun

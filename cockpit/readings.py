@@ -36,14 +36,6 @@ LAG_EVENTS = 50
 UNCOUNTED_ROUTES = ("metrics", "api/health/")
 
 
-def tracking_name(consumer: str) -> str:
-    """The name a consumer records its processed events under, whether a
-    long-polling consumer or a Lambda applied them: its inbox's, unprefixed
-    (``shared_events.consume.lambda_handler.tracking_name``, which needs
-    Django to import)."""
-    return f"{consumer}-inbox"
-
-
 def requests_served(*, url: str, token: str, timeout: float) -> Value:
     """Requests a web process answered, from its ``/metrics`` (its gunicorn
     workers' counts added up), scrapes and health checks left out."""

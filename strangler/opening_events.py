@@ -48,16 +48,16 @@ from shared_events.events import (
     new_envelope,
     to_dict,
 )
+from shared_events.transport.topology import tracking_name
 from stack.connections import fetch_rows, open_connection
 from strangler.copying import BATCH_ROWS_VARIABLE, PAUSE_VARIABLE
 
 STAGING_TABLE = "strangler_opening_event"
 CURSOR_TABLE = "event_aggregate_cursor"
-# The names the services' consumers record their cursors under
-# (``shared_events.transport.messaging.consumer_settings``): the order
+# The names the services' consumers record their cursors under: the order
 # service reads customer events, the customer service order events.
-CUSTOMER_EVENTS_CONSUMER = "order-inbox"
-ORDER_EVENTS_CONSUMER = "customer-inbox"
+CUSTOMER_EVENTS_CONSUMER = tracking_name("order")
+ORDER_EVENTS_CONSUMER = tracking_name("customer")
 OPEN_STATUSES = ("pending", "approved")
 
 _CREATE_STAGING = f"""

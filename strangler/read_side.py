@@ -28,6 +28,7 @@ from observe.tables import (
 )
 from shared_events.approaches import Approach
 from shared_events.configuration import SERVICES
+from shared_events.transport.topology import tracking_name
 from stack.connections import fetch_rows, fetch_value
 from strangler.catalog import has_table, row_count
 from strangler.verification import Verification
@@ -41,7 +42,7 @@ READ_MODEL_TABLES = {
 TRACKING_TABLES = (PROCESSED_EVENT_TABLE, AGGREGATE_CURSOR_TABLE)
 # The name each read side records its events under (``rebuild_read_models``
 # and ``consume_events --side read`` use the same).
-READ_CONSUMERS = {"customer": "customer-read", "order": "order-read"}
+READ_CONSUMERS = {service: tracking_name(f"{service}-read") for service in SERVICES}
 # Where each customer and each order of the write side shows on the read
 # side: (whose read database, table, key column).
 CUSTOMER_ROWS = (

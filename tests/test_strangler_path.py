@@ -51,6 +51,7 @@ from shared_events.configuration import (
 from stack import postgres
 from stack.connections import fetch_rows, fetch_value, open_connection
 from stack.platform_run import PlatformRun, running_platform
+from strangler.read_side import READ_CONSUMERS
 from tests.strangler_support import client_of, ids, migrate, recorded_approach
 
 pytestmark = pytest.mark.slow
@@ -414,7 +415,7 @@ def test_a_move_killed_in_its_rebuild_is_finished_by_the_rerun(journey):
                 journey.url(f"{reader}_read"),
                 "event_processed",
                 "event_id",
-                where=f"WHERE consumer = '{reader}-read'",
+                where=f"WHERE consumer = '{READ_CONSUMERS[reader]}'",
             )
             assert held <= applied, (service, reader)
 
@@ -513,7 +514,7 @@ def test_every_store_of_approach_5_holds_what_the_monolith_had(journey):
                 journey.url(f"{reader}_read"),
                 "event_processed",
                 "event_id",
-                where=f"WHERE consumer LIKE '{reader}-read%'",
+                where=f"WHERE consumer = '{READ_CONSUMERS[reader]}'",
             )
             missing = stored - applied
             assert not missing, f"{reader} read side misses {len(missing)} events"

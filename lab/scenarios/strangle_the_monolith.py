@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ from observe.tables import (
     SUMMARY_TABLE,
 )
 from shared_events.configuration import REPO_DIR
-from shared_events.transport import platform_topology
+from shared_events.transport import DeadLetterQueue, platform_topology
 from stack.connections import fetch_rows
 from stack.local_aws import local_client
 
@@ -394,7 +395,8 @@ def _longest_run(answers: list[tuple[float, str]], status: str) -> float:
 
 def _dead_lettered(ctx: ScenarioContext) -> int:
     """Messages in the platform's dead-letter queues: set aside after too
-    many failed tries, not applied (and not lost: they can be sent again)."""
+    many failed tries, not applied (and not lost: they can be sent again).
+    Their reasons, counted per queue, go into the notes."""
     topology = platform_topology(
         prefix=ctx.run.env.get("EVENT_TOPOLOGY_PREFIX", ""), read_side=True
     )
@@ -402,13 +404,31 @@ def _dead_lettered(ctx: ScenarioContext) -> int:
     count = 0
     for consumer in topology.consumers:
         url = sqs.get_queue_url(QueueName=topology.dead_letter_queue_name(consumer))
-        count += int(
+        waiting = int(
             sqs.get_queue_attributes(
                 QueueUrl=url["QueueUrl"],
                 AttributeNames=["ApproximateNumberOfMessages"],
             )["Attributes"]["ApproximateNumberOfMessages"]
         )
+        count += waiting
+        if waiting:
+            letters = DeadLetterQueue(
+                sqs=sqs, queue_url=url["QueueUrl"], inbox_url=None
+            ).hold_all(limit=waiting)
+            reasons = Counter(_reason_kind(letter.failure_reason) for letter in letters)
+            ctx.notes.append(
+                f"dead-lettered for {consumer}: "
+                + "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common())
+            )
     return count
+
+
+def _reason_kind(reason: str | None) -> str:
+    """A dead letter's reason without its ids and numbers: what kind it is."""
+    if not reason:
+        return "no reason given (moved by the queue's redrive policy)"
+    kind = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<id>", reason)
+    return re.sub(r"\d+", "<n>", kind)
 
 
 def migrate_environment(run_env: dict, home: Path, approach: str) -> dict[str, str]:

@@ -76,6 +76,7 @@ from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.events import InvalidEvent
 from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import AwsSettings, client, messaging
+from shared_events.transport.topology import tracking_name
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +113,6 @@ def source_of(event: Mapping[str, Any]) -> EventType:
             f"not an event from SQS, Kinesis or DynamoDB Streams: eventSource "
             f"{name!r}; expected one of {sorted(SOURCES)}"
         ) from None
-
-
-def tracking_name(consumer: str) -> str:
-    """The name ``consumer`` records its events under, whatever feeds it.
-
-    The SQS consumer's (``messaging.consumer_settings(consumer).name``), so a
-    Lambda and the long-running consumer share one cursor per aggregate and
-    neither applies what the other did.
-    """
-    return f"{consumer}-inbox"
 
 
 def read_side_database() -> str:

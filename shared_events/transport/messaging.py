@@ -29,6 +29,7 @@ from shared_events.transport.topology import (
     Topology,
     TopologyError,
     platform_topology,
+    tracking_name,
 )
 from shared_events.transport.traced_publisher import TracedPublisher
 
@@ -108,7 +109,7 @@ def consumer_settings(consumer: str) -> ConsumerSettings:
             "mapping runner (run_event_source_mappings), not by consume_events"
         )
     return ConsumerSettings(
-        name=f"{consumer}-inbox",
+        name=tracking_name(consumer),
         queue_url=route.queue_url,
         dead_letter_queue_url=route.dead_letter_queue_url,
         max_receive_count=settings.EVENT_MAX_RECEIVE_COUNT,

@@ -80,6 +80,14 @@ class TopologyError(RuntimeError):
     """The topology is invalid, or what exists in AWS cannot be made to match it."""
 
 
+def tracking_name(consumer: str) -> str:
+    """The name ``consumer`` records its processed events and cursors under,
+    whatever applied them: the long-polling consumer, a Lambda function, or
+    a rebuild of its read models (which must leave the cursors the live
+    consumer goes on from). Its inbox's name, unprefixed."""
+    return f"{consumer}-inbox"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Topology:
     """Who produces events, and who consumes whose events, plus queue settings.
@@ -165,7 +173,7 @@ class Topology:
         return f"{self.prefix}{service}-events-store"
 
     def queue_name(self, consumer: str) -> str:
-        return self._named(f"{consumer}-inbox")
+        return self._named(tracking_name(consumer))
 
     def dead_letter_queue_name(self, consumer: str) -> str:
         return self._named(f"{consumer}-inbox-dlq")

@@ -9,6 +9,7 @@ from shared_events.configuration import (
     load_env,
 )
 from shared_events.read_side.rebuild import RebuildError, rebuild_read_models
+from shared_events.transport.topology import tracking_name
 
 
 class Command(BaseCommand):
@@ -77,7 +78,8 @@ class Command(BaseCommand):
         handlers = service_wiring().projection_handlers
         try:
             result = rebuild_read_models(
-                consumer=f"{service}-read",
+                # The live projector's name: it goes on from these cursors.
+                consumer=tracking_name(f"{service}-read"),
                 handlers=handlers,
                 service=service,
                 peer_service=peer,

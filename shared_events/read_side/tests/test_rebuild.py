@@ -72,10 +72,12 @@ from shared_events.testing.peer_event_store import (  # noqa: E402
     stored_metadata,
 )
 from shared_events.testing.stories import Story, told  # noqa: E402
+from shared_events.transport.topology import tracking_name  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
-CONSUMER = "customer-read"
+# The live read-side consumer's name: the command rebuilds under the same one.
+CONSUMER = tracking_name("customer-read")
 STAMPS = {"last_event_id", "last_event_type", "last_event_occurred_at", "projected_at"}
 
 
@@ -355,6 +357,14 @@ def test_an_interrupted_rebuild_resumes_where_it_stopped(peer_url):
     assert "resuming the rebuild" in text
     assert f"{events - 30} events replayed in" in text.splitlines()[-1]
     assert read_side_state() == live
+    # Under the live projector's name: it goes on from the rebuilt cursors
+    # instead of finding every rebuilt aggregate at version 0.
+    assert set(
+        ProcessedEvent.objects.using("read").values_list("consumer", flat=True)
+    ) == {tracking_name("customer-read")}
+    assert set(
+        AggregateCursor.objects.using("read").values_list("consumer", flat=True)
+    ) == {tracking_name("customer-read")}
     assert schema_names()["schemas"] == set()
 
 
