@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from types import ModuleType
 
-from platform_cli import (
-    approach,
-    audit_consistency,
-    cockpit,
-    compose,
-    consistency_report,
-    create_demo_user,
-    database,
-    demo,
-    deploy,
-    event_lag,
-    lab,
-    migrate,
-    status,
-    stop,
-    trace,
-    up,
-)
 from platform_cli.arguments import add_switches
 from platform_cli.errors import PlatformError
 from platform_cli.services import run_service_command, split_service
@@ -52,34 +36,43 @@ DATABASE_SERVER_URL (or CUSTOMER_DATABASE_URL, ORDER_DATABASE_URL and
 SHARED_DATABASE_URL) in the environment or in .env to use your own server.
 """
 
-# The platform commands, in the order --help lists them.
-COMMANDS = {
-    module.NAME: module
-    for module in [
-        approach,
-        migrate,
-        create_demo_user,
-        consistency_report,
-        demo,
-        audit_consistency,
-        event_lag,
-        lab,
-        up,
-        cockpit,
-        status,
-        trace,
-        stop,
-        database,
-        compose,
-        deploy,
-    ]
-}
+# The platform commands, in the order --help lists them: each is the module
+# of that name in platform_cli, imported only when it is needed. A Django
+# command of one service (every worker the platform starts) then pays for
+# none of them: together they import the lab, the strangler and the cockpit.
+COMMANDS = (
+    "approach",
+    "migrate",
+    "create_demo_user",
+    "consistency_report",
+    "demo",
+    "audit_consistency",
+    "event_lag",
+    "lab",
+    "up",
+    "cockpit",
+    "status",
+    "trace",
+    "stop",
+    "database",
+    "compose",
+    "deploy",
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    """The module of the platform command ``name``."""
+    module = importlib.import_module(f"platform_cli.{name}")
+    assert name == module.NAME, (module.NAME, name)
+    return module
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The platform's parser: every command, or ``only`` that one."""
     parser = argparse.ArgumentParser(prog="python manage.py", add_help=False)
     commands = parser.add_subparsers(dest="command", metavar="<platform command>")
-    for name, module in COMMANDS.items():
+    for name in COMMANDS if only is None else [only]:
+        module = command_module(name)
         command = commands.add_parser(
             name, help=module.HELP, description=getattr(module, "DESCRIPTION", None)
         )
@@ -100,31 +93,31 @@ def _platform_help(parser: argparse.ArgumentParser) -> str:
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO_DIR))
     args = argv[1:]
-    if args and getattr(COMMANDS.get(args[0]), "OWN_SERVICE_OPTION", False):
+    named = args[0] if args and args[0] in COMMANDS else None
+    if named and getattr(command_module(named), "OWN_SERVICE_OPTION", False):
         # A platform command named first whose --service is its own (deploy).
         service = None
     else:
         service, args = split_service(args)
         if service is None:
             service = os.environ.get("SERVICE") or None
-    parser = build_parser()
     try:
         if service is not None:
             return run_service_command(service, args or ["help"])
         if not args or args[0] in ("-h", "--help", "help"):
-            print(_platform_help(parser))
+            print(_platform_help(build_parser()))
             return 0
-        if args[0] == migrate.NAME:
+        if args[0] == "migrate":
             # Every option is Django's: none is parsed here.
-            return migrate.run(args[1:])
-        if args[0] not in COMMANDS:
+            return command_module("migrate").run(args[1:])
+        if named is None:
             raise PlatformError(
                 f"{args[0]!r} is not a platform command. To run a Django command on "
                 f"one service: python manage.py --service customer {args[0]} (or "
                 "--service order, or set SERVICE). See python manage.py --help."
             )
-        options = parser.parse_args(args)
-        return COMMANDS[options.command].run(options)
+        options = build_parser(only=named).parse_args(args)
+        return command_module(options.command).run(options)
     except PlatformError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
