@@ -8,9 +8,7 @@ import pytest
 
 from lab.client import PlatformClient
 from lab.scenarios.schema_change import customer_migration_applied
-from lab.walkthrough import fault_for, run_scenario, walkthrough_platform
 from observe.consistency import orphan_orders_between
-from shared_events.approaches import approach_info
 from stack.connections import fetch_value
 from stack.platform_run import running_platform
 
@@ -146,28 +144,3 @@ class TestDatabasePerService:
         )
         orphaned = [o for o in report.orphan_orders if o.customer_id == customer["id"]]
         assert len(orphaned) == 2
-
-
-@pytest.mark.parametrize(
-    ("approach", "orphans", "failed", "crashed"),
-    [
-        # The other four approaches run the same faults in tests/test_lab.py
-        # (crash-before-publish, delete-customer, customer-service-down).
-        ("cqrs_es", 0, {}, True),
-    ],
-)
-def test_walkthrough_scenario_measures_each_approach_flaw(
-    server_url, database_prefix, approach, orphans, failed, crashed
-):
-    with walkthrough_platform(
-        approach, server_url=server_url, prefix=database_prefix
-    ) as run:
-        result = run_scenario(run, fault=fault_for(approach))
-        customer_down = not run.services["customer"].running()
-    assert customer_down
-    assert result.producer_crashed is crashed
-    assert result.orphan_orders == orphans
-    assert result.failed_placements == failed
-    if approach_info(approach).read_side:
-        # Both read models, read through the query APIs, showed the delete.
-        assert result.read_models_settled_after is not None
