@@ -157,6 +157,17 @@ def _ids(url: str, table: str, column: str = "id", where: str = "") -> set[str]:
     return set(ids(url, table, column, where))
 
 
+def _applied_by(journey: Journey, reader: str) -> set[str]:
+    """The events a service's read side recorded as applied (the rebuild and
+    the live projector alike: one name)."""
+    return _ids(
+        journey.url(f"{reader}_read"),
+        "event_processed",
+        "event_id",
+        where=f"WHERE consumer = '{READ_CONSUMERS[reader]}'",
+    )
+
+
 @contextmanager
 def _traffic(journey: Journey, step: str) -> Iterator[Counter]:
     """Until the block ends: register a customer, place an order for the
@@ -411,13 +422,7 @@ def test_a_move_killed_in_its_rebuild_is_finished_by_the_rerun(journey):
             where=f"WHERE id <= {int(marks[service])}",
         )
         for reader in SERVICES:
-            applied = _ids(
-                journey.url(f"{reader}_read"),
-                "event_processed",
-                "event_id",
-                where=f"WHERE consumer = '{READ_CONSUMERS[reader]}'",
-            )
-            assert held <= applied, (service, reader)
+            assert held <= _applied_by(journey, reader), (service, reader)
 
 
 def test_the_services_on_cqrs_es_answer_queries(journey):
@@ -510,13 +515,7 @@ def test_every_store_of_approach_5_holds_what_the_monolith_had(journey):
     for service in SERVICES:
         stored = _ids(journey.url(f"{service}_service"), "event_store", "event_id")
         for reader in SERVICES:
-            applied = _ids(
-                journey.url(f"{reader}_read"),
-                "event_processed",
-                "event_id",
-                where=f"WHERE consumer = '{READ_CONSUMERS[reader]}'",
-            )
-            missing = stored - applied
+            missing = stored - _applied_by(journey, reader)
             assert not missing, f"{reader} read side misses {len(missing)} events"
     # The orphans the customer left behind: cancelled by the stated policy,
     # and shown so on the read side.
