@@ -19,6 +19,15 @@ from rest_framework.test import APIClient
 from shared_events.approaches import Approach, approach_info
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Passwords hashed with one fast round in tests: PBKDF2's million rounds
+    (Django's default, and the services' own) cost half a second of CPU per
+    login, and the login tests log in hundreds of times. What is tested is
+    who may log in, not the hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def user(db):
     """A staff user: it sees every customer's data, as the lab's operator does.
