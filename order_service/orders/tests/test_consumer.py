@@ -516,8 +516,11 @@ def test_a_batch_window_gathers_a_trickle_into_fuller_batches(inbox: Inbox):
     at_once = _batches_of_a_trickle(inbox, window=0.0)
     windowed = _batches_of_a_trickle(inbox, window=0.3)
 
-    assert len(at_once) >= 15
+    # Mostly one or two messages a receive (a busy machine gathers a few
+    # more: the consumer takes longer over each batch).
+    assert len(at_once) >= 10
     # About one receive per window while the trickle lasts: 1.5 s / 0.3 s.
     assert len(windowed) <= 10
+    assert len(windowed) < len(at_once)
     assert max(windowed) >= 3
     assert inbox.is_drained()
