@@ -237,6 +237,16 @@ class OutboxCollector(ScrapeTimeCollector):
         oldest.add_metric([self.service], float(age))
 
 
+def rows_in(databases: Sequence[str], query: str) -> Iterator[tuple]:
+    """Every row ``query`` answers in each of these databases, in turn."""
+    from django.db import connections
+
+    for database in databases:
+        with connections[database].cursor() as cursor:
+            cursor.execute(query)
+            yield from cursor.fetchall()
+
+
 # For each consumer of a database, the newest event it applied. The consumers
 # are few, the records many: their names are found by walking the unique
 # index (consumer, event_id) one name at a time, and each one's newest row by
@@ -282,13 +292,8 @@ class StalenessCollector(ScrapeTimeCollector):
         ]
 
     def fill(self, staleness: GaugeMetricFamily) -> None:
-        from django.db import connections
-
-        for database in self.databases:
-            with connections[database].cursor() as cursor:
-                cursor.execute(STALENESS_QUERY)
-                for consumer, seconds in cursor.fetchall():
-                    staleness.add_metric([consumer], max(float(seconds), 0.0))
+        for consumer, seconds in rows_in(self.databases, STALENESS_QUERY):
+            staleness.add_metric([consumer], max(float(seconds), 0.0))
 
 
 PARKED_EVENTS_QUERY = (
@@ -324,14 +329,9 @@ class ParkedEventsCollector(ScrapeTimeCollector):
         ]
 
     def fill(self, parked: GaugeMetricFamily, oldest: GaugeMetricFamily) -> None:
-        from django.db import connections
-
-        for database in self.databases:
-            with connections[database].cursor() as cursor:
-                cursor.execute(PARKED_EVENTS_QUERY)
-                for consumer, count, age in cursor.fetchall():
-                    parked.add_metric([consumer], count)
-                    oldest.add_metric([consumer], max(float(age), 0.0))
+        for consumer, count, age in rows_in(self.databases, PARKED_EVENTS_QUERY):
+            parked.add_metric([consumer], count)
+            oldest.add_metric([consumer], max(float(age), 0.0))
 
 
 class DeadLetterQueueCollector(ScrapeTimeCollector):
