@@ -6,9 +6,17 @@ growing delay and try again) from "what I read from is gone" (moto restarted
 and forgot the stream or queue: look it up again) from a bug (a bad request:
 stop and say so). Retrying everything would hide bugs; retrying nothing would
 make a broker restart kill every consumer.
+
+A broker killed in the middle of an answer is the sly case: botocore parses
+an empty or cut-off JSON body as ``{}`` (or ``{"message": <the text>}``)
+rather than raising, so the call "succeeds" without what it always returns.
+``member`` turns that into ``GarbledAnswer``, which is waited out like any
+other outage.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from botocore import exceptions as botocore_errors
 
@@ -30,6 +38,21 @@ _GONE = {
 }
 
 
+class GarbledAnswer(Exception):
+    """AWS's answer lacks what the call always returns: it was cut off."""
+
+
+def member(answer: dict[str, Any], key: str, *, call: str) -> Any:
+    """``answer[key]``, or ``GarbledAnswer`` naming the call if it is missing."""
+    try:
+        return answer[key]
+    except KeyError:
+        raise GarbledAnswer(
+            f"{call} answered without {key!r} (a cut-off answer?): "
+            f"{sorted(set(answer) - {'ResponseMetadata'})}"
+        ) from None
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, botocore_errors.ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))
@@ -39,7 +62,10 @@ def error_code(error: BaseException) -> str:
 def is_transient(error: BaseException) -> bool:
     """AWS did not answer, or answered "not now": try again later."""
     if isinstance(
-        error, botocore_errors.ConnectionError | botocore_errors.HTTPClientError
+        error,
+        botocore_errors.ConnectionError
+        | botocore_errors.HTTPClientError
+        | GarbledAnswer,
     ):
         return True
     if isinstance(error, botocore_errors.ClientError):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from shared_events.event_source_mapping.aws_errors import member
 from shared_events.event_source_mapping.mappings import StartingPosition
 from shared_events.event_source_mapping.shards import (
     ShardRead,
@@ -50,8 +51,13 @@ class DynamoDBStreamSource(StreamSource):
             if last:
                 arguments["ExclusiveStartShardId"] = last
             description = self._client().describe_stream(**arguments)
-            description = description["StreamDescription"]
-            shards += [shard["ShardId"] for shard in description["Shards"]]
+            description = member(
+                description, "StreamDescription", call="DescribeStream"
+            )
+            shards += [
+                shard["ShardId"]
+                for shard in member(description, "Shards", call="DescribeStream")
+            ]
             last = description.get("LastEvaluatedShardId")
             if not last:
                 return shards
@@ -73,13 +79,15 @@ class DynamoDBStreamSource(StreamSource):
             arguments.update(
                 ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after
             )
-        return self._client().get_shard_iterator(**arguments)["ShardIterator"]
+        answer = self._client().get_shard_iterator(**arguments)
+        return member(answer, "ShardIterator", call="GetShardIterator")
 
     def read(self, shard_id: str, iterator: str, *, limit: int) -> ShardRead:
         answer = self._client().get_records(
             ShardIterator=iterator, Limit=min(limit, self.max_read_limit)
         )
-        records = [self._record(shard_id, raw) for raw in answer["Records"]]
+        raws = member(answer, "Records", call="GetRecords")
+        records = [self._record(shard_id, raw) for raw in raws]
         return ShardRead(records=records, next_iterator=answer.get("NextShardIterator"))
 
     def format_arrival(self, arrival: float) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from shared_events.event_source_mapping.aws_errors import member
 from shared_events.event_source_mapping.mappings import StartingPosition
 from shared_events.event_source_mapping.shards import (
     ShardRead,
@@ -46,7 +47,9 @@ class KinesisSource(StreamSource):
                 if token
                 else self._client().list_shards(StreamARN=self.runnable.source.arn)
             )
-            shards += [shard["ShardId"] for shard in page["Shards"]]
+            shards += [
+                shard["ShardId"] for shard in member(page, "Shards", call="ListShards")
+            ]
             token = page.get("NextToken")
             if not token:
                 return shards
@@ -69,7 +72,8 @@ class KinesisSource(StreamSource):
                 ShardIteratorType="AFTER_SEQUENCE_NUMBER",
                 StartingSequenceNumber=after,
             )
-        return self._client().get_shard_iterator(**arguments)["ShardIterator"]
+        answer = self._client().get_shard_iterator(**arguments)
+        return member(answer, "ShardIterator", call="GetShardIterator")
 
     def read(self, shard_id: str, iterator: str, *, limit: int) -> ShardRead:
         answer = self._client().get_records(
@@ -77,7 +81,8 @@ class KinesisSource(StreamSource):
             Limit=min(limit, self.max_read_limit),
             StreamARN=self.runnable.source.arn,
         )
-        records = [self._record(shard_id, raw) for raw in answer["Records"]]
+        raws = member(answer, "Records", call="GetRecords")
+        records = [self._record(shard_id, raw) for raw in raws]
         return ShardRead(records=records, next_iterator=answer.get("NextShardIterator"))
 
     def format_arrival(self, arrival: float) -> str:

@@ -6,7 +6,12 @@ These tests run a moto server of their own, so that killing it (a real
 
 from __future__ import annotations
 
+import http.client
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -84,6 +89,79 @@ def test_an_sqs_outage_pauses_the_runner_and_it_resumes(tmp_path):
         assert [r["body"] for r in recorder.events[0]["Records"]] == ["after"]
     finally:
         server.stop()
+
+
+@contextmanager
+def cutting_proxy(
+    target_port: int, *, cut: str
+) -> Iterator[tuple[threading.Event, str]]:
+    """An HTTP proxy to moto, and the event that, while set, makes it cut
+    every answer to ``cut`` (an ``X-Amz-Target`` suffix) to half its body:
+    what a client reads from a broker killed mid-answer."""
+    cutting = threading.Event()
+
+    class Forward(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            upstream = http.client.HTTPConnection("127.0.0.1", target_port)
+            headers = {k: v for k, v in self.headers.items() if k != "Host"}
+            upstream.request("POST", self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+            upstream.close()
+            if cutting.is_set() and headers.get("X-Amz-Target", "").endswith(cut):
+                payload = payload[: len(payload) // 2]
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.getheader("Content-Type", ""))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield cutting, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_cut_off_answer_pauses_the_runner_and_loses_nothing(
+    moto_server, aws, tmp_path
+):
+    support.create_stream(aws)
+    support.put_records(aws, ["first"])
+    with cutting_proxy(moto_server.port, cut=".GetRecords") as (cutting, url):
+        proxied = AwsSettings(endpoint_url=url, max_attempts=1)
+        recorder = support.Recorder()
+        runner = support.runner(
+            proxied,
+            tmp_path,
+            (support.stream_mapping(), recorder),
+            outage_delay_seconds=0.05,
+        )
+        thread = support.run_in_thread(runner)
+        support.wait_until(lambda: len(recorder.events) == 1)
+
+        cutting.set()
+        support.put_records(aws, ["second", "third"])
+        support.wait_until(lambda: runner.stats.aws_outages >= 3)
+        assert thread.is_alive(), "a cut-off answer crashed the runner"
+        assert len(recorder.events) == 1
+
+        cutting.clear()
+        support.wait_until(lambda: len(recorder.events) == 2)
+        runner.stop.set()
+        thread.join(timeout=10)
+
+    assert [support.data_of(e) for e in recorder.events] == [
+        ["first"],
+        ["second", "third"],
+    ]
 
 
 def test_a_bug_is_not_mistaken_for_an_outage(aws, tmp_path, monkeypatch):
