@@ -42,12 +42,11 @@ from stack.process_table import (
 )
 from stack.processes import (
     STARTING_AT_ONCE,
-    ProcessStartError,
     ServiceProcess,
     manage_command,
     service_environment,
+    start_metered_worker,
     start_web,
-    start_worker,
 )
 from stack.span_receiver import SpanReceiver, prepare_database, start_span_receiver
 from stack.tcp_proxy import TcpProxy
@@ -70,12 +69,6 @@ STUCK_RELAY_QUERY = (
 
 class PlatformStartError(RuntimeError):
     """The platform could not be prepared; the message carries the output."""
-
-
-# A worker whose metrics port was taken between its choice and the bind
-# exits with this, and is started again on another port, this many times.
-PORT_TAKEN = "Address already in use"
-METRICS_PORT_ATTEMPTS = 3
 
 
 @dataclass
@@ -182,28 +175,14 @@ class PlatformRun:
     def _restart_worker(self, key: str) -> ServiceProcess:
         """Start the worker recorded under ``key`` (again, after the first time)."""
         spec = self.worker_specs[key]
-        for attempt in range(1, METRICS_PORT_ATTEMPTS + 1):
-            try:
-                started = start_worker(
-                    spec.service,
-                    list(spec.command()),
-                    env={
-                        **self.env,
-                        **dict(spec.environment),
-                        "METRICS_PORT": str(
-                            self.metrics_ports.setdefault(key, free_port())
-                        ),
-                    },
-                    name=spec.kind.value,
-                    ready_text=spec.ready_text or "",
-                )
-                break
-            except ProcessStartError as error:
-                # The port was free when chosen, and another process (a test
-                # beside this one) bound it before the worker did: choose again.
-                if PORT_TAKEN not in str(error) or attempt == METRICS_PORT_ATTEMPTS:
-                    raise
-                self.metrics_ports.pop(key, None)
+        started, self.metrics_ports[key] = start_metered_worker(
+            spec.service,
+            list(spec.command()),
+            env={**self.env, **dict(spec.environment)},
+            name=spec.kind.value,
+            ready_text=spec.ready_text or "",
+            metrics_port=self.metrics_ports.get(key),
+        )
         self.workers[key] = started
         self.started_at[key] = time.monotonic()
         return started

@@ -39,7 +39,6 @@ import requests
 from shared_events.configuration import VAR_DIR
 from stack.gateway import start_gateway
 from stack.gateway_binary import ensure_haproxy
-from stack.loopback import free_port
 from stack.process_state import running
 from stack.process_table import (
     DEFAULT_PORTS,
@@ -51,8 +50,8 @@ from stack.processes import (
     STARTING_AT_ONCE,
     ProcessStartError,
     ServiceProcess,
+    start_metered_worker,
     start_web,
-    start_worker,
 )
 
 STATUS_FILE = VAR_DIR / "run" / "up.json"
@@ -149,13 +148,13 @@ class PlatformUp:
             elif spec.serves_http:
                 entry.process = start_web(spec.service, env=env, port=entry.port)
             else:
-                entry.metrics_port = entry.metrics_port or free_port()
-                entry.process = start_worker(
+                entry.process, entry.metrics_port = start_metered_worker(
                     spec.service,
                     list(spec.command()),
-                    env={**env, "METRICS_PORT": str(entry.metrics_port)},
+                    env=env,
                     name=spec.kind.value,
                     ready_text=spec.ready_text or "",
+                    metrics_port=entry.metrics_port,
                 )
         except ProcessStartError as error:
             entry.process = None

@@ -184,6 +184,48 @@ def start_worker(
     )
 
 
+# What a worker prints when its METRICS_PORT was bound by another process
+# between the moment it was chosen and the moment the worker bound it.
+PORT_TAKEN = "Address already in use"
+METRICS_PORT_ATTEMPTS = 3
+
+
+def start_metered_worker(
+    service: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    name: str,
+    ready_text: str,
+    metrics_port: int | None = None,
+) -> tuple[ServiceProcess, int]:
+    """``start_worker`` serving /metrics on ``metrics_port`` (a free one if
+    None), and the port it serves on.
+
+    A free port is only free when chosen: on a busy machine (the test lanes
+    side by side) another process may bind it before the worker does, and
+    the worker exits with "Address already in use". Then a fresh port is
+    chosen, a few times, instead of failing the whole platform's start.
+    """
+    port = metrics_port or free_port()
+    for attempt in range(1, METRICS_PORT_ATTEMPTS + 1):
+        try:
+            worker = start_worker(
+                service,
+                command,
+                env={**env, "METRICS_PORT": str(port)},
+                name=name,
+                ready_text=ready_text,
+            )
+        except ProcessStartError as error:
+            if PORT_TAKEN not in str(error) or attempt == METRICS_PORT_ATTEMPTS:
+                raise
+            port = free_port()
+        else:
+            return worker, port
+    raise AssertionError("unreachable")
+
+
 def wait_healthy(
     process: ServiceProcess,
     *,

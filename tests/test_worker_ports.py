@@ -3,7 +3,10 @@
 The platform chooses each worker's ``METRICS_PORT`` before the worker binds
 it; on a busy machine (the test lanes side by side) another process may bind
 it in between, and the worker exits with "Address already in use". The run
-then chooses again, instead of failing the whole platform's start.
+then chooses again, instead of failing the whole platform's start. Both the
+tests' platforms and ``manage.py up`` start their workers so
+(``stack.processes.start_metered_worker``); ``manage.py up`` keeps the new
+port for the worker's later restarts.
 """
 
 from __future__ import annotations
