@@ -43,7 +43,11 @@ from shared_events.consume.dead_letter import (
     read_event,
     send_dead_letter,
 )
-from shared_events.consume.held_events import DatabaseDown, HeldEvents
+from shared_events.consume.held_events import (
+    DatabaseDown,
+    HeldEvents,
+    dead_letter_to,
+)
 from shared_events.consume.tracking import (
     Handler,
     Outcome,
@@ -51,7 +55,6 @@ from shared_events.consume.tracking import (
     apply_event,
 )
 from shared_events.events import InvalidEvent
-from shared_events.models import HeldEvent
 from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import ConsumerSettings
 
@@ -120,7 +123,9 @@ class EventConsumer:
             gap_patience_seconds=settings.gap_patience_seconds,
             max_attempts=settings.max_receive_count,
             dead_letter=(
-                self._dead_letter_parked if settings.dead_letter_queue_url else None
+                dead_letter_to(sqs, settings.dead_letter_queue_url)
+                if settings.dead_letter_queue_url
+                else None
             ),
         )
         self._sweep_every = min(5.0, max(0.5, settings.gap_patience_seconds / 4))
@@ -277,19 +282,6 @@ class EventConsumer:
         self._delete(message)
         logger.error("message %s dead-lettered: %s", message.get("MessageId"), reason)
         return Outcome.DEAD_LETTERED
-
-    def _dead_letter_parked(self, held: HeldEvent, reason: str) -> None:
-        """A parked event given up on, sent exactly as it arrived."""
-        send_dead_letter(
-            self.sqs,
-            queue_url=self.settings.dead_letter_queue_url,
-            body=held.body,
-            reason=reason,
-            deduplication_id=held.message_id or str(held.event_id),
-            attributes=held.message_attributes,
-            group_id=held.group_id or None,
-        )
-        logger.error("parked event %s dead-lettered: %s", held.event_id, reason)
 
     def _delete(self, message: dict) -> None:
         if self._done is not None:

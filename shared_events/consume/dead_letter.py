@@ -21,6 +21,7 @@ a dead letter looks the same whoever sent it. What a learner should notice:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,23 @@ from shared_events.transport.dead_letters import FAILURE_REASON
 #: SQS allows ten attributes a message, the reason included.
 MAX_MESSAGE_ATTRIBUTES = 10
 MAX_REASON_CHARS = 1000
+
+
+def envelope_text(body: str) -> str:
+    """The envelope a message body carries: the body itself (SNS raw
+    delivery, or sent straight to the queue), or the ``Message`` of an SNS
+    notification (a subscription without raw delivery wraps it)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body  # not JSON: read_event says why
+    if (
+        isinstance(document, dict)
+        and document.get("Type") == "Notification"
+        and isinstance(document.get("Message"), str)
+    ):
+        return document["Message"]
+    return body
 
 
 def read_event(body: str | bytes) -> EventEnvelope:

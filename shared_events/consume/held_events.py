@@ -32,11 +32,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db import InterfaceError, OperationalError, connections, transaction
 
-from shared_events.consume.dead_letter import read_event
+from shared_events.consume.dead_letter import (
+    envelope_text,
+    read_event,
+    send_dead_letter,
+)
 from shared_events.consume.tracking import Handler, Outcome, apply_event
 from shared_events.models import AggregateCursor, HeldEvent
 from shared_events.telemetry.metrics import event_applied, event_handled
@@ -45,6 +50,25 @@ logger = logging.getLogger(__name__)
 
 #: Sends one parked event to the dead-letter queue with the reason.
 DeadLetterSender = Callable[[HeldEvent, str], None]
+
+
+def dead_letter_to(sqs: Any, queue_url: str) -> DeadLetterSender:
+    """A sender to the queue at ``queue_url``: each parked event exactly as
+    it arrived (its body, its message's attributes and group), with the reason."""
+
+    def send(held: HeldEvent, reason: str) -> None:
+        send_dead_letter(
+            sqs,
+            queue_url=queue_url,
+            body=held.body,
+            reason=reason,
+            deduplication_id=held.message_id or str(held.event_id),
+            attributes=held.message_attributes,
+            group_id=held.group_id or None,
+        )
+        logger.error("parked event %s dead-lettered: %s", held.event_id, reason)
+
+    return send
 
 
 class DatabaseDown(RuntimeError):
@@ -119,7 +143,9 @@ class HeldEvents:
             outcomes.append(outcome)
 
     def _apply(self, held: HeldEvent) -> Outcome | None:
-        envelope = read_event(held.body)  # read once already, when parked
+        # Read once already, when parked (from an SNS notification's Message
+        # if the subscription wraps it).
+        envelope = read_event(envelope_text(held.body))
         try:
             outcome = apply_event(
                 consumer=self.consumer,
@@ -213,7 +239,7 @@ class HeldEvents:
                 .select_for_update()
             )
             for held in parked:
-                envelope = read_event(held.body)
+                envelope = read_event(envelope_text(held.body))
                 self.dead_letter(
                     held,
                     f"{envelope.event_type} {envelope.event_id}: version gap never "

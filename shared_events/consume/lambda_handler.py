@@ -18,9 +18,17 @@ event to ``process_batch``. What a learner should notice:
   queue's redrive policy dead-letters it in the end; a stream mapping retries
   from the lowest failed sequence number, bisects a failing batch, and hands
   what it gives up on to its on-failure destination.
-* The outcomes, as the SQS consumer has them: APPLIED and DUPLICATE succeed;
-  HELD (an event ahead of its aggregate) fails the record, to come back
-  later; a handler's exception or a database outage fails the record. An
+* The outcomes, as the SQS consumer has them: APPLIED and DUPLICATE succeed.
+  HELD (an event ahead of its aggregate) depends on the source. From an SQS
+  inbox, which delivers in no set order, the event is parked in the
+  consumer's database, as the SQS consumer parks it (``held_events``), and
+  the record succeeds; once the batch is done, the events parked behind
+  those it applied are released, and every invocation sweeps: a gap that
+  stood still for ``EVENT_GAP_PATIENCE_SECONDS`` goes to the dead-letter
+  queue. (On AWS a schedule would also invoke the sweep when no records
+  come; here the next batch does.) From a stream, ordered per aggregate, an
+  event ahead is a real gap: the record fails, to come back later. A
+  handler's exception or a database outage fails the record. An
   invalid envelope is *poison*, and so is an untrusted one (unsigned, forged,
   changed after signing, from a service that does not own its aggregate): no
   retry can fix it, so it goes to the consumer's dead-letter queue with the
@@ -68,11 +76,18 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 
 from shared_events.consume.consumer import InfrastructureDown
 from shared_events.consume.dead_letter import (
+    envelope_text,
     poison_reason,
     read_event,
     send_dead_letter,
 )
-from shared_events.consume.tracking import Handler, Outcome, apply_event
+from shared_events.consume.held_events import DatabaseDown, HeldEvents, dead_letter_to
+from shared_events.consume.tracking import (
+    Handler,
+    Outcome,
+    ParkedMessage,
+    apply_event,
+)
 from shared_events.events import InvalidEvent
 from shared_events.telemetry.metrics import event_applied, event_handled
 from shared_events.transport import AwsSettings, client, messaging
@@ -207,17 +222,25 @@ def process_batch(
     if not event.get("Records"):
         return {"batchItemFailures": []}
     source = source_of(event)
+    dead_letters = resolve_dead_letter_queue(consumer=consumer, source=source)
     batch = _Batch(
         consumer=tracking_name(consumer),
         handlers=handlers,
         database=database,
-        dead_letters=resolve_dead_letter_queue(consumer=consumer, source=source),
+        dead_letters=dead_letters,
+        held=(
+            _held_events(
+                consumer=consumer, handlers=handlers, database=database, to=dead_letters
+            )
+            if source is EventType.SQS
+            else None
+        ),
     )
     # As Django does around a request: drop a connection that broke or
     # outlived CONN_MAX_AGE, since a warm Lambda keeps its process.
     close_old_connections()
     try:
-        return process_partial_response(
+        response = process_partial_response(
             event=dict(event),
             record_handler=batch.record_handler(source),
             # One processor per invocation: it keeps the batch's results.
@@ -228,8 +251,29 @@ def process_batch(
             ),
             context=context,
         )
+        batch.release_parked()
+        return response
     finally:
         close_old_connections()
+
+
+def _held_events(
+    *,
+    consumer: str,
+    handlers: Mapping[str, Sequence[Handler]],
+    database: str,
+    to: DeadLetterDestination,
+) -> HeldEvents:
+    """The consumer's parked events, with its inbox's patience and receives."""
+    inbox = messaging.consumer_settings(consumer)
+    return HeldEvents(
+        consumer=tracking_name(consumer),
+        database=database,
+        handlers=handlers,
+        gap_patience_seconds=inbox.gap_patience_seconds,
+        max_attempts=inbox.max_receive_count,
+        dead_letter=dead_letter_to(to.sqs(), to.url) if to.url else None,
+    )
 
 
 class _Batch:
@@ -242,11 +286,16 @@ class _Batch:
         handlers: Mapping[str, Sequence[Handler]],
         database: str,
         dead_letters: DeadLetterDestination,
+        held: HeldEvents | None = None,
     ) -> None:
         self.consumer = consumer
         self.handlers = handlers
         self.database = database
         self.dead_letters = dead_letters
+        # An SQS source's parked events; None for a stream, whose order holds.
+        self.held = held
+        # The aggregates an event was applied to: their parked events are next.
+        self.advanced: set[str] = set()
         # Set when a record found the database down: the records after it
         # fail at once instead of each waiting for the same outage.
         self.outage: InfrastructureDown | None = None
@@ -259,15 +308,38 @@ class _Batch:
         }[source]
 
     def sqs_message(self, record: SQSRecord) -> None:
+        letter = Letter(
+            body=record.body,
+            deduplication_id=record.message_id,
+            attributes=sqs_message_attributes(record),
+            group_id=record.attributes.message_group_id,
+        )
         self.apply(
             sqs_envelope_text(record),
-            Letter(
-                body=record.body,
-                deduplication_id=record.message_id,
-                attributes=sqs_message_attributes(record),
-                group_id=record.attributes.message_group_id,
+            letter,
+            park=ParkedMessage(
+                body=letter.body,
+                message_id=letter.deduplication_id,
+                attributes=letter.attributes,
+                group_id=letter.group_id or "",
             ),
         )
+
+    def release_parked(self) -> None:
+        """Apply the events parked behind those this batch applied, then sweep.
+
+        The records are answered for already (each parked event committed):
+        a database outage here leaves the parked events to the next sweep.
+        """
+        if self.held is None or self.outage is not None:
+            return
+        try:
+            for aggregate_id in self.held.waiting(self.advanced):
+                self.held.release(aggregate_id)
+            self.held.sweep()
+        except (DatabaseDown, OperationalError, InterfaceError) as error:
+            close_old_connections()
+            logger.warning("%s: parked events left for later: %s", self.consumer, error)
 
     def kinesis_record(self, record: KinesisStreamRecord) -> None:
         data = record.kinesis.data_as_bytes()
@@ -299,8 +371,11 @@ class _Batch:
                 Letter(body=text, deduplication_id=f"{sequence_number}-{position}"),
             )
 
-    def apply(self, body: str | bytes, letter: Letter) -> None:
-        """Apply one event through the consumer's core; raise if the record fails."""
+    def apply(
+        self, body: str | bytes, letter: Letter, *, park: ParkedMessage | None = None
+    ) -> None:
+        """Apply one event through the consumer's core; raise if the record
+        fails. With ``park``, an event ahead of its aggregate is parked."""
         if self.outage is not None:
             raise self.outage
         try:
@@ -316,6 +391,7 @@ class _Batch:
                 envelope=envelope,
                 handlers=self.handlers.get(envelope.event_type, ()),
                 database=self.database,
+                park=park if self.held is not None else None,
             )
         except (OperationalError, InterfaceError) as error:
             # The database, not the event, is at fault: fail the record for a
@@ -337,7 +413,16 @@ class _Batch:
         event_handled(consumer=self.consumer, outcome=outcome.value)
         if outcome is Outcome.APPLIED:
             event_applied(consumer=self.consumer, occurred_at=envelope.occurred_at)
-        if outcome is Outcome.HELD:
+            self.advanced.add(envelope.aggregate_id)
+        if outcome is Outcome.HELD and self.held is not None:
+            logger.info(
+                "%s: %s %s parked: version %d is ahead of its aggregate",
+                self.consumer,
+                envelope.event_type,
+                envelope.event_id,
+                envelope.aggregate_version,
+            )
+        elif outcome is Outcome.HELD:
             logger.info(
                 "%s: %s %s held: version %d is ahead of its aggregate",
                 self.consumer,
@@ -390,20 +475,8 @@ def record_id(record: SQSRecord | KinesisStreamRecord | DynamoDBRecord) -> str:
 
 
 def sqs_envelope_text(record: SQSRecord) -> str:
-    """The envelope an SQS message carries: its body (SNS raw delivery, or sent
-    straight to the queue), or the ``Message`` of an SNS notification (a
-    subscription without raw delivery wraps it)."""
-    try:
-        body = record.json_body
-    except ValueError:
-        return record.body  # not JSON: read_event says why
-    if (
-        isinstance(body, dict)
-        and body.get("Type") == "Notification"
-        and isinstance(body.get("Message"), str)
-    ):
-        return record.decoded_nested_sns_event.message
-    return record.body
+    """The envelope an SQS record carries (``envelope_text`` of its body)."""
+    return envelope_text(record.body)
 
 
 def sqs_message_attributes(record: SQSRecord) -> dict[str, dict]:

@@ -13,9 +13,11 @@ what a learner should see proven for each shape:
 * a recorded event takes effect, recorded under the SQS consumer's name,
   and the answer is ``{"batchItemFailures": []}``;
 * a redelivered record changes nothing;
-* an event ahead of its aggregate fails its record, named by the id AWS
-  knows it by (message id, sequence number), and applies once the missing
-  one came;
+* an event ahead of its aggregate applies once the missing one came: from
+  an SQS inbox (no set order) it is parked in the consumer's database and
+  its record succeeds; from a stream (ordered) its record fails, named by
+  the id AWS knows it by (the sequence number); a parked event whose gap
+  stood still for the patience goes to the dead-letter queue as it came;
 * poison (no envelope, or an aggregate id that is no UUID) goes to the
   consumer's dead-letter queue with the reason, is no failure, and the rest
   of the batch is applied;
@@ -43,7 +45,7 @@ from django.db import OperationalError
 
 from shared_events.consume.lambda_handler import tracking_name
 from shared_events.events import EventEnvelope, EventType, to_dict
-from shared_events.models import ProcessedEvent
+from shared_events.models import HeldEvent, ProcessedEvent
 from shared_events.testing.aws_events import (
     DYNAMODB_STREAM,
     KINESIS,
@@ -60,6 +62,8 @@ from shared_events.transport import client, messaging
 from shared_events.transport.dead_letters import FAILURE_REASON
 
 NOT_AN_EVENT = "this is not an event"
+#: The shapes an SQS inbox delivers: in no set order, so early events park.
+INBOX_SHAPES = (SQS, SQS_SNS_WRAPPED)
 
 
 def with_aggregate_id(envelope: EventEnvelope, aggregate_id: str) -> str:
@@ -154,6 +158,15 @@ class LambdaHandlerContract(ForgedEventsContract):
             .values_list("event_id", flat=True)
         )
 
+    def parked(self) -> list[uuid.UUID]:
+        """The ids of the consumer's parked events, in version order."""
+        return list(
+            HeldEvent.objects.using(self.database)
+            .filter(consumer=tracking_name(self.consumer))
+            .order_by("aggregate_version")
+            .values_list("event_id", flat=True)
+        )
+
     def assert_applied(self, story: Sequence[EventEnvelope], applied: int) -> None:
         assert self.effect(story) == self.expected_effect(story, applied)
         assert self.processed(story) == [e.event_id for e in story[:applied]]
@@ -244,21 +257,54 @@ class LambdaHandlerContract(ForgedEventsContract):
         assert self.effect(story) == after_first
         self.assert_applied(story, 1)
 
-    def test_an_event_ahead_of_its_aggregate_fails_its_record_until_the_gap_closes(
-        self, shape
-    ):
+    def test_an_event_ahead_of_its_aggregate_applies_once_the_gap_closes(self, shape):
         story = self.story()
         *before, missing, last = story
 
         event, response = self.invoke(shape, *[signed(e) for e in [*before, last]])
 
-        assert response == failures(item_identifiers(event)[-1])
         self.assert_applied(story, len(before))
-
-        event, response = self.invoke(shape, signed(missing), signed(last))
+        if shape in INBOX_SHAPES:
+            # Parked, its message done with: received once, however long
+            # the gap stays open.
+            assert response == failures()
+            assert self.parked() == [last.event_id]
+            event, response = self.invoke(shape, signed(missing))
+        else:
+            assert response == failures(item_identifiers(event)[-1])
+            assert self.parked() == []
+            event, response = self.invoke(shape, signed(missing), signed(last))
 
         assert response == failures()
         self.assert_applied(story, len(story))
+        assert self.parked() == []
+
+    @pytest.fixture(params=INBOX_SHAPES)
+    def inbox_shape(self, request) -> str:
+        return request.param
+
+    def test_a_parked_event_whose_gap_stood_still_is_dead_lettered_as_it_came(
+        self, inbox_shape, settings
+    ):
+        settings.EVENT_GAP_PATIENCE_SECONDS = 0  # given up at the first sweep
+        story = self.story()
+        *before, _lost, last = story
+        if before:
+            assert self.invoke(inbox_shape, *[signed(e) for e in before])[1] == (
+                failures()
+            )
+
+        event, response = self.invoke(inbox_shape, signed(last))
+
+        assert response == failures()
+        [letter] = self.take_dead_letters(expected=1)
+        assert letter["Body"] == event["Records"][0]["body"]
+        reason = letter["MessageAttributes"][FAILURE_REASON]["StringValue"]
+        assert reason.endswith(
+            f"version gap never closed (version {last.aggregate_version})"
+        )
+        assert self.parked() == []
+        self.assert_applied(story, len(before))
 
     def test_poison_goes_to_the_dead_letter_queue_and_the_rest_is_applied(self, shape):
         story = self.story()
