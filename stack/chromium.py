@@ -73,6 +73,12 @@ def ensure_chromium() -> Path:
             )
         return path
     if DEFAULT_PATH.exists():
+        if LOCK_FILE.exists():
+            # dpkg unpacks /usr/bin/chromium before the browser it starts:
+            # wait for an install under way (by another command of this
+            # checkout) to end.
+            with exclusive_lock(LOCK_FILE):
+                pass
         return DEFAULT_PATH
     _check_can_install()
     LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
