@@ -61,8 +61,8 @@ PROCESS_COLUMNS: dict[Kind, int] = {
 PROCESS_METRICS: dict[Kind, tuple[str, ...]] = {
     Kind.WEB: ("requests",),
     Kind.QUERY: ("requests",),
-    Kind.CONSUMER: ("consumer_lag",),
-    Kind.PROJECTOR: ("consumer_lag",),
+    Kind.CONSUMER: ("consumer_lag", "parked_events"),
+    Kind.PROJECTOR: ("consumer_lag", "parked_events"),
     Kind.FUNCTIONS: ("consumer_lag",),
 }
 APPLYING_HANDLERS = {"consume_events", "project_events"}

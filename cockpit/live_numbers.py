@@ -14,6 +14,9 @@ metric slot of the diagram (``cockpit.svg.render_svg`` takes it as is):
   passed (``observe.stream_backlog``);
 - ``consumer_lag``: the p95 commit-to-apply lag of the consumer's last
   events, in ms (``observe.lag``, from its processed-event records);
+- ``parked_events``: events a consumer or projector received ahead of
+  their turn, parked in its database until the event before them is
+  applied (``shared_events.consume.held_events``);
 - ``read_model_staleness``: seconds since the newest fact a read database's
   projector applied (approach 5).
 
@@ -49,6 +52,7 @@ from cockpit.readings import (
     Value,
     consumer_lag,
     outbox_backlog,
+    parked_events,
     queue_depth,
     requests_served,
     staleness,
@@ -169,7 +173,9 @@ def _readings(
         read_side=info.read_side,
     )
     readings: list[Reading] = []
+    # Per database, the (box, consumer) pairs recording there: one query each.
     lag_of: dict[str, list[tuple[str, str]]] = {}
+    parked_of: dict[str, list[tuple[str, str]]] = {}
     for box in diagram.boxes:
         if box.kind in PROCESS_KINDS and not sources.running.get(box.id, False):
             continue  # stopped, or not started by this platform: None
@@ -207,11 +213,14 @@ def _readings(
                         timeout=timeout,
                     )
                 )
-            elif metric == "consumer_lag":
-                for consumer, url in _lag_databases(box, sources, info.read_side):
-                    lag_of.setdefault(url, []).append((box.id, consumer))
+            elif metric in ("consumer_lag", "parked_events"):
+                of = lag_of if metric == "consumer_lag" else parked_of
+                for consumer, url in _consumer_databases(box, sources, info.read_side):
+                    of.setdefault(url, []).append((box.id, consumer))
     for url, boxes in lag_of.items():
         readings.append(partial(consumer_lag, url=url, boxes=boxes))
+    for url, boxes in parked_of.items():
+        readings.append(partial(parked_events, url=url, boxes=boxes, timeout=timeout))
     if sources.aws_endpoint and diagram.of_kind(BoxKind.STREAM):
         readings.append(
             partial(
@@ -234,7 +243,7 @@ def _one(key: tuple[str, str], read: Callable[..., Value], **arguments) -> Readi
     return lambda: {key: read(**arguments)}
 
 
-def _lag_databases(
+def _consumer_databases(
     box: Box, sources: LiveSources, read_side: bool
 ) -> list[tuple[str, str]]:
     """Where the consumers of a consumer, projector or functions box record

@@ -51,6 +51,7 @@ METRIC_LABELS: dict[str, str] = {
     "dlq_depth": "dead letters",
     "stream_backlog": "unread",
     "consumer_lag": "lag p95 ms",
+    "parked_events": "parked",
     "read_model_staleness": "stale s",
 }
 

@@ -22,7 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cockpit.model import Box, BoxKind, table_stream_box_id
 from observe.lag import measure_lag
-from observe.quiescence import PENDING_OUTBOX_ROWS, QUEUE_DEPTH_ATTRIBUTES
+from observe.quiescence import (
+    PARKED_EVENTS,
+    PENDING_OUTBOX_ROWS,
+    QUEUE_DEPTH_ATTRIBUTES,
+)
 from observe.stream_backlog import StreamBacklog, watched_mappings
 from shared_events.event_source_mapping import SourceKind
 from shared_events.telemetry.metrics import STALENESS_QUERY
@@ -114,6 +118,19 @@ def consumer_lag(
         if lag.stats.p95_ms is not None
     }
     return {(box_id, "consumer_lag"): p95.get(consumer) for box_id, consumer in boxes}
+
+
+def parked_events(
+    *, url: str, boxes: Sequence[tuple[str, str]], timeout: float
+) -> dict[tuple[str, str], Value]:
+    """The events each (box, consumer) recording in one database received
+    ahead of their turn and parked there (``event_held``) until the event
+    before them is applied: a count that stays is a gap on its way to the
+    dead-letter queue."""
+    counts = {consumer: int(n) for consumer, n in _query(url, PARKED_EVENTS, timeout)}
+    return {
+        (box_id, "parked_events"): counts.get(consumer, 0) for box_id, consumer in boxes
+    }
 
 
 def stream_backlogs(

@@ -75,6 +75,7 @@ def test_every_slot_of_the_running_platform_is_read(platform):
         metric = "queue_depth" if box == "order-inbox" else "dlq_depth"
         assert before[box][metric] == 0, before
     assert before["customer-outbox"]["outbox_backlog"] == 0
+    assert before["order-consumer"]["parked_events"] == 0
     requests_before = before["customer-web"]["requests"]
     assert isinstance(requests_before, int)
 
@@ -100,7 +101,10 @@ def test_a_paused_consumer_leaves_its_inbox_deep_and_its_box_empty(platform):
         )
         assert depth == 1
         numbers = numbers_of(platform)
-        assert numbers["order-consumer"] == {"consumer_lag": None}
+        assert numbers["order-consumer"] == {
+            "consumer_lag": None,
+            "parked_events": None,
+        }
         # moto says one message: it is there, and it is this customer's event.
         sqs = local_client("sqs", platform.moto.endpoint_url)
         topology = platform_topology(prefix=platform.env["EVENT_TOPOLOGY_PREFIX"])
