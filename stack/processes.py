@@ -207,8 +207,8 @@ def start_metered_worker(
     the worker exits with "Address already in use". Then a fresh port is
     chosen, a few times, instead of failing the whole platform's start.
     """
-    port = metrics_port or free_port()
-    for attempt in range(1, METRICS_PORT_ATTEMPTS + 1):
+    port, attempt = metrics_port or free_port(), 1
+    while True:
         try:
             worker = start_worker(
                 service,
@@ -217,13 +217,11 @@ def start_metered_worker(
                 name=name,
                 ready_text=ready_text,
             )
+            return worker, port
         except ProcessStartError as error:
             if PORT_TAKEN not in str(error) or attempt == METRICS_PORT_ATTEMPTS:
                 raise
-            port = free_port()
-        else:
-            return worker, port
-    raise AssertionError("unreachable")
+        port, attempt = free_port(), attempt + 1
 
 
 def wait_healthy(

@@ -391,7 +391,7 @@ class _Batch:
                 envelope=envelope,
                 handlers=self.handlers.get(envelope.event_type, ()),
                 database=self.database,
-                park=park if self.held is not None else None,
+                park=park,
             )
         except (OperationalError, InterfaceError) as error:
             # The database, not the event, is at fault: fail the record for a
@@ -414,7 +414,7 @@ class _Batch:
         if outcome is Outcome.APPLIED:
             event_applied(consumer=self.consumer, occurred_at=envelope.occurred_at)
             self.advanced.add(envelope.aggregate_id)
-        if outcome is Outcome.HELD and self.held is not None:
+        if outcome is Outcome.HELD and park is not None:
             logger.info(
                 "%s: %s %s parked: version %d is ahead of its aggregate",
                 self.consumer,

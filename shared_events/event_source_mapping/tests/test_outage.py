@@ -23,21 +23,28 @@ from stack.moto_server import start_moto_server
 pytestmark = pytest.mark.slow
 
 
+def _running_on_the_stream(aws: AwsSettings, tmp_path):
+    """A runner on the stream in a thread, its recorder, and the thread, once
+    it delivered the records already there (one batch)."""
+    recorder = support.Recorder()
+    runner = support.runner(
+        aws,
+        tmp_path,
+        (support.stream_mapping(), recorder),
+        outage_delay_seconds=0.05,
+    )
+    thread = support.run_in_thread(runner)
+    support.wait_until(lambda: len(recorder.events) == 1)
+    return runner, recorder, thread
+
+
 def test_a_broker_restart_pauses_the_runner_and_it_resumes(tmp_path):
     server = start_moto_server()
     try:
         aws = AwsSettings(endpoint_url=server.endpoint_url, max_attempts=1)
         support.create_stream(aws)
         support.put_records(aws, ["before-1", "before-2"])
-        recorder = support.Recorder()
-        runner = support.runner(
-            aws,
-            tmp_path,
-            (support.stream_mapping(), recorder),
-            outage_delay_seconds=0.05,
-        )
-        thread = support.run_in_thread(runner)
-        support.wait_until(lambda: len(recorder.events) == 1)
+        runner, recorder, thread = _running_on_the_stream(aws, tmp_path)
 
         server.kill()  # connection refused from now on
         support.wait_until(lambda: runner.stats.aws_outages >= 3)
@@ -137,15 +144,7 @@ def test_a_cut_off_answer_pauses_the_runner_and_loses_nothing(
     support.put_records(aws, ["first"])
     with cutting_proxy(moto_server.port, cut=".GetRecords") as (cutting, url):
         proxied = AwsSettings(endpoint_url=url, max_attempts=1)
-        recorder = support.Recorder()
-        runner = support.runner(
-            proxied,
-            tmp_path,
-            (support.stream_mapping(), recorder),
-            outage_delay_seconds=0.05,
-        )
-        thread = support.run_in_thread(runner)
-        support.wait_until(lambda: len(recorder.events) == 1)
+        runner, recorder, thread = _running_on_the_stream(proxied, tmp_path)
 
         cutting.set()
         support.put_records(aws, ["second", "third"])
